@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layout (dependencies point down only):
+//   mlv (entry point) -> MLVCommands (one file per subcommand)
+//     -> MLVCore (workspace, pointers, snapshots, checkout, status, log)
+//       -> MLVStore (chunker, hashing, packs, index, locks) -> MLVZstd -> CZstd
+//       -> MLVGit (the only importer of libgit2) -> CGit2
+let package = Package(
+    name: "mlv",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mlv", targets: ["mlv"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2",
+                       providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "MLVZstd", dependencies: ["CZstd"]),
+        .target(name: "MLVGit", dependencies: ["CGit2"]),
+        .target(name: "MLVStore", dependencies: ["MLVZstd", "CCrypto"]),
+        .target(name: "MLVCore", dependencies: ["MLVStore", "MLVGit", "Yams"]),
+        .target(name: "MLVCommands", dependencies: [
+            "MLVCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "mlv", dependencies: ["MLVCommands"]),
+        .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore"]),
+        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MLVCore"]),
+    ]
+)

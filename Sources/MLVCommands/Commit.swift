@@ -1,0 +1,51 @@
+import ArgumentParser
+import MLVCore
+
+struct Commit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Snapshot tracked data and make the git commit, in one step.",
+        discussion: """
+        Reads the tracked targets that changed (files whose size, mtime, ctime and inode match \
+        what mlv last saw are not read again), stores their new chunks, updates their pointer \
+        files, and commits the pointers together with whatever you staged with `git add`. \
+        Author and committer come from git config (user.name, user.email) or \
+        GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL / GIT_AUTHOR_DATE, as with `git commit`.
+
+        Examples:
+          mlv commit -m "Add March data"
+          mlv commit -m "Retrain" models/model.safetensors   # only this target
+          mlv commit --no-git -m unused                       # store + pointers, no git commit
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Option(name: .shortAndLong, help: "The commit message.") var message: String?
+    @Flag(help: "Store the data and update the pointers, but make no git commit.") var noGit = false
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Argument(help: "Commit only these targets (default: all tracked targets).") var paths: [String] = []
+
+    func validate() throws {
+        if !noGit && (message ?? "").isEmpty {
+            throw ValidationError("a commit message is required: mlv commit -m \"what changed\"")
+        }
+    }
+
+    func run() throws {
+        let r = try repo.open().commit(message: message ?? "", paths: paths, noGit: noGit, waiting: waitingNotice)
+        if json { try Out.json(r); return }
+        let width = max(10, r.targets.map(\.path.count).max() ?? 0)
+        for t in r.targets where t.change != .unchanged {
+            var line = "\(pad(t.change.rawValue, 9)) \(pad(t.path, width))  \(bytes(t.size))"
+            if t.files != 1 { line += ", \(grouped(t.files)) files" }
+            if let rows = t.rows, let cols = t.columns { line += ", \(grouped(rows)) rows × \(cols) columns" }
+            if t.change == .missing { line += " — data missing, not committed (`mlv checkout` restores it, `mlv untrack` stops tracking)" }
+            Out.line(line)
+        }
+        if r.targets.allSatisfy({ $0.change == .unchanged }) { Out.line("tracked data unchanged") }
+        Out.line("read \(bytes(r.bytesRead)) in \(r.filesRead) file\(r.filesRead == 1 ? "" : "s"); stored \(bytes(r.storedBytes)) new (\(bytes(r.newBytes)) before compression, \(grouped(UInt64(r.newChunks))) of \(grouped(UInt64(r.chunks))) chunks new)")
+        if let c = r.commit {
+            Out.line("[\(r.branch ?? "detached HEAD") \(c.prefix(12))] \(message ?? "")")
+        } else {
+            Out.line("pointers updated; no git commit (--no-git)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import MLVCore
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set up mlv in a git repository.",
+        discussion: """
+        Creates the local store (.mlv/, ignored by git), the committed config mlv.yaml, and \
+        registers the merge driver for pointer files. Safe to run again. A fresh clone of a \
+        repository that already uses mlv needs no `mlv init`: any command sets it up.
+
+        Examples:
+          mlv init                 # in an existing git repository
+          mlv init --git           # create the git repository too
+          mlv init --hooks         # also keep data in sync on git checkout/switch/pull
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Flag(help: "Create a git repository here if there is none.") var git = false
+    @Flag(help: "Install git hooks that run `mlv checkout` after git checkout, switch, pull and rebase.") var hooks = false
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let (ws, created) = try Workspace.initialize(cwd: repo.cwd(), createGit: git)
+        var hookFiles: [String] = []
+        if hooks { hookFiles = try ws.installHooks(force: false) }
+        if json {
+            struct R: Encodable { let root: String; let created: [String]; let hooks: [String] }
+            try Out.json(R(root: ws.root, created: created, hooks: hookFiles))
+            return
+        }
+        if created.isEmpty { Out.line("mlv is already set up in \(ws.root)") }
+        else { Out.line("Initialized mlv in \(ws.root): created \(created.joined(separator: ", "))") }
+        for h in hookFiles { Out.line("installed \(h)") }
+        if !created.isEmpty { Out.line("Next: mlv track PATH..., then mlv commit -m MESSAGE") }
+    }
+}
+
+struct Hooks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the git hooks that keep data in sync.",
+        subcommands: [Install.self])
+
+    struct Install: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install post-checkout, post-merge and post-rewrite hooks.",
+            discussion: """
+            After `git checkout`, `git switch`, `git pull` or `git rebase` the hooks run \
+            `mlv checkout`, which brings tracked data in line with the new pointers. Uncommitted \
+            data is never overwritten by a hook: it warns instead.
+
+            Example:
+              mlv hooks install
+            """)
+        @OptionGroup var repo: RepoOptions
+        @Flag(help: "Replace hooks that mlv did not write.") var force = false
+
+        func run() throws {
+            for h in try repo.open().installHooks(force: force) { Out.line("installed \(h)") }
+        }
+    }
+}
+
+struct MergeDriver: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge-driver",
+        abstract: "git merge driver for pointer files (registered by `mlv init`).",
+        discussion: """
+        git calls it as `mlv merge-driver %O %A %B %P` when both sides of a merge changed the \
+        same pointer file. It keeps the side that changed; when both changed the same target \
+        differently it stops the merge and says how to choose.
+        """,
+        shouldDisplay: false)
+
+    @Argument(help: "The common ancestor's version (%O).") var base: String
+    @Argument(help: "Our version (%A); the result is written here.") var ours: String
+    @Argument(help: "Their version (%B).") var theirs: String
+    @Argument(help: "The path in the repository (%P).") var path: String
+
+    func run() throws {
+        func read(_ p: String) throws -> [UInt8] { (try? FSRead.all(p)) ?? [] }
+        switch PointerMerge.merge(base: try read(base), ours: try read(ours), theirs: try read(theirs), path: path) {
+        case .merged(let text): try FSRead.write(text, to: ours)
+        case .conflict(let message): throw MLVError.mergeConflict(message)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import MLVCore
+
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the history of tracked data across git commits.",
+        discussion: """
+        Lists the commits that changed a target's pointer, newest first, with the snapshot \
+        id, size, file count and, for CSV/TSV datasets, rows × columns. Without PATH, every \
+        target's changes.
+
+        Examples:
+          mlv log data/train.csv
+          mlv log -n 5
+          mlv log --json models/
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Option(name: .shortAndLong, help: "Show at most this many entries.") var n: Int?
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Argument(help: "A tracked target (default: all).") var path: String?
+
+    func run() throws {
+        let entries = try repo.open().log(path: path, limit: n)
+        if json { try Out.json(entries); return }
+        if entries.isEmpty { Out.line("no history yet\(path.map { " for \($0)" } ?? "")"); return }
+        for e in entries {
+            Out.line("commit \(e.commit)")
+            Out.line("Author: \(e.author)")
+            Out.line("Date:   \(e.date)")
+            Out.line("    \(e.message)")
+            var line = "    \(e.change) \(e.path) (\(e.kind.rawValue))"
+            if let s = e.snapshot {
+                line += ": snapshot \(s.prefix(12)), \(bytes(e.size))"
+                if e.files != 1 { line += ", \(grouped(e.files)) files" }
+                if let r = e.rows, let c = e.columns { line += ", \(grouped(r)) rows × \(c) columns" }
+            }
+            Out.line(line)
+            Out.line()
+        }
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a tracked file's content at a revision to standard output.",
+        discussion: """
+        Streams the file from the store without checking anything out. PATH is a file \
+        target or a file inside a tracked folder; REV defaults to HEAD.
+
+        Examples:
+          mlv show HEAD~3:data/train.csv | head
+          mlv show v1.0:data/images/cat/001.png > old.png
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Argument(help: "REV:PATH, or PATH for HEAD.") var spec: String
+
+    func run() throws {
+        let (rev, path) = splitSpec(spec)
+        guard let path, !path.isEmpty else { throw ValidationError("name a file: mlv show REV:PATH") }
+        try repo.open().show(rev: rev, path: path, to: 1)
+    }
+}
+
+struct Ls: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List the files of tracked data at a revision.",
+        discussion: """
+        Examples:
+          mlv ls                       # every target at HEAD
+          mlv ls HEAD~1:data/images    # one folder at an older commit
+          mlv ls --json v1.0
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Argument(help: "REV[:PATH] (default HEAD).") var spec: String = "HEAD"
+
+    func run() throws {
+        let (rev, path) = splitSpec(spec)
+        let files = try repo.open().list(rev: rev, path: path)
+        if json { try Out.json(files); return }
+        let width = files.map { bytes($0.size).count }.max() ?? 0
+        for f in files {
+            let size = bytes(f.size)
+            Out.line("\(String(repeating: " ", count: width - size.count))\(size)  \(f.type == "symlink" ? "l" : (f.executable ? "x" : "-"))  \(f.path)")
+        }
+    }
+}
+
+/// "REV:PATH" → (REV, PATH); "PATH" → ("HEAD", PATH); "REV" (ls) → (REV, nil).
+func splitSpec(_ s: String) -> (String, String?) {
+    if let i = s.firstIndex(of: ":") {
+        let rev = String(s[..<i])
+        return (rev.isEmpty ? "HEAD" : rev, String(s[s.index(after: i)...]))
+    }
+    return s.contains("/") || s.contains(".") ? ("HEAD", s) : (s, nil)
+}

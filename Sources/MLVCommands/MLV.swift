@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import MLVCore
+
+public struct MLV: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "mlv",
+        abstract: "Version datasets, feature definitions and models next to git.",
+        discussion: """
+        mlv stores tracked data as content-defined, zstd-compressed chunks in a local store \
+        (.mlv/), writes a small pointer file per target that git versions, and makes the git \
+        commit in the same step. A small change to a big file stores only the changed chunks.
+
+        A first session:
+          mlv init                          # in a git repository
+          mlv track data/train.csv models/  # start tracking a file and a folder
+          mlv commit -m "First data"        # snapshot + pointers + git commit
+          mlv status                        # what changed since
+          mlv log data/train.csv            # its history
+          mlv checkout HEAD~1               # data and code as they were
+
+        Exit status:
+        \(ExitStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
+        """,
+        version: version,
+        subcommands: [
+            Init.self, Track.self, Untrack.self, Commit.self, Status.self, Checkout.self,
+            Log.self, Show.self, Ls.self, Hooks.self, MergeDriver.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Runs the command line and exits with the documented status.
+    public static func run(arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch let e as ExitCode {
+            Foundation.exit(e.rawValue)
+        } catch {
+            if let (message, status) = classify(error) {
+                Out.err("mlv: error: \(message)")
+                Foundation.exit(status.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}

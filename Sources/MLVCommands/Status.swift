@@ -1,0 +1,68 @@
+import ArgumentParser
+import MLVCore
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show tracked data that changed, moved or is missing.",
+        discussion: """
+        For each tracked target, compares the working data with its pointer. Files whose \
+        stat matches what mlv last saw are not read, so this is fast on large unchanged data.
+
+        States:
+          modified          the data differs from the pointer (commit it, or `mlv checkout --force`)
+          added             tracked but never committed
+          deleted           the data is gone from the working tree
+          out of sync       the pointer changed (git pull, git switch): run `mlv checkout`
+          not checked out   never written here (fresh clone): run `mlv checkout` or `mlv pull`
+          missing objects   the store lacks the pointer's data: run `mlv pull`
+
+        Examples:
+          mlv status
+          mlv status --json | jq '.targets[] | select(.state != "clean")'
+          mlv status --exit-code    # exit 1 when anything is not clean (for scripts)
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Flag(help: "Exit with status 1 when anything is not clean.") var exitCode = false
+
+    func run() throws {
+        let ws = try repo.open()
+        let r = try ws.status()
+        if json {
+            try Out.json(r)
+        } else {
+            if let b = ws.git.currentBranch() { Out.line("On branch \(b)") }
+            let dirty = r.targets.filter { $0.state != .clean || $0.missingObjects }
+            let width = max(10, dirty.map(\.path.count).max() ?? 0)
+            if r.targets.isEmpty && r.gitFiles.isEmpty {
+                Out.line("nothing tracked yet; start with `mlv track PATH`")
+            } else if dirty.isEmpty && r.gitFiles.allSatisfy({ $0.state == "clean" }) {
+                Out.line("tracked data clean (\(r.targets.count) target\(r.targets.count == 1 ? "" : "s"))")
+            }
+            for t in dirty {
+                var state = t.state.rawValue.replacingOccurrences(of: "_", with: " ")
+                if t.state == .clean { state = "clean" }
+                var line = "  \(pad(state + ":", 17)) \(pad(t.path, width))  (\(t.kind.rawValue))"
+                if t.missingObjects { line += "  [missing objects: run `mlv pull`]" }
+                Out.line(line)
+            }
+            for g in r.gitFiles where g.state != "clean" {
+                Out.line("  \(pad(g.state + ":", 17)) \(g.path)  (\(g.kind.rawValue), in git)")
+            }
+            if dirty.contains(where: { $0.state == .modified || $0.state == .added }) {
+                Out.line("Commit with `mlv commit -m MESSAGE`; discard with `mlv checkout --force -- PATH`.")
+            }
+            if dirty.contains(where: { $0.state == .outOfSync || $0.state == .notCheckedOut }) {
+                Out.line("Bring data in line with the pointers with `mlv checkout`.")
+            }
+        }
+        if exitCode && !r.isClean { throw ExitCode(ExitStatus.differences.rawValue) }
+    }
+}
+
+extension String {
+    func replacingOccurrences(of a: String, with b: String) -> String {
+        split(separator: Character(a), omittingEmptySubsequences: false).joined(separator: b)
+    }
+}

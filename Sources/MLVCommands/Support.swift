@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import MLVCore
+import MLVGit
+import MLVStore
+import MLVZstd
+
+/// Exit statuses: a contract for scripts, also listed in mlv(1) (keep them in step).
+public enum ExitStatus: Int32, CaseIterable {
+    case success = 0
+    /// `mlv status --exit-code` found changes; `mlv commit` had nothing to commit.
+    case differences = 1
+    /// Bad input: not a repository, unknown revision, bad path, malformed pointer or config.
+    case userError = 2
+    /// Refused to overwrite uncommitted work (data or code); nothing was changed.
+    case refused = 3
+    /// The store is damaged or lacks data: corrupt pack or index, missing object.
+    case integrity = 4
+    /// The operating system failed a read or write: disk full, permission denied.
+    case ioError = 5
+    /// Command-line usage error (unknown option, missing argument).
+    case usage = 64
+
+    public var meaning: String {
+        switch self {
+        case .success: return "success"
+        case .differences: return "differences found (status --exit-code), or nothing to commit"
+        case .userError: return "bad input: not a repository, unknown revision or path, malformed pointer or config"
+        case .refused: return "refused to overwrite uncommitted data or code; nothing changed"
+        case .integrity: return "store damaged or incomplete: corrupt pack or index, missing object"
+        case .ioError: return "the system failed a read or write: disk full, permission denied"
+        case .usage: return "command-line usage error"
+        }
+    }
+}
+
+/// Maps an error to its one-line message and exit status.
+func classify(_ error: any Error) -> (String, ExitStatus)? {
+    switch error {
+    case let e as MLVError:
+        switch e {
+        case .dataModified, .codeModified: return (e.description, .refused)
+        case .nothingToCommit: return (e.description, .differences)
+        case .mergeConflict: return (e.description, .refused)
+        case .notAGitRepo, .notInitialized, .pathOutsideRepo, .pathInsideMetadata, .noSuchPath, .notTracked,
+             .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision,
+             .unsupportedFileType, .invalidArgument:
+            return (e.description, .userError)
+        }
+    case let e as StoreError:
+        switch e {
+        case .lockBusy: return (e.description, .ioError)
+        case .unsupportedVersion, .corruptIndex, .corruptPack, .missingObject, .missingPack: return (e.description, .integrity)
+        }
+    case let e as ObjectError: return (e.description, .integrity)
+    case let e as ZstdError: return (e.description, .integrity)
+    case let e as IOError: return (e.description, .ioError)
+    case let e as GitError: return (e.description, .userError)
+    default: return nil
+    }
+}
+
+/// Options every command that works in a repository takes.
+struct RepoOptions: ParsableArguments {
+    @Option(name: .customShort("C"), help: ArgumentHelp("Run as if mlv was started in <path>.", valueName: "path"))
+    var directory: String?
+
+    func cwd() -> String {
+        let base = FileManager.default.currentDirectoryPath
+        guard let d = directory else { return base }
+        return d.hasPrefix("/") ? d : base + "/" + d
+    }
+
+    func open() throws -> Workspace { try Workspace.open(cwd: cwd()) }
+}
+
+enum Out {
+    static func line(_ s: String = "") {
+        print(s)
+    }
+
+    static func err(_ s: String) {
+        let b = Array((s + "\n").utf8)
+        _ = b.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try e.encode(value), as: UTF8.self))
+    }
+
+    static var stdoutIsTerminal: Bool { isatty(1) != 0 }
+}
+
+/// "1.0 GiB", "412.3 MiB", "17 B".
+func bytes(_ n: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n)
+    var i = 0
+    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+    return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+}
+
+/// "10,000,000".
+func grouped(_ n: UInt64) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, ch) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return out
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+
+/// Tells the user when another mlv holds the lock.
+func waitingNotice(_ holder: String) { Out.err("mlv: waiting for the repository lock held by \(holder)…") }

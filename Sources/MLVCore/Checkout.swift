@@ -1,0 +1,267 @@
+import Glibc
+import MLVGit
+import MLVStore
+
+public struct CheckoutResult: Codable, Sendable {
+    public struct Item: Codable, Sendable {
+        public var path: String
+        public var action: String     // updated, unchanged, removed, restored
+        public var snapshot: String?
+    }
+    public struct Saved: Codable, Sendable {
+        public var path: String
+        public var snapshot: String
+        public var restore: String    // the command that brings it back
+    }
+    public var commit: String?
+    public var branch: String?
+    public var targets: [Item] = []
+    public var saved: [Saved] = []
+    public var filesWritten = 0
+    public var bytesWritten: UInt64 = 0
+    public var bytesReused: UInt64 = 0
+
+    enum CodingKeys: String, CodingKey {
+        case commit, branch, targets, saved
+        case filesWritten = "files_written"
+        case bytesWritten = "bytes_written"
+        case bytesReused = "bytes_reused"
+    }
+}
+
+extension Workspace {
+    /// `mlv checkout [REV] [-- PATH...]`, or `--snapshot ID -- PATH`.
+    ///
+    /// Safety rule: working data is overwritten or removed only when its content is already
+    /// recorded: it equals the pointer, or what mlv last wrote or committed there. Anything
+    /// else is uncommitted work: refused, or with `force` saved into the store first.
+    public func checkout(rev: String?, paths: [String], force: Bool, snapshot: String?,
+                         waiting: @escaping (String) -> Void) throws -> CheckoutResult {
+        let lock = try self.lock("checkout", waiting: waiting)
+        defer { withExtendedLifetime(lock) {} }
+        let store = try store()
+        var result = CheckoutResult()
+        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        let restorer = Restorer(store: store)
+        var saveWriter: StoreWriter? = nil
+        defer { restorer.abandon() }
+
+        // Saves uncommitted work at `rel` before it is overwritten (--force).
+        func save(_ rel: String, kind: TargetKind) throws {
+            let w = saveWriter ?? store.writer(compressionLevel: Int32(config.compressionLevel))
+            saveWriter = w
+            let saver = Snapshotter(ws: self, cache: snap.cache, writer: w)
+            guard let s = try saver.snapshot(rel, kind: kind, previous: nil) else { return }
+            try w.commit()
+            try appendSavedLog(rel, s.id)
+            result.saved.append(.init(path: rel, snapshot: s.id.hex,
+                                      restore: "mlv checkout --snapshot \(s.id.hex) -- \(shellQuote(rel))"))
+        }
+
+        if let idText = snapshot {
+            guard let id = ObjectID(hex: idText) else {
+                throw MLVError.invalidArgument("--snapshot takes a 64-digit snapshot id, as printed by `mlv checkout --force` or `mlv log`")
+            }
+            guard paths.count == 1 else { throw MLVError.invalidArgument("--snapshot restores exactly one path: mlv checkout --snapshot ID -- PATH") }
+            let rel = try userPath(paths[0])
+            guard let loc = try store.location(of: id), loc.type != .chunk else { throw StoreError.missingObject(id, type: .tree) }
+            let entry = TreeEntry(name: FS.basename(rel), kind: loc.type == .tree ? .directory : .file, size: 0, files: 0, id: id)
+            if let w = try snap.snapshot(rel, kind: .dataset, previous: nil), w.id != id, !force {
+                throw MLVError.dataModified([rel])
+            } else if force, FS.exists(absolute(rel)) {
+                try save(rel, kind: .dataset)
+            }
+            try place(entry, at: rel, restorer: restorer, snap: snap)
+            result.targets.append(.init(path: rel, action: "restored", snapshot: id.hex))
+            return try finish(result, restorer, snap, synced: [:])
+        }
+
+        if !paths.isEmpty {
+            let source = try rev.map { try targets(at: resolve($0)) } ?? targets()
+            let current = try targets()
+            var modified: [String] = []
+            var plan: [(String, TreeEntry, TargetKind)] = []
+            for input in paths {
+                let rel = try userPath(input)
+                guard let t = source.first(where: { RepoPath.isWithin(rel, $0.path) }) else {
+                    if let r = rev { throw MLVError.pathNotInRevision(path: rel, rev: r) }
+                    throw MLVError.notTracked(rel)
+                }
+                guard let root = t.pointer.snapshot else { throw MLVError.invalidArgument("\(t.path) has no committed data yet; run `mlv commit` first") }
+                let rootEntry = TreeEntry(name: FS.basename(t.path), kind: t.pointer.type == .dir ? .directory : .file,
+                                          executable: t.pointer.executable, size: t.pointer.size, files: t.pointer.files, id: root)
+                guard let entry = try self.entry(in: rootEntry, at: String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)) else {
+                    throw MLVError.pathNotInRevision(path: rel, rev: rev ?? "HEAD")
+                }
+                // Recorded versions of this path: the current pointer's and mlv's last write.
+                var known: Set<ObjectID> = [entry.id]
+                let sub = String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)
+                for base in [current.first(where: { $0.path == t.path })?.pointer.snapshot, snap.cache.synced[t.path]].compactMap({ $0 }) {
+                    let be = TreeEntry(name: "", kind: t.pointer.type == .dir ? .directory : .file, size: 0, files: 0, id: base)
+                    if let e = try? self.entry(in: be, at: sub) { known.insert(e.id) }
+                }
+                if let w = try snap.snapshot(rel, kind: t.pointer.kind, previous: nil), !known.contains(w.id) {
+                    modified.append(rel)
+                }
+                plan.append((rel, entry, t.pointer.kind))
+            }
+            if !modified.isEmpty && !force { throw MLVError.dataModified(modified) }
+            for (rel, _, kind) in plan where modified.contains(rel) { try save(rel, kind: kind) }
+            for (rel, entry, _) in plan {
+                try place(entry, at: rel, restorer: restorer, snap: snap)
+                result.targets.append(.init(path: rel, action: "restored", snapshot: entry.id.hex))
+            }
+            return try finish(result, restorer, snap, synced: [:])
+        }
+
+        // Whole-tree checkout: to REV (moving HEAD), or to the current pointers.
+        let current = try targets()
+        var states: [String: WorkingState] = [:]
+        for (path, p) in current { states[path] = try workingState(path, p, snap) }
+        let commit = try rev.map { try resolve($0) }
+        let desired = try commit.map { try targets(at: $0) } ?? current
+        let desiredByPath = Dictionary(desired.map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+
+        // Uncommitted work that this checkout would overwrite or remove.
+        var modified: [(String, TargetKind)] = []
+        for (path, p) in current {
+            guard let w = states[path]?.working else { continue }
+            let want = desiredByPath[path]?.snapshot
+            if want == w.id { continue }
+            if w.id == p.snapshot || w.id == snap.cache.synced[path] { continue }
+            modified.append((path, p.kind))
+        }
+        // Untracked files where a target is about to be written.
+        for (path, p) in desired where desiredByPath[path] != nil && states[path] == nil {
+            if let w = try snap.snapshot(path, kind: p.kind, previous: nil), w.id != p.snapshot, w.id != snap.cache.synced[path] {
+                modified.append((path, p.kind))
+            }
+        }
+        if let c = commit {
+            let code = try git.changes().map(\.path)
+            if !code.isEmpty && !force { throw MLVError.codeModified(code) }
+            if !modified.isEmpty && !force { throw MLVError.dataModified(modified.map(\.0)) }
+            // Everything the new commit needs must be here before HEAD moves.
+            for (path, p) in desired {
+                if let s = p.snapshot, try !store.contains(s) { throw MLVError.invalidArgument(
+                    "\(path) at \(rev!) needs snapshot \(s.short), which is not in the local store; run `mlv pull` first") }
+            }
+            for (path, kind) in modified { try save(path, kind: kind) }
+            let branch = git.isLocalBranch(rev!) ? rev! : nil
+            try git.checkout(c, branch: branch, force: force)
+            result.commit = c.hex
+            result.branch = branch
+        } else {
+            if !modified.isEmpty && !force { throw MLVError.dataModified(modified.map(\.0)) }
+            for (path, kind) in modified { try save(path, kind: kind) }
+        }
+
+        var synced: [String: ObjectID] = [:]
+        for (path, p) in desired {
+            guard let s = p.snapshot else { continue }
+            if states[path]?.working?.id == s && states[path]?.working?.executable == p.executable {
+                result.targets.append(.init(path: path, action: "unchanged", snapshot: s.hex))
+                synced[path] = s
+                continue
+            }
+            let entry = TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
+                                  executable: p.executable, size: p.size, files: p.files, id: s)
+            try place(entry, at: path, restorer: restorer, snap: snap)
+            result.targets.append(.init(path: path, action: "updated", snapshot: s.hex))
+            synced[path] = s
+        }
+        // Targets the new commit no longer tracks: their data goes, as git's files would.
+        for (path, _) in current where desiredByPath[path] == nil {
+            if FS.exists(absolute(path)) { try removeTree(absolute(path)) }
+            snap.cache.forget(target: path)
+            result.targets.append(.init(path: path, action: "removed", snapshot: nil))
+        }
+        return try finish(result, restorer, snap, synced: synced)
+    }
+
+    private func finish(_ r: CheckoutResult, _ restorer: Restorer, _ snap: Snapshotter,
+                        synced: [String: ObjectID]) throws -> CheckoutResult {
+        var result = r
+        let written = try restorer.finish()
+        for (rel, id) in written {
+            if let st = FS.lstat(absolute(rel)) { snap.cache.record(rel, FileStat(st), manifest: id) }
+        }
+        for (path, id) in synced { snap.cache.synced[path] = id }
+        var cache = snap.cache
+        try saveStatCache(&cache)
+        result.filesWritten = restorer.filesWritten
+        result.bytesWritten = restorer.bytesWritten
+        result.bytesReused = restorer.bytesReused
+        return result
+    }
+
+    /// Follows `components` down from a snapshot's root entry.
+    func entry(in root: TreeEntry, at components: [String]) throws -> TreeEntry? {
+        var e = root
+        for c in components {
+            guard e.kind == .directory else { return nil }
+            guard let next = try store().tree(e.id).entries.first(where: { $0.name == c }) else { return nil }
+            e = next
+        }
+        return e
+    }
+
+    /// Writes `entry` at `rel`, touching only files whose content differs.
+    func place(_ entry: TreeEntry, at rel: String, restorer: Restorer, snap: Snapshotter) throws {
+        try ensureParentDirectories(of: rel)
+        let abs = absolute(rel)
+        let st = FS.lstat(abs)
+        switch entry.kind {
+        case .file:
+            var reuse: Restorer.Reuse? = nil
+            if let st, st.st_mode & S_IFMT == S_IFREG {
+                let fs = FileStat(st)
+                let known = snap.cache.lookup(rel, fs)
+                if known == entry.id && fs.isExecutable == entry.executable { return }
+                if let k = known, let m = try? store().manifest(k) { reuse = Restorer.Reuse(path: abs, manifest: m) }
+            }
+            try restorer.writeFile(entry.id, to: abs, rel: rel, executable: entry.executable, reuse: reuse)
+        case .symlink:
+            if let st, st.st_mode & S_IFMT == S_IFLNK, let t = try? readLink(abs),
+               ObjectID.hash(t) == entry.id { return }
+            try restorer.writeSymlink(entry.id, to: abs, rel: rel)
+        case .directory:
+            if let st, st.st_mode & S_IFMT != S_IFDIR { try removeTree(abs) }
+            if !FS.isDirectory(abs) { try FS.makeDirectories(abs) }
+            let tree = try store().tree(entry.id)
+            let wanted = Set(tree.entries.map(\.name))
+            for name in try FS.list(abs) where !wanted.contains(name) {
+                try removeTree(FS.join(abs, name))
+                snap.cache.forget(target: rel + "/" + name)
+            }
+            for e in tree.entries { try place(e, at: rel + "/" + e.name, restorer: restorer, snap: snap) }
+        }
+    }
+
+    /// Creates the folders above `rel`, refusing to go through a symlink: data is never
+    /// written anywhere a link could redirect it, in or out of the repository.
+    func ensureParentDirectories(of rel: String) throws {
+        var path = root
+        for c in rel.split(separator: "/").dropLast() {
+            path = FS.join(path, String(c))
+            if let st = FS.lstat(path) {
+                if st.st_mode & S_IFMT == S_IFLNK {
+                    throw MLVError.invalidArgument("\(String(path.dropFirst(root.count + 1))) is a symlink; refusing to write tracked data through it")
+                }
+                if st.st_mode & S_IFMT != S_IFDIR {
+                    throw MLVError.invalidArgument("\(String(path.dropFirst(root.count + 1))) is a file where a folder is needed; move it away and retry")
+                }
+            } else if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw IOError("mkdir", path)
+            }
+        }
+    }
+
+    /// Appends to `.mlv/state/saved.log` what --force saved, so it can be found again later.
+    func appendSavedLog(_ rel: String, _ id: ObjectID) throws {
+        let path = FS.join(mlvDir, "state/saved.log")
+        let old = (try? FS.readAll(path)) ?? []
+        let line = "\(realtimeNanoseconds() / 1_000_000_000) \(id.hex) \(rel)\n"
+        try FS.atomicWrite(old + Array(line.utf8), to: path)
+    }
+}

@@ -1,0 +1,96 @@
+import MLVGit
+import MLVStore
+
+public struct TargetChange: Codable, Equatable, Sendable {
+    public enum Change: String, Codable, Sendable { case added, modified, unchanged, missing }
+    public var path: String
+    public var kind: TargetKind
+    public var change: Change
+    public var snapshot: String?
+    public var size: UInt64
+    public var files: UInt64
+    public var rows: UInt64?
+    public var columns: UInt64?
+}
+
+public struct CommitResult: Codable, Sendable {
+    public var targets: [TargetChange]
+    /// Bytes of target data read from disk (stat-cache hits are not read).
+    public var bytesRead: UInt64
+    public var filesRead: Int
+    /// New data: uncompressed, and as stored after compression.
+    public var newBytes: UInt64
+    public var storedBytes: UInt64
+    public var chunks: Int
+    public var newChunks: Int
+    /// The git commit, or nil with --no-git.
+    public var commit: String?
+    public var branch: String?
+
+    enum CodingKeys: String, CodingKey {
+        case targets, commit, branch, chunks
+        case bytesRead = "bytes_read"
+        case filesRead = "files_read"
+        case newBytes = "new_bytes"
+        case storedBytes = "stored_bytes"
+        case newChunks = "new_chunks"
+    }
+}
+
+extension Workspace {
+    /// `mlv commit`: snapshots the tracked targets that changed, then writes, in this order,
+    /// packs, the index, the pointers and the git commit, so that whatever a crash
+    /// interrupts, nothing refers to data that is not durable.
+    public func commit(message: String, paths: [String], noGit: Bool, waiting: @escaping (String) -> Void) throws -> CommitResult {
+        let lock = try self.lock("commit", waiting: waiting)
+        defer { withExtendedLifetime(lock) {} }
+        var selected = try targets()
+        if !paths.isEmpty {
+            let wanted = try paths.map { try userPath($0) }
+            for w in wanted where !selected.contains(where: { $0.path == w }) { throw MLVError.notTracked(w) }
+            selected = selected.filter { wanted.contains($0.path) }
+        }
+        let store = try store()
+        let writer = store.writer(compressionLevel: Int32(config.compressionLevel))
+        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: writer)
+        var changes: [TargetChange] = []
+        var newPointers: [(String, Pointer)] = []
+        for (path, old) in selected {
+            guard let w = try snap.snapshot(path, kind: old.kind, previous: old) else {
+                changes.append(TargetChange(path: path, kind: old.kind, change: .missing, snapshot: old.snapshot?.hex,
+                                            size: old.size, files: old.files))
+                continue
+            }
+            var p = old
+            p.type = w.type
+            p.executable = w.executable
+            p.snapshot = w.id
+            p.size = w.size
+            p.files = w.files
+            p.rows = w.rows
+            p.columns = w.columns
+            let change: TargetChange.Change = old.snapshot == nil ? .added : (p == old ? .unchanged : .modified)
+            if p != old { newPointers.append((path, p)) }
+            snap.cache.synced[path] = w.id
+            changes.append(TargetChange(path: path, kind: p.kind, change: change, snapshot: w.id.hex, size: w.size,
+                                        files: w.files, rows: w.rows, columns: w.columns))
+        }
+        try writer.commit()                                   // packs, then the index
+        for (path, p) in newPointers { try writePointer(p, for: path) }   // then pointers
+        var cache = snap.cache
+        try saveStatCache(&cache)
+        let stats = snap.archiver.stats
+        var result = CommitResult(targets: changes, bytesRead: stats.bytesRead, filesRead: stats.files,
+                                  newBytes: writer.newRawBytes, storedBytes: writer.newStoredBytes,
+                                  chunks: stats.chunks, newChunks: stats.newChunks, commit: nil, branch: nil)
+        if noGit { return result }
+        let pointerFiles = newPointers.map { Pointer.pointerPath(for: $0.0) }
+        try git.stage(add: pointerFiles)
+        if try git.indexMatchesHead() { throw MLVError.nothingToCommit }
+        let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
+        let id = try git.commit(message: message, add: [], remove: [], signature: sig)   // last: the git commit
+        result.commit = id.hex
+        result.branch = git.currentBranch()
+        return result
+    }
+}

@@ -1,0 +1,75 @@
+// MLVCore — what mlv knows about ML repositories: targets (datasets, feature definitions,
+// models, metrics, params), their pointers in git, snapshots of them in the store, and the
+// operations on top (track, commit, status, checkout, log, show).
+//
+//   Workspace   a git working tree plus its .mlv/ folder and committed mlv.yaml
+//   Target      a tracked file or directory; its pointer `<path>.mlv` is what git versions
+//   Snapshot    the store id of a target's content: a file manifest or a tree
+//   StatCache   what the working files looked like when mlv last read or wrote them
+import MLVGit
+import MLVStore
+
+/// Errors of the core operations. Each message is one line, names the thing, and ends with
+/// the command that fixes it where there is one.
+public enum MLVError: Error, CustomStringConvertible, Equatable {
+    case notAGitRepo(String)
+    case notInitialized(String)
+    case pathOutsideRepo(String)
+    case pathInsideMetadata(String)
+    case noSuchPath(String)
+    case notTracked(String)
+    case alreadyTrackedByGit(String)
+    case nestedTarget(String, inside: String)
+    case badPointer(path: String, line: Int, why: String)
+    case badConfig(path: String, why: String)
+    case unknownRevision(String)
+    case pathNotInRevision(path: String, rev: String)
+    case unsupportedFileType(String)
+    case dataModified([String])
+    case codeModified([String])
+    case mergeConflict(String)
+    case invalidArgument(String)
+    case nothingToCommit
+
+    public var description: String {
+        switch self {
+        case .notAGitRepo(let p):
+            return "\(p) is not inside a git repository; run `git init` first, or `mlv init --git` to create one"
+        case .notInitialized(let p):
+            return "\(p) does not use mlv yet; run `mlv init`"
+        case .pathOutsideRepo(let p):
+            return "\(p) is outside the repository; mlv tracks only files inside the git working tree"
+        case .pathInsideMetadata(let p):
+            return "\(p) is inside .git or .mlv; those folders are managed by git and mlv, not tracked"
+        case .noSuchPath(let p):
+            return "\(p): no such file or directory"
+        case .notTracked(let p):
+            return "\(p) is not tracked by mlv; run `mlv track \(p)` first"
+        case .alreadyTrackedByGit(let p):
+            return "\(p) is tracked by git itself; run `git rm --cached \(p)` first so mlv can take it over"
+        case .nestedTarget(let p, let outer):
+            return "\(p) overlaps the tracked target \(outer); track either the directory or files in it, not both"
+        case .badPointer(let path, let line, let why):
+            return "\(path):\(line): \(why); restore it with `git checkout -- \(path)`, or re-create it with `mlv track`"
+        case .badConfig(let path, let why):
+            return "\(path): \(why); fix the file (see `man mlv-config`) or restore it with `git checkout -- \(path)`"
+        case .unknownRevision(let r):
+            return "unknown revision \(r.debugDescription); use a branch, tag, commit id or HEAD~N (see `git log`)"
+        case .pathNotInRevision(let p, let r):
+            return "\(p) is not tracked at \(r); see `mlv ls \(r)` for what is"
+        case .unsupportedFileType(let p):
+            return "\(p) is neither a regular file, a directory nor a symlink (device, socket or FIFO); mlv cannot track it"
+        case .dataModified(let paths):
+            return "uncommitted changes to tracked data would be overwritten: \(paths.joined(separator: ", ")); run `mlv commit` first, or add --force (your version is saved in the store first)"
+        case .codeModified(let paths):
+            let shown = paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? " and \(paths.count - 5) more" : "")
+            return "uncommitted changes in git would be overwritten: \(shown); commit or stash them, or add --force"
+        case .mergeConflict(let why):
+            return why
+        case .invalidArgument(let why):
+            return why
+        case .nothingToCommit:
+            return "nothing to commit: tracked data is unchanged and nothing is staged in git"
+        }
+    }
+}

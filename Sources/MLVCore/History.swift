@@ -1,0 +1,127 @@
+import Glibc
+import MLVGit
+import MLVStore
+
+public struct LogEntry: Codable, Sendable {
+    public var commit: String
+    public var date: String          // ISO 8601 with the author's offset
+    public var author: String
+    public var message: String
+    public var path: String
+    public var kind: TargetKind
+    public var change: String        // added, modified, deleted
+    public var snapshot: String?
+    public var size: UInt64
+    public var files: UInt64
+    public var rows: UInt64?
+    public var columns: UInt64?
+}
+
+public struct ListedFile: Codable, Sendable {
+    public var path: String
+    public var type: String          // file, dir, symlink
+    public var size: UInt64
+    public var executable: Bool
+    public var id: String
+}
+
+extension Workspace {
+    /// `mlv log`: commits that changed a target's pointer (or any target's), newest first;
+    /// `limit` counts commits.
+    public func log(path: String?, limit: Int?) throws -> [LogEntry] {
+        let target = try path.map { try userPath($0) }
+        guard let head = try git.head() else { return [] }
+        var out: [LogEntry] = []
+        var commits = 0
+        for c in try git.history(from: head) {
+            if let l = limit, commits >= l { break }
+            let before = out.count
+            let info = try git.commitInfo(c)
+            let now = try pointers(at: c, only: target)
+            let parent = try info.parents.first.map { try pointers(at: $0, only: target) } ?? [:]
+            for key in Set(now.keys).union(parent.keys).sorted() {
+                let a = parent[key], b = now[key]
+                if a == b { continue }
+                let p = b ?? a!
+                let change = a == nil ? "added" : (b == nil ? "deleted" : "modified")
+                out.append(LogEntry(commit: c.hex, date: isoDate(info.author.time, info.author.offset),
+                                    author: "\(info.author.name) <\(info.author.email)>", message: info.summary,
+                                    path: key, kind: p.kind, change: change, snapshot: b?.snapshot?.hex,
+                                    size: b?.size ?? 0, files: b?.files ?? 0, rows: b?.rows, columns: b?.columns))
+            }
+            if out.count > before { commits += 1 }
+        }
+        return out
+    }
+
+    private func pointers(at c: GitOID, only target: String?) throws -> [String: Pointer] {
+        if let t = target {
+            let p = Pointer.pointerPath(for: t)
+            guard let bytes = try git.blob(at: p, in: c) else { return [:] }
+            return [t: try Pointer(parsing: bytes, path: "\(p) at \(c.short)")]
+        }
+        return Dictionary(try targets(at: c).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Finds the stored entry for `path` (a target or a path inside one) at a revision.
+    public func storedEntry(rev: String, path: String) throws -> TreeEntry {
+        let c = try resolve(rev)
+        let rel = try RepoPath.fromUser(path, cwd: root, root: root)
+        guard let t = try targets(at: c).first(where: { RepoPath.isWithin(rel, $0.path) }) else {
+            throw MLVError.pathNotInRevision(path: rel, rev: rev)
+        }
+        guard let s = t.pointer.snapshot else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
+        let root = TreeEntry(name: FS.basename(t.path), kind: t.pointer.type == .dir ? .directory : .file,
+                             executable: t.pointer.executable, size: t.pointer.size, files: t.pointer.files, id: s)
+        let sub = String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)
+        guard let e = try entry(in: root, at: sub) else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
+        return e
+    }
+
+    /// `mlv show REV:PATH`: streams a stored file to `fd` without touching the working tree.
+    public func show(rev: String, path: String, to fd: Int32) throws {
+        let e = try storedEntry(rev: rev, path: path)
+        guard e.kind == .file else {
+            throw MLVError.invalidArgument("\(path) at \(rev) is a directory; list it with `mlv ls \(rev):\(path)`")
+        }
+        let out = FileHandleFD(fd: dup(fd), path: "standard output")
+        let r = Restorer(store: try store())
+        try r.fill(out, try store().manifest(e.id), reuse: nil)
+    }
+
+    /// `mlv ls REV[:PATH]`: the files of the snapshots at REV (all targets, or below PATH).
+    public func list(rev: String, path: String?) throws -> [ListedFile] {
+        var out: [ListedFile] = []
+        func walk(_ e: TreeEntry, _ rel: String) throws {
+            switch e.kind {
+            case .file: out.append(ListedFile(path: rel, type: "file", size: e.size, executable: e.executable, id: e.id.hex))
+            case .symlink: out.append(ListedFile(path: rel, type: "symlink", size: e.size, executable: false, id: e.id.hex))
+            case .directory:
+                for c in try store().tree(e.id).entries { try walk(c, rel + "/" + c.name) }
+            }
+        }
+        if let p = path {
+            let e = try storedEntry(rev: rev, path: p)
+            try walk(e, try RepoPath.fromUser(p, cwd: root, root: root))
+        } else {
+            let c = try resolve(rev)
+            for (t, p) in try targets(at: c) {
+                guard let s = p.snapshot else { continue }
+                try walk(TreeEntry(name: t, kind: p.type == .dir ? .directory : .file, executable: p.executable,
+                                   size: p.size, files: p.files, id: s), t)
+            }
+        }
+        return out
+    }
+}
+
+/// `2026-11-27T12:00:00+01:00` from seconds and a minute offset.
+public func isoDate(_ t: Int64, _ offsetMinutes: Int32) -> String {
+    var tt = time_t(t + Int64(offsetMinutes) * 60)
+    var tm = tm()
+    gmtime_r(&tt, &tm)
+    let sign = offsetMinutes < 0 ? "-" : "+"
+    let o = abs(Int(offsetMinutes))
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))\(sign)\(two(Int32(o / 60))):\(two(Int32(o % 60)))"
+}

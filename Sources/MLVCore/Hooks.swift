@@ -1,0 +1,66 @@
+import Glibc
+import MLVStore
+
+extension Workspace {
+    static let hookMarker = "# installed by `mlv hooks install`"
+    /// post-checkout runs after `git checkout`/`git switch`, post-merge after `git pull`/`git merge`,
+    /// post-rewrite after `git rebase`: each brings the data in line with the new pointers.
+    static let hookNames = ["post-checkout", "post-merge", "post-rewrite"]
+
+    /// `mlv hooks install`: returns the hook files written. An existing hook that mlv did not
+    /// write is left alone unless `force`.
+    public func installHooks(force: Bool) throws -> [String] {
+        let dir = FS.join(git.gitDir, "hooks")
+        try FS.makeDirectories(dir)
+        var written: [String] = []
+        for name in Workspace.hookNames {
+            let path = FS.join(dir, name)
+            if FS.exists(path) {
+                let text = String(decoding: try FS.readAll(path), as: UTF8.self)
+                if !text.contains(Workspace.hookMarker) && !force {
+                    throw MLVError.invalidArgument("\(path) already exists and was not written by mlv; add `mlv checkout` to it yourself, or rerun with --force to replace it")
+                }
+            }
+            let script = """
+            #!/bin/sh
+            \(Workspace.hookMarker): keeps tracked data in line with the pointers git just changed.
+            # A hook cannot undo git's own step, so a refusal here (uncommitted data) only warns.
+            \(shellQuote(Workspace.executablePath)) checkout --quiet || echo "mlv: data not updated; see the message above, then run \\`mlv checkout\\`" >&2
+            exit 0
+
+            """
+            try FS.atomicWrite(Array(script.utf8), to: path, mode: 0o755)
+            written.append(".git/hooks/" + name)
+        }
+        return written
+    }
+}
+
+/// The git merge driver for pointer files (`merge.mlv.driver = mlv merge-driver %O %A %B %P`).
+/// Two branches that change different targets never reach it (one pointer per target); when
+/// both change the same target it keeps a side that did not change, and otherwise stops the
+/// merge with a message saying how to choose.
+public enum PointerMerge {
+    public enum Outcome: Equatable {
+        case merged(String)          // the result, written over %A
+        case conflict(String)        // the message for the user
+    }
+
+    public static func merge(base: [UInt8], ours: [UInt8], theirs: [UInt8], path: String) -> Outcome {
+        func parse(_ b: [UInt8], _ side: String) -> Result<Pointer?, MLVError> {
+            if b.isEmpty { return .success(nil) }
+            do { return .success(try Pointer(parsing: b, path: "\(path) (\(side))")) }
+            catch let e as MLVError { return .failure(e) }
+            catch { return .failure(.invalidArgument("\(error)")) }
+        }
+        guard case .success(let o) = parse(base, "base"), case .success(let a) = parse(ours, "ours"),
+              case .success(let b) = parse(theirs, "theirs") else {
+            return .conflict("\(path): a side of the merge is not a valid pointer; pick one with `git checkout --ours \(path)` or `--theirs`, then `mlv checkout` and commit")
+        }
+        if a == b || b == o { return .merged(a?.encoded() ?? "") }
+        if a == o { return .merged(b?.encoded() ?? "") }
+        let ours = a?.snapshot?.short ?? "deleted", theirs = b?.snapshot?.short ?? "deleted"
+        let target = String(path.dropLast(Pointer.suffix.count))
+        return .conflict("\(target): both branches changed this data (ours \(ours), theirs \(theirs)); keep one with `git checkout --ours \(path)` or `git checkout --theirs \(path)`, then run `mlv checkout` and commit; compare them with `mlv diff`")
+    }
+}

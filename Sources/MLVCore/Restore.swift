@@ -1,0 +1,166 @@
+import Glibc
+import MLVStore
+import MLVZstd
+import Synchronization
+
+/// Writes snapshots from the store into the working tree.
+///
+/// Every file is written to a temporary name next to its final place; once a whole target is
+/// written, one `syncfs` makes all of it durable and only then are the files renamed into
+/// place, so each file appears whole and a crash leaves old files or new ones, plus temp
+/// files that the next run removes. Chunks the old working file already holds are copied from
+/// it (and re-verified) instead of decompressed from the store: switching between two
+/// versions of a big file mostly reads the file that is already there.
+final class Restorer {
+    let store: Store
+    private let decompressors: [ZstdDecompressor]
+    private var pendingRenames: [(tmp: String, final: String, rel: String, id: ObjectID?)] = []
+    private var syncFD: FileHandleFD?
+    /// Bytes written, and how many of them came from the old working file.
+    private(set) var bytesWritten: UInt64 = 0
+    private(set) var bytesReused: UInt64 = 0
+    private(set) var filesWritten = 0
+
+    static let batchBytes = 16 * 1024 * 1024
+
+    init(store: Store) {
+        self.store = store
+        decompressors = (0..<workerCount).map { _ in ZstdDecompressor() }
+    }
+
+    /// Where the old content of a file can be read from.
+    struct Reuse {
+        let file: FileHandleFD
+        let offsets: [ObjectID: UInt64]
+
+        init?(path: String, manifest: FileManifest) {
+            guard let f = try? FileHandleFD.openRead(path) else { return nil }
+            var map: [ObjectID: UInt64] = [:]
+            var off: UInt64 = 0
+            for c in manifest.chunks {
+                if map[c.id] == nil { map[c.id] = off }
+                off += UInt64(c.length)
+            }
+            file = f
+            offsets = map
+        }
+    }
+
+    /// Writes a file's content to a temporary file next to `abs`, to be renamed by `finish()`.
+    func writeFile(_ manifestID: ObjectID, to abs: String, rel: String, executable: Bool, reuse: Reuse?) throws {
+        let manifest = try store.manifest(manifestID)
+        let tmp = FS.tempPath(for: abs)
+        let f = try FileHandleFD.create(tmp, mode: executable ? 0o755 : 0o644)
+        pendingRenames.append((tmp, abs, rel, manifestID))
+        if fchmod(f.fd, executable ? 0o755 : 0o644) != 0 { throw IOError("chmod", tmp) }
+        if manifest.size > 0 { try fill(f, manifest, reuse: reuse) }
+        if syncFD == nil { syncFD = f }
+        filesWritten += 1
+    }
+
+    /// Writes a file's bytes to `f` in order: batches of chunks decoded on all cores.
+    func fill(_ f: FileHandleFD, _ manifest: FileManifest, reuse: Reuse?) throws {
+        let chunks = manifest.chunks
+        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+        defer { buffer.deallocate() }
+        var start = 0
+        while start < chunks.count {
+            // One batch: as many chunks as fit in batchBytes, at least one.
+            var end = start
+            var bytes = 0
+            var offsets: [Int] = []
+            while end < chunks.count && (end == start || bytes + Int(chunks[end].length) <= Restorer.batchBytes) {
+                offsets.append(bytes)
+                bytes += Int(chunks[end].length)
+                end += 1
+            }
+            if buffer.count < bytes {
+                buffer.deallocate()
+                buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+            }
+            var locs: [Location?] = []
+            for i in start..<end { locs.append(try store.location(of: chunks[i].id)) }
+            let out = SendableBox(buffer)
+            let ctx = SendableBox((chunks: chunks, start: start, offsets: offsets, locs: locs, reuse: reuse,
+                                      store: store, decompressors: decompressors))
+            let reused = Mutex<UInt64>(0)
+            let failure = Mutex<(any Error)?>(nil)
+            let n = end - start
+            let workers = min(decompressors.count, n)
+            parallel(workers) { w in
+                var scratch = [UInt8]()
+                for j in stride(from: w, to: n, by: workers) {
+                    let c = ctx.value.chunks[ctx.value.start + j]
+                    let slot = UnsafeMutableRawBufferPointer(rebasing: out.value[ctx.value.offsets[j]..<(ctx.value.offsets[j] + Int(c.length))])
+                    do {
+                        if let r = ctx.value.reuse, let off = r.offsets[c.id],
+                           (try? r.file.pread(into: slot, at: off)) == slot.count,
+                           ObjectID.hash(UnsafeRawBufferPointer(slot)) == c.id {
+                            reused.withLock { $0 += UInt64(c.length) }
+                            continue
+                        }
+                        guard let loc = ctx.value.locs[j] else { throw StoreError.missingObject(c.id, type: .chunk) }
+                        let need = PackFormat.entryHeaderSize + Int(loc.storedLength)
+                        if scratch.count < need { scratch = [UInt8](repeating: 0, count: need) }
+                        try scratch.withUnsafeMutableBytes { s in
+                            try ctx.value.store.read(c.id, at: loc, into: slot, scratch: s, decompressor: ctx.value.decompressors[w])
+                        }
+                    } catch {
+                        failure.withLock { $0 = $0 ?? error }
+                    }
+                }
+            }
+            if let e = failure.withLock({ $0 }) { throw e }
+            try f.write(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes]))
+            bytesWritten += UInt64(bytes)
+            bytesReused += reused.withLock { $0 }
+            start = end
+        }
+    }
+
+    /// Creates a symlink under a temporary name, to be renamed by `finish()`.
+    func writeSymlink(_ id: ObjectID, to abs: String, rel: String) throws {
+        let target = try store.readObject(id, type: .chunk)
+        guard let s = String(validating: target, as: UTF8.self), !s.contains("\0") else {
+            throw ObjectError.corrupt(id: id, type: .chunk, why: "symlink target is not a valid path")
+        }
+        let tmp = FS.tempPath(for: abs)
+        if symlink(s, tmp) != 0 { throw IOError("symlink", tmp) }
+        pendingRenames.append((tmp, abs, rel, nil))
+    }
+
+    /// Makes everything written durable, then renames it into place. Returns the
+    /// repository-relative paths of the regular files now in place, with their manifests.
+    func finish() throws -> [(rel: String, id: ObjectID)] {
+        if let f = syncFD { try FS.syncFilesystem(of: f) }
+        syncFD = nil
+        var done: [(String, ObjectID)] = []
+        var dirs = Set<String>()
+        for (tmp, final, rel, id) in pendingRenames {
+            if let st = FS.lstat(final), st.st_mode & S_IFMT == S_IFDIR { try removeTree(final) }
+            try FS.rename(tmp, final)
+            dirs.insert(FS.dirname(final))
+            if let id { done.append((rel, id)) }
+        }
+        pendingRenames = []
+        for d in dirs { try FS.syncDirectory(d) }
+        return done
+    }
+
+    /// Removes the temporary files of an aborted restore.
+    func abandon() {
+        for (tmp, _, _, _) in pendingRenames { FS.remove(tmp) }
+        pendingRenames = []
+    }
+}
+
+/// `rm -rf` without following symlinks.
+func removeTree(_ path: String) throws {
+    guard let st = FS.lstat(path) else { return }
+    if st.st_mode & S_IFMT == S_IFDIR {
+        for name in try FS.list(path) { try removeTree(FS.join(path, name)) }
+        if rmdir(path) != 0 { throw IOError("rmdir", path) }
+    } else if unlink(path) != 0 {
+        throw IOError("remove", path)
+    }
+}

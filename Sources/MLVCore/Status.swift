@@ -1,0 +1,111 @@
+import MLVGit
+import MLVStore
+
+public struct TargetStatus: Codable, Equatable, Sendable {
+    public enum State: String, Codable, Sendable {
+        case clean
+        case modified          // the working data differs from the pointer: uncommitted work
+        case added             // tracked, never committed
+        case deleted           // the working data is gone
+        case notCheckedOut = "not_checked_out"   // data never written here (a fresh clone): run `mlv checkout`
+        case outOfSync = "out_of_sync"           // the pointer moved (git pull, git switch): run `mlv checkout`
+    }
+    public var path: String
+    public var kind: TargetKind
+    public var state: State
+    public var snapshot: String?
+    public var working: String?
+    /// The pointer's snapshot is not (wholly) in the local store: run `mlv pull`.
+    public var missingObjects: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case path, kind, state, snapshot, working
+        case missingObjects = "missing_objects"
+    }
+}
+
+public struct GitFileStatus: Codable, Equatable, Sendable {
+    public var path: String
+    public var kind: TargetKind
+    public var state: String   // clean, modified, missing, untracked (not yet added to git)
+}
+
+public struct StatusResult: Codable, Sendable {
+    public var targets: [TargetStatus]
+    public var gitFiles: [GitFileStatus]
+    /// Files looked at, and how many of them had to be read (the rest matched the stat cache).
+    public var filesChecked: Int
+    public var filesRead: Int
+
+    enum CodingKeys: String, CodingKey {
+        case targets
+        case gitFiles = "git_files"
+        case filesChecked = "files_checked"
+        case filesRead = "files_read"
+    }
+
+    public var isClean: Bool {
+        targets.allSatisfy { $0.state == .clean && !$0.missingObjects } && gitFiles.allSatisfy { $0.state == "clean" }
+    }
+}
+
+/// A target's working state, computed once and shared by status and checkout.
+struct WorkingState {
+    var state: TargetStatus.State
+    var working: WorkingSnapshot?
+}
+
+extension Workspace {
+    func workingState(_ path: String, _ p: Pointer, _ snap: Snapshotter) throws -> WorkingState {
+        let w = try snap.snapshot(path, kind: p.kind, previous: p)
+        let state: TargetStatus.State
+        if p.snapshot == nil {
+            state = w == nil ? .deleted : .added
+        } else if let w {
+            if w.id == p.snapshot && w.executable == p.executable && w.type == p.type { state = .clean }
+            else if snap.cache.synced[path] == w.id { state = .outOfSync }
+            else { state = .modified }
+        } else {
+            state = snap.cache.synced[path] == nil ? .notCheckedOut : .deleted
+        }
+        return WorkingState(state: state, working: w)
+    }
+
+    /// True when the snapshot's root object, and for a file all its chunks, are stored locally.
+    func isAvailable(_ id: ObjectID, type: Pointer.TargetType) throws -> Bool {
+        let store = try store()
+        guard try store.contains(id) else { return false }
+        guard type == .file else { return true }
+        for c in try store.manifest(id).chunks where try !store.contains(c.id) { return false }
+        return true
+    }
+
+    /// `mlv status`.
+    public func status() throws -> StatusResult {
+        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        var out: [TargetStatus] = []
+        for (path, p) in try targets() {
+            let ws = try workingState(path, p, snap)
+            var missing = false
+            if let s = p.snapshot { missing = try !isAvailable(s, type: p.type) }
+            out.append(TargetStatus(path: path, kind: p.kind, state: ws.state, snapshot: p.snapshot?.hex,
+                                    working: ws.working?.id.hex, missingObjects: missing))
+        }
+        var gitFiles: [GitFileStatus] = []
+        let tracked = config.metrics.map { ($0, TargetKind.metrics) } + config.params.map { ($0, TargetKind.params) }
+        if !tracked.isEmpty {
+            let changed = Set(try git.changes().map(\.path))
+            for (path, kind) in tracked.sorted(by: { $0.0 < $1.0 }) {
+                let state: String
+                if !FS.exists(absolute(path)) { state = "missing" }
+                else if try !git.isInIndex(path) { state = "untracked" }
+                else { state = changed.contains(path) ? "modified" : "clean" }
+                gitFiles.append(GitFileStatus(path: path, kind: kind, state: state))
+            }
+        }
+        // Remember what was hashed so the next status need not read it again.
+        var cache = snap.cache
+        if cache.misses > 0 { try? saveStatCache(&cache) }
+        return StatusResult(targets: out, gitFiles: gitFiles, filesChecked: cache.hits + cache.misses, filesRead: snap.filesRead)
+    }
+}

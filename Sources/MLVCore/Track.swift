@@ -1,0 +1,131 @@
+import Glibc
+import MLVStore
+
+public struct TrackedItem: Codable, Equatable, Sendable {
+    public var path: String
+    public var kind: TargetKind
+    /// "mlv" when the data goes to the store, "git" for metrics and params kept in git.
+    public var storage: String
+    public var alreadyTracked: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case path, kind, storage
+        case alreadyTracked = "already_tracked"
+    }
+}
+
+extension Workspace {
+    /// `mlv track`: starts tracking files or directories. Tracking a tracked path is a no-op.
+    public func track(_ inputs: [String], kind: TargetKind?) throws -> [TrackedItem] {
+        let lock = try self.lock("track") { _ in }
+        defer { withExtendedLifetime(lock) {} }
+        let existing = try targets()
+        var gitPaths: [String]? = nil
+        var out: [TrackedItem] = []
+        var toStage: [String] = []
+        var configChanged = false
+        for input in inputs {
+            let rel = try userPath(input)
+            guard let st = FS.lstat(absolute(rel)) else { throw MLVError.noSuchPath(input) }
+            let mode = st.st_mode & S_IFMT
+            guard mode == S_IFREG || mode == S_IFDIR else {
+                if mode == S_IFLNK {
+                    throw MLVError.invalidArgument("\(rel) is a symlink; track the file or directory it points to instead")
+                }
+                throw MLVError.unsupportedFileType(rel)
+            }
+            if rel.hasSuffix(Pointer.suffix) || rel == Config.fileName {
+                throw MLVError.invalidArgument("\(rel) is an mlv file itself; track the data it describes instead")
+            }
+            if let t = existing.first(where: { $0.path == rel }) {
+                out.append(TrackedItem(path: rel, kind: t.pointer.kind, storage: "mlv", alreadyTracked: true))
+                continue
+            }
+            if let t = existing.first(where: { RepoPath.isWithin(rel, $0.path) || RepoPath.isWithin($0.path, rel) }) {
+                throw MLVError.nestedTarget(rel, inside: t.path)
+            }
+            let k = kind ?? config.gitKind(of: rel) ?? TargetKind.infer(path: rel, isDirectory: mode == S_IFDIR)
+            if k.livesInGit {
+                guard mode == S_IFREG else {
+                    throw MLVError.invalidArgument("\(rel) is a directory; --kind \(k.rawValue) takes a single file that stays in git")
+                }
+                let already = config.gitKind(of: rel) == k
+                if !already {
+                    config.metrics.removeAll { $0 == rel }
+                    config.params.removeAll { $0 == rel }
+                    if k == .metrics { config.metrics.append(rel); config.metrics.sort() } else { config.params.append(rel); config.params.sort() }
+                    configChanged = true
+                }
+                toStage.append(rel)
+                out.append(TrackedItem(path: rel, kind: k, storage: "git", alreadyTracked: already))
+                continue
+            }
+            // Data files must not also be in git: that is the bloat mlv exists to avoid.
+            if gitPaths == nil { gitPaths = try git.indexPaths(endingWith: "") }
+            if let inGit = gitPaths!.first(where: { RepoPath.isWithin($0, rel) }) {
+                throw MLVError.alreadyTrackedByGit(inGit == rel ? rel : inGit)
+            }
+            if mode == S_IFDIR { try checkTree(rel) }
+            let pointer = Pointer(kind: k, type: mode == S_IFDIR ? .dir : .file)
+            try writePointer(pointer, for: rel)
+            try setIgnored(rel, true)
+            toStage.append(Pointer.pointerPath(for: rel))
+            out.append(TrackedItem(path: rel, kind: k, storage: "mlv", alreadyTracked: false))
+        }
+        if configChanged {
+            try config.save(path: configPath)
+            toStage.append(Config.fileName)
+        }
+        if !toStage.isEmpty {
+            if FS.exists(absolute(".gitignore")) { toStage.append(".gitignore") }
+            try git.stage(add: toStage)
+        }
+        return out
+    }
+
+    /// Refuses a directory that holds something mlv cannot store faithfully.
+    private func checkTree(_ rel: String) throws {
+        for name in try FS.list(absolute(rel)) {
+            let child = rel + "/" + name
+            do { try validateName(name) } catch { throw MLVError.invalidArgument("\(child.debugDescription): \(error)") }
+            guard let st = FS.lstat(absolute(child)) else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: try checkTree(child)
+            case S_IFREG, S_IFLNK: continue
+            default: throw MLVError.unsupportedFileType(child)
+            }
+        }
+    }
+
+    /// `mlv untrack`: stops tracking; the data stays in the working tree and the store.
+    public func untrack(_ inputs: [String]) throws -> [String] {
+        let lock = try self.lock("untrack") { _ in }
+        defer { withExtendedLifetime(lock) {} }
+        let existing = try targets()
+        var removed: [String] = []
+        var stageAdd: [String] = []
+        var stageRemove: [String] = []
+        var cache = loadStatCache()
+        for input in inputs {
+            let rel = try userPath(input)
+            if config.gitKind(of: rel) != nil {
+                config.metrics.removeAll { $0 == rel }
+                config.params.removeAll { $0 == rel }
+                try config.save(path: configPath)
+                stageAdd.append(Config.fileName)
+                removed.append(rel)
+                continue
+            }
+            guard existing.contains(where: { $0.path == rel }) else { throw MLVError.notTracked(rel) }
+            FS.remove(absolute(Pointer.pointerPath(for: rel)))
+            try setIgnored(rel, false)
+            stageRemove.append(Pointer.pointerPath(for: rel))
+            cache.forget(target: rel)
+            removed.append(rel)
+        }
+        if FS.exists(absolute(".gitignore")) && !stageRemove.isEmpty { stageAdd.append(".gitignore") }
+        try git.stage(add: stageAdd, remove: stageRemove)
+        try saveStatCache(&cache)
+        return removed
+    }
+}

@@ -1,0 +1,206 @@
+import Glibc
+import MLVGit
+import MLVStore
+
+/// A git working tree that uses mlv: the git repository, the local `.mlv/` folder (store,
+/// stat cache, lock; ignored by git) and the committed `mlv.yaml`.
+public final class Workspace {
+    public let git: GitRepository
+    /// Absolute path of the working tree.
+    public let root: String
+    /// The directory the user ran mlv in, for resolving relative paths.
+    public let cwd: String
+    public var config: Config
+
+    public var mlvDir: String { FS.join(root, ".mlv") }
+    public var storeDir: String { FS.join(mlvDir, "store") }
+    public var statCachePath: String { FS.join(mlvDir, "state/stat-cache") }
+    public var lockPath: String { FS.join(mlvDir, "lock") }
+    public var configPath: String { FS.join(root, Config.fileName) }
+
+    private var storeValue: Store?
+
+    /// The executable running now, for the hooks and merge driver it registers.
+    public static var executablePath: String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        return n > 0 ? String(cString: buf) : "mlv"
+    }
+
+    init(git: GitRepository, cwd: String) throws {
+        self.git = git
+        self.root = git.workdir
+        self.cwd = cwd
+        self.config = try Config.load(path: FS.join(git.workdir, Config.fileName))
+    }
+
+    /// Opens the workspace around `cwd`. A repository whose `mlv.yaml` is committed but that
+    /// has no `.mlv/` yet (a fresh clone) gets its local store here, without `mlv init`.
+    public static func open(cwd: String) throws -> Workspace {
+        let git: GitRepository
+        do { git = try GitRepository(discover: cwd) } catch let e as GitError where e.isNotFound {
+            throw MLVError.notAGitRepo(cwd)
+        }
+        let ws = try Workspace(git: git, cwd: cwd)
+        if !FS.isDirectory(ws.mlvDir) {
+            guard FS.exists(ws.configPath) else { throw MLVError.notInitialized(ws.root) }
+            try ws.createLocalState()
+        }
+        return ws
+    }
+
+    /// `mlv init`: creates (or, run again, completes) the local store, the committed config,
+    /// the ignore and attribute lines, and the merge driver. Returns what it created.
+    public static func initialize(cwd: String, createGit: Bool) throws -> (Workspace, [String]) {
+        var created: [String] = []
+        let git: GitRepository
+        do { git = try GitRepository(discover: cwd) } catch let e as GitError where e.isNotFound {
+            guard createGit else { throw MLVError.notAGitRepo(cwd) }
+            git = try GitRepository.create(at: cwd)
+            created.append("git repository")
+        }
+        let ws = try Workspace(git: git, cwd: cwd)
+        if !FS.isDirectory(ws.mlvDir) {
+            try ws.createLocalState()
+            created.append(".mlv/ (local store)")
+        }
+        if !FS.exists(ws.configPath) {
+            try ws.config.save(path: ws.configPath)
+            created.append(Config.fileName)
+        }
+        if try ws.ensureLine("/.mlv/", in: ".gitignore") { created.append(".gitignore entry for .mlv/") }
+        if try ws.ensureLine("*.mlv merge=mlv", in: ".gitattributes") { created.append(".gitattributes merge driver line") }
+        try git.stage(add: [Config.fileName, ".gitignore", ".gitattributes"])
+        return (ws, created)
+    }
+
+    private func createLocalState() throws {
+        try FS.makeDirectories(FS.join(mlvDir, "state"))
+        _ = try store()
+        // Local git config is not cloned, so every new clone registers the driver again.
+        try git.setConfig("merge.mlv.name", "mlv pointer merge driver")
+        try git.setConfig("merge.mlv.driver", "\(shellQuote(Workspace.executablePath)) merge-driver %O %A %B %P")
+    }
+
+    public func store() throws -> Store {
+        if let s = storeValue { return s }
+        let s = try Store(root: storeDir)
+        storeValue = s
+        return s
+    }
+
+    /// Takes the writer lock, telling the user if it has to wait.
+    public func lock(_ what: String, waiting: @escaping (String) -> Void) throws -> StoreLock {
+        try StoreLock(path: lockPath, what: what, waiting: waiting)
+    }
+
+    public func absolute(_ rel: String) -> String { FS.join(root, rel) }
+
+    public func userPath(_ input: String) throws -> String {
+        try RepoPath.fromUser(input, cwd: cwd, root: root)
+    }
+
+    // MARK: Targets
+
+    /// The tracked targets: every pointer file in git's index, read from the working tree.
+    public func targets() throws -> [(path: String, pointer: Pointer)] {
+        var out: [(String, Pointer)] = []
+        for p in try git.indexPaths(endingWith: Pointer.suffix).sorted() {
+            let target = String(p.dropLast(Pointer.suffix.count))
+            guard (try? RepoPath.validate(target, source: p)) != nil else { continue }
+            let abs = absolute(p)
+            guard FS.exists(abs) else { continue }   // pointer deleted in the working tree: untracked
+            out.append((target, try Pointer(parsing: FS.readAll(abs), path: p)))
+        }
+        return out
+    }
+
+    /// The pointers recorded in a commit.
+    public func targets(at commit: GitOID) throws -> [(path: String, pointer: Pointer)] {
+        var out: [(String, Pointer)] = []
+        for p in try git.paths(in: commit, endingWith: Pointer.suffix) {
+            let target = String(p.dropLast(Pointer.suffix.count))
+            try RepoPath.validate(target, source: "\(p) at \(commit.short)")
+            guard let bytes = try git.blob(at: p, in: commit) else { continue }
+            out.append((target, try Pointer(parsing: bytes, path: "\(p) at \(commit.short)")))
+        }
+        return out
+    }
+
+    public func resolve(_ rev: String) throws -> GitOID {
+        do { return try git.resolve(rev) } catch let e as GitError where e.isNotFound || e.code == -1 || e.code == -5 {
+            throw MLVError.unknownRevision(rev)
+        } catch is GitError {
+            throw MLVError.unknownRevision(rev)
+        }
+    }
+
+    public func writePointer(_ p: Pointer, for target: String) throws {
+        try FS.atomicWrite(Array(p.encoded().utf8), to: absolute(Pointer.pointerPath(for: target)))
+    }
+
+    public func loadStatCache() -> StatCache { StatCache.load(path: statCachePath) }
+
+    public func saveStatCache(_ c: inout StatCache) throws { try c.save(path: statCachePath) }
+
+    // MARK: Ignore files
+
+    static let ignoreBegin = "# >>> mlv: tracked data, kept out of git (managed by `mlv track`)"
+    static let ignoreEnd = "# <<< mlv"
+
+    /// Adds `line` to a root-level file if it is not there. Returns true when it changed the file.
+    @discardableResult
+    func ensureLine(_ line: String, in file: String) throws -> Bool {
+        let path = absolute(file)
+        let text = FS.exists(path) ? String(decoding: try FS.readAll(path), as: UTF8.self) : ""
+        if text.split(separator: "\n").contains(where: { $0.trimmed == line }) { return false }
+        let sep = text.isEmpty || text.hasSuffix("\n") ? "" : "\n"
+        try FS.atomicWrite(Array((text + sep + line + "\n").utf8), to: path)
+        return true
+    }
+
+    /// Adds or removes `/target` in the mlv block of the root .gitignore.
+    func setIgnored(_ target: String, _ ignored: Bool) throws {
+        let path = absolute(".gitignore")
+        let text = FS.exists(path) ? String(decoding: try FS.readAll(path), as: UTF8.self) : ""
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        let entry = "/" + escapeIgnore(target)
+        var begin = lines.firstIndex(of: Workspace.ignoreBegin)
+        if begin == nil {
+            guard ignored else { return }
+            lines.append(Workspace.ignoreBegin)
+            lines.append(Workspace.ignoreEnd)
+            begin = lines.count - 2
+        }
+        let end = lines[begin!...].firstIndex(of: Workspace.ignoreEnd) ?? lines.count
+        var block = Array(lines[(begin! + 1)..<end])
+        let had = block.contains(entry)
+        if ignored == had { return }
+        if ignored { block.append(entry); block.sort() } else { block.removeAll { $0 == entry } }
+        lines.replaceSubrange((begin! + 1)..<end, with: block)
+        try FS.atomicWrite(Array((lines.joined(separator: "\n") + "\n").utf8), to: path)
+    }
+}
+
+/// Escapes gitignore's special characters so a path matches only itself.
+func escapeIgnore(_ path: String) -> String {
+    var out = ""
+    for ch in path {
+        if "*?[]\\!# ".contains(ch) { out.append("\\") }
+        out.append(ch)
+    }
+    return out
+}
+
+/// Single-quotes a word for /bin/sh.
+public func shellQuote(_ s: String) -> String {
+    if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) }) { return s }
+    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+extension String {
+    func replacingOccurrences(of a: String, with b: String) -> String {
+        split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
+    }
+}

@@ -1,0 +1,429 @@
+// MLVGit — the only module that imports libgit2. A `GitRepository` owns a `git_repository*`;
+// every libgit2 call goes through `check`, which turns a negative return code into a
+// `GitError` carrying libgit2's message, read right after the failing call (it is
+// thread-local and overwritten by the next call).
+import CGit2
+import Glibc
+
+private let libgit2Ready: Bool = {
+    git_libgit2_init()
+    return true
+}()
+
+public struct GitError: Error, CustomStringConvertible, Equatable {
+    public let operation: String
+    public let code: Int32
+    public let message: String
+
+    public var description: String { message.isEmpty ? "git \(operation) failed (code \(code))" : message }
+
+    public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
+}
+
+@discardableResult
+private func check(_ code: Int32, _ operation: String) throws -> Int32 {
+    guard code < 0 else { return code }
+    var message = ""
+    if let e = git_error_last(), let m = e.pointee.message { message = String(cString: m) }
+    throw GitError(operation: operation, code: code, message: message)
+}
+
+/// A commit id (SHA-1, 20 bytes).
+public struct GitOID: Hashable, Sendable, CustomStringConvertible {
+    public let raw: git_oid
+
+    init(_ raw: git_oid) { self.raw = raw }
+
+    public var hex: String {
+        var r = raw
+        var buf = [CChar](repeating: 0, count: 41)
+        git_oid_fmt(&buf, &r)
+        return String(cString: buf)
+    }
+
+    public var short: String { String(hex.prefix(10)) }
+    public var description: String { hex }
+
+    public static func == (a: GitOID, b: GitOID) -> Bool {
+        var x = a.raw, y = b.raw
+        return git_oid_equal(&x, &y) != 0
+    }
+
+    public func hash(into h: inout Hasher) {
+        withUnsafeBytes(of: raw.id) { h.combine(bytes: $0) }
+    }
+}
+
+public struct GitSignature: Sendable, Equatable {
+    public var name: String
+    public var email: String
+    public var time: Int64      // seconds since the epoch
+    public var offset: Int32    // minutes east of UTC
+}
+
+public struct CommitInfo: Sendable {
+    public var id: GitOID
+    public var summary: String
+    public var message: String
+    public var author: GitSignature
+    public var parents: [GitOID]
+}
+
+/// A file changed in git's view (code, configs, pointer files), for refusing to move HEAD
+/// over uncommitted work.
+public struct GitChange: Sendable, Equatable {
+    public var path: String
+    public var staged: Bool
+}
+
+public final class GitRepository {
+    let repo: OpaquePointer
+    /// Absolute path of the working tree, without a trailing slash.
+    public let workdir: String
+
+    /// Opens the repository containing `path`, searching parent folders (`git_repository_open_ext`).
+    public init(discover path: String) throws {
+        _ = libgit2Ready
+        var r: OpaquePointer?
+        try check(git_repository_open_ext(&r, path, 0, nil), "open")
+        repo = r!
+        guard let wd = git_repository_workdir(repo) else {
+            git_repository_free(repo)
+            throw GitError(operation: "open", code: -1, message: "\(path): a bare git repository has no working tree")
+        }
+        var w = String(cString: wd)
+        while w.count > 1 && w.hasSuffix("/") { w.removeLast() }
+        workdir = w
+    }
+
+    /// Creates a new repository (`git_repository_init`).
+    public static func create(at path: String) throws -> GitRepository {
+        _ = libgit2Ready
+        var r: OpaquePointer?
+        try check(git_repository_init(&r, path, 0), "init")
+        git_repository_free(r)
+        return try GitRepository(discover: path)
+    }
+
+    deinit { git_repository_free(repo) }
+
+    /// The `.git` folder (`git_repository_path`), without a trailing slash.
+    public var gitDir: String {
+        var p = String(cString: git_repository_path(repo))
+        while p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+
+    /// Resolves a revision (`git_revparse_single`, peeled to a commit): `HEAD~2`, a branch, a tag, a short id.
+    public func resolve(_ rev: String) throws -> GitOID {
+        var obj: OpaquePointer?
+        try check(git_revparse_single(&obj, repo, rev), "resolve \(rev)")
+        defer { git_object_free(obj) }
+        var commit: OpaquePointer?
+        try check(git_object_peel(&commit, obj, GIT_OBJECT_COMMIT), "resolve \(rev)")
+        defer { git_object_free(commit) }
+        return GitOID(git_object_id(commit).pointee)
+    }
+
+    /// HEAD's commit, or nil on a branch with no commits yet.
+    public func head() throws -> GitOID? {
+        var oid = git_oid()
+        let rc = git_reference_name_to_id(&oid, repo, "HEAD")
+        if rc == GIT_ENOTFOUND.rawValue || rc == GIT_EUNBORNBRANCH.rawValue { return nil }
+        try check(rc, "read HEAD")
+        return GitOID(oid)
+    }
+
+    /// The branch HEAD points to (`main`), or nil when HEAD is detached.
+    public func currentBranch() -> String? {
+        var ref: OpaquePointer?
+        guard git_reference_lookup(&ref, repo, "HEAD") == 0 else { return nil }
+        defer { git_reference_free(ref) }
+        guard git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC, let t = git_reference_symbolic_target(ref) else { return nil }
+        let target = String(cString: t)
+        return target.hasPrefix("refs/heads/") ? String(target.dropFirst("refs/heads/".count)) : nil
+    }
+
+    public func isLocalBranch(_ name: String) -> Bool {
+        var ref: OpaquePointer?
+        guard git_reference_lookup(&ref, repo, "refs/heads/" + name) == 0 else { return false }
+        git_reference_free(ref)
+        return true
+    }
+
+    private func withTree<T>(of commit: GitOID, _ body: (OpaquePointer) throws -> T) throws -> T {
+        var c: OpaquePointer?
+        var oid = commit.raw
+        try check(git_commit_lookup(&c, repo, &oid), "read commit \(commit.short)")
+        defer { git_commit_free(c) }
+        var tree: OpaquePointer?
+        try check(git_commit_tree(&tree, c), "read tree of \(commit.short)")
+        defer { git_tree_free(tree) }
+        return try body(tree!)
+    }
+
+    /// The content of a file at a commit, or nil when the commit has no such file
+    /// (`git_tree_entry_bypath`, `git_blob_lookup`).
+    public func blob(at path: String, in commit: GitOID) throws -> [UInt8]? {
+        try withTree(of: commit) { tree in
+            var entry: OpaquePointer?
+            let rc = git_tree_entry_bypath(&entry, tree, path)
+            if rc == GIT_ENOTFOUND.rawValue { return nil }
+            try check(rc, "find \(path)")
+            defer { git_tree_entry_free(entry) }
+            guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
+            var blob: OpaquePointer?
+            try check(git_blob_lookup(&blob, repo, git_tree_entry_id(entry)), "read \(path)")
+            defer { git_blob_free(blob) }
+            let size = Int(git_blob_rawsize(blob))
+            guard size > 0, let p = git_blob_rawcontent(blob) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: p, count: size))
+        }
+    }
+
+    /// Paths of all blobs in a commit's tree whose name ends with `suffix` (`git_tree_walk`).
+    public func paths(in commit: GitOID, endingWith suffix: String) throws -> [String] {
+        final class Box { var paths: [String] = []; let suffix: String; init(_ s: String) { suffix = s } }
+        let box = Box(suffix)
+        try withTree(of: commit) { tree in
+            let cb: git_treewalk_cb = { root, entry, payload in
+                let box = Unmanaged<Box>.fromOpaque(payload!).takeUnretainedValue()
+                guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return 0 }
+                let name = String(cString: git_tree_entry_name(entry))
+                if name.hasSuffix(box.suffix) { box.paths.append(String(cString: root!) + name) }
+                return 0
+            }
+            try check(git_tree_walk(tree, GIT_TREEWALK_PRE, cb, Unmanaged.passUnretained(box).toOpaque()), "walk tree")
+        }
+        return box.paths.sorted()
+    }
+
+    /// Files whose index or working copy differs from HEAD, untracked files excluded (`git_status_list_new`).
+    public func changes() throws -> [GitChange] {
+        var opts = git_status_options()
+        try check(git_status_options_init(&opts, UInt32(GIT_STATUS_OPTIONS_VERSION)), "status")
+        opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+        opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
+        var list: OpaquePointer?
+        try check(git_status_list_new(&list, repo, &opts), "status")
+        defer { git_status_list_free(list) }
+        var out: [GitChange] = []
+        let staged = GIT_STATUS_INDEX_NEW.rawValue | GIT_STATUS_INDEX_MODIFIED.rawValue | GIT_STATUS_INDEX_DELETED.rawValue
+            | GIT_STATUS_INDEX_RENAMED.rawValue | GIT_STATUS_INDEX_TYPECHANGE.rawValue
+        let unstaged = GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_DELETED.rawValue | GIT_STATUS_WT_TYPECHANGE.rawValue
+            | GIT_STATUS_WT_RENAMED.rawValue
+        for i in 0..<git_status_list_entrycount(list) {
+            guard let e = git_status_byindex(list, i)?.pointee else { continue }
+            let s = e.status.rawValue
+            guard s & (staged | unstaged) != 0 else { continue }
+            let delta = e.head_to_index ?? e.index_to_workdir
+            guard let d = delta, let p = d.pointee.new_file.path ?? d.pointee.old_file.path else { continue }
+            out.append(GitChange(path: String(cString: p), staged: s & staged != 0))
+        }
+        return out
+    }
+
+    /// The committer/author identity the way `git commit` finds it: GIT_AUTHOR_NAME/EMAIL/DATE
+    /// from the environment, else user.name/user.email from git config.
+    public func signature(now: Int64) throws -> GitSignature {
+        let env = ProcessEnv()
+        var name = env["GIT_AUTHOR_NAME"], email = env["GIT_AUTHOR_EMAIL"]
+        if name == nil || email == nil {
+            var cfg: OpaquePointer?
+            try check(git_repository_config_snapshot(&cfg, repo), "read config")
+            defer { git_config_free(cfg) }
+            func get(_ key: String) -> String? {
+                var v: UnsafePointer<CChar>?
+                return git_config_get_string(&v, cfg, key) == 0 ? v.map { String(cString: $0) } : nil
+            }
+            name = name ?? get("user.name")
+            email = email ?? get("user.email")
+        }
+        guard let n = name, !n.isEmpty, let e = email, !e.isEmpty else {
+            throw GitError(operation: "signature", code: -1, message:
+                "git does not know who you are; run `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`")
+        }
+        var time = now, offset: Int32 = 0
+        if let d = env["GIT_AUTHOR_DATE"], let parsed = parseGitDate(d) { (time, offset) = parsed }
+        return GitSignature(name: n, email: e, time: time, offset: offset)
+    }
+
+    /// Stages `add` (from the working tree) and `remove`, writes the index, and commits it on
+    /// top of HEAD (`git_index_add_bypath`, `git_index_write_tree`, `git_commit_create`).
+    public func commit(message: String, add: [String], remove: [String], signature: GitSignature) throws -> GitOID {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, repo), "open index")
+        defer { git_index_free(index) }
+        for p in add { try check(git_index_add_bypath(index, p), "stage \(p)") }
+        for p in remove {
+            let rc = git_index_remove_bypath(index, p)
+            if rc != GIT_ENOTFOUND.rawValue { try check(rc, "unstage \(p)") }
+        }
+        try check(git_index_write(index), "write index")
+        var treeID = git_oid()
+        try check(git_index_write_tree(&treeID, index), "write tree")
+        var tree: OpaquePointer?
+        try check(git_tree_lookup(&tree, repo, &treeID), "read tree")
+        defer { git_tree_free(tree) }
+        var sig: UnsafeMutablePointer<git_signature>?
+        try check(git_signature_new(&sig, signature.name, signature.email, signature.time, signature.offset), "signature")
+        defer { git_signature_free(sig) }
+        var parents: [OpaquePointer?] = []
+        defer { parents.forEach { git_commit_free($0) } }
+        if let h = try head() {
+            var p: OpaquePointer?
+            var oid = h.raw
+            try check(git_commit_lookup(&p, repo, &oid), "read HEAD commit")
+            parents.append(p)
+        }
+        var out = git_oid()
+        try parents.withUnsafeMutableBufferPointer { pp in
+            try check(git_commit_create(&out, repo, "HEAD", sig, sig, nil, message, tree, pp.count, pp.baseAddress), "commit")
+        }
+        return GitOID(out)
+    }
+
+    /// Checks out a commit's tree into the working tree and moves HEAD to the branch `branch`,
+    /// or detaches it at `commit` (`git_checkout_tree`, `git_repository_set_head[_detached]`).
+    /// With `force`, local changes to files git tracks are overwritten.
+    public func checkout(_ commit: GitOID, branch: String?, force: Bool) throws {
+        var obj: OpaquePointer?
+        var oid = commit.raw
+        try check(git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT), "read \(commit.short)")
+        defer { git_object_free(obj) }
+        var opts = git_checkout_options()
+        try check(git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout")
+        opts.checkout_strategy = force ? GIT_CHECKOUT_FORCE.rawValue : GIT_CHECKOUT_SAFE.rawValue
+        try check(git_checkout_tree(repo, obj, &opts), "checkout \(commit.short)")
+        if let b = branch {
+            try check(git_repository_set_head(repo, "refs/heads/" + b), "move HEAD to \(b)")
+        } else {
+            try check(git_repository_set_head_detached(repo, &oid), "move HEAD to \(commit.short)")
+        }
+    }
+
+    public func commitInfo(_ id: GitOID) throws -> CommitInfo {
+        var c: OpaquePointer?
+        var oid = id.raw
+        try check(git_commit_lookup(&c, repo, &oid), "read commit \(id.short)")
+        defer { git_commit_free(c) }
+        let a = git_commit_author(c)!.pointee
+        let sig = GitSignature(name: String(cString: a.name), email: String(cString: a.email),
+                               time: Int64(a.when.time), offset: Int32(a.when.offset))
+        var parents: [GitOID] = []
+        for i in 0..<git_commit_parentcount(c) { parents.append(GitOID(git_commit_parent_id(c, i).pointee)) }
+        return CommitInfo(id: id, summary: git_commit_summary(c).map { String(cString: $0) } ?? "",
+                          message: git_commit_message(c).map { String(cString: $0) } ?? "",
+                          author: sig, parents: parents)
+    }
+
+    /// Commits reachable from `start`, newest first, topologically (`git_revwalk`).
+    public func history(from start: GitOID, limit: Int? = nil) throws -> [GitOID] {
+        var walk: OpaquePointer?
+        try check(git_revwalk_new(&walk, repo), "log")
+        defer { git_revwalk_free(walk) }
+        try check(git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_TIME.rawValue), "log")
+        var s = start.raw
+        try check(git_revwalk_push(walk, &s), "log")
+        var out: [GitOID] = []
+        var oid = git_oid()
+        while git_revwalk_next(&oid, walk) == 0 {
+            out.append(GitOID(oid))
+            if let l = limit, out.count >= l { break }
+        }
+        return out
+    }
+
+    /// Sets a value in the repository's own config (`.git/config`).
+    public func setConfig(_ key: String, _ value: String) throws {
+        var cfg: OpaquePointer?
+        try check(git_repository_config(&cfg, repo), "open config")
+        defer { git_config_free(cfg) }
+        var local: OpaquePointer?
+        try check(git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL), "open .git/config")
+        defer { git_config_free(local) }
+        try check(git_config_set_string(local, key, value), "set \(key)")
+    }
+
+    public func config(_ key: String) throws -> String? {
+        var cfg: OpaquePointer?
+        try check(git_repository_config_snapshot(&cfg, repo), "read config")
+        defer { git_config_free(cfg) }
+        var v: UnsafePointer<CChar>?
+        return git_config_get_string(&v, cfg, key) == 0 ? v.map { String(cString: $0) } : nil
+    }
+
+    /// Paths in git's index whose name ends with `suffix` (`git_index_get_byindex`).
+    public func indexPaths(endingWith suffix: String) throws -> [String] {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, repo), "open index")
+        defer { git_index_free(index) }
+        var out: [String] = []
+        for i in 0..<git_index_entrycount(index) {
+            guard let e = git_index_get_byindex(index, i), let p = e.pointee.path else { continue }
+            let path = String(cString: p)
+            if path.hasSuffix(suffix) { out.append(path) }
+        }
+        return out
+    }
+
+    /// Stages files from the working tree and removes others from the index, like `git add`
+    /// and `git rm --cached` (`git_index_add_bypath`, `git_index_remove_bypath`, `git_index_write`).
+    public func stage(add: [String], remove: [String] = []) throws {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, repo), "open index")
+        defer { git_index_free(index) }
+        for p in add { try check(git_index_add_bypath(index, p), "stage \(p)") }
+        for p in remove {
+            let rc = git_index_remove_bypath(index, p)
+            if rc != GIT_ENOTFOUND.rawValue { try check(rc, "unstage \(p)") }
+        }
+        try check(git_index_write(index), "write index")
+    }
+
+    /// True when committing the index now would record no change against HEAD.
+    public func indexMatchesHead() throws -> Bool {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, repo), "open index")
+        defer { git_index_free(index) }
+        var treeID = git_oid()
+        try check(git_index_write_tree(&treeID, index), "write tree")
+        guard let h = try head() else { return false }
+        var c: OpaquePointer?
+        var oid = h.raw
+        try check(git_commit_lookup(&c, repo, &oid), "read HEAD")
+        defer { git_commit_free(c) }
+        return git_oid_equal(&treeID, git_commit_tree_id(c)) != 0
+    }
+
+    /// True when git ignores `path` (relative to the working tree) (`git_ignore_path_is_ignored`).
+    public func isIgnored(_ path: String) throws -> Bool {
+        var ignored: Int32 = 0
+        try check(git_ignore_path_is_ignored(&ignored, repo, path), "check ignore of \(path)")
+        return ignored != 0
+    }
+
+    /// True when the file is in git's index (tracked by git itself).
+    public func isInIndex(_ path: String) throws -> Bool {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, repo), "open index")
+        defer { git_index_free(index) }
+        return git_index_get_bypath(index, path, 0) != nil
+    }
+}
+
+/// Parses the date forms tests and scripts use for GIT_AUTHOR_DATE: "@<epoch> [+hhmm]" or "<epoch> [+hhmm]".
+func parseGitDate(_ s: String) -> (Int64, Int32)? {
+    let parts = s.split(separator: " ")
+    guard let first = parts.first, let t = Int64(first.hasPrefix("@") ? first.dropFirst() : first) else { return nil }
+    var offset: Int32 = 0
+    if parts.count > 1, let tz = Int32(parts[1]) { offset = (tz / 100) * 60 + (tz % 100) }
+    return (t, offset)
+}
+
+/// Read-only view of the process environment.
+struct ProcessEnv {
+    subscript(_ key: String) -> String? {
+        getenv(key).map { String(cString: $0) }
+    }
+}

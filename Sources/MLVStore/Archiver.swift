@@ -1,0 +1,252 @@
+import Dispatch
+import Glibc
+import MLVZstd
+import Synchronization
+
+/// What a write session stored, for the "N bytes new, M already stored" summary.
+public struct IngestStats: Sendable, Equatable {
+    public var files = 0
+    public var bytesRead: UInt64 = 0
+    public var chunks = 0
+    public var newChunks = 0
+    public init() {}
+}
+
+/// Number of CPUs to use for hashing and compression.
+public let workerCount: Int = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+/// Turns files into chunks in the store and returns their manifests.
+///
+/// A file is read in 8 MiB blocks through a two-stage pipeline: the calling thread reads and
+/// cuts chunks (the chunker is sequential by nature) while a second stage hashes the previous
+/// block's chunks on all cores, drops those already stored, compresses the rest on all cores
+/// and appends them to the pack. Memory is two blocks plus their compressed output, whatever
+/// the file size.
+public final class Archiver {
+    /// Where new objects go; nil to only compute ids (status and diff of working files).
+    public let writer: StoreWriter?
+    public private(set) var stats = IngestStats()
+    let chunker: Chunker
+    private let stage: BlockStage
+
+    public static let blockSize = 8 * 1024 * 1024 // bytes read per step
+
+    public init(writer: StoreWriter?, level: Int32 = 1, chunker: Chunker = Chunker()) {
+        self.writer = writer
+        self.chunker = chunker
+        self.stage = BlockStage(writer: writer, level: level)
+    }
+
+    /// Stores a regular file's content and manifest; returns the manifest id and size.
+    /// `observe` sees every byte of the file once, in order, on the calling thread (e.g. to
+    /// count CSV rows while the file streams through).
+    public func archiveFile(at path: String, observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> (id: ObjectID, size: UInt64) {
+        let f = try FileHandleFD.openRead(path)
+        let blockCapacity = Archiver.blockSize + chunker.params.maxSize
+        let slots = [Block(capacity: blockCapacity), Block(capacity: blockCapacity)]
+        var slot = 0
+        var carry = 0       // bytes left over from the previous block, already at the slot's start
+        var total: UInt64 = 0
+        let queue = DispatchQueue(label: "mlv.archive")
+        let group = DispatchGroup()
+        let inFlight = DispatchSemaphore(value: 1)
+        stage.reset()
+        defer { group.wait() }
+
+        while true {
+            let b = slots[slot]
+            // `carry` bytes were copied in already; fill the rest.
+            let want = Archiver.blockSize
+            let n = try f.read(into: UnsafeMutableRawBufferPointer(rebasing: b.buf[carry..<(carry + want)]))
+            let valid = carry + n
+            let eof = n < want
+            observe?(UnsafeRawBufferPointer(rebasing: b.buf[carry..<valid]))
+            total += UInt64(n)
+            b.bounds.removeAll(keepingCapacity: true)
+            var off = 0
+            while off < valid {
+                guard let len = chunker.cut(UnsafeRawBufferPointer(rebasing: b.buf[off..<valid]), atEOF: eof) else { break }
+                b.bounds.append(off)
+                off += len
+            }
+            b.bounds.append(off)
+            let leftover = valid - off
+            if try stage.firstError() { break }
+            if b.bounds.count > 1 {
+                if eof && total == UInt64(valid) {
+                    try stage.process(b)     // the whole file fits one block: no thread hop
+                } else {
+                    inFlight.wait()
+                    let s = stage
+                    queue.async(group: group) {
+                        s.run(b)
+                        inFlight.signal()
+                    }
+                }
+            }
+            if eof { break }
+            // Move the uncut tail to the other slot. That slot is free: its last block finished
+            // before the semaphore let this one go.
+            slot ^= 1
+            let next = slots[slot]
+            if leftover > 0 {
+                next.buf.baseAddress!.copyMemory(from: b.buf.baseAddress! + off, byteCount: leftover)
+            }
+            carry = leftover
+        }
+        group.wait()
+        _ = try stage.firstError()
+        let chunks = stage.takeChunks()
+        stats.files += 1
+        stats.bytesRead += total
+        stats.chunks += chunks.count
+        stats.newChunks += stage.newChunks
+        let manifest = FileManifest(size: total, chunks: chunks)
+        return (try store(manifest.encoded(), type: .file), total)
+    }
+
+    /// Stores (or, without a writer, only hashes) a manifest, tree or symlink target.
+    public func store(_ bytes: [UInt8], type: ObjectType) throws -> ObjectID {
+        guard let w = writer else { return ObjectID.hash(bytes) }
+        return try w.addObject(bytes, type: type)
+    }
+}
+
+/// A reusable block buffer. Owned by one stage at a time, handed over through the semaphore.
+final class Block: @unchecked Sendable {
+    let buf: UnsafeMutableRawBufferPointer
+    var bounds: [Int] = []       // chunk start offsets, then the end of the last chunk
+
+    init(capacity: Int) {
+        buf = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+    }
+
+    deinit { buf.deallocate() }
+}
+
+/// The second pipeline stage. Runs on one serial queue (or inline), and fans out to all cores
+/// inside `process`. @unchecked Sendable: `process` is never run concurrently with itself.
+final class BlockStage: @unchecked Sendable {
+    let writer: StoreWriter?
+    let compressors: [ZstdCompressor]
+    private var chunks: [ManifestChunk] = []
+    private(set) var newChunks = 0
+    private let error = Mutex<(any Error)?>(nil)
+    private var out = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+
+    init(writer: StoreWriter?, level: Int32) {
+        self.writer = writer
+        compressors = (0..<workerCount).map { _ in ZstdCompressor(level: level) }
+    }
+
+    deinit { out.deallocate() }
+
+    func reset() {
+        chunks = []
+        newChunks = 0
+        error.withLock { $0 = nil }
+    }
+
+    func takeChunks() -> [ManifestChunk] {
+        defer { chunks = [] }
+        return chunks
+    }
+
+    /// Throws the first error a background block hit; returns false when there is none.
+    func firstError() throws -> Bool {
+        if let e = error.withLock({ $0 }) { throw e }
+        return false
+    }
+
+    func run(_ b: Block) {
+        if error.withLock({ $0 != nil }) { return }
+        do { try process(b) } catch let e { error.withLock { $0 = $0 ?? e } }
+    }
+
+    func process(_ b: Block) throws {
+        let count = b.bounds.count - 1
+        let base = UnsafeRawBufferPointer(b.buf)
+        let src = SendableBox(base)
+        let bounds = b.bounds
+        var ids = [ObjectID](repeating: ObjectID(bytes: [UInt8](repeating: 0, count: 32))!, count: count)
+        let workers = min(compressors.count, count)
+        // 1. Hash every chunk, on all cores.
+        ids.withUnsafeMutableBufferPointer { idp in
+            let idsOut = SendableBox(idp)
+            parallel(workers) { w in
+                for i in stride(from: w, to: count, by: workers) {
+                    idsOut.value[i] = ObjectID.hash(UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]]))
+                }
+            }
+        }
+        // 2. Keep the chunks neither stored nor seen earlier in this block.
+        for i in 0..<count {
+            chunks.append(ManifestChunk(id: ids[i], length: UInt32(bounds[i + 1] - bounds[i])))
+        }
+        guard let writer else { return }
+        var pending: [Int] = []
+        var seen = Set<ObjectID>()
+        for i in 0..<count where try !writer.has(ids[i]) && seen.insert(ids[i]).inserted {
+            pending.append(i)
+        }
+        let todo = pending
+        guard !todo.isEmpty else { return }
+        newChunks += todo.count
+        // 3. Compress those on all cores, each into its own slot of `out`.
+        var starts = [Int]()
+        var total = 0
+        for i in todo {
+            starts.append(total)
+            total += zstdCompressBound(bounds[i + 1] - bounds[i])
+        }
+        let slotStart = starts, need = total
+        if out.count < need {
+            out.deallocate()
+            out = UnsafeMutableRawBufferPointer.allocate(byteCount: need, alignment: 64)
+        }
+        var written = [Int](repeating: 0, count: todo.count)
+        let outBuf = SendableBox(out)
+        let compressors = SendableBox(self.compressors)
+        let todoCount = todo.count
+        let cw = min(workers, todoCount)
+        let failure = Mutex<(any Error)?>(nil)
+        written.withUnsafeMutableBufferPointer { wp in
+            let wOut = SendableBox(wp)
+            parallel(cw) { w in
+                for j in stride(from: w, to: todoCount, by: cw) {
+                    let i = todo[j]
+                    let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
+                    let end = j + 1 < todoCount ? slotStart[j + 1] : need
+                    let dst = UnsafeMutableRawBufferPointer(rebasing: outBuf.value[slotStart[j]..<end])
+                    do { wOut.value[j] = try compressors.value[w].compress(chunk, into: dst) } catch {
+                        failure.withLock { $0 = error }
+                    }
+                }
+            }
+        }
+        if let e = failure.withLock({ $0 }) { throw e }
+        // 4. Append in file order (keeps packs deterministic for a given input).
+        for (j, i) in todo.enumerated() {
+            let raw = bounds[i + 1] - bounds[i]
+            if written[j] >= raw - raw / 32 {
+                try writer.add(id: ids[i], type: .chunk, encoding: .raw, rawLength: raw,
+                               data: UnsafeRawBufferPointer(rebasing: base[bounds[i]..<bounds[i + 1]]))
+            } else {
+                try writer.add(id: ids[i], type: .chunk, encoding: .zstd, rawLength: raw,
+                               data: UnsafeRawBufferPointer(rebasing: out[slotStart[j]..<(slotStart[j] + written[j])]))
+            }
+        }
+    }
+}
+
+/// Runs `body(0..<n)` on `n` threads (the caller's among them) and returns when all are done.
+public func parallel(_ n: Int, _ body: @Sendable (Int) -> Void) {
+    if n <= 1 { body(0); return }
+    DispatchQueue.concurrentPerform(iterations: n, execute: body)
+}
+
+/// Hands a value to worker threads that touch disjoint parts of it.
+public struct SendableBox<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,271 @@
+// Thin POSIX file helpers. Foundation's FileManager is avoided on hot paths: it allocates per
+// call and hides errno, which the error messages need.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An I/O failure with the path and the operation, rendered as one line.
+public struct IOError: Error, CustomStringConvertible, Equatable {
+    public let op: String
+    public let path: String
+    public let code: Int32
+
+    public init(_ op: String, _ path: String, code: Int32 = Glibc.errno) {
+        self.op = op
+        self.path = path
+        self.code = code
+    }
+
+    public var description: String {
+        let why = String(cString: strerror(code))
+        if code == ENOSPC { return "\(path): \(op) failed: \(why) (free some disk space and run the command again)" }
+        return "\(path): \(op) failed: \(why)"
+    }
+}
+
+/// An open file descriptor, closed when the value is released.
+public final class FileHandleFD: Sendable {
+    public let fd: Int32
+    public let path: String
+
+    public init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    public static func openRead(_ path: String) throws -> FileHandleFD {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw IOError("open", path) }
+        return FileHandleFD(fd: fd, path: path)
+    }
+
+    /// Creates a new file that must not exist yet (`O_EXCL`), mode 0644 before the umask.
+    public static func create(_ path: String, mode: mode_t = 0o644) throws -> FileHandleFD {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0 { throw IOError("create", path) }
+        return FileHandleFD(fd: fd, path: path)
+    }
+
+    deinit { close(fd) }
+
+    /// Reads up to `count` bytes at `offset`, retrying short reads; fewer means end of file.
+    public func pread(into buf: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        var done = 0
+        while done < buf.count {
+            let n = Glibc.pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOError("read", path)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads sequentially from the current position, filling `buf` unless the file ends.
+    public func read(into buf: UnsafeMutableRawBufferPointer) throws -> Int {
+        var done = 0
+        while done < buf.count {
+            let n = Glibc.read(fd, buf.baseAddress! + done, buf.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOError("read", path)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    public func write(_ buf: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < buf.count {
+            let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOError("write", path)
+            }
+            done += n
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    public func sync() throws {
+        if fsync(fd) != 0 { throw IOError("fsync", path) }
+    }
+
+    public func stat() throws -> stat {
+        var st = Glibc.stat()
+        if fstat(fd, &st) != 0 { throw IOError("stat", path) }
+        return st
+    }
+}
+
+public enum FS {
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return Glibc.lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func lstat(_ path: String) -> stat? {
+        var st = stat()
+        return Glibc.lstat(path, &st) == 0 ? st : nil
+    }
+
+    /// `mkdir -p`.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectory(path) { return }
+        let parent = dirname(path)
+        if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw IOError("mkdir", path) }
+    }
+
+    /// fsync of a directory, so that a rename inside it survives a crash.
+    public static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw IOError("open", path) }
+        defer { close(fd) }
+        if fsync(fd) != 0 && errno != EINVAL { throw IOError("fsync", path) }
+    }
+
+    /// `syncfs(2)`: flushes every file of the file system holding `f`, one call for a
+    /// whole checkout instead of one fsync per file.
+    public static func syncFilesystem(of f: FileHandleFD) throws {
+        if c_syncfs(f.fd) != 0 { throw IOError("syncfs", f.path) }
+    }
+
+    public static func rename(_ from: String, _ to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw IOError("rename to \(to)", from) }
+    }
+
+    public static func remove(_ path: String) {
+        unlink(path)
+    }
+
+    /// A temporary path next to `path` (same directory, so the final rename is atomic).
+    public static func tempPath(for path: String) -> String {
+        let dir = dirname(path)
+        let base = basename(path)
+        return (dir.isEmpty ? "" : dir + "/") + ".\(base).mlv-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
+    /// fsync of the directory. Readers see the old content or the new, never a mix.
+    public static func atomicWrite(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let tmp = tempPath(for: path)
+        do {
+            let f = try FileHandleFD.create(tmp, mode: mode)
+            try f.write(bytes)
+            try f.sync()
+            if fchmod(f.fd, mode) != 0 { throw IOError("chmod", tmp) }
+            try rename(tmp, path)
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        try syncDirectory(dirname(path).isEmpty ? "." : dirname(path))
+    }
+
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        let f = try FileHandleFD.openRead(path)
+        let size = Int(try f.stat().st_size)
+        var out = [UInt8](repeating: 0, count: size)
+        let n = try out.withUnsafeMutableBytes { try f.pread(into: $0, at: 0) }
+        if n < size { out.removeLast(size - n) }
+        return out
+    }
+
+    /// Names in a directory (without "." and ".."), unsorted; empty if it does not exist.
+    public static func list(_ path: String) throws -> [String] {
+        guard let d = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw IOError("list", path)
+        }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            out.append(name)
+        }
+        return out
+    }
+
+    public static func dirname(_ path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return "" }
+        if i == path.startIndex { return "/" }
+        return String(path[..<i])
+    }
+
+    public static func basename(_ path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: i)...])
+    }
+
+    public static func join(_ a: String, _ b: String) -> String {
+        if a.isEmpty { return b }
+        if b.isEmpty { return a }
+        return a.hasSuffix("/") ? a + b : a + "/" + b
+    }
+}
+
+/// Little-endian integer encoding helpers for the binary formats.
+public extension Array where Element == UInt8 {
+    mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
+        Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) }
+    }
+}
+
+/// A bounds-checked little-endian reader over bytes: every read returns nil past the end,
+/// so decoders of untrusted bytes never trap.
+public struct ByteReader {
+    public let bytes: [UInt8]
+    public private(set) var offset: Int = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public var remaining: Int { bytes.count - offset }
+
+    public mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
+        let size = MemoryLayout<T>.size
+        guard remaining >= size else { return nil }
+        let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+        offset += size
+        return T(littleEndian: v)
+    }
+
+    public mutating func readBytes(_ n: Int) -> ArraySlice<UInt8>? {
+        guard n >= 0, remaining >= n else { return nil }
+        defer { offset += n }
+        return bytes[offset..<offset + n]
+    }
+
+    public mutating func readID() -> ObjectID? {
+        guard remaining >= 32 else { return nil }
+        defer { offset += 32 }
+        return bytes.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + offset) }
+    }
+}
+
+public extension StringProtocol {
+    /// The string without leading and trailing spaces, tabs and line breaks.
+    var trimmed: String {
+        let ws: Set<Character> = [" ", "\t", "\n", "\r"]
+        guard let a = firstIndex(where: { !ws.contains($0) }), let b = lastIndex(where: { !ws.contains($0) }) else { return "" }
+        return String(self[a...b])
+    }
+}
+
+@_silgen_name("syncfs")
+private func c_syncfs(_ fd: Int32) -> Int32

@@ -1,0 +1,271 @@
+// Pack and index formats. All integers are little-endian. Documented in man/mlv-store.5;
+// keep the two in step.
+//
+// Pack  packs/XX/<id>.pack, id = SHA-256 of the whole file, XX = its first two hex digits
+//   header   16 bytes: "MLVPACK\0" | u32 version (1) | u32 reserved (0)
+//   entries  repeated until end of file:
+//            32 id | u8 type | u8 encoding | u16 reserved (0) | u32 raw length | u32 stored length
+//            then `stored length` bytes of data
+//
+// Index  index/<id>.idx, id = SHA-256 of the whole file
+//   header   "MLVIDX\0\0" | u32 version (1) | u32 pack count | u32 entry count
+//   packs    pack count x 32-byte pack id
+//   entries  entry count x 56 bytes, sorted by object id:
+//            32 id | u32 pack number | u64 offset of the entry header in the pack
+//            | u32 stored length | u32 raw length | u8 type | u8 encoding | u16 reserved (0)
+import Synchronization
+
+public enum ObjectType: UInt8, Sendable, CustomStringConvertible {
+    case chunk = 1
+    case file = 2
+    case tree = 3
+
+    public var description: String {
+        switch self {
+        case .chunk: return "chunk"
+        case .file: return "file"
+        case .tree: return "tree"
+        }
+    }
+}
+
+/// How an object's bytes are stored in its pack. New encodings (e.g. a zstd delta against a
+/// similar chunk) get new tags; a reader refuses a tag it does not know.
+public enum Encoding: UInt8, Sendable {
+    case raw = 0
+    case zstd = 1
+}
+
+public enum PackFormat {
+    public static let packMagic: [UInt8] = Array("MLVPACK\0".utf8)
+    public static let indexMagic: [UInt8] = Array("MLVIDX\0\0".utf8)
+    public static let version: UInt32 = 1
+    public static let packHeaderSize = 16
+    public static let entryHeaderSize = 44
+    public static let indexEntrySize = 56
+    /// A pack is closed once it holds this many stored bytes: big enough that a 1 GiB dataset
+    /// is a dozen files, small enough that a remote transfer of one retries cheaply.
+    public static let targetPackSize = 32 * 1024 * 1024
+    /// No object may claim to be bigger than this (the largest is a manifest of a huge file).
+    public static let maxObjectSize = 256 * 1024 * 1024
+}
+
+/// Where an object lives.
+public struct Location: Sendable, Equatable {
+    public var pack: Int32           // index into the store's pack table
+    public var offset: UInt64        // of the entry header
+    public var storedLength: UInt32
+    public var rawLength: UInt32
+    public var type: ObjectType
+    public var encoding: Encoding
+}
+
+/// One entry as written into a pack, before the pack has a name.
+public struct PackedEntry: Sendable {
+    public var id: ObjectID
+    public var offset: UInt64
+    public var storedLength: UInt32
+    public var rawLength: UInt32
+    public var type: ObjectType
+    public var encoding: Encoding
+}
+
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case unsupportedVersion(path: String, found: UInt32)
+    case corruptIndex(path: String, why: String)
+    case corruptPack(path: String, offset: UInt64, why: String)
+    case missingObject(ObjectID, type: ObjectType)
+    case missingPack(path: String)
+    case lockBusy(path: String, holder: String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedVersion(let path, let found):
+            return "\(path): store format version \(found) is newer than this mlv understands (1); upgrade mlv"
+        case .corruptIndex(let path, let why):
+            return "\(path): corrupt index: \(why); run `mlv fsck --repair` to rebuild indexes from packs"
+        case .corruptPack(let path, let offset, let why):
+            return "\(path): corrupt pack at byte \(offset): \(why); run `mlv fsck` to list what is damaged, then fetch it again from a remote"
+        case .missingObject(let id, let type):
+            return "\(type) \(id.short) is not in the local store; run `mlv pull` to fetch it from a remote"
+        case .missingPack(let path):
+            return "\(path): pack file is missing; run `mlv fsck` and fetch the data again from a remote"
+        case .lockBusy(let path, let holder):
+            return "\(path): the store is locked by \(holder); wait for it to finish"
+        }
+    }
+}
+
+/// Encodes an index file for the given packs.
+func encodeIndex(packs: [(ObjectID, [PackedEntry])]) -> [UInt8] {
+    var sorted: [(ObjectID, UInt32, PackedEntry)] = []
+    for (n, (_, entries)) in packs.enumerated() {
+        for e in entries { sorted.append((e.id, UInt32(n), e)) }
+    }
+    sorted.sort { $0.0 < $1.0 }
+    var out = PackFormat.indexMagic
+    out.reserveCapacity(20 + packs.count * 32 + sorted.count * PackFormat.indexEntrySize)
+    out.appendLE(PackFormat.version)
+    out.appendLE(UInt32(packs.count))
+    out.appendLE(UInt32(sorted.count))
+    for (id, _) in packs { out.append(contentsOf: id.bytes) }
+    for (id, n, e) in sorted {
+        out.append(contentsOf: id.bytes)
+        out.appendLE(n)
+        out.appendLE(e.offset)
+        out.appendLE(e.storedLength)
+        out.appendLE(e.rawLength)
+        out.append(e.type.rawValue)
+        out.append(e.encoding.rawValue)
+        out.appendLE(UInt16(0))
+    }
+    return out
+}
+
+/// A decoded index file: pack ids and entries referring to them by position.
+public struct DecodedIndex {
+    public var packs: [ObjectID]
+    public var entries: [(ObjectID, Int, PackedEntry)]
+}
+
+/// Decodes an index file; throws on any inconsistency, never traps.
+public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
+    var r = ByteReader(bytes)
+    func bad(_ why: String) -> StoreError { .corruptIndex(path: path, why: why) }
+    guard let magic = r.readBytes(8), Array(magic) == PackFormat.indexMagic else { throw bad("bad magic") }
+    guard let version = r.read(UInt32.self) else { throw bad("truncated header") }
+    guard version == PackFormat.version else { throw StoreError.unsupportedVersion(path: path, found: version) }
+    guard let packCount = r.read(UInt32.self), let entryCount = r.read(UInt32.self) else { throw bad("truncated header") }
+    let expected = 20 + Int(packCount) * 32 + Int(entryCount) * PackFormat.indexEntrySize
+    guard bytes.count == expected else { throw bad("size \(bytes.count), header says \(expected)") }
+    var packs: [ObjectID] = []
+    for _ in 0..<packCount { packs.append(r.readID()!) }
+    var entries: [(ObjectID, Int, PackedEntry)] = []
+    entries.reserveCapacity(Int(entryCount))
+    var previous: ObjectID? = nil
+    for _ in 0..<entryCount {
+        let id = r.readID()!
+        let n = Int(r.read(UInt32.self)!)
+        let offset = r.read(UInt64.self)!
+        let stored = r.read(UInt32.self)!
+        let raw = r.read(UInt32.self)!
+        let t = r.read(UInt8.self)!
+        let enc = r.read(UInt8.self)!
+        _ = r.read(UInt16.self)
+        guard n < packs.count else { throw bad("entry \(id.short) names pack \(n) of \(packs.count)") }
+        guard let type = ObjectType(rawValue: t) else { throw bad("entry \(id.short) has unknown type \(t)") }
+        guard let encoding = Encoding(rawValue: enc) else { throw bad("entry \(id.short) has unknown encoding \(enc)") }
+        guard raw <= PackFormat.maxObjectSize, stored <= PackFormat.maxObjectSize else { throw bad("entry \(id.short) is too large") }
+        if let p = previous, !(p < id) { throw bad("entries not sorted or duplicated at \(id.short)") }
+        previous = id
+        entries.append((id, n, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding)))
+    }
+    return DecodedIndex(packs: packs, entries: entries)
+}
+
+/// Reads the entry headers of a whole pack, for `fsck --repair` and verification.
+public func scanPack(_ f: FileHandleFD) throws -> [PackedEntry] {
+    let size = UInt64(try f.stat().st_size)
+    var header = [UInt8](repeating: 0, count: PackFormat.packHeaderSize)
+    _ = try header.withUnsafeMutableBytes { try f.pread(into: $0, at: 0) }
+    var r = ByteReader(header)
+    guard let magic = r.readBytes(8), Array(magic) == PackFormat.packMagic else {
+        throw StoreError.corruptPack(path: f.path, offset: 0, why: "bad magic")
+    }
+    let version = r.read(UInt32.self)!
+    guard version == PackFormat.version else { throw StoreError.unsupportedVersion(path: f.path, found: version) }
+    var out: [PackedEntry] = []
+    var offset = UInt64(PackFormat.packHeaderSize)
+    var eh = [UInt8](repeating: 0, count: PackFormat.entryHeaderSize)
+    while offset < size {
+        let n = try eh.withUnsafeMutableBytes { try f.pread(into: $0, at: offset) }
+        guard n == PackFormat.entryHeaderSize else {
+            throw StoreError.corruptPack(path: f.path, offset: offset, why: "truncated entry header")
+        }
+        let e = try decodeEntryHeader(eh, path: f.path, offset: offset)
+        guard offset + UInt64(PackFormat.entryHeaderSize) + UInt64(e.storedLength) <= size else {
+            throw StoreError.corruptPack(path: f.path, offset: offset, why: "entry runs past the end of the pack")
+        }
+        out.append(e)
+        offset += UInt64(PackFormat.entryHeaderSize) + UInt64(e.storedLength)
+    }
+    return out
+}
+
+func decodeEntryHeader(_ eh: [UInt8], path: String, offset: UInt64) throws -> PackedEntry {
+    var r = ByteReader(eh)
+    guard let id = r.readID(), let t = r.read(UInt8.self), let enc = r.read(UInt8.self),
+          r.read(UInt16.self) != nil, let raw = r.read(UInt32.self), let stored = r.read(UInt32.self) else {
+        throw StoreError.corruptPack(path: path, offset: offset, why: "truncated entry header")
+    }
+    guard let type = ObjectType(rawValue: t) else {
+        throw StoreError.corruptPack(path: path, offset: offset, why: "unknown object type \(t)")
+    }
+    guard let encoding = Encoding(rawValue: enc) else {
+        throw StoreError.corruptPack(path: path, offset: offset, why: "unknown encoding \(enc)")
+    }
+    guard raw <= PackFormat.maxObjectSize, stored <= PackFormat.maxObjectSize else {
+        throw StoreError.corruptPack(path: path, offset: offset, why: "object length out of range")
+    }
+    return PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding)
+}
+
+/// Appends entries to a temporary pack file and names it by its hash when closed.
+final class PackWriter {
+    let tmpPath: String
+    let file: FileHandleFD
+    let hasher = SHA256Stream()
+    private(set) var size: UInt64 = 0
+    private(set) var entries: [PackedEntry] = []
+
+    init(tmpDir: String) throws {
+        tmpPath = FS.join(tmpDir, "pack-\(getpidValue())-\(UInt64.random(in: 0...UInt64.max))")
+        file = try FileHandleFD.create(tmpPath)
+        var header = PackFormat.packMagic
+        header.appendLE(PackFormat.version)
+        header.appendLE(UInt32(0))
+        try append(header)
+    }
+
+    private func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    private func append(_ buf: UnsafeRawBufferPointer) throws {
+        try file.write(buf)
+        hasher.update(buf)
+        size += UInt64(buf.count)
+    }
+
+    func add(id: ObjectID, type: ObjectType, encoding: Encoding, rawLength: Int, data: UnsafeRawBufferPointer) throws {
+        var h = id.bytes
+        h.append(type.rawValue)
+        h.append(encoding.rawValue)
+        h.appendLE(UInt16(0))
+        h.appendLE(UInt32(rawLength))
+        h.appendLE(UInt32(data.count))
+        let offset = size
+        try append(h)
+        try append(data)
+        entries.append(PackedEntry(id: id, offset: offset, storedLength: UInt32(data.count),
+                                   rawLength: UInt32(rawLength), type: type, encoding: encoding))
+    }
+
+    /// fsync, then rename to `packs/XX/<hash>.pack`. Returns the pack id.
+    func finish(packsDir: String) throws -> ObjectID {
+        try file.sync()
+        let id = hasher.finish()
+        let dir = FS.join(packsDir, String(id.hex.prefix(2)))
+        try FS.makeDirectories(dir)
+        try FS.rename(tmpPath, FS.join(dir, id.hex + ".pack"))
+        try FS.syncDirectory(dir)
+        return id
+    }
+
+    func abandon() { FS.remove(tmpPath) }
+}
+
+#if canImport(Glibc)
+import Glibc
+func getpidValue() -> Int32 { getpid() }
+#endif

@@ -1,0 +1,248 @@
+import Glibc
+import MLVZstd
+import Synchronization
+
+/// The local object store: `packs/`, `index/`, `tmp/` and a `VERSION` file under one root.
+///
+/// Readers need no lock: packs and indexes are written once, under a temporary name, and
+/// renamed into place only when complete, so a reader sees whole files or none. Writers hold
+/// the repository lock (`StoreLock`) for the whole write session.
+public final class Store: @unchecked Sendable {
+    // @unchecked: all mutable state is inside `state`, behind a Mutex.
+    public let root: String
+    public var packsDir: String { FS.join(root, "packs") }
+    public var indexDir: String { FS.join(root, "index") }
+    public var tmpDir: String { FS.join(root, "tmp") }
+
+    struct State {
+        var loaded = false
+        var packs: [ObjectID] = []
+        var packNumber: [ObjectID: Int32] = [:]
+        var objects: [ObjectID: Location] = [:]
+        var handles: [Int32: FileHandleFD] = [:]
+        var indexFiles: Set<String> = []
+    }
+    private let state = Mutex(State())
+
+    public static let versionLine = "mlv-store 1\n"
+
+    /// Opens the store at `root`, creating its folders on first use.
+    public init(root: String) throws {
+        self.root = root
+        let versionPath = FS.join(root, "VERSION")
+        if FS.exists(versionPath) {
+            let text = String(decoding: try FS.readAll(versionPath), as: UTF8.self)
+            if text != Store.versionLine {
+                let found = UInt32(text.split(separator: " ").last?.trimmed ?? "") ?? 0
+                throw StoreError.unsupportedVersion(path: versionPath, found: found)
+            }
+        } else {
+            for d in [root, packsDir, indexDir, tmpDir] { try FS.makeDirectories(d) }
+            try FS.atomicWrite(Array(Store.versionLine.utf8), to: versionPath)
+        }
+    }
+
+    /// Loads every index file not yet loaded. Cheap to call again.
+    public func loadIndex() throws {
+        let names = try FS.list(indexDir).filter { $0.hasSuffix(".idx") }.sorted()
+        let known = state.withLock { $0.indexFiles }
+        for name in names where !known.contains(name) {
+            let path = FS.join(indexDir, name)
+            let bytes = try FS.readAll(path)
+            let expected = String(name.dropLast(4))
+            guard ObjectID.hash(bytes).hex == expected else {
+                throw StoreError.corruptIndex(path: path, why: "content does not match its name (damaged on disk?)")
+            }
+            let idx = try decodeIndex(bytes, path: path)
+            register(idx, file: name)
+        }
+        state.withLock { $0.loaded = true }
+    }
+
+    func register(_ idx: DecodedIndex, file: String) {
+        state.withLock { s in
+            s.indexFiles.insert(file)
+            var numbers: [Int32] = []
+            for p in idx.packs {
+                if let n = s.packNumber[p] { numbers.append(n); continue }
+                let n = Int32(s.packs.count)
+                s.packs.append(p)
+                s.packNumber[p] = n
+                numbers.append(n)
+            }
+            s.objects.reserveCapacity(s.objects.count + idx.entries.count)
+            for (id, n, e) in idx.entries {
+                s.objects[id] = Location(pack: numbers[n], offset: e.offset, storedLength: e.storedLength,
+                                         rawLength: e.rawLength, type: e.type, encoding: e.encoding)
+            }
+        }
+    }
+
+    private func ensureLoaded() throws {
+        if !state.withLock({ $0.loaded }) { try loadIndex() }
+    }
+
+    public func location(of id: ObjectID) throws -> Location? {
+        try ensureLoaded()
+        return state.withLock { $0.objects[id] }
+    }
+
+    public func contains(_ id: ObjectID) throws -> Bool { try location(of: id) != nil }
+
+    public var objectCount: Int { state.withLock { $0.objects.count } }
+
+    /// All packs the indexes know, with their paths.
+    public func knownPacks() throws -> [ObjectID] {
+        try ensureLoaded()
+        return state.withLock { $0.packs }
+    }
+
+    public func packPath(_ id: ObjectID) -> String {
+        FS.join(FS.join(packsDir, String(id.hex.prefix(2))), id.hex + ".pack")
+    }
+
+    private func handle(forPack n: Int32) throws -> FileHandleFD {
+        if let h = state.withLock({ $0.handles[n] }) { return h }
+        let id = state.withLock { $0.packs[Int(n)] }
+        let path = packPath(id)
+        let h: FileHandleFD
+        do { h = try FileHandleFD.openRead(path) } catch let e as IOError where e.code == ENOENT {
+            throw StoreError.missingPack(path: path)
+        }
+        return state.withLock { s in
+            if let other = s.handles[n] { return other }
+            s.handles[n] = h
+            return h
+        }
+    }
+
+    /// Reads an object into `out` (exactly `rawLength` bytes), decompressing and verifying
+    /// its SHA-256. `scratch` must hold `storedLength + entry header` bytes.
+    public func read(_ id: ObjectID, at loc: Location, into out: UnsafeMutableRawBufferPointer,
+                     scratch: UnsafeMutableRawBufferPointer, decompressor: ZstdDecompressor) throws {
+        precondition(out.count == Int(loc.rawLength))
+        let f = try handle(forPack: loc.pack)
+        let total = PackFormat.entryHeaderSize + Int(loc.storedLength)
+        precondition(scratch.count >= total)
+        let buf = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<total])
+        let n = try f.pread(into: buf, at: loc.offset)
+        func bad(_ why: String) -> StoreError { .corruptPack(path: f.path, offset: loc.offset, why: why) }
+        guard n == total else { throw bad("pack is truncated") }
+        let header = try decodeEntryHeader(Array(buf[0..<PackFormat.entryHeaderSize]), path: f.path, offset: loc.offset)
+        guard header.id == id, header.storedLength == loc.storedLength, header.rawLength == loc.rawLength else {
+            throw bad("entry header does not match the index (expected \(id.short))")
+        }
+        let data = UnsafeRawBufferPointer(rebasing: buf[PackFormat.entryHeaderSize...])
+        switch loc.encoding {
+        case .raw:
+            guard data.count == out.count else { throw bad("raw object \(id.short) has the wrong length") }
+            out.copyMemory(from: data)
+        case .zstd:
+            do { try decompressor.decompress(data, into: out) } catch let e as ZstdError {
+                throw bad("object \(id.short): \(e)")
+            }
+        }
+        guard ObjectID.hash(UnsafeRawBufferPointer(out)) == id else {
+            throw bad("object \(id.short) fails its SHA-256 check")
+        }
+    }
+
+    /// Reads a whole object into a new array (manifests and trees; chunks go through `read(_:at:into:)`).
+    public func readObject(_ id: ObjectID, type: ObjectType) throws -> [UInt8] {
+        guard let loc = try location(of: id) else { throw StoreError.missingObject(id, type: type) }
+        guard loc.type == type else {
+            throw StoreError.corruptIndex(path: indexDir, why: "object \(id.short) is a \(loc.type), expected a \(type)")
+        }
+        var out = [UInt8](repeating: 0, count: Int(loc.rawLength))
+        var scratch = [UInt8](repeating: 0, count: PackFormat.entryHeaderSize + Int(loc.storedLength))
+        let d = ZstdDecompressor()
+        try out.withUnsafeMutableBytes { o in
+            try scratch.withUnsafeMutableBytes { s in try read(id, at: loc, into: o, scratch: s, decompressor: d) }
+        }
+        return out
+    }
+
+    /// Starts a write session. The caller must hold the repository lock.
+    public func writer(compressionLevel: Int32) -> StoreWriter {
+        StoreWriter(store: self, level: compressionLevel)
+    }
+}
+
+/// One write session: objects go into new packs; `commit()` writes the index that makes them
+/// visible. Until then nothing refers to the new packs, so a crash leaves only garbage.
+public final class StoreWriter {
+    public let store: Store
+    private let compressor: ZstdCompressor
+    private var pack: PackWriter?
+    private var finished: [(ObjectID, [PackedEntry])] = []
+    private var added: Set<ObjectID> = []
+    /// Bytes of objects written in this session: uncompressed, and as stored.
+    public private(set) var newRawBytes: UInt64 = 0
+    public private(set) var newStoredBytes: UInt64 = 0
+
+    init(store: Store, level: Int32) {
+        self.store = store
+        self.compressor = ZstdCompressor(level: level)
+    }
+
+    deinit { pack?.abandon() }
+
+    /// True when the object is already stored or was added in this session.
+    public func has(_ id: ObjectID) throws -> Bool {
+        if added.contains(id) { return true }
+        return try store.contains(id)
+    }
+
+    /// Appends an already encoded object. `data` is the stored form (raw or a zstd frame).
+    public func add(id: ObjectID, type: ObjectType, encoding: Encoding, rawLength: Int,
+                    data: UnsafeRawBufferPointer) throws {
+        if added.contains(id) { return }
+        if pack == nil { pack = try PackWriter(tmpDir: store.tmpDir) }
+        try pack!.add(id: id, type: type, encoding: encoding, rawLength: rawLength, data: data)
+        added.insert(id)
+        newRawBytes += UInt64(rawLength)
+        newStoredBytes += UInt64(data.count)
+        if pack!.size >= UInt64(PackFormat.targetPackSize) { try closePack() }
+    }
+
+    /// Hashes, compresses (keeping the raw bytes when zstd does not help) and adds `bytes`.
+    @discardableResult
+    public func addObject(_ bytes: [UInt8], type: ObjectType) throws -> ObjectID {
+        let id = ObjectID.hash(bytes)
+        if try has(id) { return id }
+        try bytes.withUnsafeBytes { src in
+            let (encoding, stored) = try encode(src, compressor: compressor)
+            try stored.withUnsafeBytes { try add(id: id, type: type, encoding: encoding, rawLength: src.count, data: $0) }
+        }
+        return id
+    }
+
+    private func closePack() throws {
+        guard let p = pack else { return }
+        pack = nil
+        let id = try p.finish(packsDir: store.packsDir)
+        finished.append((id, p.entries))
+    }
+
+    /// Closes the open pack and writes one index for every pack of the session, which makes
+    /// the new objects visible to readers.
+    public func commit() throws {
+        try closePack()
+        guard !finished.isEmpty else { return }
+        let bytes = encodeIndex(packs: finished)
+        let name = ObjectID.hash(bytes).hex + ".idx"
+        try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
+        let decoded = try decodeIndex(bytes, path: name)
+        store.register(decoded, file: name)
+        finished = []
+    }
+}
+
+/// zstd-compresses `src`, or keeps it raw when compression saves less than 1/32 of it.
+public func encode(_ src: UnsafeRawBufferPointer, compressor: ZstdCompressor) throws -> (Encoding, [UInt8]) {
+    var out = [UInt8](repeating: 0, count: zstdCompressBound(src.count))
+    let n = try out.withUnsafeMutableBytes { try compressor.compress(src, into: $0) }
+    if n >= src.count - src.count / 32 { return (.raw, Array(src)) }
+    out.removeLast(out.count - n)
+    return (.zstd, out)
+}

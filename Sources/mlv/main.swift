@@ -1,0 +1,3 @@
+import MLVCommands
+
+MLV.run()
