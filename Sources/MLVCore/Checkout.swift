@@ -100,7 +100,8 @@ extension Workspace {
                     let be = TreeEntry(name: "", kind: t.pointer.type == .dir ? .directory : .file, size: 0, files: 0, id: base)
                     if let e = try? self.entry(in: be, at: sub) { known.insert(e.id) }
                 }
-                if let w = try snap.snapshot(rel, kind: t.pointer.kind, previous: nil), !known.contains(w.id) {
+                if let w = try snap.snapshot(rel, kind: t.pointer.kind, previous: nil), !known.contains(w.id),
+                   try !store.contains(w.id) {
                     modified.append(rel)
                 }
                 plan.append((rel, entry, t.pointer.kind))
@@ -129,33 +130,25 @@ extension Workspace {
             let want = desiredByPath[path]?.snapshot
             if want == w.id { continue }
             if w.id == p.snapshot || w.id == snap.cache.synced[path] { continue }
+            if try store.contains(w.id) { continue }     // recorded before (another commit, a save)
             modified.append((path, p.kind))
         }
         // Untracked files where a target is about to be written.
         for (path, p) in desired where desiredByPath[path] != nil && states[path] == nil {
-            if let w = try snap.snapshot(path, kind: p.kind, previous: nil), w.id != p.snapshot, w.id != snap.cache.synced[path] {
+            if let w = try snap.snapshot(path, kind: p.kind, previous: nil), w.id != p.snapshot,
+               w.id != snap.cache.synced[path], try !store.contains(w.id) {
                 modified.append((path, p.kind))
             }
         }
-        if let c = commit {
+        if commit != nil {
             let code = try git.changes().map(\.path)
             if !code.isEmpty && !force { throw MLVError.codeModified(code) }
-            if !modified.isEmpty && !force { throw MLVError.dataModified(modified.map(\.0)) }
-            // Everything the new commit needs must be here before HEAD moves.
-            for (path, p) in desired {
-                if let s = p.snapshot, try !store.contains(s) { throw MLVError.invalidArgument(
-                    "\(path) at \(rev!) needs snapshot \(s.short), which is not in the local store; run `mlv pull` first") }
-            }
-            for (path, kind) in modified { try save(path, kind: kind) }
-            let branch = git.isLocalBranch(rev!) ? rev! : nil
-            try git.checkout(c, branch: branch, force: force)
-            result.commit = c.hex
-            result.branch = branch
-        } else {
-            if !modified.isEmpty && !force { throw MLVError.dataModified(modified.map(\.0)) }
-            for (path, kind) in modified { try save(path, kind: kind) }
         }
+        if !modified.isEmpty && !force { throw MLVError.dataModified(modified.map(\.0)) }
+        for (path, kind) in modified { try save(path, kind: kind) }
 
+        // The new data is written under temporary names first: if the store lacks or has
+        // damaged any of it, nothing has moved yet, neither HEAD nor a single file.
         var synced: [String: ObjectID] = [:]
         for (path, p) in desired {
             guard let s = p.snapshot else { continue }
@@ -172,9 +165,15 @@ extension Workspace {
         }
         // Targets the new commit no longer tracks: their data goes, as git's files would.
         for (path, _) in current where desiredByPath[path] == nil {
-            if FS.exists(absolute(path)) { try removeTree(absolute(path)) }
+            if FS.exists(absolute(path)) { restorer.remove(absolute(path)) }
             snap.cache.forget(target: path)
             result.targets.append(.init(path: path, action: "removed", snapshot: nil))
+        }
+        if let c = commit {
+            let branch = git.isLocalBranch(rev!) ? rev! : nil
+            try git.checkout(c, branch: branch, force: force)
+            result.commit = c.hex
+            result.branch = branch
         }
         return try finish(result, restorer, snap, synced: synced)
     }
@@ -226,15 +225,39 @@ extension Workspace {
                ObjectID.hash(t) == entry.id { return }
             try restorer.writeSymlink(entry.id, to: abs, rel: rel)
         case .directory:
-            if let st, st.st_mode & S_IFMT != S_IFDIR { try removeTree(abs) }
+            if let st, st.st_mode & S_IFMT != S_IFDIR {
+                // A file where the folder goes: the folder is built under a temporary name and
+                // swapped in by finish(), so nothing is removed before the new data is whole.
+                let tmp = FS.tempPath(for: abs)
+                try FS.makeDirectories(tmp)
+                restorer.renameDirectory(tmp, to: abs)
+                let tree = try store().tree(entry.id)
+                for e in tree.entries {
+                    try placeFresh(e, at: FS.join(tmp, e.name), rel: rel + "/" + e.name, restorer: restorer)
+                }
+                return
+            }
             if !FS.isDirectory(abs) { try FS.makeDirectories(abs) }
             let tree = try store().tree(entry.id)
             let wanted = Set(tree.entries.map(\.name))
             for name in try FS.list(abs) where !wanted.contains(name) {
-                try removeTree(FS.join(abs, name))
+                restorer.remove(FS.join(abs, name))
                 snap.cache.forget(target: rel + "/" + name)
             }
             for e in tree.entries { try place(e, at: rel + "/" + e.name, restorer: restorer, snap: snap) }
+        }
+    }
+
+    /// Writes `entry` at `abs` where nothing exists yet (inside a folder being built).
+    private func placeFresh(_ entry: TreeEntry, at abs: String, rel: String, restorer: Restorer) throws {
+        switch entry.kind {
+        case .file: try restorer.writeFile(entry.id, to: abs, rel: rel, executable: entry.executable, reuse: nil, direct: true)
+        case .symlink: try restorer.writeSymlink(entry.id, to: abs, rel: rel, direct: true)
+        case .directory:
+            try FS.makeDirectories(abs)
+            for e in try store().tree(entry.id).entries {
+                try placeFresh(e, at: FS.join(abs, e.name), rel: rel + "/" + e.name, restorer: restorer)
+            }
         }
     }
 

@@ -15,6 +15,9 @@ final class Restorer {
     let store: Store
     private let decompressors: [ZstdDecompressor]
     private var pendingRenames: [(tmp: String, final: String, rel: String, id: ObjectID?)] = []
+    private var pendingRemovals: [String] = []
+    private var pendingDirectories: [(tmp: String, final: String)] = []
+    private var directWrites: [(rel: String, id: ObjectID)] = []
     private var syncFD: FileHandleFD?
     /// Bytes written, and how many of them came from the old working file.
     private(set) var bytesWritten: UInt64 = 0
@@ -47,11 +50,14 @@ final class Restorer {
     }
 
     /// Writes a file's content to a temporary file next to `abs`, to be renamed by `finish()`.
-    func writeFile(_ manifestID: ObjectID, to abs: String, rel: String, executable: Bool, reuse: Reuse?) throws {
+    /// With `direct`, `abs` lies inside a folder that is itself being built under a temporary
+    /// name, so the file is written in place.
+    func writeFile(_ manifestID: ObjectID, to abs: String, rel: String, executable: Bool, reuse: Reuse?,
+                   direct: Bool = false) throws {
         let manifest = try store.manifest(manifestID)
-        let tmp = FS.tempPath(for: abs)
+        let tmp = direct ? abs : FS.tempPath(for: abs)
         let f = try FileHandleFD.create(tmp, mode: executable ? 0o755 : 0o644)
-        pendingRenames.append((tmp, abs, rel, manifestID))
+        if direct { directWrites.append((rel, manifestID)) } else { pendingRenames.append((tmp, abs, rel, manifestID)) }
         if fchmod(f.fd, executable ? 0o755 : 0o644) != 0 { throw IOError("chmod", tmp) }
         if manifest.size > 0 { try fill(f, manifest, reuse: reuse) }
         if syncFD == nil { syncFD = f }
@@ -119,15 +125,21 @@ final class Restorer {
     }
 
     /// Creates a symlink under a temporary name, to be renamed by `finish()`.
-    func writeSymlink(_ id: ObjectID, to abs: String, rel: String) throws {
+    func writeSymlink(_ id: ObjectID, to abs: String, rel: String, direct: Bool = false) throws {
         let target = try store.readObject(id, type: .chunk)
         guard let s = String(validating: target, as: UTF8.self), !s.contains("\0") else {
             throw ObjectError.corrupt(id: id, type: .chunk, why: "symlink target is not a valid path")
         }
-        let tmp = FS.tempPath(for: abs)
+        let tmp = direct ? abs : FS.tempPath(for: abs)
         if symlink(s, tmp) != 0 { throw IOError("symlink", tmp) }
-        pendingRenames.append((tmp, abs, rel, nil))
+        if !direct { pendingRenames.append((tmp, abs, rel, nil)) }
     }
+
+    /// Swaps a folder built under a temporary name in for whatever is at `final`, in `finish()`.
+    func renameDirectory(_ tmp: String, to final: String) { pendingDirectories.append((tmp, final)) }
+
+    /// Removes `abs` (a file or folder the new version does not have) in `finish()`.
+    func remove(_ abs: String) { pendingRemovals.append(abs) }
 
     /// Makes everything written durable, then renames it into place. Returns the
     /// repository-relative paths of the regular files now in place, with their manifests.
@@ -136,12 +148,25 @@ final class Restorer {
         syncFD = nil
         var done: [(String, ObjectID)] = []
         var dirs = Set<String>()
+        for abs in pendingRemovals {
+            try removeTree(abs)
+            dirs.insert(FS.dirname(abs))
+        }
+        pendingRemovals = []
         for (tmp, final, rel, id) in pendingRenames {
             if let st = FS.lstat(final), st.st_mode & S_IFMT == S_IFDIR { try removeTree(final) }
             try FS.rename(tmp, final)
             dirs.insert(FS.dirname(final))
             if let id { done.append((rel, id)) }
         }
+        for (tmp, final) in pendingDirectories {
+            if FS.lstat(final) != nil { try removeTree(final) }
+            try FS.rename(tmp, final)
+            dirs.insert(FS.dirname(final))
+        }
+        pendingDirectories = []
+        done += directWrites
+        directWrites = []
         pendingRenames = []
         for d in dirs { try FS.syncDirectory(d) }
         return done
@@ -150,7 +175,11 @@ final class Restorer {
     /// Removes the temporary files of an aborted restore.
     func abandon() {
         for (tmp, _, _, _) in pendingRenames { FS.remove(tmp) }
+        for (tmp, _) in pendingDirectories { try? removeTree(tmp) }
         pendingRenames = []
+        pendingRemovals = []
+        pendingDirectories = []
+        directWrites = []
     }
 }
 

@@ -71,12 +71,24 @@ extension Workspace {
         return WorkingState(state: state, working: w)
     }
 
-    /// True when the snapshot's root object, and for a file all its chunks, are stored locally.
+    /// True when the snapshot's root object is readable and, for a file, all its chunks are
+    /// indexed and their packs present. A damaged store answers false, not an error.
     func isAvailable(_ id: ObjectID, type: Pointer.TargetType) throws -> Bool {
         let store = try store()
         guard try store.contains(id) else { return false }
-        guard type == .file else { return true }
-        for c in try store.manifest(id).chunks where try !store.contains(c.id) { return false }
+        do {
+            switch type {
+            case .dir: _ = try store.tree(id)
+            case .file:
+                var packs = Set<Int32>()
+                for c in try store.manifest(id).chunks {
+                    guard let loc = try store.location(of: c.id) else { return false }
+                    packs.insert(loc.pack)
+                }
+                let all = try store.knownPacks()
+                for p in packs where !FS.exists(store.packPath(all[Int(p)])) { return false }
+            }
+        } catch is StoreError { return false } catch is ObjectError { return false }
         return true
     }
 

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+@Suite struct GitIntegrationTests {
+    /// A fresh `git clone` needs no `mlv init`; with the store at hand (copied here, pulled
+    /// from a remote in real use) `mlv checkout` brings the data.
+    @Test func aFreshCloneSetsItselfUp() throws {
+        let s = try Sandbox()
+        try s.write("data/d.csv", csv(rows: 500))
+        try s.mlvOK("track", "data/d.csv")
+        try s.mlvOK("commit", "-m", "v1")
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        let st = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("status", "--json", cwd: clone).stdout.utf8)) as! [String: Any]
+        #expect((st["targets"] as! [[String: Any]])[0]["state"] as? String == "not_checked_out")
+        #expect(FileManager.default.fileExists(atPath: clone + "/.mlv/store/VERSION"))
+        #expect(try s.git("config", "merge.mlv.driver", cwd: clone).stdout.contains("merge-driver"))
+        try FileManager.default.removeItem(atPath: clone + "/.mlv/store")
+        try FileManager.default.copyItem(atPath: s.repo + "/.mlv/store", toPath: clone + "/.mlv/store")
+        try s.mlvOK("checkout", cwd: clone)
+        #expect(s.read("data/d.csv", in: clone) == Array(csv(rows: 500).utf8))
+        #expect(try s.mlvOK("status", cwd: clone).stdout.contains("clean"))
+    }
+
+    @Test func branchesChangingDifferentTargetsMergeCleanly() throws {
+        let s = try Sandbox()
+        try s.write("data/a.csv", csv(rows: 10))
+        try s.write("data/b.csv", csv(rows: 10, seed: 1))
+        try s.mlvOK("track", "data/a.csv", "data/b.csv")
+        try s.mlvOK("commit", "-m", "base")
+        try s.git("checkout", "-q", "-b", "left")
+        try s.write("data/a.csv", csv(rows: 20))
+        try s.mlvOK("commit", "-m", "left changes a")
+        try s.mlvOK("checkout", "main")
+        try s.git("checkout", "-q", "-b", "right")
+        try s.write("data/b.csv", csv(rows: 30, seed: 1))
+        try s.mlvOK("commit", "-m", "right changes b")
+        try s.git("merge", "-q", "--no-edit", "left")
+        try s.mlvOK("checkout")
+        #expect(s.read("data/a.csv") == Array(csv(rows: 20).utf8))
+        #expect(s.read("data/b.csv") == Array(csv(rows: 30, seed: 1).utf8))
+        #expect(try s.mlvOK("status").stdout.contains("clean"))
+    }
+
+    @Test func conflictingPointerEditsStopWithAClearMessage() throws {
+        let s = try Sandbox()
+        try s.write("data/a.csv", csv(rows: 10))
+        try s.mlvOK("track", "data/a.csv")
+        try s.mlvOK("commit", "-m", "base")
+        try s.git("checkout", "-q", "-b", "left")
+        try s.write("data/a.csv", csv(rows: 20))
+        try s.mlvOK("commit", "-m", "left")
+        try s.mlvOK("checkout", "main")
+        try s.write("data/a.csv", csv(rows: 30))
+        try s.mlvOK("commit", "-m", "main")
+        let r = try s.run("/usr/bin/git", ["merge", "--no-edit", "left"])
+        #expect(r.status != 0)
+        #expect((r.stdout + r.stderr).contains("both branches changed this data"))
+        #expect((r.stdout + r.stderr).contains("git checkout --ours data/a.csv.mlv"))
+    }
+
+    @Test func hooksKeepDataInSyncWithGitCheckout() throws {
+        let s = try Sandbox()
+        try s.mlvOK("hooks", "install")
+        try s.write("data/d.csv", csv(rows: 10))
+        try s.mlvOK("track", "data/d.csv")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/d.csv", csv(rows: 40))
+        try s.mlvOK("commit", "-m", "v2")
+        try s.git("checkout", "-q", "HEAD~1")
+        #expect(s.read("data/d.csv") == Array(csv(rows: 10).utf8))
+        try s.git("checkout", "-q", "main")
+        #expect(s.read("data/d.csv") == Array(csv(rows: 40).utf8))
+    }
+}
+
+@Suite struct ManPageTests {
+    /// man/ holds pages generated from the command definitions; regenerate them with
+    /// `make man` when a command changes.
+    @Test func manPagesAreCurrent() throws {
+        let tool = packageRoot + "/.build/debug/generate-manual"
+        #expect(FileManager.default.isExecutableFile(atPath: tool), "build it with `swift build --product generate-manual`")
+        let s = try Sandbox(initMLV: false)
+        let out = s.root + "/man"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let r = try s.run(tool, [mlvBinary, "--multi-page", "--date", "2026-11-27", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let generated = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(generated.contains("mlv.1") && generated.contains("mlv.commit.1"))
+        for name in generated {
+            let fresh = FileManager.default.contents(atPath: out + "/" + name)
+            let committed = FileManager.default.contents(atPath: packageRoot + "/man/" + name)
+            #expect(fresh == committed, "man/\(name) is stale: run `make man`")
+        }
+        let committedPages = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/man").filter { $0.hasSuffix(".1") }
+        #expect(Set(committedPages) == Set(generated), "man/ has pages no command generates")
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+/// The package root, found from this file's path.
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The built mlv binary: $MLV_BIN, else .build/debug/mlv. Missing is a failure, not a skip.
+let mlvBinary: String = {
+    if let p = ProcessInfo.processInfo.environment["MLV_BIN"] { return p }
+    return packageRoot + "/.build/debug/mlv"
+}()
+
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var stdoutBytes: Data
+}
+
+/// A temporary folder with a real git repository in `repo`, and helpers to run the real
+/// `mlv` binary and `git` in it. Each test gets its own, so tests can run in parallel.
+struct Sandbox {
+    let root: String
+    var repo: String { root + "/repo" }
+
+    init(initMLV: Bool = true) throws {
+        root = NSTemporaryDirectory() + "mlv-e2e-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root + "/repo", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/home", withIntermediateDirectories: true)
+        #expect(FileManager.default.isExecutableFile(atPath: mlvBinary), "mlv binary not found at \(mlvBinary); run `swift build` first")
+        try git("init", "-q", "-b", "main")
+        if initMLV { try mlvOK("init") }
+    }
+
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = root + "/home"
+        env["GIT_CONFIG_NOSYSTEM"] = "1"
+        env["GIT_AUTHOR_NAME"] = "Test Author"
+        env["GIT_AUTHOR_EMAIL"] = "author@example.com"
+        env["GIT_COMMITTER_NAME"] = "Test Author"
+        env["GIT_COMMITTER_EMAIL"] = "author@example.com"
+        env["GIT_AUTHOR_DATE"] = "@1767225600 +0000"
+        env["GIT_COMMITTER_DATE"] = "@1767225600 +0000"
+        return env
+    }
+
+    @discardableResult
+    func run(_ exe: String, _ args: [String], cwd: String? = nil, stdin: Data? = nil) throws -> RunResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? repo)
+        p.environment = environment
+        // stderr goes to a file and stdout to a pipe drained while the process runs, so a
+        // large output cannot block it.
+        let out = Pipe()
+        let errPath = root + "/stderr-" + UUID().uuidString
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        try err.close()
+        let errData = FileManager.default.contents(atPath: errPath) ?? Data()
+        try? FileManager.default.removeItem(atPath: errPath)
+        return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
+    }
+
+    @discardableResult
+    func mlv(_ args: String..., cwd: String? = nil) throws -> RunResult {
+        try run(mlvBinary, args, cwd: cwd)
+    }
+
+    /// Runs mlv and records a test issue unless it exits 0.
+    @discardableResult
+    func mlvOK(_ args: String..., cwd: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+        let r = try run(mlvBinary, args, cwd: cwd)
+        #expect(r.status == 0, "mlv \(args.joined(separator: " ")) failed (\(r.status)): \(r.stderr)", sourceLocation: sourceLocation)
+        return r
+    }
+
+    @discardableResult
+    func git(_ args: String..., cwd: String? = nil) throws -> RunResult {
+        let r = try run("/usr/bin/git", args, cwd: cwd)
+        #expect(r.status == 0, "git \(args.joined(separator: " ")) failed: \(r.stderr)")
+        return r
+    }
+
+    func write(_ rel: String, _ bytes: [UInt8], in dir: String? = nil) throws {
+        let path = (dir ?? repo) + "/" + rel
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    func write(_ rel: String, _ text: String) throws { try write(rel, Array(text.utf8)) }
+
+    func read(_ rel: String, in dir: String? = nil) -> [UInt8]? {
+        FileManager.default.contents(atPath: (dir ?? repo) + "/" + rel).map { [UInt8]($0) }
+    }
+
+    func exists(_ rel: String) -> Bool { FileManager.default.fileExists(atPath: repo + "/" + rel) }
+
+    func head() throws -> String { try git("rev-parse", "HEAD").stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// Every file below `rel` (or the whole working tree minus .git/.mlv) with its bytes and
+    /// executable bit, to compare whole trees.
+    func snapshot(_ rel: String = "", in dir: String? = nil) -> [String: ([UInt8], Bool)] {
+        let base = (dir ?? repo) + (rel.isEmpty ? "" : "/" + rel)
+        var out: [String: ([UInt8], Bool)] = [:]
+        let fm = FileManager.default
+        guard let walker = fm.enumerator(atPath: base) else { return out }
+        for case let p as String in walker {
+            if p.hasPrefix(".git") || p.hasPrefix(".mlv") { continue }
+            var isDir: ObjCBool = false
+            _ = fm.fileExists(atPath: base + "/" + p, isDirectory: &isDir)
+            if isDir.boolValue { continue }
+            let exec = fm.isExecutableFile(atPath: base + "/" + p)
+            out[p] = ([UInt8](fm.contents(atPath: base + "/" + p) ?? Data()), exec)
+        }
+        return out
+    }
+
+    func chmod(_ rel: String, _ mode: Int) throws {
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: repo + "/" + rel)
+    }
+
+    /// The first 12-hex-digit commit id in `[branch id] message`.
+    static func commitID(_ out: String) -> String? {
+        guard let r = out.range(of: #"\[[^\]]* ([0-9a-f]{12})\]"#, options: .regularExpression) else { return nil }
+        return String(out[r].split(separator: " ").last!.dropLast())
+    }
+}
+
+func sameTree(_ a: [String: ([UInt8], Bool)], _ b: [String: ([UInt8], Bool)]) -> Bool {
+    guard Set(a.keys) == Set(b.keys) else { return false }
+    return a.allSatisfy { k, v in b[k]!.0 == v.0 && b[k]!.1 == v.1 }
+}
+
+/// Deterministic pseudo-random bytes.
+func noise(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    var out = [UInt8]()
+    out.reserveCapacity(count + 8)
+    while out.count < count {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        withUnsafeBytes(of: z) { out.append(contentsOf: $0) }
+    }
+    return Array(out.prefix(count))
+}
+
+/// A CSV of `rows` rows with a header.
+func csv(rows: Int, seed: Int = 0) -> String {
+    var s = "id,name,score,label\n"
+    for i in 0..<rows { s += "\(i),name \(i * 7 + seed),\(Double(i % 97) / 7.0),\(i % 3)\n" }
+    return s
+}

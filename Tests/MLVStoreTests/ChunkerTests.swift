@@ -1,0 +1,99 @@
+import Testing
+@testable import MLVStore
+
+/// Deterministic pseudo-random bytes (SplitMix64), so failures reproduce.
+func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    var out = [UInt8]()
+    out.reserveCapacity(count + 8)
+    while out.count < count {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        withUnsafeBytes(of: z) { out.append(contentsOf: $0) }
+    }
+    return Array(out.prefix(count))
+}
+
+func chunks(_ data: [UInt8]) -> [[UInt8]] {
+    let lengths = data.withUnsafeBytes { Chunker().chunkLengths(of: $0) }
+    var out: [[UInt8]] = []
+    var off = 0
+    for l in lengths {
+        out.append(Array(data[off..<off + l]))
+        off += l
+    }
+    return out
+}
+
+@Suite struct ChunkerTests {
+    @Test func sizesStayWithinBoundsAndCoverTheInput() {
+        let data = randomBytes(8 << 20, seed: 1)
+        let lengths = data.withUnsafeBytes { Chunker().chunkLengths(of: $0) }
+        #expect(lengths.reduce(0, +) == data.count)
+        let p = ChunkerParameters.standard
+        for l in lengths.dropLast() {
+            #expect(l >= p.minSize && l <= p.maxSize)
+        }
+        // Normalized chunking keeps the mean near the target average.
+        let mean = data.count / lengths.count
+        #expect(mean > p.avgSize / 2 && mean < p.avgSize * 2, "mean chunk \(mean)")
+    }
+
+    @Test func boundariesAreStableUnderAnInsertionNearTheStart() {
+        let original = randomBytes(16 << 20, seed: 7)
+        var edited = original
+        edited.insert(contentsOf: randomBytes(100, seed: 99), at: 5000)
+        let a = Set(chunks(original).map { ObjectID.hash($0) })
+        let b = chunks(edited).map { ObjectID.hash($0) }
+        let changed = b.filter { !a.contains($0) }.count
+        #expect(b.count > 200)
+        #expect(changed <= 2, "\(changed) of \(b.count) chunks changed")
+    }
+
+    @Test func boundariesAreStableUnderADeletionInTheMiddle() {
+        let original = randomBytes(16 << 20, seed: 8)
+        var edited = original
+        edited.removeSubrange((8 << 20)..<((8 << 20) + 3000))
+        let a = Set(chunks(original).map { ObjectID.hash($0) })
+        let changed = chunks(edited).map { ObjectID.hash($0) }.filter { !a.contains($0) }.count
+        #expect(changed <= 2)
+    }
+
+    @Test func streamingCutsMatchWholeBufferCuts() {
+        // cut() on a prefix that is too short to decide must say so, never guess.
+        let data = randomBytes(1 << 20, seed: 3)
+        let c = Chunker()
+        data.withUnsafeBytes { buf in
+            let whole = c.cut(buf, atEOF: true)!
+            for n in stride(from: 1, to: whole, by: 4099) {
+                #expect(c.cut(UnsafeRawBufferPointer(rebasing: buf[0..<n]), atEOF: false) == nil)
+            }
+            #expect(c.cut(UnsafeRawBufferPointer(rebasing: buf[0..<(whole + 10)]), atEOF: false) == whole)
+        }
+    }
+
+    @Test func smallAndEmptyInputs() {
+        let c = Chunker()
+        [UInt8]().withUnsafeBytes { #expect(c.cut($0, atEOF: true) == 0) }
+        [UInt8](repeating: 1, count: 10).withUnsafeBytes {
+            #expect(c.cut($0, atEOF: true) == 10)
+            #expect(c.cut($0, atEOF: false) == nil)
+        }
+        // A run of identical bytes never matches the mask: cut at the maximum.
+        let zeros = [UInt8](repeating: 0, count: 600_000)
+        #expect(zeros.withUnsafeBytes { c.chunkLengths(of: $0) } == [262_144, 262_144, 75_712])
+    }
+
+    @Test func sha256MatchesTheStandardVector() {
+        #expect(ObjectID.hash(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let s = SHA256Stream()
+        s.update(Array("a".utf8))
+        s.update(Array("bc".utf8))
+        #expect(s.finish() == ObjectID.hash(Array("abc".utf8)))
+        #expect(ObjectID(hex: "zz") == nil)
+        #expect(ObjectID(hex: String(repeating: "g", count: 64)) == nil)
+    }
+}
