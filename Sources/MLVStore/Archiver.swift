@@ -165,75 +165,76 @@ final class BlockStage: @unchecked Sendable {
 
     func process(_ b: Block) throws {
         let count = b.bounds.count - 1
-        let base = UnsafeRawBufferPointer(b.buf)
-        let src = SendableBox(base)
+        let src = SendableBox(UnsafeRawBufferPointer(b.buf))
         let bounds = b.bounds
-        var ids = [ObjectID](repeating: ObjectID(bytes: [UInt8](repeating: 0, count: 32))!, count: count)
         let workers = min(compressors.count, count)
-        // 1. Hash every chunk, on all cores.
-        ids.withUnsafeMutableBufferPointer { idp in
-            let idsOut = SendableBox(idp)
-            parallel(workers) { w in
-                for i in stride(from: w, to: count, by: workers) {
-                    idsOut.value[i] = ObjectID.hash(UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]]))
-                }
-            }
-        }
-        // 2. Keep the chunks neither stored nor seen earlier in this block.
-        for i in 0..<count {
-            chunks.append(ManifestChunk(id: ids[i], length: UInt32(bounds[i + 1] - bounds[i])))
-        }
-        guard let writer else { return }
-        var pending: [Int] = []
-        var seen = Set<ObjectID>()
-        for i in 0..<count where try !writer.has(ids[i]) && seen.insert(ids[i]).inserted {
-            pending.append(i)
-        }
-        let todo = pending
-        guard !todo.isEmpty else { return }
-        newChunks += todo.count
-        // 3. Compress those on all cores, each into its own slot of `out`.
-        var starts = [Int]()
+        // Each chunk gets a compression slot of its worst-case size.
+        var slotStarts = [Int]()
+        slotStarts.reserveCapacity(count + 1)
         var total = 0
-        for i in todo {
-            starts.append(total)
+        for i in 0..<count {
+            slotStarts.append(total)
             total += zstdCompressBound(bounds[i + 1] - bounds[i])
         }
-        let slotStart = starts, need = total
-        if out.count < need {
+        slotStarts.append(total)
+        let starts = slotStarts
+        if writer != nil && out.count < total {
             out.deallocate()
-            out = UnsafeMutableRawBufferPointer.allocate(byteCount: need, alignment: 64)
+            out = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 64)
         }
-        var written = [Int](repeating: 0, count: todo.count)
-        let outBuf = SendableBox(out)
+        var ids = [ObjectID](repeating: ObjectID(bytes: [UInt8](repeating: 0, count: 32))!, count: count)
+        // Compressed size per chunk; 0 = already stored, nothing to write.
+        var written = [Int](repeating: 0, count: count)
+        let slots = SendableBox(out)
         let compressors = SendableBox(self.compressors)
-        let todoCount = todo.count
-        let cw = min(workers, todoCount)
+        let writer = SendableBox(self.writer)
         let failure = Mutex<(any Error)?>(nil)
-        written.withUnsafeMutableBufferPointer { wp in
-            let wOut = SendableBox(wp)
-            parallel(cw) { w in
-                for j in stride(from: w, to: todoCount, by: cw) {
-                    let i = todo[j]
-                    let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
-                    let end = j + 1 < todoCount ? slotStart[j + 1] : need
-                    let dst = UnsafeMutableRawBufferPointer(rebasing: outBuf.value[slotStart[j]..<end])
-                    do { wOut.value[j] = try compressors.value[w].compress(chunk, into: dst) } catch {
-                        failure.withLock { $0 = error }
+        let next = Mutex(0)   // chunks are handed out one at a time: sizes vary, so static shares would idle a core
+        // One pass on all cores: hash each chunk and, when it is new, compress it. Skipping
+        // compression for stored chunks is what makes re-committing a big file cheap. The
+        // writer's set of session ids is only changed below, after this pass, so reading it
+        // here from several threads is safe.
+        ids.withUnsafeMutableBufferPointer { idp in
+            written.withUnsafeMutableBufferPointer { wp in
+                let idOut = SendableBox(idp), wOut = SendableBox(wp)
+                parallel(workers) { w in
+                    while true {
+                        let i = next.withLock { n in
+                            defer { n += 1 }
+                            return n
+                        }
+                        if i >= count { break }
+                        let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
+                        let id = ObjectID.hash(chunk)
+                        idOut.value[i] = id
+                        guard let wr = writer.value else { continue }
+                        do {
+                            if try wr.has(id) { continue }
+                            let dst = UnsafeMutableRawBufferPointer(rebasing: slots.value[starts[i]..<starts[i + 1]])
+                            wOut.value[i] = try compressors.value[w].compress(chunk, into: dst)
+                        } catch {
+                            failure.withLock { $0 = $0 ?? error }
+                        }
                     }
                 }
             }
         }
         if let e = failure.withLock({ $0 }) { throw e }
-        // 4. Append in file order (keeps packs deterministic for a given input).
-        for (j, i) in todo.enumerated() {
+        for i in 0..<count {
+            chunks.append(ManifestChunk(id: ids[i], length: UInt32(bounds[i + 1] - bounds[i])))
+        }
+        guard let writer = self.writer else { return }
+        // Append the new chunks in file order (packs come out the same for the same input).
+        for i in 0..<count where written[i] > 0 {
             let raw = bounds[i + 1] - bounds[i]
-            if written[j] >= raw - raw / 32 {
+            if try writer.has(ids[i]) { continue }      // a repeat within this block
+            newChunks += 1
+            if written[i] >= raw - raw / 32 {
                 try writer.add(id: ids[i], type: .chunk, encoding: .raw, rawLength: raw,
-                               data: UnsafeRawBufferPointer(rebasing: base[bounds[i]..<bounds[i + 1]]))
+                               data: UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]]))
             } else {
                 try writer.add(id: ids[i], type: .chunk, encoding: .zstd, rawLength: raw,
-                               data: UnsafeRawBufferPointer(rebasing: out[slotStart[j]..<(slotStart[j] + written[j])]))
+                               data: UnsafeRawBufferPointer(rebasing: out[starts[i]..<(starts[i] + written[i])]))
             }
         }
     }

@@ -1,7 +1,9 @@
 // Pack and index formats. All integers are little-endian. Documented in man/mlv-store.5;
 // keep the two in step.
 //
-// Pack  packs/XX/<id>.pack, id = SHA-256 of the whole file, XX = its first two hex digits
+// Pack  packs/XX/<id>.pack, XX = the id's first two hex digits; id = SHA-256 of the pack
+//       header followed by every entry header, in order (the data is covered through the
+//       object ids in those headers, each checked on every read)
 //   header   16 bytes: "MLVPACK\0" | u32 version (1) | u32 reserved (0)
 //   entries  repeated until end of file:
 //            32 id | u8 type | u8 encoding | u16 reserved (0) | u32 raw length | u32 stored length
@@ -192,6 +194,20 @@ public func scanPack(_ f: FileHandleFD) throws -> [PackedEntry] {
     return out
 }
 
+/// Recomputes a pack's id from its header and entry headers (what its name must be).
+public func computePackID(_ f: FileHandleFD) throws -> ObjectID {
+    let h = SHA256Stream()
+    var header = [UInt8](repeating: 0, count: PackFormat.packHeaderSize)
+    _ = try header.withUnsafeMutableBytes { try f.pread(into: $0, at: 0) }
+    h.update(header)
+    var eh = [UInt8](repeating: 0, count: PackFormat.entryHeaderSize)
+    for e in try scanPack(f) {
+        _ = try eh.withUnsafeMutableBytes { try f.pread(into: $0, at: e.offset) }
+        h.update(eh)
+    }
+    return h.finish()
+}
+
 func decodeEntryHeader(_ eh: [UInt8], path: String, offset: UInt64) throws -> PackedEntry {
     var r = ByteReader(eh)
     guard let id = r.readID(), let t = r.read(UInt8.self), let enc = r.read(UInt8.self),
@@ -231,9 +247,9 @@ final class PackWriter {
         try bytes.withUnsafeBytes { try append($0) }
     }
 
-    private func append(_ buf: UnsafeRawBufferPointer) throws {
+    private func append(_ buf: UnsafeRawBufferPointer, hashed: Bool = true) throws {
         try file.write(buf)
-        hasher.update(buf)
+        if hashed { hasher.update(buf) }
         size += UInt64(buf.count)
     }
 
@@ -246,20 +262,25 @@ final class PackWriter {
         h.appendLE(UInt32(data.count))
         let offset = size
         try append(h)
-        try append(data)
+        try append(data, hashed: false)
         entries.append(PackedEntry(id: id, offset: offset, storedLength: UInt32(data.count),
                                    rawLength: UInt32(rawLength), type: type, encoding: encoding))
     }
 
-    /// fsync, then rename to `packs/XX/<hash>.pack`. Returns the pack id.
-    func finish(packsDir: String) throws -> ObjectID {
+    /// Closes the pack for appending and starts its write-back without waiting for it, so
+    /// compression goes on while the disk works. Returns the pack id; `publish` makes it durable.
+    func close() -> ObjectID {
+        FS.startWriteback(of: file)
+        return hasher.finish()
+    }
+
+    /// fsync, then rename to `packs/XX/<id>.pack`.
+    func publish(id: ObjectID, packsDir: String) throws {
         try file.sync()
-        let id = hasher.finish()
         let dir = FS.join(packsDir, String(id.hex.prefix(2)))
         try FS.makeDirectories(dir)
         try FS.rename(tmpPath, FS.join(dir, id.hex + ".pack"))
         try FS.syncDirectory(dir)
-        return id
     }
 
     func abandon() { FS.remove(tmpPath) }

@@ -175,6 +175,7 @@ public final class StoreWriter {
     private let compressor: ZstdCompressor
     private var pack: PackWriter?
     private var finished: [(ObjectID, [PackedEntry])] = []
+    private var closed: [(ObjectID, PackWriter)] = []   // written, write-back started, not yet durable
     private var added: Set<ObjectID> = []
     /// Bytes of objects written in this session: uncompressed, and as stored.
     public private(set) var newRawBytes: UInt64 = 0
@@ -185,7 +186,10 @@ public final class StoreWriter {
         self.compressor = ZstdCompressor(level: level)
     }
 
-    deinit { pack?.abandon() }
+    deinit {
+        pack?.abandon()
+        for (_, p) in closed { p.abandon() }
+    }
 
     /// True when the object is already stored or was added in this session.
     public func has(_ id: ObjectID) throws -> Bool {
@@ -220,14 +224,18 @@ public final class StoreWriter {
     private func closePack() throws {
         guard let p = pack else { return }
         pack = nil
-        let id = try p.finish(packsDir: store.packsDir)
-        finished.append((id, p.entries))
+        closed.append((p.close(), p))
     }
 
-    /// Closes the open pack and writes one index for every pack of the session, which makes
-    /// the new objects visible to readers.
+    /// Closes the open pack, makes every pack of the session durable under its final name,
+    /// then writes one index for them all, which makes the new objects visible to readers.
     public func commit() throws {
         try closePack()
+        for (id, p) in closed {
+            try p.publish(id: id, packsDir: store.packsDir)
+            finished.append((id, p.entries))
+        }
+        closed = []
         guard !finished.isEmpty else { return }
         let bytes = encodeIndex(packs: finished)
         let name = ObjectID.hash(bytes).hex + ".idx"
