@@ -64,18 +64,36 @@ final class Restorer {
         filesWritten += 1
     }
 
-    /// Writes a file's bytes to `f` in order: batches of chunks decoded on all cores.
+    /// Writes a file's bytes to `f` in order. Runs of chunks that lie back to back in the old
+    /// working file are copied from it inside the kernel (`copy_file_range`): that file's
+    /// stat still matches the cache, which is the same trust `status` places in it. Everything
+    /// else is read from the store in batches, decompressed and SHA-256-verified on all cores.
     func fill(_ f: FileHandleFD, _ manifest: FileManifest, reuse: Reuse?) throws {
         let chunks = manifest.chunks
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
         defer { buffer.deallocate() }
         var start = 0
         while start < chunks.count {
-            // One batch: as many chunks as fit in batchBytes, at least one.
+            if let r = reuse, let off = r.offsets[chunks[start].id] {
+                var length = UInt64(chunks[start].length)
+                var end = start + 1
+                while end < chunks.count, let o = r.offsets[chunks[end].id], o == off + length {
+                    length += UInt64(chunks[end].length)
+                    end += 1
+                }
+                try FS.copyRange(from: r.file, at: off, count: length, to: f)
+                bytesWritten += length
+                bytesReused += length
+                start = end
+                continue
+            }
+            // One batch from the store: up to batchBytes, at least one chunk, ending before
+            // the next chunk the old file can provide.
             var end = start
             var bytes = 0
             var offsets: [Int] = []
-            while end < chunks.count && (end == start || bytes + Int(chunks[end].length) <= Restorer.batchBytes) {
+            while end < chunks.count && (end == start || (bytes + Int(chunks[end].length) <= Restorer.batchBytes
+                                                          && reuse?.offsets[chunks[end].id] == nil)) {
                 offsets.append(bytes)
                 bytes += Int(chunks[end].length)
                 end += 1
@@ -84,30 +102,31 @@ final class Restorer {
                 buffer.deallocate()
                 buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
             }
-            var locs: [Location?] = []
-            for i in start..<end { locs.append(try store.location(of: chunks[i].id)) }
+            var locs: [Location] = []
+            for i in start..<end {
+                guard let loc = try store.location(of: chunks[i].id) else { throw StoreError.missingObject(chunks[i].id, type: .chunk) }
+                locs.append(loc)
+            }
             let out = SendableBox(buffer)
-            let ctx = SendableBox((chunks: chunks, start: start, offsets: offsets, locs: locs, reuse: reuse,
-                                      store: store, decompressors: decompressors))
-            let reused = Mutex<UInt64>(0)
+            let ctx = SendableBox((chunks: chunks, start: start, offsets: offsets, locs: locs,
+                                   store: store, decompressors: decompressors))
             let failure = Mutex<(any Error)?>(nil)
+            let next = Mutex(0)
             let n = end - start
-            let workers = min(decompressors.count, n)
-            parallel(workers) { w in
+            parallel(min(decompressors.count, n)) { w in
                 var scratch = [UInt8]()
-                for j in stride(from: w, to: n, by: workers) {
+                while true {
+                    let j = next.withLock { k in
+                        defer { k += 1 }
+                        return k
+                    }
+                    if j >= n { break }
                     let c = ctx.value.chunks[ctx.value.start + j]
+                    let loc = ctx.value.locs[j]
                     let slot = UnsafeMutableRawBufferPointer(rebasing: out.value[ctx.value.offsets[j]..<(ctx.value.offsets[j] + Int(c.length))])
+                    let need = PackFormat.entryHeaderSize + Int(loc.storedLength)
+                    if scratch.count < need { scratch = [UInt8](repeating: 0, count: need) }
                     do {
-                        if let r = ctx.value.reuse, let off = r.offsets[c.id],
-                           (try? r.file.pread(into: slot, at: off)) == slot.count,
-                           ObjectID.hash(UnsafeRawBufferPointer(slot)) == c.id {
-                            reused.withLock { $0 += UInt64(c.length) }
-                            continue
-                        }
-                        guard let loc = ctx.value.locs[j] else { throw StoreError.missingObject(c.id, type: .chunk) }
-                        let need = PackFormat.entryHeaderSize + Int(loc.storedLength)
-                        if scratch.count < need { scratch = [UInt8](repeating: 0, count: need) }
                         try scratch.withUnsafeMutableBytes { s in
                             try ctx.value.store.read(c.id, at: loc, into: slot, scratch: s, decompressor: ctx.value.decompressors[w])
                         }
@@ -119,7 +138,6 @@ final class Restorer {
             if let e = failure.withLock({ $0 }) { throw e }
             try f.write(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes]))
             bytesWritten += UInt64(bytes)
-            bytesReused += reused.withLock { $0 }
             start = end
         }
     }

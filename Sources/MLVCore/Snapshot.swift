@@ -34,14 +34,14 @@ final class Snapshotter {
         guard let st = FS.lstat(abs) else { return nil }
         switch st.st_mode & S_IFMT {
         case S_IFREG:
-            let tabular = kind == .dataset ? TabularCounter(path: target) : nil
-            let (id, read) = try file(target, st, counter: tabular)
+            let separator = kind == .dataset ? tabularSeparator(target) : nil
+            let (id, archived) = try file(target, st, countLines: separator != nil)
             var s = WorkingSnapshot(id: id, type: .file, size: UInt64(st.st_size), files: 1,
                                     executable: FileStat(st).isExecutable)
-            if let t = tabular {
-                if read {
-                    s.rows = t.rows
-                    s.columns = t.columns
+            if let sep = separator {
+                if let a = archived, let breaks = a.lineBreaks {
+                    (s.rows, s.columns) = tableShape(lineBreaks: breaks, endsWithLineBreak: a.endsWithLineBreak,
+                                                     header: a.firstLine, separator: sep)
                 } else if let p = previous, p.snapshot == id {
                     s.rows = p.rows
                     s.columns = p.columns
@@ -58,19 +58,18 @@ final class Snapshotter {
         }
     }
 
-    /// A file's manifest id, from the stat cache when it can be trusted. Returns whether the
-    /// file was read.
-    private func file(_ rel: String, _ st: stat, counter: TabularCounter? = nil) throws -> (ObjectID, Bool) {
+    /// A file's manifest id, from the stat cache when it can be trusted; otherwise the file
+    /// is read, and what reading it found is returned too.
+    private func file(_ rel: String, _ st: stat, countLines: Bool = false) throws -> (ObjectID, ArchivedFile?) {
         let fs = FileStat(st)
         if let id = cache.lookup(rel, fs) {
             // A manifest the store lost (deleted by hand, say) must be written again.
-            if let w = archiver.writer, try !w.has(id) {} else { return (id, false) }
+            if let w = archiver.writer, try !w.has(id) {} else { return (id, nil) }
         }
         filesRead += 1
-        let (id, _) = try archiver.archiveFile(at: ws.absolute(rel), observe: counter.map { c in { c.feed($0) } })
-        counter?.finish()
-        cache.record(rel, fs, manifest: id)
-        return (id, true)
+        let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: countLines)
+        cache.record(rel, fs, manifest: a.id)
+        return (a.id, a)
     }
 
     private func directory(_ rel: String) throws -> (ObjectID, UInt64, UInt64) {
@@ -116,51 +115,22 @@ func readLink(_ path: String) throws -> [UInt8] {
     return Array(buf[0..<n])
 }
 
-/// Counts data rows (lines after the first) and header fields of a CSV/TSV as it streams by.
-final class TabularCounter {
-    let separator: UInt8
-    private(set) var rows: UInt64?
-    private(set) var columns: UInt64?
-    private var lines: UInt64 = 0
-    private var header: [UInt8] = []
-    private var headerDone = false
-    private var lastByte: UInt8 = UInt8(ascii: "\n")
+/// The field separator of a CSV or TSV file, by extension.
+func tabularSeparator(_ path: String) -> UInt8? {
+    let lower = path.lowercased()
+    if lower.hasSuffix(".csv") { return UInt8(ascii: ",") }
+    if lower.hasSuffix(".tsv") { return UInt8(ascii: "\t") }
+    return nil
+}
 
-    init?(path: String) {
-        let lower = path.lowercased()
-        if lower.hasSuffix(".csv") { separator = UInt8(ascii: ",") }
-        else if lower.hasSuffix(".tsv") { separator = UInt8(ascii: "\t") }
-        else { return nil }
+/// Rows (lines after the header) and columns (header fields, quotes respected) of a table.
+func tableShape(lineBreaks: UInt64, endsWithLineBreak: Bool, header: [UInt8], separator: UInt8) -> (UInt64, UInt64) {
+    let lines = lineBreaks + (endsWithLineBreak ? 0 : 1)
+    if lines == 0 { return (0, 0) }
+    var fields: UInt64 = 1
+    var quoted = false
+    for b in header {
+        if b == UInt8(ascii: "\"") { quoted.toggle() } else if b == separator && !quoted { fields += 1 }
     }
-
-    func feed(_ buf: UnsafeRawBufferPointer) {
-        guard let base = buf.baseAddress, buf.count > 0 else { return }
-        var p = base
-        let end = base + buf.count
-        if !headerDone {
-            if let nl = memchr(p, 0x0A, end - p) {
-                header.append(contentsOf: UnsafeRawBufferPointer(start: p, count: UnsafeRawPointer(nl) - p))
-                headerDone = true
-            } else if header.count < 1 << 20 {
-                header.append(contentsOf: UnsafeRawBufferPointer(start: p, count: end - p))
-            }
-        }
-        while p < end, let nl = memchr(p, 0x0A, end - p) {
-            lines += 1
-            p = UnsafeRawPointer(nl) + 1
-        }
-        lastByte = buf[buf.count - 1]
-    }
-
-    func finish() {
-        let total = lines + (lastByte == UInt8(ascii: "\n") ? 0 : 1)
-        guard total > 0 || !header.isEmpty else { rows = 0; columns = 0; return }
-        rows = total > 0 ? total - 1 : 0
-        var fields: UInt64 = 1
-        var quoted = false
-        for b in header {
-            if b == UInt8(ascii: "\"") { quoted.toggle() } else if b == separator && !quoted { fields += 1 }
-        }
-        columns = fields
-    }
+    return (lines - 1, fields)
 }

@@ -38,9 +38,9 @@ public final class Archiver {
     }
 
     /// Stores a regular file's content and manifest; returns the manifest id and size.
-    /// `observe` sees every byte of the file once, in order, on the calling thread (e.g. to
-    /// count CSV rows while the file streams through).
-    public func archiveFile(at path: String, observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> (id: ObjectID, size: UInt64) {
+    /// With `countLines`, line breaks are counted on the worker threads as the chunks stream
+    /// through (CSV rows at no extra pass) and the first line is kept (the header).
+    public func archiveFile(at path: String, countLines: Bool = false) throws -> ArchivedFile {
         let f = try FileHandleFD.openRead(path)
         let blockCapacity = Archiver.blockSize + chunker.params.maxSize
         let slots = [Block(capacity: blockCapacity), Block(capacity: blockCapacity)]
@@ -50,7 +50,9 @@ public final class Archiver {
         let queue = DispatchQueue(label: "mlv.archive")
         let group = DispatchGroup()
         let inFlight = DispatchSemaphore(value: 1)
-        stage.reset()
+        stage.reset(countLines: countLines)
+        var firstLine: [UInt8]? = countLines ? nil : []
+        var lastByte: UInt8? = nil
         defer { group.wait() }
 
         while true {
@@ -60,7 +62,16 @@ public final class Archiver {
             let n = try f.read(into: UnsafeMutableRawBufferPointer(rebasing: b.buf[carry..<(carry + want)]))
             let valid = carry + n
             let eof = n < want
-            observe?(UnsafeRawBufferPointer(rebasing: b.buf[carry..<valid]))
+            if n > 0 { lastByte = b.buf[valid - 1] }
+            if firstLine == nil {
+                // The header: up to the first line break (or 1 MiB), found in the first block.
+                let head = UnsafeRawBufferPointer(rebasing: b.buf[0..<min(valid, 1 << 20)])
+                if let nl = memchr(head.baseAddress!, 0x0A, head.count) {
+                    firstLine = Array(UnsafeRawBufferPointer(start: head.baseAddress!, count: UnsafeRawPointer(nl) - head.baseAddress!))
+                } else {
+                    firstLine = Array(head)
+                }
+            }
             total += UInt64(n)
             b.bounds.removeAll(keepingCapacity: true)
             var off = 0
@@ -102,7 +113,9 @@ public final class Archiver {
         stats.chunks += chunks.count
         stats.newChunks += stage.newChunks
         let manifest = FileManifest(size: total, chunks: chunks)
-        return (try store(manifest.encoded(), type: .file), total)
+        return ArchivedFile(id: try store(manifest.encoded(), type: .file), size: total,
+                            lineBreaks: countLines ? stage.lineBreaks : nil, firstLine: firstLine ?? [],
+                            endsWithLineBreak: lastByte == nil || lastByte == 0x0A)
     }
 
     /// Stores (or, without a writer, only hashes) a manifest, tree or symlink target.
@@ -110,6 +123,16 @@ public final class Archiver {
         guard let w = writer else { return ObjectID.hash(bytes) }
         return try w.addObject(bytes, type: type)
     }
+}
+
+/// A file as stored: its manifest id and what was learned while reading it.
+public struct ArchivedFile: Sendable {
+    public var id: ObjectID
+    public var size: UInt64
+    /// Number of "\n" bytes, when asked for.
+    public var lineBreaks: UInt64?
+    public var firstLine: [UInt8]
+    public var endsWithLineBreak: Bool
 }
 
 /// A reusable block buffer. Owned by one stage at a time, handed over through the semaphore.
@@ -131,6 +154,8 @@ final class BlockStage: @unchecked Sendable {
     let compressors: [ZstdCompressor]
     private var chunks: [ManifestChunk] = []
     private(set) var newChunks = 0
+    private(set) var lineBreaks: UInt64 = 0
+    private var countLines = false
     private let error = Mutex<(any Error)?>(nil)
     private var out = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
 
@@ -141,9 +166,11 @@ final class BlockStage: @unchecked Sendable {
 
     deinit { out.deallocate() }
 
-    func reset() {
+    func reset(countLines: Bool) {
         chunks = []
         newChunks = 0
+        lineBreaks = 0
+        self.countLines = countLines
         error.withLock { $0 = nil }
     }
 
@@ -185,6 +212,8 @@ final class BlockStage: @unchecked Sendable {
         var ids = [ObjectID](repeating: ObjectID(bytes: [UInt8](repeating: 0, count: 32))!, count: count)
         // Compressed size per chunk; 0 = already stored, nothing to write.
         var written = [Int](repeating: 0, count: count)
+        var breaks = [UInt64](repeating: 0, count: countLines ? count : 0)
+        let countLines = self.countLines
         let slots = SendableBox(out)
         let compressors = SendableBox(self.compressors)
         let writer = SendableBox(self.writer)
@@ -195,8 +224,9 @@ final class BlockStage: @unchecked Sendable {
         // writer's set of session ids is only changed below, after this pass, so reading it
         // here from several threads is safe.
         ids.withUnsafeMutableBufferPointer { idp in
+          breaks.withUnsafeMutableBufferPointer { bp in
             written.withUnsafeMutableBufferPointer { wp in
-                let idOut = SendableBox(idp), wOut = SendableBox(wp)
+                let idOut = SendableBox(idp), wOut = SendableBox(wp), bOut = SendableBox(bp)
                 parallel(workers) { w in
                     while true {
                         let i = next.withLock { n in
@@ -207,6 +237,7 @@ final class BlockStage: @unchecked Sendable {
                         let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
                         let id = ObjectID.hash(chunk)
                         idOut.value[i] = id
+                        if countLines { bOut.value[i] = countByte(0x0A, in: chunk) }
                         guard let wr = writer.value else { continue }
                         do {
                             if try wr.has(id) { continue }
@@ -218,8 +249,10 @@ final class BlockStage: @unchecked Sendable {
                     }
                 }
             }
+          }
         }
         if let e = failure.withLock({ $0 }) { throw e }
+        lineBreaks += breaks.reduce(0, +)
         for i in 0..<count {
             chunks.append(ManifestChunk(id: ids[i], length: UInt32(bounds[i + 1] - bounds[i])))
         }
@@ -238,6 +271,18 @@ final class BlockStage: @unchecked Sendable {
             }
         }
     }
+}
+
+/// How many times `byte` occurs in `buf` (memchr skips ahead with vector instructions).
+func countByte(_ byte: UInt8, in buf: UnsafeRawBufferPointer) -> UInt64 {
+    guard var p = buf.baseAddress else { return 0 }
+    let end = p + buf.count
+    var n: UInt64 = 0
+    while p < end, let hit = memchr(p, Int32(byte), end - p) {
+        n += 1
+        p = UnsafeRawPointer(hit) + 1
+    }
+    return n
 }
 
 /// Runs `body(0..<n)` on `n` threads (the caller's among them) and returns when all are done.

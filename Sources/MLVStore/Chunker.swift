@@ -47,16 +47,29 @@ public struct Chunker: Sendable {
         var h: UInt64 = 0
         var i = params.minSize
         return gearTable.withUnsafeBufferPointer { g -> Int? in
-            while i < normal {
-                h = (h &<< 1) &+ g[Int(p[i])]
-                i &+= 1
-                if h & maskHard == 0 { return i }
+            // Two bytes per step. h1 and h2 both come straight from h, so the loop-carried
+            // dependency is one shift and one add per two bytes instead of per byte, which
+            // doubles throughput; every position is still tested, so the cut points are
+            // exactly those of the one-byte-at-a-time gear hash.
+            @inline(__always) func scan(_ end: Int, _ mask: UInt64) -> Int? {
+                while i &+ 2 <= end {
+                    let a = g[Int(p[i])], b = g[Int(p[i &+ 1])]
+                    let h1 = (h &<< 1) &+ a
+                    let h2 = (h &<< 2) &+ ((a &<< 1) &+ b)
+                    if h1 & mask == 0 { return i &+ 1 }
+                    if h2 & mask == 0 { return i &+ 2 }
+                    h = h2
+                    i &+= 2
+                }
+                if i < end {
+                    h = (h &<< 1) &+ g[Int(p[i])]
+                    i &+= 1
+                    if h & mask == 0 { return i }
+                }
+                return nil
             }
-            while i < end {
-                h = (h &<< 1) &+ g[Int(p[i])]
-                i &+= 1
-                if h & maskEasy == 0 { return i }
-            }
+            if let cut = scan(normal, maskHard) { return cut }
+            if let cut = scan(end, maskEasy) { return cut }
             if end == params.maxSize { return end }
             return atEOF ? n : nil
         }

@@ -149,6 +149,32 @@ public enum FS {
         _ = c_sync_file_range(f.fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE */)
     }
 
+    /// Appends `count` bytes of `src` starting at `offset` to `dst` (at its current position),
+    /// copying inside the kernel (`copy_file_range`) where the file system allows, else
+    /// through a buffer. Throws if `src` ends early (it changed underneath).
+    public static func copyRange(from src: FileHandleFD, at offset: UInt64, count: UInt64, to dst: FileHandleFD) throws {
+        var inOff = Int64(offset)
+        var left = count
+        while left > 0 {
+            let n = c_copy_file_range(src.fd, &inOff, dst.fd, nil, Int(min(left, 1 << 30)), 0)
+            if n > 0 { left -= UInt64(n); continue }
+            if n == 0 { throw IOError("read (file shrank while being copied)", src.path, code: EIO) }
+            if errno == EINTR { continue }
+            if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP { break }
+            throw IOError("copy", src.path)
+        }
+        // Fallback: plain reads and writes.
+        var buf = [UInt8](repeating: 0, count: min(Int(left), 8 << 20))
+        while left > 0 {
+            let want = Int(min(left, UInt64(buf.count)))
+            let n = try buf.withUnsafeMutableBytes { try src.pread(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: UInt64(inOff)) }
+            if n < want { throw IOError("read (file shrank while being copied)", src.path, code: EIO) }
+            try buf.withUnsafeBytes { try dst.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            inOff += Int64(n)
+            left -= UInt64(n)
+        }
+    }
+
     public static func rename(_ from: String, _ to: String) throws {
         if Glibc.rename(from, to) != 0 { throw IOError("rename to \(to)", from) }
     }
@@ -278,3 +304,7 @@ private func c_syncfs(_ fd: Int32) -> Int32
 
 @_silgen_name("sync_file_range")
 private func c_sync_file_range(_ fd: Int32, _ offset: Int64, _ nbytes: Int64, _ flags: UInt32) -> Int32
+
+@_silgen_name("copy_file_range")
+private func c_copy_file_range(_ fdIn: Int32, _ offIn: UnsafeMutablePointer<Int64>?, _ fdOut: Int32,
+                               _ offOut: UnsafeMutablePointer<Int64>?, _ len: Int, _ flags: UInt32) -> Int

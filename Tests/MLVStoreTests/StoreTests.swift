@@ -180,7 +180,10 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         writeFile(dir + "/big", data)
         let w = store.writer(compressionLevel: 1)
         let a = Archiver(writer: w, level: 1)
-        let (id, size) = try a.archiveFile(at: dir + "/big")
+        let archived = try a.archiveFile(at: dir + "/big", countLines: true)
+        let (id, size) = (archived.id, archived.size)
+        // Line breaks are counted across block and chunk edges.
+        #expect(archived.lineBreaks == UInt64(data.filter { $0 == 0x0A }.count))
         try w.commit()
         #expect(size == UInt64(data.count))
         let m = try store.manifest(id)
@@ -202,10 +205,10 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         let dir = tempDir()
         let store = try Store(root: dir + "/store")
         writeFile(dir + "/f", randomBytes(3 << 20, seed: 2))
-        let (dry, _) = try Archiver(writer: nil).archiveFile(at: dir + "/f")
+        let dry = try Archiver(writer: nil).archiveFile(at: dir + "/f").id
         #expect(try FS.list(store.packsDir).isEmpty)
         let w = store.writer(compressionLevel: 1)
-        let (real, _) = try Archiver(writer: w, level: 1).archiveFile(at: dir + "/f")
+        let real = try Archiver(writer: w, level: 1).archiveFile(at: dir + "/f").id
         #expect(dry == real)
     }
 
@@ -214,7 +217,8 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         let store = try Store(root: dir + "/store")
         writeFile(dir + "/empty", [])
         let w = store.writer(compressionLevel: 1)
-        let (id, size) = try Archiver(writer: w, level: 1).archiveFile(at: dir + "/empty")
+        let e = try Archiver(writer: w, level: 1).archiveFile(at: dir + "/empty")
+        let (id, size) = (e.id, e.size)
         try w.commit()
         #expect(size == 0)
         #expect(try store.manifest(id).chunks.isEmpty)
