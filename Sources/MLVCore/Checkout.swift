@@ -42,13 +42,13 @@ extension Workspace {
         let store = try store()
         var result = CheckoutResult()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
-        let restorer = Restorer(store: store)
+        let restorer = try Restorer(store: store)
         var saveWriter: StoreWriter? = nil
         defer { restorer.abandon() }
 
         // Saves uncommitted work at `rel` before it is overwritten (--force).
         func save(_ rel: String, kind: TargetKind) throws {
-            let w = saveWriter ?? store.writer(compressionLevel: Int32(config.compressionLevel))
+            let w = try saveWriter ?? store.writer(compressionLevel: Int32(config.compressionLevel))
             saveWriter = w
             let saver = Snapshotter(ws: self, cache: snap.cache, writer: w)
             guard let s = try saver.snapshot(rel, kind: kind, previous: nil) else { return }
@@ -207,6 +207,10 @@ extension Workspace {
 
     /// Writes `entry` at `rel`, touching only files whose content differs.
     func place(_ entry: TreeEntry, at rel: String, restorer: Restorer, snap: Snapshotter) throws {
+        // The cache no longer vouches for any target this touches; the next full pass will.
+        for t in snap.cache.verified.keys where RepoPath.isWithin(rel, t) || RepoPath.isWithin(t, rel) {
+            snap.cache.verified[t] = nil
+        }
         try ensureParentDirectories(of: rel)
         let abs = absolute(rel)
         let st = FS.lstat(abs)

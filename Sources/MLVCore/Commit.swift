@@ -51,7 +51,7 @@ extension Workspace {
             selected = selected.filter { wanted.contains($0.path) }
         }
         let store = try store()
-        let writer = store.writer(compressionLevel: Int32(config.compressionLevel))
+        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: writer)
         var changes: [TargetChange] = []
         var newPointers: [(String, Pointer)] = []

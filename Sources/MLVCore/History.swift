@@ -85,7 +85,7 @@ extension Workspace {
             throw MLVError.invalidArgument("\(path) at \(rev) is a directory; list it with `mlv ls \(rev):\(path)`")
         }
         let out = FileHandleFD(fd: dup(fd), path: "standard output")
-        let r = Restorer(store: try store())
+        let r = try Restorer(store: store())
         try r.fill(out, try store().manifest(e.id), reuse: nil)
     }
 

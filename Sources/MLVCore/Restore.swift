@@ -26,7 +26,8 @@ final class Restorer {
 
     static let batchBytes = 16 * 1024 * 1024
 
-    init(store: Store) {
+    init(store: Store) throws {
+        try store.loadIndex()   // every chunk is looked up, from several threads
         self.store = store
         decompressors = (0..<workerCount).map { _ in ZstdDecompressor() }
     }

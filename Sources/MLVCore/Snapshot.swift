@@ -31,7 +31,16 @@ final class Snapshotter {
     /// The working snapshot of `target`, or nil when nothing is there.
     func snapshot(_ target: String, kind: TargetKind, previous: Pointer?) throws -> WorkingSnapshot? {
         let abs = ws.absolute(target)
-        guard let st = FS.lstat(abs) else { return nil }
+        guard let st = FS.lstat(abs) else {
+            cache.verified[target] = nil
+            return nil
+        }
+        if st.st_mode & S_IFMT == S_IFDIR, let p = previous, let v = cache.verified[target], p.snapshot == v {
+            let stored = try archiver.writer.map { try $0.has(v) } ?? true
+            if stored && unchangedSinceVerified(target) {
+                return WorkingSnapshot(id: v, type: .dir, size: p.size, files: p.files, executable: false)
+            }
+        }
         switch st.st_mode & S_IFMT {
         case S_IFREG:
             let separator = kind == .dataset ? tabularSeparator(target) : nil
@@ -49,7 +58,14 @@ final class Snapshotter {
             }
             return s
         case S_IFDIR:
+            visited = []
             let (id, size, files) = try directory(target)
+            // Entries below the target that this pass did not see are gone: drop them, so
+            // the cache holds exactly this content and can vouch for it next time.
+            for key in cache.entries.keys where RepoPath.isWithin(key, target) && !visited.contains(key) {
+                cache.entries[key] = nil
+            }
+            cache.verified[target] = id
             return WorkingSnapshot(id: id, type: .dir, size: size, files: files, executable: false)
         case S_IFLNK:
             throw MLVError.invalidArgument("\(target) is a symlink; track the file or directory it points to instead (mlv never follows links out of a target)")
@@ -58,14 +74,34 @@ final class Snapshotter {
         }
     }
 
+    /// Paths seen by the current full pass over a directory target.
+    private var visited = Set<String>()
+
+    /// The fast path: every cache entry below `target` (files, folders, links) still has the
+    /// stat it had when the target was verified. A new, removed or renamed name changes its
+    /// folder's mtime, so nothing can have changed without one of these stats changing.
+    private func unchangedSinceVerified(_ target: String) -> Bool {
+        var checked = 0
+        for (path, _) in cache.entries where RepoPath.isWithin(path, target) {
+            guard let st = FS.lstat(ws.absolute(path)), cache.stillMatches(path, FileStat(st)) else { return false }
+            checked += 1
+        }
+        cache.hits += checked
+        return checked > 0
+    }
+
     /// A file's manifest id, from the stat cache when it can be trusted; otherwise the file
     /// is read, and what reading it found is returned too.
     private func file(_ rel: String, _ st: stat, countLines: Bool = false) throws -> (ObjectID, ArchivedFile?) {
         let fs = FileStat(st)
         if let id = cache.lookup(rel, fs) {
             // A manifest the store lost (deleted by hand, say) must be written again.
-            if let w = archiver.writer, try !w.has(id) {} else { return (id, nil) }
+            if let w = archiver.writer, try !w.has(id) {} else {
+                visited.insert(rel)
+                return (id, nil)
+            }
         }
+        visited.insert(rel)
         filesRead += 1
         let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: countLines)
         cache.record(rel, fs, manifest: a.id)
@@ -74,15 +110,26 @@ final class Snapshotter {
 
     private func directory(_ rel: String) throws -> (ObjectID, UInt64, UInt64) {
         let abs = ws.absolute(rel)
+        // The folder's own stat, taken before listing it: a name added after this changes
+        // its mtime, so the cache never vouches for a listing it did not see.
+        guard let dst = FS.lstat(abs) else { throw IOError("stat", abs) }
+        cache.entries[rel] = StatCache.Entry(stat: FileStat(dst), manifest: ObjectID.zero)
+        visited.insert(rel)
+        // Entries are stat'ed relative to the open directory (fstatat), so the kernel does
+        // not walk the whole path again for each of thousands of files.
+        let dfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+        if dfd < 0 { throw IOError("open", abs) }
+        defer { close(dfd) }
         var entries: [TreeEntry] = []
-        for name in try FS.list(abs) {
-            let childRel = rel + "/" + name
+        for name in try FS.listSorted(abs) {
             if isTempName(name) {
-                FS.remove(FS.join(abs, name))   // left by an interrupted checkout
+                unlinkat(dfd, name, 0)   // left by an interrupted checkout
                 continue
             }
+            let childRel = rel + "/" + name
             do { try validateName(name) } catch { throw MLVError.invalidArgument("\(childRel.debugDescription): \(error)") }
-            guard let st = FS.lstat(FS.join(abs, name)) else { continue }   // vanished meanwhile
+            var st = stat()
+            guard fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }   // vanished meanwhile
             switch st.st_mode & S_IFMT {
             case S_IFREG:
                 let (id, _) = try file(childRel, st)
@@ -94,6 +141,8 @@ final class Snapshotter {
             case S_IFLNK:
                 let target = try readLink(FS.join(abs, name))
                 let id = try archiver.store(target, type: .chunk)
+                cache.entries[childRel] = StatCache.Entry(stat: FileStat(st), manifest: id)
+                visited.insert(childRel)
                 entries.append(TreeEntry(name: name, kind: .symlink, size: UInt64(target.count), files: 0, id: id))
             default:
                 throw MLVError.unsupportedFileType(childRel)

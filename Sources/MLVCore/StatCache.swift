@@ -8,14 +8,22 @@ import MLVStore
 /// It also remembers, per target, the snapshot the working copy held when mlv last wrote or
 /// committed it ("synced"): the base that tells a user's edit from a pointer that moved.
 ///
+/// And per target a "verified" snapshot: the content the target had when every entry below
+/// it was last recorded by a full pass (commit, or a status that had to read). While all
+/// those entries still match — directories included, whose mtime changes when a name is
+/// added, removed or renamed in them — the target still holds that snapshot, and status
+/// needs one lstat per entry and no directory listing, sorting or hashing.
+///
 /// Racy timestamps are handled as git does: an entry whose mtime is not safely before the
 /// moment the cache was written may have changed again within the same clock tick, so it is
 /// not trusted and the file is read.
 ///
 /// Format (`.mlv/state/stat-cache`, little-endian, a cache: unreadable means empty):
 ///   "MLVSTAT\0" | u32 version (1) | u32 targets | u32 entries | i64 saved-at (ns)
-///   targets x (u16 length | path | 32 synced snapshot id)
-///   entries x (u16 length | path | u64 size | i64 mtime ns | i64 ctime ns | u64 inode | u32 mode | 32 manifest id)
+///   targets x (u16 length | path | 32 synced snapshot id | 32 verified snapshot id, zeros for none)
+///   entries x (u16 length | path | u64 size | i64 mtime ns | i64 ctime ns | u64 inode | u32 mode | 32 id)
+///   (entries cover files, directories and symlinks; id is a file's manifest, a symlink's
+///   target chunk, zeros for a directory)
 public struct FileStat: Equatable, Sendable {
     public var size: UInt64
     public var mtime: Int64   // ns
@@ -50,6 +58,7 @@ public struct StatCache {
 
     public var entries: [String: Entry] = [:]
     public var synced: [String: ObjectID] = [:]
+    public var verified: [String: ObjectID] = [:]
     private var savedAt: Int64 = 0
     /// Files whose cached stat could not be trusted and had to be read (for `status --json`).
     public var misses = 0
@@ -78,10 +87,12 @@ public struct StatCache {
             guard let n = r.read(UInt16.self), let b = r.readBytes(Int(n)), let s = String(validating: b, as: UTF8.self) else { throw Bad() }
             return s
         }
+        let none = ObjectID(bytes: [UInt8](repeating: 0, count: 32))!
         for _ in 0..<tc {
             let p = try path()
-            guard let id = r.readID() else { throw Bad() }
-            synced[p] = id
+            guard let id = r.readID(), let v = r.readID() else { throw Bad() }
+            if id != none { synced[p] = id }
+            if v != none { verified[p] = v }
         }
         entries.reserveCapacity(Int(ec))
         for _ in 0..<ec {
@@ -109,7 +120,15 @@ public struct StatCache {
     /// Forgets every entry at or below `target`.
     public mutating func forget(target: String) {
         synced[target] = nil
+        verified[target] = nil
         entries = entries.filter { !RepoPath.isWithin($0.key, target) }
+    }
+
+    /// True when the entry's stat still matches and is not racy (directories and symlinks
+    /// too; a fast-path check that does not count as a hit or miss).
+    func stillMatches(_ path: String, _ st: FileStat) -> Bool {
+        guard let e = entries[path] else { return false }
+        return e.stat == st && st.mtime < savedAt - StatCache.racyWindow
     }
 
     /// Writes the cache (temp file + rename; no fsync: losing it only costs a re-read).
@@ -127,14 +146,17 @@ public struct StatCache {
         savedAt = now
         var out = StatCache.magic
         out.appendLE(UInt32(1))
-        out.appendLE(UInt32(synced.count))
+        let targets = Set(synced.keys).union(verified.keys).sorted()
+        out.appendLE(UInt32(targets.count))
         out.appendLE(UInt32(entries.count))
         out.appendLE(savedAt)
-        for (p, id) in synced.sorted(by: { $0.key < $1.key }) {
+        let none = [UInt8](repeating: 0, count: 32)
+        for p in targets {
             let b = Array(p.utf8)
             out.appendLE(UInt16(b.count))
             out.append(contentsOf: b)
-            out.append(contentsOf: id.bytes)
+            out.append(contentsOf: synced[p]?.bytes ?? none)
+            out.append(contentsOf: verified[p]?.bytes ?? none)
         }
         for (p, e) in entries {
             let b = Array(p.utf8)

@@ -34,13 +34,13 @@ public struct StatusResult: Codable, Sendable {
     public var targets: [TargetStatus]
     public var gitFiles: [GitFileStatus]
     /// Files looked at, and how many of them had to be read (the rest matched the stat cache).
-    public var filesChecked: Int
+    public var entriesChecked: Int
     public var filesRead: Int
 
     enum CodingKeys: String, CodingKey {
         case targets
         case gitFiles = "git_files"
-        case filesChecked = "files_checked"
+        case entriesChecked = "entries_checked"
         case filesRead = "files_read"
     }
 
@@ -118,6 +118,6 @@ extension Workspace {
         // Remember what was hashed so the next status need not read it again.
         var cache = snap.cache
         if cache.misses > 0 { try? saveStatCache(&cache) }
-        return StatusResult(targets: out, gitFiles: gitFiles, filesChecked: cache.hits + cache.misses, filesRead: snap.filesRead)
+        return StatusResult(targets: out, gitFiles: gitFiles, entriesChecked: cache.hits + cache.misses, filesRead: snap.filesRead)
     }
 }

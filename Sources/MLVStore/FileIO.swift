@@ -234,6 +234,11 @@ public enum FS {
         return out
     }
 
+    /// Names in a directory in byte order of their UTF-8 (the order trees use).
+    public static func listSorted(_ path: String) throws -> [String] {
+        try list(path).sorted(by: utf8Precedes)
+    }
+
     public static func dirname(_ path: String) -> String {
         guard let i = path.lastIndex(of: "/") else { return "" }
         if i == path.startIndex { return "/" }
@@ -260,16 +265,17 @@ public extension Array where Element == UInt8 {
 }
 
 /// A bounds-checked little-endian reader over bytes: every read returns nil past the end,
-/// so decoders of untrusted bytes never trap.
+/// so decoders of untrusted bytes never trap. Inlinable so that callers in other modules get
+/// specialized code (the stat cache decodes tens of thousands of entries per command).
 public struct ByteReader {
     public let bytes: [UInt8]
-    public private(set) var offset: Int = 0
+    public var offset: Int = 0
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    @inlinable public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public var remaining: Int { bytes.count - offset }
+    @inlinable public var remaining: Int { bytes.count - offset }
 
-    public mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
+    @inlinable public mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { return nil }
         let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
@@ -277,13 +283,13 @@ public struct ByteReader {
         return T(littleEndian: v)
     }
 
-    public mutating func readBytes(_ n: Int) -> ArraySlice<UInt8>? {
+    @inlinable public mutating func readBytes(_ n: Int) -> ArraySlice<UInt8>? {
         guard n >= 0, remaining >= n else { return nil }
         defer { offset += n }
         return bytes[offset..<offset + n]
     }
 
-    public mutating func readID() -> ObjectID? {
+    @inlinable public mutating func readID() -> ObjectID? {
         guard remaining >= 32 else { return nil }
         defer { offset += 32 }
         return bytes.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + offset) }

@@ -10,13 +10,21 @@
 import CCrypto
 
 /// A SHA-256 digest naming an object. Stored as four words so hashing and comparing are cheap.
-public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible {
+@frozen public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var w0, w1, w2, w3: UInt64
 
     public static let byteCount = 32
+    public static let zero = ObjectID(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0
+        self.w1 = w1
+        self.w2 = w2
+        self.w3 = w3
+    }
 
     /// Reads 32 bytes (big-endian words, so that byte order and `<` agree).
-    public init(bytes p: UnsafeRawPointer) {
+    @inlinable public init(bytes p: UnsafeRawPointer) {
         w0 = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         w1 = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         w2 = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt64.self))

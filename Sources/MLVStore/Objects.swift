@@ -1,3 +1,4 @@
+import Glibc
 // File manifests and trees: the Merkle layer above chunks. Canonical encodings (one byte
 // sequence per value) so equal content always has the same id. Little-endian; documented in
 // man/mlv-store.5.
@@ -119,6 +120,21 @@ public func validateName(_ name: String) throws {
     if name.utf8.count > 4096 { throw ObjectError.badName(name, why: "longer than 4096 bytes") }
 }
 
+/// Byte-wise order of two strings' UTF-8 (memcmp on their contiguous storage, then length).
+public func utf8Precedes(_ a: String, _ b: String) -> Bool {
+    var a = a, b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            let n = min(x.count, y.count)
+            if n > 0 {
+                let c = memcmp(x.baseAddress!, y.baseAddress!, n)
+                if c != 0 { return c < 0 }
+            }
+            return x.count < y.count
+        }
+    }
+}
+
 public struct Tree: Sendable, Equatable {
     public var entries: [TreeEntry]
 
@@ -126,7 +142,14 @@ public struct Tree: Sendable, Equatable {
 
     /// Sorts entries by the bytes of their names (the canonical order).
     public init(entries: [TreeEntry]) {
-        self.entries = entries.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+        // Byte order of the UTF-8 names (not String's Unicode order). Callers usually pass
+        // entries already in order (FS.listSorted), which costs one pass to confirm.
+        var sorted = true
+        for i in entries.indices.dropFirst() where !utf8Precedes(entries[i - 1].name, entries[i].name) {
+            sorted = false
+            break
+        }
+        self.entries = sorted ? entries : entries.sorted { utf8Precedes($0.name, $1.name) }
     }
 
     public var size: UInt64 { entries.reduce(0) { $0 + $1.size } }

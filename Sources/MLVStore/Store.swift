@@ -21,7 +21,14 @@ public final class Store: @unchecked Sendable {
         var objects: [ObjectID: Location] = [:]
         var handles: [Int32: FileHandleFD] = [:]
         var indexFiles: Set<String> = []
+        /// Index files read but not merged into `objects`: a command that looks up only a few
+        /// ids (status) binary-searches them instead of building the whole table.
+        var raw: [(name: String, bytes: [UInt8])]? = nil
+        var rawLookups = 0
     }
+
+    /// After this many lookups the indexes are merged into one hash table.
+    static let rawLookupLimit = 64
     private let state = Mutex(State())
 
     public static let versionLine = "mlv-store 1\n"
@@ -42,21 +49,68 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Loads every index file not yet loaded. Cheap to call again.
-    public func loadIndex() throws {
+    /// Reads (and checks against their names) the index files not yet known.
+    private func readNewIndexFiles() throws -> [(name: String, bytes: [UInt8])] {
         let names = try FS.list(indexDir).filter { $0.hasSuffix(".idx") }.sorted()
-        let known = state.withLock { $0.indexFiles }
+        let known = state.withLock { s in s.indexFiles.union(s.raw?.map(\.name) ?? []) }
+        var out: [(String, [UInt8])] = []
         for name in names where !known.contains(name) {
             let path = FS.join(indexDir, name)
             let bytes = try FS.readAll(path)
-            let expected = String(name.dropLast(4))
-            guard ObjectID.hash(bytes).hex == expected else {
+            guard ObjectID.hash(bytes).hex == String(name.dropLast(4)) else {
                 throw StoreError.corruptIndex(path: path, why: "content does not match its name (damaged on disk?)")
             }
-            let idx = try decodeIndex(bytes, path: path)
-            register(idx, file: name)
+            out.append((name, bytes))
+        }
+        return out
+    }
+
+    /// Loads every index file into the lookup table. Cheap to call again.
+    public func loadIndex() throws {
+        let pending = (state.withLock { s -> [(name: String, bytes: [UInt8])] in
+            defer { s.raw = nil }
+            return s.raw ?? []
+        }) + (try readNewIndexFiles())
+        for (name, bytes) in pending {
+            register(try decodeIndex(bytes, path: FS.join(indexDir, name)), file: name)
         }
         state.withLock { $0.loaded = true }
+    }
+
+    /// Binary search of one raw index file; nil when absent. Validates what it returns.
+    private func search(_ id: ObjectID, in raw: (name: String, bytes: [UInt8])) throws -> (ObjectID, PackedEntry)? {
+        let b = raw.bytes
+        let path = FS.join(indexDir, raw.name)
+        var r = ByteReader(b)
+        guard let m = r.readBytes(8), Array(m) == PackFormat.indexMagic, let v = r.read(UInt32.self),
+              let pc = r.read(UInt32.self), let ec = r.read(UInt32.self) else {
+            throw StoreError.corruptIndex(path: path, why: "bad header")
+        }
+        guard v == PackFormat.version else { throw StoreError.unsupportedVersion(path: path, found: v) }
+        let start = 20 + Int(pc) * 32
+        guard b.count == start + Int(ec) * PackFormat.indexEntrySize else {
+            throw StoreError.corruptIndex(path: path, why: "size does not match the header")
+        }
+        var lo = 0, hi = Int(ec)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let e = b.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + start + mid * PackFormat.indexEntrySize) }
+            if e == id {
+                var er = ByteReader(b)
+                er.offset = start + mid * PackFormat.indexEntrySize + 32
+                let n = Int(er.read(UInt32.self)!), offset = er.read(UInt64.self)!
+                let stored = er.read(UInt32.self)!, rawLen = er.read(UInt32.self)!
+                let t = er.read(UInt8.self)!, enc = er.read(UInt8.self)!
+                guard n < Int(pc), let type = ObjectType(rawValue: t), let encoding = Encoding(rawValue: enc),
+                      stored <= PackFormat.maxObjectSize, rawLen <= PackFormat.maxObjectSize else {
+                    throw StoreError.corruptIndex(path: path, why: "bad entry for \(id.short)")
+                }
+                let pack = b.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + 20 + n * 32) }
+                return (pack, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: rawLen, type: type, encoding: encoding))
+            }
+            if e < id { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
     }
 
     func register(_ idx: DecodedIndex, file: String) {
@@ -83,8 +137,34 @@ public final class Store: @unchecked Sendable {
     }
 
     public func location(of id: ObjectID) throws -> Location? {
-        try ensureLoaded()
-        return state.withLock { $0.objects[id] }
+        if state.withLock({ $0.loaded }) { return state.withLock { $0.objects[id] } }
+        // Few lookups so far: search the index files as they are.
+        let many = state.withLock { s -> Bool in
+            s.rawLookups += 1
+            return s.rawLookups > Store.rawLookupLimit
+        }
+        if many {
+            try loadIndex()
+            return state.withLock { $0.objects[id] }
+        }
+        if state.withLock({ $0.raw == nil }) {
+            let files = try readNewIndexFiles()
+            state.withLock { $0.raw = files }
+        }
+        for raw in state.withLock({ $0.raw ?? [] }) {
+            guard let (pack, e) = try search(id, in: raw) else { continue }
+            return state.withLock { s in
+                let n: Int32
+                if let k = s.packNumber[pack] { n = k } else {
+                    n = Int32(s.packs.count)
+                    s.packs.append(pack)
+                    s.packNumber[pack] = n
+                }
+                return Location(pack: n, offset: e.offset, storedLength: e.storedLength, rawLength: e.rawLength,
+                                type: e.type, encoding: e.encoding)
+            }
+        }
+        return nil
     }
 
     public func contains(_ id: ObjectID) throws -> Bool { try location(of: id) != nil }
@@ -162,9 +242,11 @@ public final class Store: @unchecked Sendable {
         return out
     }
 
-    /// Starts a write session. The caller must hold the repository lock.
-    public func writer(compressionLevel: Int32) -> StoreWriter {
-        StoreWriter(store: self, level: compressionLevel)
+    /// Starts a write session. The caller must hold the repository lock. Loads the whole
+    /// index first: a writer looks up every chunk, from several threads.
+    public func writer(compressionLevel: Int32) throws -> StoreWriter {
+        try loadIndex()
+        return StoreWriter(store: self, level: compressionLevel)
     }
 }
 

@@ -52,7 +52,7 @@ import Testing
         try s.mlvOK("commit", "-m", "v1")
         let clean = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("status", "--json").stdout.utf8)) as! [String: Any]
         #expect(clean["files_read"] as? Int == 0)
-        #expect(clean["files_checked"] as? Int == 51)
+        #expect(clean["entries_checked"] as? Int == 52)   // 51 files and the folder itself
         let states = (clean["targets"] as! [[String: Any]]).map { $0["state"] as! String }
         #expect(states == ["clean", "clean"])
         // One changed file is the only one read.
@@ -61,6 +61,40 @@ import Testing
         #expect(dirty["files_read"] as? Int == 1)
         #expect((dirty["targets"] as! [[String: Any]]).contains { $0["path"] as? String == "data/files" && $0["state"] as? String == "modified" })
         #expect(try s.mlv("status", "--exit-code").status == 1)
+    }
+
+    /// The stat-cache fast path must still see every kind of change inside a folder.
+    @Test(arguments: ["modify same size", "add file", "remove file", "rename file", "add empty folder",
+                      "add symlink", "modify in subfolder", "chmod +x"])
+    func statusSeesEveryChangeInAFolder(change: String) throws {
+        let s = try Sandbox()
+        try s.write("data/d/a.txt", "aaaa\n")
+        try s.write("data/d/sub/b.txt", "bbbb\n")
+        try s.mlvOK("track", "data/d")
+        try s.mlvOK("commit", "-m", "v1")
+        _ = try s.mlvOK("status")     // warms the fast path
+        #expect(try s.mlvOK("status", "--exit-code").status == 0)
+        let fm = FileManager.default
+        switch change {
+        case "modify same size": try s.write("data/d/a.txt", "AAAA\n")
+        case "add file": try s.write("data/d/new.txt", "n\n")
+        case "remove file": try fm.removeItem(atPath: s.repo + "/data/d/a.txt")
+        case "rename file": try fm.moveItem(atPath: s.repo + "/data/d/a.txt", toPath: s.repo + "/data/d/z.txt")
+        case "add empty folder": try fm.createDirectory(atPath: s.repo + "/data/d/empty", withIntermediateDirectories: false)
+        case "add symlink": try fm.createSymbolicLink(atPath: s.repo + "/data/d/link", withDestinationPath: "a.txt")
+        case "modify in subfolder": try s.write("data/d/sub/b.txt", "BBBB\n")
+        default: try s.chmod("data/d/a.txt", 0o755)
+        }
+        let r = try s.mlv("status", "--exit-code")
+        #expect(r.status == 1, "\(change) went unnoticed: \(r.stdout)")
+        #expect(r.stdout.contains("modified"))
+        // Committing it and checking the old version out round-trips both.
+        let after = s.snapshot("data/d")
+        try s.mlvOK("commit", "-m", "v2")
+        try s.mlvOK("checkout", "HEAD~1")
+        #expect(s.read("data/d/a.txt") == Array("aaaa\n".utf8))
+        try s.mlvOK("checkout", "main")
+        #expect(sameTree(s.snapshot("data/d"), after))
     }
 
     @Test func checkoutRefusesToOverwriteModifiedDataAndForceSavesItFirst() throws {

@@ -19,7 +19,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
     @Test func packAndIndexRoundTrip() throws {
         let dir = tempDir()
         let store = try Store(root: dir)
-        let w = store.writer(compressionLevel: 3)
+        let w = try store.writer(compressionLevel: 3)
         let texts = (0..<50).map { Array("object \($0) ".utf8) + [UInt8](repeating: UInt8($0), count: 1000 * $0) }
         var ids: [ObjectID] = []
         for t in texts { ids.append(try w.addObject(t, type: .chunk)) }
@@ -40,7 +40,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
 
     @Test func compressibleDataIsCompressedAndRandomDataIsStoredRaw() throws {
         let store = try Store(root: tempDir())
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         let text = try w.addObject([UInt8](repeating: 65, count: 100_000), type: .chunk)
         let noise = try w.addObject(randomBytes(100_000, seed: 5), type: .chunk)
         try w.commit()
@@ -52,7 +52,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
     @Test func aFlippedByteInAPackIsDetected() throws {
         let dir = tempDir()
         let store = try Store(root: dir)
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         let data = randomBytes(50_000, seed: 11)
         let id = try w.addObject(data, type: .chunk)
         try w.commit()
@@ -66,7 +66,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
     @Test func aMissingPackIsReportedAsSuch() throws {
         let dir = tempDir()
         let store = try Store(root: dir)
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         let id = try w.addObject(Array("x".utf8), type: .chunk)
         try w.commit()
         let pack = try FileManager.default.subpathsOfDirectory(atPath: dir + "/packs").first { $0.hasSuffix(".pack") }!
@@ -81,7 +81,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
 
     @Test func indexDecoderRejectsDamage() throws {
         let store = try Store(root: tempDir())
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         _ = try w.addObject(Array("a".utf8), type: .chunk)
         _ = try w.addObject(Array("b".utf8), type: .chunk)
         try w.commit()
@@ -103,7 +103,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
     @Test func anIndexWhoseContentDoesNotMatchItsNameIsRefused() throws {
         let dir = tempDir()
         let store = try Store(root: dir)
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         _ = try w.addObject(Array("a".utf8), type: .chunk)
         try w.commit()
         let name = try FS.list(store.indexDir).first!
@@ -178,7 +178,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         let store = try Store(root: dir + "/store")
         let data = randomBytes(20 << 20, seed: 42)   // spans three 8 MiB blocks
         writeFile(dir + "/big", data)
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         let a = Archiver(writer: w, level: 1)
         let archived = try a.archiveFile(at: dir + "/big", countLines: true)
         let (id, size) = (archived.id, archived.size)
@@ -195,7 +195,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         #expect(m.chunks.map(\.length) == data.withUnsafeBytes { Chunker().chunkLengths(of: $0) }.map { UInt32($0) })
         // Appending 1% stores only the tail.
         writeFile(dir + "/big", data + randomBytes(200_000, seed: 43))
-        let w2 = store.writer(compressionLevel: 1)
+        let w2 = try store.writer(compressionLevel: 1)
         _ = try Archiver(writer: w2, level: 1).archiveFile(at: dir + "/big")
         try w2.commit()
         #expect(w2.newRawBytes < 600_000, "stored \(w2.newRawBytes) new bytes")
@@ -207,7 +207,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         writeFile(dir + "/f", randomBytes(3 << 20, seed: 2))
         let dry = try Archiver(writer: nil).archiveFile(at: dir + "/f").id
         #expect(try FS.list(store.packsDir).isEmpty)
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         let real = try Archiver(writer: w, level: 1).archiveFile(at: dir + "/f").id
         #expect(dry == real)
     }
@@ -216,7 +216,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         let dir = tempDir()
         let store = try Store(root: dir + "/store")
         writeFile(dir + "/empty", [])
-        let w = store.writer(compressionLevel: 1)
+        let w = try store.writer(compressionLevel: 1)
         let e = try Archiver(writer: w, level: 1).archiveFile(at: dir + "/empty")
         let (id, size) = (e.id, e.size)
         try w.commit()
