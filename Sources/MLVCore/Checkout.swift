@@ -116,10 +116,15 @@ extension Workspace {
         }
 
         // Whole-tree checkout: to REV (moving HEAD), or to the current pointers.
+        let commit = try rev.map { try resolve($0) }
+        if commit != nil && !force {
+            // Cheap check first: no data is read when git would refuse anyway.
+            let code = try git.changes().map(\.path)
+            if !code.isEmpty { throw MLVError.codeModified(code) }
+        }
         let current = try targets()
         var states: [String: WorkingState] = [:]
         for (path, p) in current { states[path] = try workingState(path, p, snap) }
-        let commit = try rev.map { try resolve($0) }
         let desired = try commit.map { try targets(at: $0) } ?? current
         let desiredByPath = Dictionary(desired.map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
 
@@ -139,10 +144,6 @@ extension Workspace {
                w.id != snap.cache.synced[path], try !store.contains(w.id) {
                 modified.append((path, p.kind))
             }
-        }
-        if commit != nil {
-            let code = try git.changes().map(\.path)
-            if !code.isEmpty && !force { throw MLVError.codeModified(code) }
         }
         if !modified.isEmpty && !force { throw MLVError.dataModified(modified.map(\.0)) }
         for (path, kind) in modified { try save(path, kind: kind) }

@@ -19,12 +19,17 @@ final class Restorer {
     private var pendingDirectories: [(tmp: String, final: String)] = []
     private var directWrites: [(rel: String, id: ObjectID)] = []
     private var syncFD: FileHandleFD?
+    /// Files written so far, kept open to fsync each when there are few; past
+    /// `fsyncLimit` one syncfs covers them all.
+    private var written: [FileHandleFD] = []
+    static let fsyncLimit = 16
     /// Bytes written, and how many of them came from the old working file.
     private(set) var bytesWritten: UInt64 = 0
     private(set) var bytesReused: UInt64 = 0
     private(set) var filesWritten = 0
 
-    static let batchBytes = 16 * 1024 * 1024
+    static let batchBytes = 16 * 1024 * 1024        // bytes decoded per parallel step
+    static let writebackStep: UInt64 = 64 << 20     // bytes between write-back requests
 
     init(store: Store) throws {
         try store.loadIndex()   // every chunk is looked up, from several threads
@@ -62,6 +67,7 @@ final class Restorer {
         if fchmod(f.fd, executable ? 0o755 : 0o644) != 0 { throw IOError("chmod", tmp) }
         if manifest.size > 0 { try fill(f, manifest, reuse: reuse) }
         if syncFD == nil { syncFD = f }
+        if written.count <= Restorer.fsyncLimit { written.append(f) }
         filesWritten += 1
     }
 
@@ -73,6 +79,16 @@ final class Restorer {
         let chunks = manifest.chunks
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
         defer { buffer.deallocate() }
+        // Write-back of what is written is started every 64 MiB, so the disk works while the
+        // rest is produced and the final fsync has little left to wait for.
+        var position: UInt64 = 0, flushed: UInt64 = 0
+        func advance(_ n: UInt64) {
+            position += n
+            if position - flushed >= Restorer.writebackStep {
+                FS.startWriteback(of: f, from: flushed, count: position - flushed)
+                flushed = position
+            }
+        }
         var start = 0
         while start < chunks.count {
             if let r = reuse, let off = r.offsets[chunks[start].id] {
@@ -82,7 +98,13 @@ final class Restorer {
                     length += UInt64(chunks[end].length)
                     end += 1
                 }
-                try FS.copyRange(from: r.file, at: off, count: length, to: f)
+                var done: UInt64 = 0
+                while done < length {
+                    let piece = min(length - done, Restorer.writebackStep)
+                    try FS.copyRange(from: r.file, at: off + done, count: piece, to: f)
+                    done += piece
+                    advance(piece)
+                }
                 bytesWritten += length
                 bytesReused += length
                 start = end
@@ -139,6 +161,7 @@ final class Restorer {
             if let e = failure.withLock({ $0 }) { throw e }
             try f.write(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes]))
             bytesWritten += UInt64(bytes)
+            advance(UInt64(bytes))
             start = end
         }
     }
@@ -163,8 +186,13 @@ final class Restorer {
     /// Makes everything written durable, then renames it into place. Returns the
     /// repository-relative paths of the regular files now in place, with their manifests.
     func finish() throws -> [(rel: String, id: ObjectID)] {
-        if let f = syncFD { try FS.syncFilesystem(of: f) }
+        if written.count > Restorer.fsyncLimit || !directWrites.isEmpty || !pendingDirectories.isEmpty {
+            if let f = syncFD { try FS.syncFilesystem(of: f) }
+        } else {
+            for f in written { try f.sync() }
+        }
         syncFD = nil
+        written = []
         var done: [(String, ObjectID)] = []
         var dirs = Set<String>()
         for abs in pendingRemovals {
@@ -195,6 +223,8 @@ final class Restorer {
     func abandon() {
         for (tmp, _, _, _) in pendingRenames { FS.remove(tmp) }
         for (tmp, _) in pendingDirectories { try? removeTree(tmp) }
+        written = []
+        syncFD = nil
         pendingRenames = []
         pendingRemovals = []
         pendingDirectories = []

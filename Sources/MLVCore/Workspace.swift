@@ -141,7 +141,10 @@ public final class Workspace {
 
     public func loadStatCache() -> StatCache { StatCache.load(path: statCachePath) }
 
-    public func saveStatCache(_ c: inout StatCache) throws { try c.save(path: statCachePath) }
+    public func saveStatCache(_ c: inout StatCache) throws {
+        try FS.makeDirectories(FS.dirname(statCachePath))   // .mlv/state may have been deleted by hand
+        try c.save(path: statCachePath)
+    }
 
     // MARK: Ignore files
 

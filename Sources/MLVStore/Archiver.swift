@@ -31,6 +31,12 @@ public final class Archiver {
 
     public static let blockSize = 8 * 1024 * 1024 // bytes read per step
 
+    /// The two block buffers, allocated once and reused for every file of a session.
+    private lazy var slots: [Block] = {
+        let capacity = Archiver.blockSize + chunker.params.maxSize
+        return [Block(capacity: capacity), Block(capacity: capacity)]
+    }()
+
     public init(writer: StoreWriter?, level: Int32 = 1, chunker: Chunker = Chunker()) {
         self.writer = writer
         self.chunker = chunker
@@ -42,8 +48,7 @@ public final class Archiver {
     /// through (CSV rows at no extra pass) and the first line is kept (the header).
     public func archiveFile(at path: String, countLines: Bool = false) throws -> ArchivedFile {
         let f = try FileHandleFD.openRead(path)
-        let blockCapacity = Archiver.blockSize + chunker.params.maxSize
-        let slots = [Block(capacity: blockCapacity), Block(capacity: blockCapacity)]
+        let slots = self.slots
         var slot = 0
         var carry = 0       // bytes left over from the previous block, already at the slot's start
         var total: UInt64 = 0

@@ -145,8 +145,8 @@ public enum FS {
 
     /// Asks the kernel to start writing `f` back now (`sync_file_range(SYNC_FILE_RANGE_WRITE)`),
     /// without waiting; a later fsync then has little left to wait for.
-    public static func startWriteback(of f: FileHandleFD) {
-        _ = c_sync_file_range(f.fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE */)
+    public static func startWriteback(of f: FileHandleFD, from offset: UInt64 = 0, count: UInt64 = 0) {
+        _ = c_sync_file_range(f.fd, Int64(offset), Int64(count), 2 /* SYNC_FILE_RANGE_WRITE */)
     }
 
     /// Appends `count` bytes of `src` starting at `offset` to `dst` (at its current position),

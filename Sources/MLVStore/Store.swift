@@ -44,9 +44,11 @@ public final class Store: @unchecked Sendable {
                 throw StoreError.unsupportedVersion(path: versionPath, found: found)
             }
         } else {
-            for d in [root, packsDir, indexDir, tmpDir] { try FS.makeDirectories(d) }
+            try FS.makeDirectories(root)
             try FS.atomicWrite(Array(Store.versionLine.utf8), to: versionPath)
         }
+        // Recreated if deleted by hand: an empty folder is a valid (empty) part of a store.
+        for d in [packsDir, indexDir, tmpDir] { try FS.makeDirectories(d) }
     }
 
     /// Reads (and checks against their names) the index files not yet known.
