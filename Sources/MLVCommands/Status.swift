@@ -33,6 +33,7 @@ struct Status: ParsableCommand {
             try Out.json(r)
         } else {
             if let b = ws.git.currentBranch() { Out.line("On branch \(b)") }
+            else if let h = try ws.git.head() { Out.line("HEAD detached at \(h.short)") }
             let dirty = r.targets.filter { $0.state != .clean || $0.missingObjects }
             let width = max(10, dirty.map(\.path.count).max() ?? 0)
             if r.targets.isEmpty && r.gitFiles.isEmpty {

@@ -71,7 +71,33 @@ struct RepoOptions: ParsableArguments {
         return d.hasPrefix("/") ? d : base + "/" + d
     }
 
-    func open() throws -> Workspace { try Workspace.open(cwd: cwd()) }
+    func open() throws -> Workspace {
+        let ws = try Workspace.open(cwd: cwd())
+        if isatty(2) != 0 { ws.progress = TerminalProgress().update }
+        return ws
+    }
+}
+
+/// One self-overwriting line on stderr for long reads and writes, at most ten times a second,
+/// shown only once the work has taken half a second (quick commands stay quiet).
+final class TerminalProgress {
+    private let start = Date()
+    private var last = Date.distantPast
+    private var shown = false
+
+    func update(_ what: String, _ done: UInt64, _ total: UInt64) {
+        let now = Date()
+        if done >= total {
+            if shown { Out.errRaw("\r\u{1B}[K") }
+            shown = false
+            return
+        }
+        guard now.timeIntervalSince(start) > 0.5, now.timeIntervalSince(last) > 0.1 else { return }
+        last = now
+        shown = true
+        let pct = total > 0 ? Int(100 * done / total) : 0
+        Out.errRaw("\r\u{1B}[K\(what): \(pct)% (\(bytes(done)) of \(bytes(total)))")
+    }
 }
 
 enum Out {
@@ -81,6 +107,11 @@ enum Out {
 
     static func err(_ s: String) {
         let b = Array((s + "\n").utf8)
+        _ = b.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    static func errRaw(_ s: String) {
+        let b = Array(s.utf8)
         _ = b.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 

@@ -43,6 +43,7 @@ extension Workspace {
         var result = CheckoutResult()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
         let restorer = try Restorer(store: store)
+        restorer.progress = progress
         var saveWriter: StoreWriter? = nil
         defer { restorer.abandon() }
 

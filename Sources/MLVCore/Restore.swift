@@ -27,6 +27,8 @@ final class Restorer {
     private(set) var bytesWritten: UInt64 = 0
     private(set) var bytesReused: UInt64 = 0
     private(set) var filesWritten = 0
+    /// (what, bytes done, bytes total) while a big file is written.
+    var progress: ((String, UInt64, UInt64) -> Void)?
 
     static let batchBytes = 16 * 1024 * 1024        // bytes decoded per parallel step
     static let writebackStep: UInt64 = 64 << 20     // bytes between write-back requests
@@ -65,7 +67,7 @@ final class Restorer {
         let f = try FileHandleFD.create(tmp, mode: executable ? 0o755 : 0o644)
         if direct { directWrites.append((rel, manifestID)) } else { pendingRenames.append((tmp, abs, rel, manifestID)) }
         if fchmod(f.fd, executable ? 0o755 : 0o644) != 0 { throw IOError("chmod", tmp) }
-        if manifest.size > 0 { try fill(f, manifest, reuse: reuse) }
+        if manifest.size > 0 { try fill(f, manifest, reuse: reuse, label: "writing \(rel)") }
         if syncFD == nil { syncFD = f }
         if written.count <= Restorer.fsyncLimit { written.append(f) }
         filesWritten += 1
@@ -75,7 +77,8 @@ final class Restorer {
     /// working file are copied from it inside the kernel (`copy_file_range`): that file's
     /// stat still matches the cache, which is the same trust `status` places in it. Everything
     /// else is read from the store in batches, decompressed and SHA-256-verified on all cores.
-    func fill(_ f: FileHandleFD, _ manifest: FileManifest, reuse: Reuse?) throws {
+    func fill(_ f: FileHandleFD, _ manifest: FileManifest, reuse: Reuse?, label: String? = nil) throws {
+        let report = manifest.size >= 64 << 20 ? label.flatMap { l in progress.map { p in { p(l, $0, manifest.size) } } } : nil
         let chunks = manifest.chunks
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
         defer { buffer.deallocate() }
@@ -84,6 +87,7 @@ final class Restorer {
         var position: UInt64 = 0, flushed: UInt64 = 0
         func advance(_ n: UInt64) {
             position += n
+            report?(position)
             if position - flushed >= Restorer.writebackStep {
                 FS.startWriteback(of: f, from: flushed, count: position - flushed)
                 flushed = position

@@ -74,6 +74,9 @@ final class Snapshotter {
         }
     }
 
+    /// Files smaller than this are read without progress reports.
+    static let progressThreshold: Int = 64 << 20
+
     /// Paths seen by the current full pass over a directory target.
     private var visited = Set<String>()
 
@@ -103,6 +106,12 @@ final class Snapshotter {
         }
         visited.insert(rel)
         filesRead += 1
+        if let report = ws.progress, st.st_size >= Snapshotter.progressThreshold {
+            let total = UInt64(st.st_size)
+            archiver.onProgress = { report("reading \(rel)", $0, total) }
+        } else {
+            archiver.onProgress = nil
+        }
         let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: countLines)
         cache.record(rel, fs, manifest: a.id)
         return (a.id, a)

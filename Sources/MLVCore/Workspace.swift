@@ -11,6 +11,9 @@ public final class Workspace {
     /// The directory the user ran mlv in, for resolving relative paths.
     public let cwd: String
     public var config: Config
+    /// Told of progress on long work: (what, bytes done, bytes total). Set by the CLI when
+    /// a person is watching; called from the working thread.
+    public var progress: ((String, UInt64, UInt64) -> Void)?
 
     public var mlvDir: String { FS.join(root, ".mlv") }
     public var storeDir: String { FS.join(mlvDir, "store") }

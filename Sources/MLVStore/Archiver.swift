@@ -26,6 +26,8 @@ public final class Archiver {
     /// Where new objects go; nil to only compute ids (status and diff of working files).
     public let writer: StoreWriter?
     public private(set) var stats = IngestStats()
+    /// Called on the calling thread after each block with the bytes read so far of the file.
+    public var onProgress: ((UInt64) -> Void)?
     let chunker: Chunker
     private let stage: BlockStage
 
@@ -78,6 +80,7 @@ public final class Archiver {
                 }
             }
             total += UInt64(n)
+            onProgress?(total)
             b.bounds.removeAll(keepingCapacity: true)
             var off = 0
             while off < valid {
