@@ -18,7 +18,9 @@ struct Checkout: ParsableCommand {
 
         Uncommitted work is never lost: a modified target is refused; with --force its \
         content is first saved into the store, and the message gives the command that \
-        brings it back (`mlv checkout --snapshot ID -- PATH`).
+        brings it back (`mlv checkout --snapshot ID -- PATH`). Uncommitted changes to files \
+        git tracks (code, pointers) are refused too; with --force they are stashed \
+        (`git stash pop` brings them back).
 
         Examples:
           mlv checkout HEAD~1
@@ -46,6 +48,9 @@ struct Checkout: ParsableCommand {
         let r = try ws.checkout(rev: revision, paths: paths, force: force, snapshot: snapshot, waiting: waitingNotice)
         if json { try Out.json(r); return }
         if quiet { return }
+        if let st = r.stash {
+            Out.err("stashed your uncommitted git changes as \(st.prefix(12)); bring them back with `git stash pop`")
+        }
         for s in r.saved {
             Out.err("saved your uncommitted \(s.path) as snapshot \(s.snapshot.prefix(12)); bring it back with `\(s.restore)`")
         }

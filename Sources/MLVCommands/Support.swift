@@ -50,6 +50,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
     case let e as StoreError:
         switch e {
         case .lockBusy: return (e.description, .ioError)
+        case .objectTooLarge: return (e.description, .userError)
         case .unsupportedVersion, .corruptIndex, .corruptPack, .missingObject, .missingPack: return (e.description, .integrity)
         }
     case let e as ObjectError: return (e.description, .integrity)

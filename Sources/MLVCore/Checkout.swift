@@ -15,6 +15,8 @@ public struct CheckoutResult: Codable, Sendable {
     }
     public var commit: String?
     public var branch: String?
+    /// With --force: the stash commit holding uncommitted git changes (`git stash pop`).
+    public var stash: String?
     public var targets: [Item] = []
     public var saved: [Saved] = []
     public var filesWritten = 0
@@ -22,7 +24,7 @@ public struct CheckoutResult: Codable, Sendable {
     public var bytesReused: UInt64 = 0
 
     enum CodingKeys: String, CodingKey {
-        case commit, branch, targets, saved
+        case commit, branch, stash, targets, saved
         case filesWritten = "files_written"
         case bytesWritten = "bytes_written"
         case bytesReused = "bytes_reused"
@@ -42,6 +44,7 @@ extension Workspace {
         let store = try store()
         var result = CheckoutResult()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        snap.removesTempFiles = true
         let restorer = try Restorer(store: store)
         restorer.progress = progress
         var saveWriter: StoreWriter? = nil
@@ -118,10 +121,15 @@ extension Workspace {
 
         // Whole-tree checkout: to REV (moving HEAD), or to the current pointers.
         let commit = try rev.map { try resolve($0) }
-        if commit != nil && !force {
-            // Cheap check first: no data is read when git would refuse anyway.
+        if commit != nil {
+            // Cheap check first: no data is read when git would refuse anyway. With --force,
+            // uncommitted code (and pointer) edits are stashed, not thrown away.
             let code = try git.changes().map(\.path)
-            if !code.isEmpty { throw MLVError.codeModified(code) }
+            if !code.isEmpty && !force { throw MLVError.codeModified(code) }
+            if !code.isEmpty, let id = try git.stash(message: "mlv checkout --force \(rev!)",
+                                                     signature: git.signature(now: realtimeNanoseconds() / 1_000_000_000)) {
+                result.stash = id.hex
+            }
         }
         let current = try targets()
         var states: [String: WorkingState] = [:]
@@ -131,18 +139,30 @@ extension Workspace {
 
         // Uncommitted work that this checkout would overwrite or remove.
         var modified: [(String, TargetKind)] = []
+        var gitTracked: Set<String>? = nil
+        func recorded(_ path: String, _ w: WorkingSnapshot) throws -> Bool {
+            if try store.contains(w.id) { return true }    // recorded before (another commit, a save)
+            guard w.type == .dir else { return false }
+            // A folder whose every file is recorded somewhere (the store, or git itself)
+            // loses nothing even if the folder as a whole was never committed.
+            if gitTracked == nil { gitTracked = Set(try git.indexPaths(endingWith: "")) }
+            for (rel, e) in snap.cache.entries where RepoPath.isWithin(rel, path) && e.manifest != .zero {
+                if try !store.contains(e.manifest) && !gitTracked!.contains(rel) { return false }
+            }
+            return true
+        }
         for (path, p) in current {
             guard let w = states[path]?.working else { continue }
             let want = desiredByPath[path]?.snapshot
             if want == w.id { continue }
             if w.id == p.snapshot || w.id == snap.cache.synced[path] { continue }
-            if try store.contains(w.id) { continue }     // recorded before (another commit, a save)
+            if try recorded(path, w) { continue }
             modified.append((path, p.kind))
         }
         // Untracked files where a target is about to be written.
         for (path, p) in desired where desiredByPath[path] != nil && states[path] == nil {
             if let w = try snap.snapshot(path, kind: p.kind, previous: nil), w.id != p.snapshot,
-               w.id != snap.cache.synced[path], try !store.contains(w.id) {
+               w.id != snap.cache.synced[path], try !recorded(path, w) {
                 modified.append((path, p.kind))
             }
         }
@@ -165,17 +185,22 @@ extension Workspace {
             result.targets.append(.init(path: path, action: "updated", snapshot: s.hex))
             synced[path] = s
         }
-        // Targets the new commit no longer tracks: their data goes, as git's files would.
-        for (path, _) in current where desiredByPath[path] == nil {
-            if FS.exists(absolute(path)) { restorer.remove(absolute(path)) }
-            snap.cache.forget(target: path)
-            result.targets.append(.init(path: path, action: "removed", snapshot: nil))
-        }
         if let c = commit {
             let branch = git.isLocalBranch(rev!) ? rev! : nil
             try git.checkout(c, branch: branch, force: force)
             result.commit = c.hex
             result.branch = branch
+        }
+        // Targets the new commit no longer tracks: their data goes, as git's files would,
+        // unless something the new commit has lives there (a target inside it, or files git
+        // itself now tracks): then it stays, and nothing of the new commit is touched.
+        let gitPaths = try git.indexPaths(endingWith: "")
+        for (path, _) in current where desiredByPath[path] == nil {
+            let overlaps = desired.contains { RepoPath.isWithin($0.path, path) || RepoPath.isWithin(path, $0.path) }
+                || gitPaths.contains { RepoPath.isWithin($0, path) }
+            if !overlaps && FS.exists(absolute(path)) { restorer.remove(absolute(path)) }
+            snap.cache.forget(target: path)
+            result.targets.append(.init(path: path, action: overlaps ? "untracked" : "removed", snapshot: nil))
         }
         return try finish(result, restorer, snap, synced: synced)
     }
@@ -223,7 +248,7 @@ extension Workspace {
                 let fs = FileStat(st)
                 let known = snap.cache.lookup(rel, fs)
                 if known == entry.id && fs.isExecutable == entry.executable { return }
-                if let k = known, let m = try? store().manifest(k) { reuse = Restorer.Reuse(path: abs, manifest: m) }
+                if let k = known, let m = try? store().manifest(k) { reuse = Restorer.Reuse(path: abs, manifest: m, stat: fs) }
             }
             try restorer.writeFile(entry.id, to: abs, rel: rel, executable: entry.executable, reuse: reuse)
         case .symlink:

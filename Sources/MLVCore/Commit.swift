@@ -53,6 +53,7 @@ extension Workspace {
         let store = try store()
         let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: writer)
+        snap.removesTempFiles = true
         var changes: [TargetChange] = []
         var newPointers: [(String, Pointer)] = []
         for (path, old) in selected {

@@ -117,7 +117,8 @@ extension Workspace {
 
 /// `2026-11-27T12:00:00+01:00` from seconds and a minute offset.
 public func isoDate(_ t: Int64, _ offsetMinutes: Int32) -> String {
-    var tt = time_t(t + Int64(offsetMinutes) * 60)
+    let clampedOffset = max(-1440, min(1440, Int64(offsetMinutes)))
+    var tt = time_t(max(-(1 << 40), min(1 << 40, t)) + clampedOffset * 60)
     var tm = tm()
     gmtime_r(&tt, &tm)
     let sign = offsetMinutes < 0 ? "-" : "+"

@@ -28,6 +28,7 @@ public enum RepoPath {
     public static func validate(_ path: String, source: String) throws {
         let comps = path.split(separator: "/", omittingEmptySubsequences: false)
         guard !path.hasPrefix("/"), !comps.isEmpty else { throw MLVError.pathOutsideRepo(source) }
+        if comps[0].lowercased() == ".git" || comps[0] == ".mlv" { throw MLVError.pathInsideMetadata(source) }
         for c in comps {
             do { try validateName(String(c)) } catch { throw MLVError.pathOutsideRepo(source) }
         }

@@ -18,7 +18,8 @@ final class Restorer {
     private var pendingRemovals: [String] = []
     private var pendingDirectories: [(tmp: String, final: String)] = []
     private var directWrites: [(rel: String, id: ObjectID)] = []
-    private var syncFD: FileHandleFD?
+    /// One written file per file system, for syncfs.
+    private var syncFDs: [UInt64: FileHandleFD] = [:]
     /// Files written so far, kept open to fsync each when there are few; past
     /// `fsyncLimit` one syncfs covers them all.
     private var written: [FileHandleFD] = []
@@ -43,9 +44,13 @@ final class Restorer {
     struct Reuse {
         let file: FileHandleFD
         let offsets: [ObjectID: UInt64]
+        /// The stat the cache vouched for; checked again after copying, so a file changed
+        /// while it was being copied is caught.
+        let expected: FileStat
 
-        init?(path: String, manifest: FileManifest) {
-            guard let f = try? FileHandleFD.openRead(path) else { return nil }
+        init?(path: String, manifest: FileManifest, stat: FileStat) {
+            guard let f = try? FileHandleFD.openRead(path), let st = try? f.stat(), FileStat(st) == stat else { return nil }
+            expected = stat
             var map: [ObjectID: UInt64] = [:]
             var off: UInt64 = 0
             for c in manifest.chunks {
@@ -68,7 +73,10 @@ final class Restorer {
         if direct { directWrites.append((rel, manifestID)) } else { pendingRenames.append((tmp, abs, rel, manifestID)) }
         if fchmod(f.fd, executable ? 0o755 : 0o644) != 0 { throw IOError("chmod", tmp) }
         if manifest.size > 0 { try fill(f, manifest, reuse: reuse, label: "writing \(rel)") }
-        if syncFD == nil { syncFD = f }
+        if let r = reuse, let st = try? r.file.stat(), FileStat(st) != r.expected {
+            throw IOError("read (it changed while being copied; run the command again)", r.file.path, code: EIO)
+        }
+        if let st = try? f.stat(), syncFDs[UInt64(st.st_dev)] == nil { syncFDs[UInt64(st.st_dev)] = f }
         if written.count <= Restorer.fsyncLimit { written.append(f) }
         filesWritten += 1
     }
@@ -191,11 +199,14 @@ final class Restorer {
     /// repository-relative paths of the regular files now in place, with their manifests.
     func finish() throws -> [(rel: String, id: ObjectID)] {
         if written.count > Restorer.fsyncLimit || !directWrites.isEmpty || !pendingDirectories.isEmpty {
-            if let f = syncFD { try FS.syncFilesystem(of: f) }
+            for f in syncFDs.values { try FS.syncFilesystem(of: f) }
+            if syncFDs.isEmpty, let f = try? FileHandleFD.openRead(pendingDirectories.first?.tmp ?? ".") {
+                try FS.syncFilesystem(of: f)
+            }
         } else {
             for f in written { try f.sync() }
         }
-        syncFD = nil
+        syncFDs = [:]
         written = []
         var done: [(String, ObjectID)] = []
         var dirs = Set<String>()
@@ -228,7 +239,7 @@ final class Restorer {
         for (tmp, _, _, _) in pendingRenames { FS.remove(tmp) }
         for (tmp, _) in pendingDirectories { try? removeTree(tmp) }
         written = []
-        syncFD = nil
+        syncFDs = [:]
         pendingRenames = []
         pendingRemovals = []
         pendingDirectories = []

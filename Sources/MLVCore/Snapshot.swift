@@ -21,6 +21,9 @@ final class Snapshotter {
     let archiver: Archiver
     /// Files actually read (stat cache misses), for `status --json` and tests.
     private(set) var filesRead = 0
+    /// Whether temporary files of an interrupted checkout may be deleted when met: only for
+    /// a caller holding the repository lock (a running checkout's files look the same).
+    var removesTempFiles = false
 
     init(ws: Workspace, cache: StatCache, writer: StoreWriter?) {
         self.ws = ws
@@ -132,7 +135,7 @@ final class Snapshotter {
         var entries: [TreeEntry] = []
         for name in try FS.listSorted(abs) {
             if isTempName(name) {
-                unlinkat(dfd, name, 0)   // left by an interrupted checkout
+                if removesTempFiles { unlinkat(dfd, name, 0) }   // left by an interrupted checkout
                 continue
             }
             let childRel = rel + "/" + name

@@ -41,13 +41,30 @@ public struct FileStat: Equatable, Sendable {
 
     public init(_ st: stat) {
         size = UInt64(st.st_size)
-        mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        mtime = nanoseconds(st.st_mtim)
+        ctime = nanoseconds(st.st_ctim)
         inode = UInt64(st.st_ino)
         mode = UInt32(st.st_mode)
     }
 
     public var isExecutable: Bool { mode & 0o100 != 0 }
+
+    /// The later of mtime and ctime: tools that restore an mtime (rsync -t, tar x) still
+    /// move ctime, so racy checks look at both.
+    var changed: Int64 { max(mtime, ctime) }
+
+    /// File systems that keep whole seconds (FAT, some network file systems) need a window of
+    /// a whole tick, not the 20 ms that nanosecond clocks need.
+    var racyWindow: Int64 {
+        mtime % 1_000_000_000 == 0 && ctime % 1_000_000_000 == 0 ? 2_000_000_000 : StatCache.racyWindow
+    }
+}
+
+/// Nanoseconds since the epoch, saturating instead of trapping on absurd dates.
+func nanoseconds(_ t: timespec) -> Int64 {
+    let (s, o) = Int64(t.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+    if o { return t.tv_sec < 0 ? Int64.min / 2 : Int64.max / 2 }
+    return s + Int64(t.tv_nsec)
 }
 
 public struct StatCache {
@@ -81,7 +98,8 @@ public struct StatCache {
         struct Bad: Error {}
         var r = ByteReader(bytes)
         guard let m = r.readBytes(8), Array(m) == StatCache.magic, r.read(UInt32.self) == 1,
-              let tc = r.read(UInt32.self), let ec = r.read(UInt32.self), let at = r.read(Int64.self) else { throw Bad() }
+              let tc = r.read(UInt32.self), let ec = r.read(UInt32.self), let at = r.read(Int64.self),
+              Int(tc) <= r.remaining / 66, Int(ec) <= r.remaining / 70, at > 0, at < Int64.max / 2 else { throw Bad() }
         savedAt = at
         func path() throws -> String {
             guard let n = r.read(UInt16.self), let b = r.readBytes(Int(n)), let s = String(validating: b, as: UTF8.self) else { throw Bad() }
@@ -105,7 +123,7 @@ public struct StatCache {
 
     /// The manifest id of `path` if its stat is unchanged since it was recorded and not racy.
     public mutating func lookup(_ path: String, _ st: FileStat) -> ObjectID? {
-        if let e = entries[path], e.stat == st, st.mtime < savedAt - StatCache.racyWindow {
+        if let e = entries[path], e.stat == st, st.changed < savedAt - st.racyWindow {
             hits += 1
             return e.manifest
         }
@@ -128,7 +146,7 @@ public struct StatCache {
     /// too; a fast-path check that does not count as a hit or miss).
     func stillMatches(_ path: String, _ st: FileStat) -> Bool {
         guard let e = entries[path] else { return false }
-        return e.stat == st && st.mtime < savedAt - StatCache.racyWindow
+        return e.stat == st && st.changed < savedAt - st.racyWindow
     }
 
     /// Writes the cache (temp file + rename; no fsync: losing it only costs a re-read).
@@ -136,7 +154,7 @@ public struct StatCache {
         // Files mlv just wrote or read carry mtimes of a moment ago. Waiting out the racy
         // window (at most 20 ms) before stamping the cache lets the next run trust them
         // instead of reading them all again.
-        let newest = entries.values.reduce(Int64.min) { max($0, $1.stat.mtime) }
+        let newest = entries.values.reduce(Int64.min) { $1.stat.racyWindow == StatCache.racyWindow ? max($0, $1.stat.changed) : $0 }
         var now = realtimeNanoseconds()
         if newest != Int64.min && now - newest < StatCache.racyWindow + 1_000_000 {
             let wait = StatCache.racyWindow + 1_000_000 - (now - newest)

@@ -25,9 +25,9 @@ public final class Workspace {
 
     /// The executable running now, for the hooks and merge driver it registers.
     public static var executablePath: String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        return n > 0 ? String(cString: buf) : "mlv"
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4095) }
+        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : "mlv"
     }
 
     init(git: GitRepository, cwd: String) throws {
@@ -126,6 +126,10 @@ public final class Workspace {
             try RepoPath.validate(target, source: "\(p) at \(commit.short)")
             guard let bytes = try git.blob(at: p, in: commit) else { continue }
             out.append((target, try Pointer(parsing: bytes, path: "\(p) at \(commit.short)")))
+        }
+        // Sorted paths put a folder right before what lies inside it.
+        for (a, b) in zip(out, out.dropFirst()) where RepoPath.isWithin(b.0, a.0) {
+            throw MLVError.nestedTarget(b.0, inside: "\(a.0) (both tracked at \(commit.short))")
         }
         return out
     }

@@ -36,9 +36,9 @@ public struct GitOID: Hashable, Sendable, CustomStringConvertible {
 
     public var hex: String {
         var r = raw
-        var buf = [CChar](repeating: 0, count: 41)
-        git_oid_fmt(&buf, &r)
-        return String(cString: buf)
+        var buf = [UInt8](repeating: 0, count: 40)
+        buf.withUnsafeMutableBytes { _ = git_oid_fmt($0.baseAddress!.assumingMemoryBound(to: CChar.self), &r) }
+        return String(decoding: buf, as: UTF8.self)
     }
 
     public var short: String { String(hex.prefix(10)) }
@@ -277,7 +277,7 @@ public final class GitRepository {
             parents.append(p)
         }
         var out = git_oid()
-        try parents.withUnsafeMutableBufferPointer { pp in
+        _ = try parents.withUnsafeMutableBufferPointer { pp in
             try check(git_commit_create(&out, repo, "HEAD", sig, sig, nil, message, tree, pp.count, pp.baseAddress), "commit")
         }
         return GitOID(out)
@@ -332,6 +332,19 @@ public final class GitRepository {
             if let l = limit, out.count >= l { break }
         }
         return out
+    }
+
+    /// Saves local changes to files git tracks as a stash entry and resets them, like
+    /// `git stash` (`git_stash_save`). Returns nil when there was nothing to save.
+    public func stash(message: String, signature: GitSignature) throws -> GitOID? {
+        var sig: UnsafeMutablePointer<git_signature>?
+        try check(git_signature_new(&sig, signature.name, signature.email, signature.time, signature.offset), "signature")
+        defer { git_signature_free(sig) }
+        var out = git_oid()
+        let rc = git_stash_save(&out, repo, sig, message, GIT_STASH_DEFAULT.rawValue)
+        if rc == GIT_ENOTFOUND.rawValue { return nil }
+        try check(rc, "stash")
+        return GitOID(out)
     }
 
     /// Sets a value in the repository's own config (`.git/config`).

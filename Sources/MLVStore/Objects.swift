@@ -118,6 +118,9 @@ public func validateName(_ name: String) throws {
         throw ObjectError.badName(name, why: "contains '/', NUL, or a line break")
     }
     if name.utf8.count > 4096 { throw ObjectError.badName(name, why: "longer than 4096 bytes") }
+    // A .git folder inside data would let checkout plant a repository (with hooks and
+    // config) in the working tree; git refuses such names in trees for the same reason.
+    if name.lowercased() == ".git" { throw ObjectError.badName(name, why: "a .git folder cannot be part of tracked data") }
 }
 
 /// Byte-wise order of two strings' UTF-8 (memcmp on their contiguous storage, then length).

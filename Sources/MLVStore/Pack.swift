@@ -79,21 +79,24 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case missingObject(ObjectID, type: ObjectType)
     case missingPack(path: String)
     case lockBusy(path: String, holder: String)
+    case objectTooLarge(id: ObjectID, type: ObjectType, size: Int)
 
     public var description: String {
         switch self {
         case .unsupportedVersion(let path, let found):
             return "\(path): store format version \(found) is newer than this mlv understands (1); upgrade mlv"
         case .corruptIndex(let path, let why):
-            return "\(path): corrupt index: \(why); run `mlv fsck --repair` to rebuild indexes from packs"
+            return "\(path): corrupt index: \(why); the store is damaged: restore .mlv/store from a backup or another clone"
         case .corruptPack(let path, let offset, let why):
-            return "\(path): corrupt pack at byte \(offset): \(why); run `mlv fsck` to list what is damaged, then fetch it again from a remote"
+            return "\(path): corrupt pack at byte \(offset): \(why); the store is damaged: restore this pack from a backup or another clone"
         case .missingObject(let id, let type):
-            return "\(type) \(id.short) is not in the local store; run `mlv pull` to fetch it from a remote"
+            return "\(type) \(id.short) is not in the local store; copy .mlv/store from the clone that committed it (remotes and `mlv pull` are not available yet)"
         case .missingPack(let path):
-            return "\(path): pack file is missing; run `mlv fsck` and fetch the data again from a remote"
+            return "\(path): pack file is missing; restore it from a backup or another clone"
         case .lockBusy(let path, let holder):
             return "\(path): the store is locked by \(holder); wait for it to finish"
+        case .objectTooLarge(let id, let type, let size):
+            return "\(type) \(id.short) would be \(size) bytes, over the store's 256 MiB object limit (a folder with millions of entries, or a file of hundreds of GiB); split it into several targets"
         }
     }
 }
@@ -158,6 +161,7 @@ public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
         guard let type = ObjectType(rawValue: t) else { throw bad("entry \(id.short) has unknown type \(t)") }
         guard let encoding = Encoding(rawValue: enc) else { throw bad("entry \(id.short) has unknown encoding \(enc)") }
         guard raw <= PackFormat.maxObjectSize, stored <= PackFormat.maxObjectSize else { throw bad("entry \(id.short) is too large") }
+        guard offset <= UInt64(Int64.max) - (1 << 32) else { throw bad("entry \(id.short) has an impossible offset") }
         if let p = previous, !(p < id) { throw bad("entries not sorted or duplicated at \(id.short)") }
         previous = id
         entries.append((id, n, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding)))
@@ -278,7 +282,10 @@ final class PackWriter {
     func publish(id: ObjectID, packsDir: String) throws {
         try file.sync()
         let dir = FS.join(packsDir, String(id.hex.prefix(2)))
-        try FS.makeDirectories(dir)
+        if !FS.isDirectory(dir) {
+            try FS.makeDirectories(dir)
+            try FS.syncDirectory(packsDir)   // the new folder's name must be durable too
+        }
         try FS.rename(tmpPath, FS.join(dir, id.hex + ".pack"))
         try FS.syncDirectory(dir)
     }

@@ -69,10 +69,12 @@ public final class Store: @unchecked Sendable {
 
     /// Loads every index file into the lookup table. Cheap to call again.
     public func loadIndex() throws {
+        // New files first (while the raw ones still count as known), then the raw ones.
+        let fresh = try readNewIndexFiles()
         let pending = (state.withLock { s -> [(name: String, bytes: [UInt8])] in
             defer { s.raw = nil }
             return s.raw ?? []
-        }) + (try readNewIndexFiles())
+        }) + fresh
         for (name, bytes) in pending {
             register(try decodeIndex(bytes, path: FS.join(indexDir, name)), file: name)
         }
@@ -104,7 +106,8 @@ public final class Store: @unchecked Sendable {
                 let stored = er.read(UInt32.self)!, rawLen = er.read(UInt32.self)!
                 let t = er.read(UInt8.self)!, enc = er.read(UInt8.self)!
                 guard n < Int(pc), let type = ObjectType(rawValue: t), let encoding = Encoding(rawValue: enc),
-                      stored <= PackFormat.maxObjectSize, rawLen <= PackFormat.maxObjectSize else {
+                      stored <= PackFormat.maxObjectSize, rawLen <= PackFormat.maxObjectSize,
+                      offset <= UInt64(Int64.max) - (1 << 32) else {
                     throw StoreError.corruptIndex(path: path, why: "bad entry for \(id.short)")
                 }
                 let pack = b.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + 20 + n * 32) }
@@ -202,10 +205,12 @@ public final class Store: @unchecked Sendable {
     /// its SHA-256. `scratch` must hold `storedLength + entry header` bytes.
     public func read(_ id: ObjectID, at loc: Location, into out: UnsafeMutableRawBufferPointer,
                      scratch: UnsafeMutableRawBufferPointer, decompressor: ZstdDecompressor) throws {
-        precondition(out.count == Int(loc.rawLength))
         let f = try handle(forPack: loc.pack)
+        guard out.count == Int(loc.rawLength) else {
+            throw StoreError.corruptPack(path: f.path, offset: loc.offset, why: "object \(id.short) is listed with \(out.count) bytes, the index says \(loc.rawLength)")
+        }
         let total = PackFormat.entryHeaderSize + Int(loc.storedLength)
-        precondition(scratch.count >= total)
+        guard scratch.count >= total else { throw StoreError.corruptPack(path: f.path, offset: loc.offset, why: "scratch buffer too small") }
         let buf = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<total])
         let n = try f.pread(into: buf, at: loc.offset)
         func bad(_ why: String) -> StoreError { .corruptPack(path: f.path, offset: loc.offset, why: why) }
@@ -285,6 +290,10 @@ public final class StoreWriter {
     public func add(id: ObjectID, type: ObjectType, encoding: Encoding, rawLength: Int,
                     data: UnsafeRawBufferPointer) throws {
         if added.contains(id) { return }
+        // Readers refuse larger objects, so a writer must never produce one.
+        guard rawLength <= PackFormat.maxObjectSize, data.count <= PackFormat.maxObjectSize else {
+            throw StoreError.objectTooLarge(id: id, type: type, size: rawLength)
+        }
         if pack == nil { pack = try PackWriter(tmpDir: store.tmpDir) }
         try pack!.add(id: id, type: type, encoding: encoding, rawLength: rawLength, data: data)
         added.insert(id)

@@ -74,6 +74,74 @@ import Testing
     }
 }
 
+@Suite struct SafetyTests {
+    /// A folder target at one commit, a file inside it tracked on its own at the next:
+    /// switching between them loses neither the data nor the pointer git just wrote.
+    @Test func changingTheTargetLayoutLosesNothing() throws {
+        let s = try Sandbox()
+        try s.write("data/a.csv", csv(rows: 10))
+        try s.write("data/b.csv", csv(rows: 20))
+        try s.mlvOK("track", "data")
+        try s.mlvOK("commit", "-m", "folder target")
+        try s.mlvOK("untrack", "data")
+        try s.mlvOK("track", "data/a.csv")
+        try s.write("data/a.csv", csv(rows: 30))
+        try s.mlvOK("commit", "-m", "file target")
+        try s.mlvOK("checkout", "HEAD~1")
+        #expect(s.read("data/a.csv") == Array(csv(rows: 10).utf8))
+        #expect(s.read("data/b.csv") == Array(csv(rows: 20).utf8))
+        try s.mlvOK("checkout", "main")
+        #expect(s.read("data/a.csv") == Array(csv(rows: 30).utf8))
+        #expect(s.exists("data/a.csv.mlv"))
+        #expect(try s.git("status", "--porcelain").stdout.contains("data/a.csv.mlv") == false)
+        #expect(try s.mlvOK("status").stdout.contains("clean"))
+    }
+
+    @Test func forceStashesUncommittedCodeInsteadOfDiscardingIt() throws {
+        let s = try Sandbox()
+        try s.write("train.py", "v1\n")
+        try s.git("add", "train.py")
+        try s.write("data/d.csv", csv(rows: 5))
+        try s.mlvOK("track", "data/d.csv")
+        try s.mlvOK("commit", "-m", "one")
+        try s.write("train.py", "v2\n")
+        try s.git("add", "train.py")
+        try s.mlvOK("commit", "-m", "two")
+        try s.write("train.py", "my edit\n")
+        let refused = try s.mlv("checkout", "HEAD~1")
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("train.py"))
+        let forced = try s.mlvOK("checkout", "--force", "HEAD~1")
+        #expect(forced.stderr.contains("git stash pop"))
+        #expect(s.read("train.py") == Array("v1\n".utf8))
+        #expect(try s.git("stash", "list").stdout.contains("mlv checkout --force"))
+        #expect(try s.git("stash", "show", "-p").stdout.contains("my edit"))
+    }
+
+    @Test func aGitFolderInsideTrackedDataIsRefused() throws {
+        let s = try Sandbox()
+        try s.write("data/d/.git/config", "[core]\n")
+        let r = try s.mlv("track", "data/d")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains(".git"))
+        #expect(!s.exists("data/d.mlv"))
+    }
+
+    /// A checkout in another process may be writing temporary files right now: status,
+    /// which takes no lock, must leave them alone; commit, which holds the lock, clears them.
+    @Test func statusLeavesTemporaryFilesAloneAndCommitClearsThem() throws {
+        let s = try Sandbox()
+        try s.write("data/d/a.txt", "a\n")
+        try s.mlvOK("track", "data/d")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/d/.a.txt.mlv-tmp-123-456", "half written")
+        #expect(try s.mlvOK("status", "--exit-code").status == 0)
+        #expect(s.exists("data/d/.a.txt.mlv-tmp-123-456"))
+        _ = try s.mlv("commit", "-m", "nothing")
+        #expect(!s.exists("data/d/.a.txt.mlv-tmp-123-456"))
+    }
+}
+
 @Suite struct ManPageTests {
     /// man/ holds pages generated from the command definitions; regenerate them with
     /// `make man` when a command changes.

@@ -60,7 +60,7 @@ struct Sandbox {
         // large output cannot block it.
         let out = Pipe()
         let errPath = root + "/stderr-" + UUID().uuidString
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         p.standardOutput = out
         p.standardError = err

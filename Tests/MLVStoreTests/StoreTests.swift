@@ -160,7 +160,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         let b = Tree(entries: a.entries.reversed())
         #expect(a.encoded() == b.encoded())
         #expect(try Tree(decoding: a.encoded(), id: id) == a)
-        for bad in ["..", ".", "a/b", "", "x\ny", "nul\u{0}"] {
+        for bad in ["..", ".", "a/b", "", "x\ny", "nul\u{0}", ".git", ".GIT"] {
             var t = a
             t.entries[0].name = bad
             #expect(throws: ObjectError.self, "name \(bad.debugDescription)") { try Tree(decoding: t.encoded(), id: id) }
