@@ -175,6 +175,13 @@ public enum FS {
         }
     }
 
+    /// Tells the kernel a range will be read once, in order (`posix_fadvise` SEQUENTIAL and
+    /// WILLNEED): larger read-ahead when it has to come from disk.
+    public static func adviseSequential(_ f: FileHandleFD, from offset: UInt64, count: UInt64) {
+        _ = posix_fadvise(f.fd, off_t(offset), off_t(count), POSIX_FADV_SEQUENTIAL)
+        _ = posix_fadvise(f.fd, off_t(offset), off_t(min(count, 64 << 20)), POSIX_FADV_WILLNEED)
+    }
+
     public static func rename(_ from: String, _ to: String) throws {
         if Glibc.rename(from, to) != 0 { throw IOError("rename to \(to)", from) }
     }

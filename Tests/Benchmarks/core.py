@@ -245,8 +245,8 @@ if "big" in groups:
 
 # Ratios against the targets.
 print("\nratios (mlv / peer), target in brackets:")
-def ratio(label, group, step, peer_tool, peer_step=None, target=None):
-    a, b = value(group, step, "mlv"), value(group, peer_step or step, peer_tool)
+def ratio(label, group, step, peer_tool, peer_step=None, target=None, peer_group=None):
+    a, b = value(group, step, "mlv"), value(peer_group or group, peer_step or step, peer_tool)
     if a is None or b is None:
         return
     r = a / b
@@ -255,7 +255,7 @@ def ratio(label, group, step, peer_tool, peer_step=None, target=None):
 ratio("first commit of 1 GiB CSV vs DVC", "w1", "commit v1 (1 GiB)", "dvc", target=0.5)
 ratio("commit after 1% append vs DVC", "w1", "commit v2 (+1% rows)", "dvc", target=0.15)
 ratio("switch v1<->v2 vs DVC", "w1", "checkout v1<->v2 (median)", "dvc", target=1.0)
-ratio("switch v1<->v2 vs cp of the file", "w1", "checkout v1<->v2 (median)", "cp", "cp 1 GiB", target=2.0)
+ratio("switch v1<->v2 vs cp of the file", "w1", "checkout v1<->v2 (median)", "cp", "cp 1 GiB", target=2.0, peer_group="limits")
 ratio("first commit of 20,000 files vs DVC", "w3", "commit 20,000 files", "dvc", target=0.25)
 ratio("status of 20,000 clean files vs git status", "w3", "status (clean)", "git", target=1.5)
 if ("mlv", "v2") in growth:
