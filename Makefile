@@ -14,7 +14,7 @@ build: setup
 	swift build --product generate-manual
 
 release: setup
-	swift build -c release
+	swift build -c release --static-swift-stdlib
 
 demo: release
 	bash Tests/Scripts/demo.sh .build/release/mlv

@@ -1,5 +1,6 @@
 import Glibc
 import MLVStore
+import Synchronization
 
 /// A target's content as the working tree holds it.
 public struct WorkingSnapshot: Sendable {
@@ -87,13 +88,54 @@ final class Snapshotter {
     /// stat it had when the target was verified. A new, removed or renamed name changes its
     /// folder's mtime, so nothing can have changed without one of these stats changing.
     private func unchangedSinceVerified(_ target: String) -> Bool {
-        var checked = 0
-        for (path, _) in cache.entries where RepoPath.isWithin(path, target) {
-            guard let st = FS.lstat(ws.absolute(path)), cache.stillMatches(path, FileStat(st)) else { return false }
-            checked += 1
+        var work: [(path: String, stat: FileStat)] = []
+        for (path, e) in cache.entries where RepoPath.isWithin(path, target) {
+            guard cache.stillMatches(path, e.stat) else { return false }   // racy: needs a full pass
+            work.append((path, e.stat))
         }
-        cache.hits += checked
-        return checked > 0
+        guard !work.isEmpty else { return false }
+        // One lstat per entry, on all cores (git's preload-index does the same), each relative
+        // to an open descriptor of its folder so the kernel resolves one short name per file.
+        let root = ws.root
+        let items = SendableBox(work)
+        let mismatch = Mutex(false)
+        let workers = min(workerCount, max(1, work.count / 512))
+        parallel(workers) { w in
+            var folders: [Substring: Int32] = [:]
+            defer { for fd in folders.values where fd >= 0 { close(fd) } }
+            var st = stat()
+            var i = w
+            while i < items.value.count {
+                let (path, expected) = items.value[i]
+                i += workers
+                var p = path
+                let ok = p.withUTF8 { u -> Bool in
+                    // Split at the last '/' without allocating: the folder keys the descriptor
+                    // cache, the name is passed to fstatat as a C string from the same bytes.
+                    var cut = u.count - 1
+                    while cut >= 0 && u[cut] != UInt8(ascii: "/") { cut -= 1 }
+                    let folder = cut >= 0 ? path.utf8.prefix(cut) : path.utf8.prefix(0)
+                    let key = Substring(folder)
+                    var dfd = folders[key] ?? -2
+                    if dfd == -2 {
+                        dfd = open(FS.join(root, String(key)), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+                        folders[key] = dfd
+                    }
+                    guard dfd >= 0 else { return false }
+                    var name = [CChar](repeating: 0, count: u.count - cut)
+                    name.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(u)[(cut + 1)...])) }
+                    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && FileStat(st) == expected
+                }
+                if !ok {
+                    mismatch.withLock { $0 = true }
+                    return
+                }
+                if i % 1024 == w && mismatch.withLock({ $0 }) { return }
+            }
+        }
+        if mismatch.withLock({ $0 }) { return false }
+        cache.hits += work.count
+        return true
     }
 
     /// A file's manifest id, from the stat cache when it can be trusted; otherwise the file
