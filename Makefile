@@ -27,4 +27,4 @@ man: build
 	.build/debug/generate-manual .build/debug/mlv --multi-page --date 2026-11-27 -o man
 
 bench: release
-	bash Tests/Benchmarks/run.sh
+	python3 Tests/Benchmarks/core.py
