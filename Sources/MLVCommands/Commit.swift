@@ -41,7 +41,8 @@ struct Commit: ParsableCommand {
             Out.line(line)
         }
         if r.targets.allSatisfy({ $0.change == .unchanged }) { Out.line("tracked data unchanged") }
-        Out.line("read \(bytes(r.bytesRead)) in \(r.filesRead) file\(r.filesRead == 1 ? "" : "s"); stored \(bytes(r.storedBytes)) new (\(bytes(r.newBytes)) before compression, \(grouped(UInt64(r.newChunks))) of \(grouped(UInt64(r.chunks))) chunks new)")
+        let already = r.bytesRead >= r.newBytes ? r.bytesRead - r.newBytes : 0
+        Out.line("read \(bytes(r.bytesRead)) in \(r.filesRead) file\(r.filesRead == 1 ? "" : "s"): \(bytes(r.newBytes)) new, stored as \(bytes(r.storedBytes)) (\(grouped(UInt64(r.newChunks))) of \(grouped(UInt64(r.chunks))) chunks); \(bytes(already)) already stored")
         if let c = r.commit {
             Out.line("[\(r.branch ?? "detached HEAD") \(c.prefix(12))] \(message ?? "")")
         } else {
