@@ -89,7 +89,7 @@ extension Workspace {
         try git.stage(add: pointerFiles)
         if try git.indexMatchesHead() { throw MLVError.nothingToCommit }
         let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
-        let id = try git.commit(message: message, add: [], remove: [], signature: sig)   // last: the git commit
+        let id = try git.commit(message: message, signature: sig)   // last: the git commit
         result.commit = id.hex
         result.branch = git.currentBranch()
         return result

@@ -248,18 +248,12 @@ public final class GitRepository {
         return GitSignature(name: n, email: e, time: time, offset: offset)
     }
 
-    /// Stages `add` (from the working tree) and `remove`, writes the index, and commits it on
-    /// top of HEAD (`git_index_add_bypath`, `git_index_write_tree`, `git_commit_create`).
-    public func commit(message: String, add: [String], remove: [String], signature: GitSignature) throws -> GitOID {
+    /// Commits git's index as it is on top of HEAD, moving the current branch (or HEAD) to the
+    /// new commit (`git_index_write_tree`, `git_commit_create`). Stage with `stage` first.
+    public func commit(message: String, signature: GitSignature) throws -> GitOID {
         var index: OpaquePointer?
         try check(git_repository_index(&index, repo), "open index")
         defer { git_index_free(index) }
-        for p in add { try check(git_index_add_bypath(index, p), "stage \(p)") }
-        for p in remove {
-            let rc = git_index_remove_bypath(index, p)
-            if rc != GIT_ENOTFOUND.rawValue { try check(rc, "unstage \(p)") }
-        }
-        try check(git_index_write(index), "write index")
         var treeID = git_oid()
         try check(git_index_write_tree(&treeID, index), "write tree")
         var tree: OpaquePointer?

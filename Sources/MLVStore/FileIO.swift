@@ -52,24 +52,20 @@ public final class FileHandleFD: Sendable {
 
     /// Reads up to `count` bytes at `offset`, retrying short reads; fewer means end of file.
     public func pread(into buf: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
-        var done = 0
-        while done < buf.count {
-            let n = Glibc.pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IOError("read", path)
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return done
+        try fillLoop(buf) { Glibc.pread(fd, $0, $1, off_t(offset) + off_t($2)) }
     }
 
     /// Reads sequentially from the current position, filling `buf` unless the file ends.
     public func read(into buf: UnsafeMutableRawBufferPointer) throws -> Int {
+        try fillLoop(buf) { p, n, _ in Glibc.read(fd, p, n) }
+    }
+
+    /// Calls `op(destination, count, done)` until `buf` is full or it returns 0 (end of
+    /// file), retrying EINTR. Returns the bytes read.
+    private func fillLoop(_ buf: UnsafeMutableRawBufferPointer, _ op: (UnsafeMutableRawPointer, Int, Int) -> Int) throws -> Int {
         var done = 0
         while done < buf.count {
-            let n = Glibc.read(fd, buf.baseAddress! + done, buf.count - done)
+            let n = op(buf.baseAddress! + done, buf.count - done, done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw IOError("read", path)
