@@ -18,6 +18,8 @@ public enum ExitStatus: Int32, CaseIterable {
     case integrity = 4
     /// The operating system failed a read or write: disk full, permission denied.
     case ioError = 5
+    /// `mlv diff --fail-on`: 10 when the first gate held, 11 the second, and so on.
+    case gateFired = 10
     /// Command-line usage error (unknown option, missing argument).
     case usage = 64
 
@@ -29,6 +31,7 @@ public enum ExitStatus: Int32, CaseIterable {
         case .refused: return "refused to overwrite uncommitted data or code; nothing changed"
         case .integrity: return "store damaged or incomplete: corrupt pack or index, missing object"
         case .ioError: return "the system failed a read or write: disk full, permission denied"
+        case .gateFired: return "a --fail-on gate of mlv diff held (10 + its position: 10 the first, 11 the second…)"
         case .usage: return "command-line usage error"
         }
     }
@@ -57,6 +60,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
     case let e as ZstdError: return (e.description, .integrity)
     case let e as IOError: return (e.description, .ioError)
     case let e as GitError: return (e.description, .userError)
+    case let e as DiffError: return (e.description, .userError)
     default: return nil
     }
 }

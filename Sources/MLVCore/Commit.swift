@@ -38,6 +38,10 @@ public struct CommitResult: Codable, Sendable {
 }
 
 extension Workspace {
+    private func selectedGitKept(_ path: String, _ paths: [String]) -> Bool {
+        paths.contains { (try? userPath($0)) == path }
+    }
+
     /// `mlv commit`: snapshots the tracked targets that changed, then writes, in this order,
     /// packs, the index, the pointers and the git commit, so that whatever a crash
     /// interrupts, nothing refers to data that is not durable.
@@ -47,7 +51,7 @@ extension Workspace {
         var selected = try targets()
         if !paths.isEmpty {
             let wanted = try paths.map { try userPath($0) }
-            for w in wanted where !selected.contains(where: { $0.path == w }) { throw MLVError.notTracked(w) }
+            for w in wanted where !selected.contains(where: { $0.path == w }) && config.gitKind(of: w) == nil { throw MLVError.notTracked(w) }
             selected = selected.filter { wanted.contains($0.path) }
         }
         let store = try store()
@@ -86,7 +90,10 @@ extension Workspace {
                                   chunks: stats.chunks, newChunks: stats.newChunks, commit: nil, branch: nil)
         if noGit { return result }
         let pointerFiles = newPointers.map { Pointer.pointerPath(for: $0.0) }
-        try git.stage(add: pointerFiles)
+        // Metrics and params files mlv tracks live in git: their new versions go into the
+        // same commit as the data they describe.
+        let gitKept = (config.metrics + config.params).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
+        try git.stage(add: pointerFiles + gitKept)
         if try git.indexMatchesHead() { throw MLVError.nothingToCommit }
         let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
         let id = try git.commit(message: message, signature: sig)   // last: the git commit

@@ -26,6 +26,8 @@ public final class Archiver {
     /// Where new objects go; nil to only compute ids (status and diff of working files).
     public let writer: StoreWriter?
     public private(set) var stats = IngestStats()
+    /// The chunks of the file archived last.
+    public private(set) var lastChunks: [ManifestChunk] = []
     /// Called on the calling thread after each block with the bytes read so far of the file.
     public var onProgress: ((UInt64) -> Void)?
     let chunker: Chunker
@@ -116,6 +118,7 @@ public final class Archiver {
         group.wait()
         _ = try stage.firstError()
         let chunks = stage.takeChunks()
+        lastChunks = chunks
         stats.files += 1
         stats.bytesRead += total
         stats.chunks += chunks.count
@@ -124,6 +127,12 @@ public final class Archiver {
         return ArchivedFile(id: try store(manifest.encoded(), type: .file), size: total,
                             lineBreaks: countLines ? stage.lineBreaks : nil, firstLine: firstLine ?? [],
                             endsWithLineBreak: lastByte == nil || lastByte == 0x0A)
+    }
+
+    /// A file's chunks (ids and lengths) without storing anything: for comparisons.
+    public func chunkList(at path: String) throws -> [ManifestChunk] {
+        _ = try archiveFile(at: path)
+        return lastChunks
     }
 
     /// Stores (or, without a writer, only hashes) a manifest, tree or symlink target.

@@ -1,0 +1,93 @@
+// Diff — what changed between two versions of tracked data, read without checking anything
+// out: pointers come from git, content streams from the store (or the working tree).
+import Glibc
+import MLVStore
+import MLVZstd
+
+/// A file's bytes in order, a block at a time, with bounded memory.
+protocol ByteStream: AnyObject {
+    /// The next block, or nil at the end. Valid until the next call.
+    func next() throws -> UnsafeRawBufferPointer?
+}
+
+/// A stored file, decompressed and verified chunk by chunk.
+final class StoredFileStream: ByteStream {
+    private let store: Store
+    private let chunks: [ManifestChunk]
+    private var i = 0
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
+    private var scratch: [UInt8] = []
+    private let decompressor = ZstdDecompressor()
+
+    init(store: Store, manifest: ObjectID) throws {
+        self.store = store
+        chunks = try store.manifest(manifest).chunks
+    }
+
+    deinit { buffer.deallocate() }
+
+    func next() throws -> UnsafeRawBufferPointer? {
+        guard i < chunks.count else { return nil }
+        let c = chunks[i]
+        i += 1
+        guard let loc = try store.location(of: c.id) else { throw StoreError.missingObject(c.id, type: .chunk) }
+        guard loc.rawLength == c.length else {
+            throw ObjectError.corrupt(id: c.id, type: .chunk, why: "the manifest says \(c.length) bytes, the index \(loc.rawLength)")
+        }
+        if buffer.count < Int(c.length) {
+            buffer.deallocate()
+            buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(c.length), alignment: 16)
+        }
+        let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(c.length)])
+        let need = PackFormat.entryHeaderSize + Int(loc.storedLength)
+        if scratch.count < need { scratch = [UInt8](repeating: 0, count: need) }
+        try scratch.withUnsafeMutableBytes { s in try store.read(c.id, at: loc, into: out, scratch: s, decompressor: decompressor) }
+        return UnsafeRawBufferPointer(out)
+    }
+}
+
+/// A file in the working tree.
+final class WorkingFileStream: ByteStream {
+    private let file: FileHandleFD
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+
+    init(path: String) throws { file = try FileHandleFD.openRead(path) }
+
+    deinit { buffer.deallocate() }
+
+    func next() throws -> UnsafeRawBufferPointer? {
+        let n = try file.read(into: buffer)
+        if n == 0 { return nil }
+        return UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+    }
+}
+
+/// Reads a whole (small) stream into memory, refusing more than `limit` bytes.
+func readAll(_ s: ByteStream, limit: Int, what: String) throws -> [UInt8] {
+    var out: [UInt8] = []
+    while let b = try s.next() {
+        out.append(contentsOf: b)
+        if out.count > limit { throw DiffError.tooLarge(what, limit: limit) }
+    }
+    return out
+}
+
+public enum DiffError: Error, CustomStringConvertible, Equatable {
+    case malformed(file: String, line: Int, why: String)
+    case unknownKey(file: String, column: String, columns: [String])
+    case tooLarge(String, limit: Int)
+    case badExpression(String, why: String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let file, let line, let why):
+            return line > 0 ? "\(file):\(line): \(why)" : "\(file): \(why)"
+        case .unknownKey(let file, let column, let columns):
+            return "\(file): no column \(column.debugDescription) to use as --key; columns are \(columns.prefix(12).joined(separator: ", "))"
+        case .tooLarge(let what, let limit):
+            return "\(what) is larger than \(limit / 1024 / 1024) MiB; metrics and params files must be small"
+        case .badExpression(let expr, let why):
+            return "--fail-on \(expr.debugDescription): \(why); see `mlv diff --help` for the expression language"
+        }
+    }
+}

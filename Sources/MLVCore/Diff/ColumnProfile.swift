@@ -1,0 +1,255 @@
+import Glibc
+
+/// Inferred type of a column: the narrowest that fits every non-null value.
+public enum ColumnType: String, Codable, Sendable, Comparable {
+    case empty, bool, integer, float, datetime, string
+
+    public static func < (a: ColumnType, b: ColumnType) -> Bool { a.rank < b.rank }
+    private var rank: Int {
+        switch self {
+        case .empty: return 0
+        case .bool: return 1
+        case .integer: return 2
+        case .float: return 3
+        case .datetime: return 4
+        case .string: return 5
+        }
+    }
+
+    /// The type that holds both: integer and float widen to float, anything else mixed is a string.
+    func merged(_ o: ColumnType) -> ColumnType {
+        if self == o || o == .empty { return self }
+        if self == .empty { return o }
+        if (self == .integer && o == .float) || (self == .float && o == .integer) { return .float }
+        return .string
+    }
+}
+
+/// Per-column statistics of one side, built while the rows stream by.
+public struct ColumnStats: Codable, Sendable, Equatable {
+    public var type: ColumnType
+    public var count: Int          // non-null values
+    public var nulls: Int
+    public var distinct: Int       // approximate (HyperLogLog) beyond a few thousand
+    public var mean: Double?
+    public var std: Double?
+    public var min: String?
+    public var max: String?
+    public var median: Double?
+}
+
+/// Accumulates one column: type inference, nulls, approximate distinct count, Welford mean and
+/// variance, min/max, and a fixed-size reservoir sample (for the median and for drift bins).
+struct ColumnProfile {
+    var type = ColumnType.empty
+    var count = 0
+    var nulls = 0
+    var hll = HyperLogLog()
+    var mean = 0.0, m2 = 0.0, numeric = 0
+    var minNumber = Double.infinity, maxNumber = -Double.infinity
+    var minText: [UInt8]? = nil, maxText: [UInt8]? = nil
+    var sample = Reservoir(capacity: 4096, seed: 0x6d6c76)
+    /// Value counts for categorical drift, capped at `categoryLimit` distinct values.
+    var categories: [String: Int] = [:]
+    var otherCategories = 0
+
+    static let categoryLimit = 2000
+
+    mutating func add(_ v: ArraySlice<UInt8>) {
+        if isNull(v) { nulls += 1; return }
+        count += 1
+        hll.add(fnv1a(v))
+        let t: ColumnType
+        if let n = parseNumber(v) {
+            t = n.isInteger ? .integer : .float
+            numeric += 1
+            let x = n.value
+            let d = x - mean
+            mean += d / Double(numeric)
+            m2 += d * (x - mean)
+            if x < minNumber { minNumber = x }
+            if x > maxNumber { maxNumber = x }
+            sample.add(x)
+        } else {
+            t = isBool(v) ? .bool : (isDateTime(v) ? .datetime : .string)
+            if minText == nil || v.lexicographicallyPrecedes(minText!) { minText = Array(v) }
+            if maxText == nil || maxText!.lexicographicallyPrecedes(v) { maxText = Array(v) }
+        }
+        type = type.merged(t)
+        if type == .string || type == .bool || type == .datetime {
+            let key = String(decoding: v, as: UTF8.self)
+            if categories[key] != nil || categories.count < ColumnProfile.categoryLimit { categories[key, default: 0] += 1 }
+            else { otherCategories += 1 }
+        }
+    }
+
+    var stats: ColumnStats {
+        let isNumeric = (type == .integer || type == .float) && numeric > 0
+        func fmt(_ x: Double) -> String { type == .integer ? String(Int64(x)) : String(x) }
+        return ColumnStats(
+            type: type, count: count, nulls: nulls, distinct: hll.estimate,
+            mean: isNumeric ? mean : nil,
+            std: isNumeric && numeric > 1 ? (m2 / Double(numeric - 1)).squareRoot() : (isNumeric ? 0 : nil),
+            min: isNumeric ? fmt(minNumber) : minText.map { String(decoding: $0, as: UTF8.self) },
+            max: isNumeric ? fmt(maxNumber) : maxText.map { String(decoding: $0, as: UTF8.self) },
+            median: isNumeric ? sample.median : nil)
+    }
+}
+
+/// Empty cells and the usual spellings of missing values.
+func isNull(_ v: ArraySlice<UInt8>) -> Bool {
+    switch v.count {
+    case 0: return true
+    case 2: return v.elementsEqual("NA".utf8)
+    case 3: return v.elementsEqual("NaN".utf8) || v.elementsEqual("nan".utf8) || v.elementsEqual("N/A".utf8)
+    case 4: return v.elementsEqual("null".utf8) || v.elementsEqual("NULL".utf8) || v.elementsEqual("None".utf8)
+    default: return false
+    }
+}
+
+func isBool(_ v: ArraySlice<UInt8>) -> Bool {
+    let s = String(decoding: v, as: UTF8.self).lowercased()
+    return s == "true" || s == "false"
+}
+
+/// ISO-8601-like dates and timestamps: YYYY-MM-DD, optionally followed by a time.
+func isDateTime(_ v: ArraySlice<UInt8>) -> Bool {
+    guard v.count >= 10 else { return false }
+    let b = Array(v.prefix(10))
+    func digit(_ i: Int) -> Bool { b[i] >= 48 && b[i] <= 57 }
+    guard digit(0), digit(1), digit(2), digit(3), b[4] == 45, digit(5), digit(6), b[7] == 45, digit(8), digit(9) else { return false }
+    return v.count == 10 || v[v.startIndex + 10] == UInt8(ascii: "T") || v[v.startIndex + 10] == UInt8(ascii: " ")
+}
+
+/// A decimal number (what strtod takes, minus hex, inf and nan), and whether it is an integer.
+func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool)? {
+    guard !v.isEmpty, v.count < 64 else { return nil }
+    var integer = true
+    var digits = 0
+    for (i, c) in v.enumerated() {
+        switch c {
+        case 48...57: digits += 1
+        case UInt8(ascii: "-"), UInt8(ascii: "+"):
+            if i != 0 && !(v[v.startIndex + i - 1] | 0x20 == UInt8(ascii: "e")) { return nil }
+        case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): integer = false
+        default: return nil
+        }
+    }
+    guard digits > 0 else { return nil }
+    var buf = [CChar](repeating: 0, count: v.count + 1)
+    for (i, c) in v.enumerated() { buf[i] = CChar(bitPattern: c) }
+    var end: UnsafeMutablePointer<CChar>? = nil
+    let x = buf.withUnsafeMutableBufferPointer { p -> Double in
+        let r = strtod(p.baseAddress!, &end)
+        return end == p.baseAddress! + v.count ? r : .nan
+    }
+    guard x.isFinite else { return nil }
+    return (x, integer)
+}
+
+/// 64-bit FNV-1a, for cell and row identities within one diff.
+@inline(__always) func fnv1a(_ v: ArraySlice<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    var h = seed
+    for c in v {
+        h ^= UInt64(c)
+        h = h &* 0x100_0000_01b3
+    }
+    // Final avalanche, so that nearby inputs spread over HyperLogLog registers.
+    h ^= h >> 33
+    h = h &* 0xff51_afd7_ed55_8ccd
+    h ^= h >> 33
+    return h
+}
+
+/// HyperLogLog with 2^12 registers (about 1.6 % error), exact-ish for small counts through
+/// linear counting.
+struct HyperLogLog {
+    private var registers = [UInt8](repeating: 0, count: 4096)
+
+    mutating func add(_ hash: UInt64) {
+        let index = Int(hash >> 52)
+        let rank = UInt8(((hash << 12) | (1 << 11)).leadingZeroBitCount + 1)
+        if rank > registers[index] { registers[index] = rank }
+    }
+
+    var estimate: Int {
+        let m = 4096.0
+        var sum = 0.0
+        var zeros = 0
+        for r in registers {
+            sum += pow(2.0, -Double(r))
+            if r == 0 { zeros += 1 }
+        }
+        let raw = 0.7213 / (1 + 1.079 / m) * m * m / sum
+        if raw <= 2.5 * m && zeros > 0 { return Int((m * log(m / Double(zeros))).rounded()) }
+        return Int(raw.rounded())
+    }
+}
+
+/// Reservoir sampling (Vitter's algorithm R) with a fixed seed: the same input gives the same
+/// sample, so reports are reproducible.
+struct Reservoir {
+    let capacity: Int
+    private(set) var values: [Double] = []
+    private var seen = 0
+    private var state: UInt64
+
+    init(capacity: Int, seed: UInt64) {
+        self.capacity = capacity
+        state = seed
+    }
+
+    mutating func add(_ x: Double) {
+        seen += 1
+        if values.count < capacity { values.append(x); return }
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        let j = Int((state >> 33) % UInt64(seen))
+        if j < capacity { values[j] = x }
+    }
+
+    var median: Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
+
+/// Population stability index of two samples over ten bins cut at the first sample's deciles.
+func numericPSI(_ a: [Double], _ b: [Double]) -> Double? {
+    guard a.count >= 10, !b.isEmpty else { return nil }
+    let s = a.sorted()
+    var edges: [Double] = []
+    for q in 1..<10 { edges.append(s[q * s.count / 10]) }
+    func histogram(_ xs: [Double]) -> [Double] {
+        var h = [Double](repeating: 0, count: 10)
+        for x in xs {
+            var lo = 0, hi = edges.count
+            while lo < hi { let m = (lo + hi) / 2; if x <= edges[m] { hi = m } else { lo = m + 1 } }
+            h[lo] += 1
+        }
+        return h.map { $0 / Double(xs.count) }
+    }
+    return psi(histogram(a), histogram(b))
+}
+
+/// PSI over categories (values outside the tracked categories pooled as one).
+func categoricalPSI(_ a: [String: Int], _ aOther: Int, _ b: [String: Int], _ bOther: Int) -> Double? {
+    let ta = a.values.reduce(aOther, +), tb = b.values.reduce(bOther, +)
+    guard ta > 0, tb > 0 else { return nil }
+    let keys = Set(a.keys).union(b.keys).sorted()
+    var pa = keys.map { Double(a[$0] ?? 0) / Double(ta) }
+    var pb = keys.map { Double(b[$0] ?? 0) / Double(tb) }
+    pa.append(Double(aOther) / Double(ta))
+    pb.append(Double(bOther) / Double(tb))
+    return psi(pa, pb)
+}
+
+/// Σ (b − a) · ln(b / a), with empty bins floored at 1e-4 so the sum stays finite.
+func psi(_ a: [Double], _ b: [Double]) -> Double {
+    var total = 0.0
+    for (x, y) in zip(a, b) where x > 0 || y > 0 {
+        let p = max(x, 1e-4), q = max(y, 1e-4)
+        total += (q - p) * log(q / p)
+    }
+    return total
+}

@@ -1,0 +1,263 @@
+import MLVGit
+import MLVStore
+
+/// A file inside a folder target that changed.
+public struct FileChange: Codable, Sendable {
+    public var path: String
+    public var change: String          // added, removed, modified, renamed
+    public var from: String?           // renamed: the old path
+    public var oldSize: UInt64?
+    public var newSize: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case path, change, from
+        case oldSize = "old_size"
+        case newSize = "new_size"
+    }
+}
+
+/// A model (or any binary) compared at the chunk level.
+public struct BinaryDiff: Codable, Sendable {
+    /// Bytes of the new version found in chunks the old version already had.
+    public var reusedBytes: UInt64
+    public var newBytes: UInt64
+    public var reusedShare: Double
+
+    enum CodingKeys: String, CodingKey {
+        case reusedBytes = "reused_bytes"
+        case newBytes = "new_bytes"
+        case reusedShare = "reused_share"
+    }
+}
+
+public struct TargetDiff: Codable, Sendable {
+    public var path: String
+    public var kind: TargetKind
+    public var change: String          // added, removed, modified
+    public var oldSnapshot: String?
+    public var newSnapshot: String?
+    public var oldSize: UInt64?
+    public var newSize: UInt64?
+    public var files: [FileChange]
+    public var table: TableDiff?
+    public var tables: [String: TableDiff]   // CSV files changed inside a folder target
+    public var binary: BinaryDiff?
+
+    enum CodingKeys: String, CodingKey {
+        case path, kind, change, files, table, tables, binary
+        case oldSnapshot = "old_snapshot"
+        case newSnapshot = "new_snapshot"
+        case oldSize = "old_size"
+        case newSize = "new_size"
+    }
+}
+
+public struct DiffReport: Codable, Sendable {
+    public var from: String
+    public var to: String
+    public var targets: [TargetDiff]
+    public var metrics: [MetricChange]
+    public var params: [MetricChange]
+
+    /// True when anything differs.
+    public var hasChanges: Bool {
+        !targets.isEmpty || metrics.contains { $0.old != $0.new } || params.contains { $0.old != $0.new }
+    }
+}
+
+public struct DiffOptions: Sendable {
+    public var from: String?           // nil: HEAD
+    public var to: String?             // nil: the working tree
+    public var paths: [String] = []
+    public var table = TableDiffOptions()
+    /// Only metrics and params (mlv metrics/params diff).
+    public var onlyKinds: Set<TargetKind>? = nil
+
+    public init(from: String? = nil, to: String? = nil, paths: [String] = [], table: TableDiffOptions = TableDiffOptions(),
+                onlyKinds: Set<TargetKind>? = nil) {
+        self.from = from
+        self.to = to
+        self.paths = paths
+        self.table = table
+        self.onlyKinds = onlyKinds
+    }
+}
+
+/// One side of a diff: a commit, or the working tree.
+struct DiffSide {
+    let label: String
+    let commit: GitOID?
+    /// Target path -> (pointer with the content's snapshot id).
+    var targets: [String: Pointer] = [:]
+}
+
+extension Workspace {
+    /// `mlv diff`: compares tracked data, metrics and params between two commits, or between a
+    /// commit and the working tree. Nothing is checked out: pointers come from git, content
+    /// streams from the store (or the working tree).
+    public func diff(_ o: DiffOptions) throws -> DiffReport {
+        let store = try store()
+        var snap: Snapshotter? = nil
+        func side(_ rev: String?) throws -> DiffSide {
+            if let rev {
+                let c = try resolve(rev)
+                var s = DiffSide(label: rev, commit: c)
+                for (p, ptr) in try targets(at: c) { s.targets[p] = ptr }
+                return s
+            }
+            // The working tree: current pointers, with the snapshot of what is on disk.
+            let sn = snap ?? Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+            snap = sn
+            var s = DiffSide(label: "working tree", commit: nil)
+            for (p, ptr) in try targets() {
+                guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else { continue }
+                var q = ptr
+                q.snapshot = w.id
+                q.size = w.size
+                q.files = w.files
+                q.type = w.type
+                s.targets[p] = q
+            }
+            return s
+        }
+        let a = try side(o.from ?? "HEAD")
+        let b = try side(o.to)
+        let filters = try o.paths.map { try userPath($0) }
+        func selected(_ p: String) -> Bool {
+            filters.isEmpty || filters.contains { RepoPath.isWithin(p, $0) || RepoPath.isWithin($0, p) }
+        }
+
+        var report = DiffReport(from: a.label, to: b.label, targets: [], metrics: [], params: [])
+        for path in Set(a.targets.keys).union(b.targets.keys).sorted() where selected(path) {
+            let pa = a.targets[path], pb = b.targets[path]
+            let kind = (pb ?? pa)!.kind
+            if let only = o.onlyKinds, !only.contains(kind) { continue }
+            if pa?.snapshot == pb?.snapshot && pa?.executable == pb?.executable { continue }
+            var t = TargetDiff(path: path, kind: kind, change: pa == nil ? "added" : (pb == nil ? "removed" : "modified"),
+                               oldSnapshot: pa?.snapshot?.hex, newSnapshot: pb?.snapshot?.hex,
+                               oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil)
+            if kind == .metrics || kind == .params {
+                let old = try pa.flatMap { try content(a, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
+                let new = try pb.flatMap { try content(b, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
+                let changes = compareMetrics(file: path, old: old, new: new)
+                if kind == .metrics { report.metrics += changes } else { report.params += changes }
+                continue
+            }
+            if let pa, let pb, let sa = pa.snapshot, let sb = pb.snapshot {
+                if pa.type == .dir && pb.type == .dir {
+                    let fa = try listFiles(a, path, sa, store: store, snap: snap)
+                    let fb = try listFiles(b, path, sb, store: store, snap: snap)
+                    t.files = fileChanges(fa, fb)
+                    for f in t.files where f.change == "modified" && t.tables.count < 5 {
+                        if let fmt = TableFormat(path: f.path), case .delimited(let sep) = fmt {
+                            t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
+                                                              separator: sep, options: o.table) { newSide in
+                                newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
+                                        : try self.stream(a, f.path, fa[f.path]!.0, store: store)
+                            }
+                        }
+                    }
+                } else if pa.type == .file && pb.type == .file {
+                    if kind == .dataset, let fmt = TableFormat(path: path), case .delimited(let sep) = fmt {
+                        t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
+                                                 separator: sep, options: o.table) { newSide in
+                            newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
+                        }
+                    } else {
+                        t.binary = try binaryDiff(a, b, path, sa, sb, store: store)
+                    }
+                }
+            }
+            report.targets.append(t)
+        }
+        // Metrics and params kept in git.
+        for (files, kind) in [(config.metrics, TargetKind.metrics), (config.params, TargetKind.params)] {
+            if let only = o.onlyKinds, !only.contains(kind) { continue }
+            for path in files where selected(path) {
+                let old = try gitFile(a, path).map { try flattenMetrics($0, path: "\(path)@\(a.label)") } ?? [:]
+                let new = try gitFile(b, path).map { try flattenMetrics($0, path: "\(path)@\(b.label)") } ?? [:]
+                let changes = compareMetrics(file: path, old: old, new: new)
+                if kind == .metrics { report.metrics += changes } else { report.params += changes }
+            }
+        }
+        return report
+    }
+
+    /// A file git itself tracks, at a commit or in the working tree.
+    func gitFile(_ s: DiffSide, _ path: String) throws -> [UInt8]? {
+        if let c = s.commit { return try git.blob(at: path, in: c) }
+        return FS.exists(absolute(path)) ? try FS.readAll(absolute(path)) : nil
+    }
+
+    /// A small tracked file's whole content (metrics and params targets).
+    func content(_ s: DiffSide, _ path: String, _ p: Pointer, store: Store) throws -> [UInt8]? {
+        guard let id = p.snapshot, p.type == .file else { return nil }
+        return try readAll(stream(s, path, id, store: store), limit: 64 << 20, what: path)
+    }
+
+    /// A file's bytes: from the store for a commit, from disk for the working tree.
+    func stream(_ s: DiffSide, _ path: String, _ manifest: ObjectID, store: Store) throws -> ByteStream {
+        if s.commit == nil { return try WorkingFileStream(path: absolute(path)) }
+        return try StoredFileStream(store: store, manifest: manifest)
+    }
+
+    /// Every file below a folder target: path -> (manifest id, size).
+    func listFiles(_ s: DiffSide, _ root: String, _ id: ObjectID, store: Store, snap: Snapshotter?) throws -> [String: (ObjectID, UInt64)] {
+        var out: [String: (ObjectID, UInt64)] = [:]
+        if s.commit == nil, let snap {
+            // The working tree: the snapshot pass just recorded every file's manifest.
+            for (p, e) in snap.cache.entries where RepoPath.isWithin(p, root) && e.manifest != .zero && e.stat.mode & 0o170000 == 0o100000 {
+                out[p] = (e.manifest, e.stat.size)
+            }
+            return out
+        }
+        func walk(_ tree: ObjectID, _ prefix: String) throws {
+            for e in try store.tree(tree).entries {
+                switch e.kind {
+                case .file: out[prefix + "/" + e.name] = (e.id, e.size)
+                case .directory: try walk(e.id, prefix + "/" + e.name)
+                case .symlink: continue
+                }
+            }
+        }
+        try walk(id, root)
+        return out
+    }
+
+    /// The share of a binary's new bytes that sit in chunks the old version had.
+    func binaryDiff(_ a: DiffSide, _ b: DiffSide, _ path: String, _ sa: ObjectID, _ sb: ObjectID, store: Store) throws -> BinaryDiff {
+        func chunks(_ s: DiffSide, _ id: ObjectID) throws -> [ManifestChunk] {
+            if s.commit != nil { return try store.manifest(id).chunks }
+            return try Archiver(writer: nil).chunkList(at: absolute(path))
+        }
+        let old = Set(try chunks(a, sa).map(\.id))
+        let new = try chunks(b, sb)
+        let total = new.reduce(UInt64(0)) { $0 + UInt64($1.length) }
+        let reused = new.filter { old.contains($0.id) }.reduce(UInt64(0)) { $0 + UInt64($1.length) }
+        return BinaryDiff(reusedBytes: reused, newBytes: total - reused, reusedShare: total > 0 ? Double(reused) / Double(total) : 1)
+    }
+}
+
+/// Files added, removed, modified, and renamed (same content under another path).
+func fileChanges(_ a: [String: (ObjectID, UInt64)], _ b: [String: (ObjectID, UInt64)]) -> [FileChange] {
+    var out: [FileChange] = []
+    var removed = a.keys.filter { b[$0] == nil }.sorted()
+    var added = b.keys.filter { a[$0] == nil }.sorted()
+    for p in Set(a.keys).intersection(b.keys).sorted() where a[p]!.0 != b[p]!.0 {
+        out.append(FileChange(path: p, change: "modified", from: nil, oldSize: a[p]!.1, newSize: b[p]!.1))
+    }
+    var byContent: [ObjectID: [String]] = [:]
+    for p in removed { byContent[a[p]!.0, default: []].append(p) }
+    for p in added {
+        if var olds = byContent[b[p]!.0], !olds.isEmpty {
+            let from = olds.removeFirst()
+            byContent[b[p]!.0] = olds
+            removed.removeAll { $0 == from }
+            added.removeAll { $0 == p }
+            out.append(FileChange(path: p, change: "renamed", from: from, oldSize: a[from]!.1, newSize: b[p]!.1))
+        }
+    }
+    for p in added { out.append(FileChange(path: p, change: "added", from: nil, oldSize: nil, newSize: b[p]!.1)) }
+    for p in removed { out.append(FileChange(path: p, change: "removed", from: nil, oldSize: a[p]!.1, newSize: nil)) }
+    return out.sorted { $0.path < $1.path }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A `--fail-on` condition: `TERM OP NUMBER`, where TERM is
+///   name         a metric's or param's change, new − old (`roc_auc.test`)
+///   rel(name)    its relative change, (new − old) / |old|
+///   old(name)    its old value;  new(name): its new value
+///   drift(path)  the largest column drift (PSI) of a dataset, or of the CSV files in a folder
+/// and OP is one of < <= > >= == !=.  Example: `roc_auc.test < -0.01`.
+public struct Gate: Sendable, Equatable {
+    public enum Term: Sendable, Equatable { case delta(String), relative(String), old(String), new(String), drift(String) }
+    public enum Op: String, Sendable, CaseIterable { case le = "<=", ge = ">=", eq = "==", ne = "!=", lt = "<", gt = ">" }
+
+    public var text: String
+    public var term: Term
+    public var op: Op
+    public var bound: Double
+
+    public init(parsing text: String) throws {
+        self.text = text
+        let s = text.trimmed
+        guard let op = Op.allCases.lazy.compactMap({ o in s.range(of: o.rawValue).map { (o, $0) } }).first else {
+            throw DiffError.badExpression(text, why: "no comparison (one of < <= > >= == !=)")
+        }
+        self.op = op.0
+        let lhs = String(s[..<op.1.lowerBound]).trimmed
+        let rhs = String(s[op.1.upperBound...]).trimmed
+        guard let bound = Double(rhs) else { throw DiffError.badExpression(text, why: "\(rhs.debugDescription) is not a number") }
+        self.bound = bound
+        func arg(_ f: String) -> String? {
+            guard lhs.hasPrefix(f + "("), lhs.hasSuffix(")") else { return nil }
+            let a = String(lhs.dropFirst(f.count + 1).dropLast()).trimmed
+            return a.isEmpty ? nil : a
+        }
+        if let a = arg("rel") { term = .relative(a) }
+        else if let a = arg("old") { term = .old(a) }
+        else if let a = arg("new") { term = .new(a) }
+        else if let a = arg("drift") { term = .drift(a) }
+        else if !lhs.isEmpty && !lhs.contains("(") && !lhs.contains(" ") { term = .delta(lhs) }
+        else { throw DiffError.badExpression(text, why: "\(lhs.debugDescription) is not a metric name, rel(name), old(name), new(name) or drift(path)") }
+    }
+
+    /// The term's value in a report; nil when it has none (e.g. a metric added, so no change).
+    public func value(in r: DiffReport) throws -> Double? {
+        func metric(_ k: String) throws -> MetricChange {
+            guard let m = (r.metrics + r.params).first(where: { $0.key == k }) else {
+                let known = (r.metrics + r.params).map(\.key)
+                throw DiffError.badExpression(text, why: "no metric or param \(k.debugDescription)" + (known.isEmpty ? " (none compared)" : "; known: \(known.prefix(8).joined(separator: ", "))"))
+            }
+            return m
+        }
+        switch term {
+        case .delta(let k): return try metric(k).delta
+        case .relative(let k): return try metric(k).relative
+        case .old(let k): return try metric(k).old?.number
+        case .new(let k): return try metric(k).new?.number
+        case .drift(let p):
+            let path = p.hasPrefix("./") ? String(p.dropFirst(2)) : p
+            var best: Double? = nil
+            for t in r.targets {
+                if t.path == path, let d = t.table?.maxDrift { best = max(best ?? d, d) }
+                for (f, tab) in t.tables where f == path || t.path == path { if let d = tab.maxDrift { best = max(best ?? d, d) } }
+            }
+            return best
+        }
+    }
+
+    public func holds(_ v: Double) -> Bool {
+        switch op {
+        case .lt: return v < bound
+        case .le: return v <= bound
+        case .gt: return v > bound
+        case .ge: return v >= bound
+        case .eq: return v == bound
+        case .ne: return v != bound
+        }
+    }
+}
+
+public struct GateResult: Codable, Sendable {
+    public var expression: String
+    public var value: Double?
+    public var fired: Bool
+
+    public init(expression: String, value: Double?, fired: Bool) {
+        self.expression = expression
+        self.value = value
+        self.fired = fired
+    }
+}

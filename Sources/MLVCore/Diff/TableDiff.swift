@@ -1,0 +1,249 @@
+/// What changed between two versions of a table.
+public struct TableDiff: Codable, Sendable {
+    public struct Rows: Codable, Sendable {
+        public var keyed: Bool
+        public var key: [String]
+        public var old: Int
+        public var new: Int
+        public var added: Int
+        public var removed: Int
+        /// Rows matched by key whose cells (in columns both versions have) differ.
+        public var modified: Int
+        public var duplicateKeysOld: Int
+        public var duplicateKeysNew: Int
+
+        enum CodingKeys: String, CodingKey {
+            case keyed, key, old, new, added, removed, modified
+            case duplicateKeysOld = "duplicate_keys_old"
+            case duplicateKeysNew = "duplicate_keys_new"
+        }
+    }
+
+    public struct Columns: Codable, Sendable {
+        public var added: [String]
+        public var removed: [String]
+        public var typeChanged: [TypeChange]
+        public var reordered: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case added, removed, reordered
+            case typeChanged = "type_changed"
+        }
+    }
+
+    public struct TypeChange: Codable, Sendable {
+        public var column: String
+        public var old: ColumnType
+        public var new: ColumnType
+    }
+
+    public struct ColumnDelta: Codable, Sendable {
+        public var column: String
+        public var old: ColumnStats?
+        public var new: ColumnStats?
+        /// Population stability index between the versions (numeric: deciles of the old
+        /// values; otherwise categories); nil when a side has no values.
+        public var drift: Double?
+        public var drifted: Bool
+    }
+
+    public struct CellChange: Codable, Sendable {
+        public var column: String
+        public var old: String
+        public var new: String
+    }
+
+    public struct ModifiedRow: Codable, Sendable {
+        public var key: [String: String]
+        public var line: Int             // in the new version
+        public var cells: [CellChange]
+    }
+
+    public var rows: Rows
+    public var cellsChanged: Int
+    public var columns: Columns
+    public var stats: [ColumnDelta]
+    public var modifiedRows: [ModifiedRow]
+    public var addedSample: [[String: String]]
+    public var removedSample: [[String: String]]
+    public var maxDrift: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case rows, columns, stats
+        case cellsChanged = "cells_changed"
+        case modifiedRows = "modified_rows"
+        case addedSample = "added_sample"
+        case removedSample = "removed_sample"
+        case maxDrift = "max_drift"
+    }
+}
+
+public struct TableDiffOptions: Sendable {
+    public var key: [String] = []          // empty: rows compared as a multiset
+    public var rowSamples = 5              // modified rows with cell detail, added/removed samples
+    public var driftThreshold = 0.2
+
+    public init(key: [String] = [], rowSamples: Int = 5, driftThreshold: Double = 0.2) {
+        self.key = key
+        self.rowSamples = rowSamples
+        self.driftThreshold = driftThreshold
+    }
+}
+
+/// Compares two tables streamed from `open(side)` (called again when a side must be read a
+/// second time, for samples). Memory: per old row, a key hash and one 32-bit hash per shared
+/// column (about 50 bytes for ten columns), never the rows themselves.
+func diffTables(oldName: String, newName: String, separator: UInt8, options: TableDiffOptions,
+                open: (_ newSide: Bool) throws -> ByteStream) throws -> TableDiff {
+    var a = try TableReader(stream: open(false), name: oldName, separator: separator)
+    let b = try TableReader(stream: open(true), name: newName, separator: separator)
+    let ha = a.header, hb = b.header
+    for k in options.key {
+        if !ha.contains(k) { throw DiffError.unknownKey(file: oldName, column: k, columns: ha) }
+        if !hb.contains(k) { throw DiffError.unknownKey(file: newName, column: k, columns: hb) }
+    }
+    // Shared columns in name order, so that a reordering alone changes no row.
+    let shared = Set(ha).intersection(hb).sorted()
+    let sharedA = shared.map { ha.firstIndex(of: $0)! }
+    let sharedB = shared.map { hb.firstIndex(of: $0)! }
+    let keyA = options.key.map { ha.firstIndex(of: $0)! }
+    let keyB = options.key.map { hb.firstIndex(of: $0)! }
+    let keyed = !options.key.isEmpty
+    let width = shared.count
+
+    func keyHash(_ r: TableReader, _ cols: [Int]) -> UInt64 {
+        var h: UInt64 = 0x9e37_79b9_7f4a_7c15
+        for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x1f) }
+        return h
+    }
+    func rowHash(_ r: TableReader, _ cols: [Int]) -> UInt64 {
+        var h: UInt64 = 0x51_7cc1_b727_220a
+        for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x2f) }
+        return h
+    }
+    func record(_ r: TableReader, _ header: [String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for (i, name) in header.enumerated() { out[name] = r.string(i) }
+        return out
+    }
+
+    // Pass 1: the old table.
+    var profilesA = [ColumnProfile](repeating: ColumnProfile(), count: ha.count)
+    var rowOf: [UInt64: Int32] = [:]           // keyed: key hash -> old row number
+    var cells: [UInt32] = []                    // keyed: width cell hashes per old row
+    var multiset: [UInt64: Int32] = [:]         // unkeyed: row hash -> count
+    var rowsA = 0, dupA = 0
+    while try a.next() {
+        for i in 0..<ha.count { profilesA[i].add(a.field(i)) }
+        if keyed {
+            let k = keyHash(a, keyA)
+            if rowOf[k] != nil { dupA += 1 } else { rowOf[k] = Int32(rowsA) }
+            for c in sharedA { cells.append(UInt32(truncatingIfNeeded: fnv1a(a.field(c)))) }
+        } else {
+            multiset[rowHash(a, sharedA), default: 0] += 1
+        }
+        rowsA += 1
+    }
+
+    // Pass 2: the new table against it.
+    var profilesB = [ColumnProfile](repeating: ColumnProfile(), count: hb.count)
+    var matched = [Bool](repeating: false, count: keyed ? rowsA : 0)
+    var rowsB = 0, dupB = 0, added = 0, modified = 0, cellsChanged = 0
+    var seenB = Set<UInt64>()
+    var addedSample: [[String: String]] = []
+    var pending: [UInt64: (row: Int32, line: Int, values: [String], changed: [Int])] = [:]  // sampled modified rows
+    var cellHashes = [UInt32](repeating: 0, count: width)
+    while try b.next() {
+        for i in 0..<hb.count { profilesB[i].add(b.field(i)) }
+        rowsB += 1
+        if keyed {
+            let k = keyHash(b, keyB)
+            if !seenB.insert(k).inserted { dupB += 1; continue }
+            guard let r = rowOf[k] else {
+                added += 1
+                if addedSample.count < options.rowSamples { addedSample.append(record(b, hb)) }
+                continue
+            }
+            matched[Int(r)] = true
+            var changed: [Int] = []
+            for (j, c) in sharedB.enumerated() {
+                cellHashes[j] = UInt32(truncatingIfNeeded: fnv1a(b.field(c)))
+                if cellHashes[j] != cells[Int(r) * width + j] { changed.append(j) }
+            }
+            if !changed.isEmpty {
+                modified += 1
+                cellsChanged += changed.count
+                if pending.count < options.rowSamples {
+                    pending[k] = (r, b.line, sharedB.map { b.string($0) }, changed)
+                }
+            }
+        } else {
+            let h = rowHash(b, sharedB)
+            if let n = multiset[h], n > 0 { multiset[h] = n - 1 } else {
+                added += 1
+                if addedSample.count < options.rowSamples { addedSample.append(record(b, hb)) }
+            }
+        }
+    }
+    let removed = keyed ? matched.filter { !$0 }.count : multiset.values.reduce(0) { $0 + Int($1) }
+
+    // Pass 3, only when needed: old values of the sampled rows, and removed samples.
+    var removedSample: [[String: String]] = []
+    var modifiedRows: [TableDiff.ModifiedRow] = []
+    if (!pending.isEmpty || removed > 0) && options.rowSamples > 0 {
+        a = try TableReader(stream: open(false), name: oldName, separator: separator)
+        var row = 0
+        var wanted = Dictionary(pending.map { ($0.value.row, $0.key) }, uniquingKeysWith: { x, _ in x })
+        while try a.next(), (!wanted.isEmpty || removedSample.count < min(options.rowSamples, removed)) {
+            defer { row += 1 }
+            if keyed {
+                if let k = wanted.removeValue(forKey: Int32(row)), let p = pending[k] {
+                    var key: [String: String] = [:]
+                    for (n, c) in zip(options.key, keyA) { key[n] = a.string(c) }
+                    let changes = p.changed.map { j in TableDiff.CellChange(column: shared[j], old: a.string(sharedA[j]), new: p.values[j]) }
+                    modifiedRows.append(TableDiff.ModifiedRow(key: key, line: p.line, cells: changes))
+                }
+                if row < matched.count, !matched[row], removedSample.count < options.rowSamples {
+                    removedSample.append(record(a, ha))
+                }
+            } else {
+                let h = rowHash(a, sharedA)
+                if let n = multiset[h], n > 0, removedSample.count < options.rowSamples {
+                    multiset[h] = n - 1
+                    removedSample.append(record(a, ha))
+                }
+            }
+        }
+        modifiedRows.sort { $0.line < $1.line }
+    }
+
+    // Schema and per-column statistics.
+    var typeChanged: [TableDiff.TypeChange] = []
+    var stats: [TableDiff.ColumnDelta] = []
+    var maxDrift: Double? = nil
+    for name in (ha + hb.filter { !ha.contains($0) }) {
+        let pa = ha.firstIndex(of: name).map { profilesA[$0] }
+        let pb = hb.firstIndex(of: name).map { profilesB[$0] }
+        var drift: Double? = nil
+        if let pa, let pb {
+            if pa.type != pb.type && pa.type != .empty && pb.type != .empty {
+                typeChanged.append(.init(column: name, old: pa.type, new: pb.type))
+            }
+            let numeric = [ColumnType.integer, .float].contains(pa.type) && [ColumnType.integer, .float].contains(pb.type)
+            drift = numeric ? numericPSI(pa.sample.values, pb.sample.values)
+                            : categoricalPSI(pa.categories, pa.otherCategories, pb.categories, pb.otherCategories)
+            if let d = drift { maxDrift = max(maxDrift ?? d, d) }
+        }
+        stats.append(.init(column: name, old: pa?.stats, new: pb?.stats, drift: drift,
+                           drifted: (drift ?? 0) > options.driftThreshold))
+    }
+    let sharedInOrderA = ha.filter { shared.contains($0) }, sharedInOrderB = hb.filter { shared.contains($0) }
+    return TableDiff(
+        rows: .init(keyed: keyed, key: options.key, old: rowsA, new: rowsB, added: added, removed: removed,
+                    modified: modified, duplicateKeysOld: dupA, duplicateKeysNew: dupB),
+        cellsChanged: cellsChanged,
+        columns: .init(added: hb.filter { !ha.contains($0) }, removed: ha.filter { !hb.contains($0) },
+                       typeChanged: typeChanged, reordered: sharedInOrderA != sharedInOrderB),
+        stats: stats, modifiedRows: modifiedRows, addedSample: addedSample, removedSample: removedSample,
+        maxDrift: maxDrift)
+}

@@ -1,0 +1,145 @@
+/// Streams the records of a CSV or TSV file (RFC 4180: quoted fields may hold separators,
+/// doubled quotes and line breaks; CRLF or LF; an optional UTF-8 BOM). The first record is
+/// the header. Every record must have as many fields as the header: a ragged row is an error
+/// naming the file and line.
+final class TableReader {
+    let name: String
+    let separator: UInt8
+    private let stream: ByteStream
+    private var block = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var pos = 0
+    private var atEnd = false
+    private var started = false
+    /// Physical line the current record started on (1-based).
+    private(set) var line = 0
+    private var nextLine = 1
+    private(set) var header: [String] = []
+
+    /// The current record: field i is `bytes[starts[i]..<ends[i]]` (quotes removed).
+    private(set) var bytes: [UInt8] = []
+    private(set) var starts: [Int] = []
+    private(set) var ends: [Int] = []
+
+    init(stream: ByteStream, name: String, separator: UInt8) throws {
+        self.stream = stream
+        self.name = name
+        self.separator = separator
+        bytes.reserveCapacity(4096)
+        if try readRecord() {
+            header = (0..<starts.count).map { String(decoding: bytes[starts[$0]..<ends[$0]], as: UTF8.self) }
+            if header.count == 1 && header[0].isEmpty { header = [] }
+        }
+    }
+
+    var fieldCount: Int { starts.count }
+
+    func field(_ i: Int) -> ArraySlice<UInt8> { bytes[starts[i]..<ends[i]] }
+
+    func string(_ i: Int) -> String { String(decoding: field(i), as: UTF8.self) }
+
+    @inline(__always) private func nextByte() throws -> UInt8? {
+        if pos >= block.count {
+            if atEnd { return nil }
+            guard let b = try stream.next() else { atEnd = true; return nil }
+            block = b
+            pos = 0
+            if b.isEmpty { return try nextByte() }
+        }
+        let c = block[pos]
+        pos += 1
+        return c
+    }
+
+    @inline(__always) private func peekByte() throws -> UInt8? {
+        guard let c = try nextByte() else { return nil }
+        pos -= 1
+        return c
+    }
+
+    private func isLineEndAhead() throws -> Bool {
+        let n = try peekByte()
+        return n == nil || n == 0x0A
+    }
+
+    /// Reads the next data record; false at the end of the file.
+    func next() throws -> Bool {
+        guard try readRecord() else { return false }
+        if fieldCount != header.count {
+            if fieldCount == 1 && ends[0] == starts[0] { return try next() }   // a blank line
+            throw DiffError.malformed(file: name, line: line,
+                                      why: "\(fieldCount) fields where the header has \(header.count) (a ragged row; quote fields that contain '\(Character(UnicodeScalar(separator)))')")
+        }
+        return true
+    }
+
+    private func readRecord() throws -> Bool {
+        bytes.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        line = nextLine
+        if !started {
+            started = true
+            // A UTF-8 byte order mark is not part of the first column's name.
+            if try peekByte() == 0xEF {
+                _ = try nextByte()
+                if try nextByte() != 0xBB || nextByte() != 0xBF { throw DiffError.malformed(file: name, line: 1, why: "not UTF-8 text") }
+            }
+        }
+        guard var c = try nextByte() else { return false }
+        starts.append(0)
+        var quoted = false
+        var fieldStartsQuote = true
+        let quoteLine = line
+        while true {
+            if quoted {
+                if c == UInt8(ascii: "\"") {
+                    if try peekByte() == UInt8(ascii: "\"") {
+                        _ = try nextByte()
+                        bytes.append(c)
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    if c == 0x0A { nextLine += 1 }
+                    bytes.append(c)
+                }
+            } else if c == separator {
+                ends.append(bytes.count)
+                starts.append(bytes.count)
+                fieldStartsQuote = true
+                guard let n = try nextByte() else { break }
+                c = n
+                continue
+            } else if c == 0x0A {
+                nextLine += 1
+                break
+            } else if c == 0x0D, try isLineEndAhead() {
+                // CR of a CRLF line end
+            } else if c == UInt8(ascii: "\"") && fieldStartsQuote && bytes.count == starts[starts.count - 1] {
+                quoted = true
+            } else {
+                bytes.append(c)
+            }
+            fieldStartsQuote = false
+            guard let n = try nextByte() else {
+                if quoted { throw DiffError.malformed(file: name, line: quoteLine, why: "a quoted field is never closed") }
+                break
+            }
+            c = n
+        }
+        ends.append(bytes.count)
+        return true
+    }
+}
+
+/// How a tracked file is read as a table, by extension.
+enum TableFormat {
+    case delimited(UInt8)
+
+    init?(path: String) {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".csv") { self = .delimited(UInt8(ascii: ",")) }
+        else if lower.hasSuffix(".tsv") || lower.hasSuffix(".tab") { self = .delimited(UInt8(ascii: "\t")) }
+        else { return nil }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+@testable import MLVCore
+
+func table(_ text: String, name: String = "t.csv", sep: Character = ",") throws -> (header: [String], rows: [[String]]) {
+    let r = try TableReader(stream: MemoryStream(Array(text.utf8)), name: name, separator: UInt8(ascii: sep.unicodeScalars.first!))
+    var rows: [[String]] = []
+    while try r.next() { rows.append((0..<r.fieldCount).map { r.string($0) }) }
+    return (r.header, rows)
+}
+
+func tdiff(_ a: String, _ b: String, key: [String] = [], samples: Int = 5) throws -> TableDiff {
+    try diffTables(oldName: "old.csv", newName: "new.csv", separator: UInt8(ascii: ","),
+                   options: TableDiffOptions(key: key, rowSamples: samples)) { MemoryStream(Array(($0 ? b : a).utf8)) }
+}
+
+@Suite struct TableReaderTests {
+    @Test func quotedFieldsWithSeparatorsQuotesAndNewlines() throws {
+        let t = try table("a,b\n\"x, y\",\"say \"\"hi\"\"\"\n\"two\nlines\",3\n")
+        #expect(t.header == ["a", "b"])
+        #expect(t.rows == [["x, y", "say \"hi\""], ["two\nlines", "3"]])
+    }
+
+    @Test func crlfBomUnicodeAndEmptyCells() throws {
+        let t = try table("\u{FEFF}id,名前\r\n1,ünï\r\n2,\r\n")
+        #expect(t.header == ["id", "名前"])
+        #expect(t.rows == [["1", "ünï"], ["2", ""]])
+    }
+
+    @Test func emptyFileAndHeaderOnly() throws {
+        #expect(try table("").header == [])
+        let h = try table("a,b\n")
+        #expect(h.header == ["a", "b"] && h.rows.isEmpty)
+    }
+
+    @Test func aRaggedRowNamesFileAndLine() throws {
+        #expect(throws: DiffError.malformed(file: "t.csv", line: 3, why: "3 fields where the header has 2 (a ragged row; quote fields that contain ',')")) {
+            _ = try table("a,b\n1,2\n1,2,3\n")
+        }
+        #expect(throws: DiffError.self) { _ = try table("a,b\n\"open,2\n") }
+    }
+
+    @Test func veryLongCellsAndTabs() throws {
+        let long = String(repeating: "x", count: 3_000_000)
+        let t = try table("a\tb\n\(long)\t1\n", sep: "\t")
+        #expect(t.rows[0][0].count == 3_000_000)
+    }
+}
+
+@Suite struct TableDiffTests {
+    let old = "id,name,score\n1,a,0.5\n2,b,0.7\n3,c,0.9\n"
+
+    @Test func keyedRowsAddedRemovedModifiedWithCells() throws {
+        let d = try tdiff(old, "id,name,score\n1,a,0.5\n2,B,0.75\n4,d,1.5\n", key: ["id"])
+        #expect(d.rows.added == 1 && d.rows.removed == 1 && d.rows.modified == 1)
+        #expect(d.cellsChanged == 2)
+        #expect(d.modifiedRows.count == 1)
+        #expect(d.modifiedRows[0].key == ["id": "2"])
+        #expect(d.modifiedRows[0].cells.map { "\($0.column):\($0.old)->\($0.new)" } == ["name:b->B", "score:0.7->0.75"])
+        #expect(d.removedSample == [["id": "3", "name": "c", "score": "0.9"]])
+        #expect(d.addedSample == [["id": "4", "name": "d", "score": "1.5"]])
+    }
+
+    @Test func unkeyedRowsAreAMultiset() throws {
+        let d = try tdiff("a\n1\n1\n2\n", "a\n1\n2\n2\n3\n")
+        #expect(d.rows.keyed == false)
+        #expect(d.rows.added == 2 && d.rows.removed == 1 && d.rows.modified == 0)
+    }
+
+    @Test func schemaChangesRenameAndTypeChange() throws {
+        // A renamed column is one removed and one added; a reorder alone changes no row.
+        let d = try tdiff("id,score,label\n1,5,x\n2,6,y\n", "label,id,points,score\n x,1,5,5.5\ny,2,6,6\n", key: ["id"])
+        #expect(d.columns.added == ["points"])
+        #expect(d.columns.removed == [])
+        #expect(d.columns.reordered)
+        #expect(d.columns.typeChanged.map { "\($0.column):\($0.old.rawValue)->\($0.new.rawValue)" } == ["score:integer->float"])
+        let r = try tdiff("id,a,b\n1,x,y\n", "id,b,a\n1,y,x\n", key: ["id"])
+        #expect(r.rows.modified == 0 && r.columns.reordered)
+    }
+
+    @Test func duplicateKeysAreCounted() throws {
+        let d = try tdiff("id,v\n1,a\n1,b\n2,c\n", "id,v\n1,a\n2,c\n2,d\n", key: ["id"])
+        #expect(d.rows.duplicateKeysOld == 1 && d.rows.duplicateKeysNew == 1)
+    }
+
+    @Test func anUnknownKeyColumnIsAClearError() throws {
+        #expect(throws: DiffError.unknownKey(file: "old.csv", column: "nope", columns: ["id", "name", "score"])) {
+            _ = try tdiff(old, old, key: ["nope"])
+        }
+    }
+
+    @Test func statisticsAndDrift() throws {
+        var a = "x,c\n", b = "x,c\n"
+        for i in 0..<1000 { a += "\(i),\(i % 2 == 0 ? "red" : "blue")\n"; b += "\(i + 500),\(i % 10 == 0 ? "red" : "blue")\n" }
+        a += ",NA\n"
+        let d = try tdiff(a, b)
+        let x = d.stats.first { $0.column == "x" }!
+        #expect(x.old?.type == .integer)
+        #expect(x.old?.nulls == 1 && x.new?.nulls == 0)
+        #expect(x.old?.mean == 499.5 && x.new?.mean == 999.5)
+        #expect(x.old?.min == "0" && x.old?.max == "999" && x.new?.max == "1499")
+        #expect(abs((x.old?.median ?? 0) - 499.5) < 1)
+        #expect(abs(Double(x.old!.distinct) - 1000) < 40)
+        #expect((x.drift ?? 0) > 1 && x.drifted)
+        let c = d.stats.first { $0.column == "c" }!
+        #expect((c.drift ?? 0) > 0.2 && c.drifted)
+        let same = try tdiff(a, a)
+        #expect(same.stats.allSatisfy { ($0.drift ?? 0) < 0.001 })
+    }
+
+    @Test func nanAndEmptyCellsAreNulls() throws {
+        let d = try tdiff("v\n1\nNaN\n\n2\n", "v\n1\n2\n")
+        #expect(d.stats[0].old?.nulls == 2)
+        #expect(d.stats[0].old?.type == .integer)
+    }
+}
+
+@Suite struct MetricsTests {
+    @Test func jsonYamlAndCsvFlattenWithDots() throws {
+        let j = try flattenMetrics(Array(#"{"roc_auc": {"test": 0.91, "train": 0.99}, "ok": true, "n": 3, "tags": ["a"]}"#.utf8), path: "m.json")
+        #expect(j == ["roc_auc.test": .number(0.91), "roc_auc.train": .number(0.99), "ok": .bool(true), "n": .number(3), "tags.0": .text("a")])
+        let y = try flattenMetrics(Array("train:\n  lr: 0.1\n  epochs: 10\nname: run\n".utf8), path: "p.yaml")
+        #expect(y == ["train.lr": .number(0.1), "train.epochs": .number(10), "name": .text("run")])
+        let c = try flattenMetrics(Array("acc,loss\n0.9,0.1\n".utf8), path: "m.csv")
+        #expect(c == ["acc": .number(0.9), "loss": .number(0.1)])
+        let kv = try flattenMetrics(Array("name,value\nacc,0.9\nf1,0.8\n".utf8), path: "m.csv")
+        #expect(kv == ["acc": .number(0.9), "f1": .number(0.8)])
+    }
+
+    @Test func invalidFilesAreClearErrors() {
+        #expect(throws: DiffError.self) { try flattenMetrics(Array("{oops".utf8), path: "m.json") }
+        do {
+            _ = try flattenMetrics(Array("a: [1,\nb: 2\n".utf8), path: "p.yaml")
+            Issue.record("bad YAML accepted")
+        } catch let e as DiffError {
+            #expect("\(e)".hasPrefix("p.yaml:"))
+        } catch { Issue.record("\(error)") }
+    }
+
+    @Test func comparisonsCarryDeltasAndAddedRemovedKeys() {
+        let ch = compareMetrics(file: "m.json", old: ["a": .number(2), "gone": .number(1)], new: ["a": .number(3), "new": .number(5)])
+        #expect(ch.map(\.key) == ["a", "gone", "new"])
+        #expect(ch[0].delta == 1 && ch[0].relative == 0.5)
+        #expect(ch[1].new == nil && ch[2].old == nil && ch[2].delta == nil)
+    }
+}
+
+@Suite struct GateTests {
+    func report() -> DiffReport {
+        DiffReport(from: "a", to: "b", targets: [], metrics: [
+            MetricChange(file: "m.json", key: "roc_auc.test", old: .number(0.9), new: .number(0.88), delta: -0.02, relative: -0.02 / 0.9),
+        ], params: [])
+    }
+
+    @Test func termsAndOperators() throws {
+        #expect(try Gate(parsing: "roc_auc.test < -0.01").value(in: report()) == -0.02)
+        #expect(try Gate(parsing: "roc_auc.test < -0.01").holds(-0.02))
+        #expect(try !Gate(parsing: "roc_auc.test < -0.05").holds(-0.02))
+        #expect(try Gate(parsing: "old(roc_auc.test) >= 0.9").value(in: report()) == 0.9)
+        #expect(try Gate(parsing: "new(roc_auc.test) != 1").value(in: report()) == 0.88)
+        #expect(try Gate(parsing: "rel(roc_auc.test) <= 0").term == .relative("roc_auc.test"))
+        #expect(try Gate(parsing: "drift(data/train.csv) > 0.2").term == .drift("data/train.csv"))
+    }
+
+    @Test func badExpressionsAreExplained() {
+        for bad in ["roc_auc.test", "roc < x", "bogus(x) > 1", "< 1"] {
+            #expect(throws: DiffError.self, "\(bad)") { try Gate(parsing: bad) }
+        }
+        #expect(throws: DiffError.self) { try Gate(parsing: "nope > 1").value(in: report()) }
+    }
+}
