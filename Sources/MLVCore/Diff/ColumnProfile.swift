@@ -49,8 +49,8 @@ struct ColumnProfile {
     var minNumber = Double.infinity, maxNumber = -Double.infinity
     var minText: [UInt8]? = nil, maxText: [UInt8]? = nil
     var sample = Reservoir(capacity: 4096, seed: 0x6d6c76)
-    /// Value counts for categorical drift, capped at `categoryLimit` distinct values.
-    var categories: [String: Int] = [:]
+    /// Value counts for categorical drift (by value hash), capped at `categoryLimit` distinct values.
+    var categories: [UInt64: Int] = [:]
     var otherCategories = 0
 
     static let categoryLimit = 2000
@@ -58,7 +58,8 @@ struct ColumnProfile {
     mutating func add(_ v: ArraySlice<UInt8>) {
         if isNull(v) { nulls += 1; return }
         count += 1
-        hll.add(fnv1a(v))
+        let h = fnv1a(v)
+        hll.add(h)
         let t: ColumnType
         if let n = parseNumber(v) {
             t = n.isInteger ? .integer : .float
@@ -72,12 +73,12 @@ struct ColumnProfile {
             sample.add(x)
         } else {
             t = isBool(v) ? .bool : (isDateTime(v) ? .datetime : .string)
-            if minText == nil || v.lexicographicallyPrecedes(minText!) { minText = Array(v) }
-            if maxText == nil || maxText!.lexicographicallyPrecedes(v) { maxText = Array(v) }
+            if minText == nil || bytesBefore(v, minText![...]) { minText = Array(v) }
+            if maxText == nil || bytesBefore(maxText![...], v) { maxText = Array(v) }
         }
         type = type.merged(t)
-        if type == .string || type == .bool || type == .datetime {
-            let key = String(decoding: v, as: UTF8.self)
+        if t != .integer && t != .float {
+            let key = h
             if categories[key] != nil || categories.count < ColumnProfile.categoryLimit { categories[key, default: 0] += 1 }
             else { otherCategories += 1 }
         }
@@ -108,17 +109,26 @@ func isNull(_ v: ArraySlice<UInt8>) -> Bool {
 }
 
 func isBool(_ v: ArraySlice<UInt8>) -> Bool {
-    let s = String(decoding: v, as: UTF8.self).lowercased()
-    return s == "true" || s == "false"
+    // "true" / "false" in any case, compared without building a String.
+    func eq(_ word: StaticString) -> Bool {
+        guard v.count == word.utf8CodeUnitCount else { return false }
+        var i = v.startIndex
+        for j in 0..<word.utf8CodeUnitCount {
+            if v[i] | 0x20 != word.utf8Start[j] { return false }
+            i += 1
+        }
+        return true
+    }
+    return eq("true") || eq("false")
 }
 
 /// ISO-8601-like dates and timestamps: YYYY-MM-DD, optionally followed by a time.
 func isDateTime(_ v: ArraySlice<UInt8>) -> Bool {
     guard v.count >= 10 else { return false }
-    let b = Array(v.prefix(10))
-    func digit(_ i: Int) -> Bool { b[i] >= 48 && b[i] <= 57 }
-    guard digit(0), digit(1), digit(2), digit(3), b[4] == 45, digit(5), digit(6), b[7] == 45, digit(8), digit(9) else { return false }
-    return v.count == 10 || v[v.startIndex + 10] == UInt8(ascii: "T") || v[v.startIndex + 10] == UInt8(ascii: " ")
+    let s = v.startIndex
+    func digit(_ i: Int) -> Bool { v[s + i] >= 48 && v[s + i] <= 57 }
+    guard digit(0), digit(1), digit(2), digit(3), v[s + 4] == 45, digit(5), digit(6), v[s + 7] == 45, digit(8), digit(9) else { return false }
+    return v.count == 10 || v[s + 10] == UInt8(ascii: "T") || v[s + 10] == UInt8(ascii: " ")
 }
 
 /// A decimal number (what strtod takes, minus hex, inf and nan), and whether it is an integer.
@@ -126,22 +136,33 @@ func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool)? {
     guard !v.isEmpty, v.count < 64 else { return nil }
     var integer = true
     var digits = 0
-    for (i, c) in v.enumerated() {
+    var magnitude: Int64 = 0
+    var negative = false
+    var i = v.startIndex
+    for c in v {
         switch c {
-        case 48...57: digits += 1
+        case 48...57:
+            digits += 1
+            if integer && digits <= 18 { magnitude = magnitude * 10 + Int64(c - 48) }
         case UInt8(ascii: "-"), UInt8(ascii: "+"):
-            if i != 0 && !(v[v.startIndex + i - 1] | 0x20 == UInt8(ascii: "e")) { return nil }
+            if i == v.startIndex { negative = c == UInt8(ascii: "-") }
+            else if v[i - 1] | 0x20 != UInt8(ascii: "e") { return nil }
+            else { integer = false }
         case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): integer = false
         default: return nil
         }
+        i += 1
     }
     guard digits > 0 else { return nil }
-    var buf = [CChar](repeating: 0, count: v.count + 1)
-    for (i, c) in v.enumerated() { buf[i] = CChar(bitPattern: c) }
-    var end: UnsafeMutablePointer<CChar>? = nil
-    let x = buf.withUnsafeMutableBufferPointer { p -> Double in
-        let r = strtod(p.baseAddress!, &end)
-        return end == p.baseAddress! + v.count ? r : .nan
+    // Integers up to 18 digits without strtod; everything else through it, from a stack buffer.
+    if integer && digits <= 18 { return (Double(negative ? -magnitude : magnitude), true) }
+    let x = withUnsafeTemporaryAllocation(of: CChar.self, capacity: v.count + 1) { buf -> Double in
+        var j = 0
+        for c in v { buf[j] = CChar(bitPattern: c); j += 1 }
+        buf[j] = 0
+        var end: UnsafeMutablePointer<CChar>? = nil
+        let r = strtod(buf.baseAddress!, &end)
+        return end == buf.baseAddress! + v.count ? r : .nan
     }
     guard x.isFinite else { return nil }
     return (x, integer)
@@ -233,7 +254,7 @@ func numericPSI(_ a: [Double], _ b: [Double]) -> Double? {
 }
 
 /// PSI over categories (values outside the tracked categories pooled as one).
-func categoricalPSI(_ a: [String: Int], _ aOther: Int, _ b: [String: Int], _ bOther: Int) -> Double? {
+func categoricalPSI(_ a: [UInt64: Int], _ aOther: Int, _ b: [UInt64: Int], _ bOther: Int) -> Double? {
     let ta = a.values.reduce(aOther, +), tb = b.values.reduce(bOther, +)
     guard ta > 0, tb > 0 else { return nil }
     let keys = Set(a.keys).union(b.keys).sorted()
@@ -252,4 +273,14 @@ func psi(_ a: [Double], _ b: [Double]) -> Double {
         total += (q - p) * log(q / p)
     }
     return total
+}
+
+/// Byte-wise order (memcmp, then length), without the generic sequence machinery.
+func bytesBefore(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+    let n = min(a.count, b.count)
+    if n > 0 {
+        let c = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in memcmp(x.baseAddress!, y.baseAddress!, n) } }
+        if c != 0 { return c < 0 }
+    }
+    return a.count < b.count
 }

@@ -85,15 +85,61 @@ final class TableReader {
                 if try nextByte() != 0xBB || nextByte() != 0xBF { throw DiffError.malformed(file: name, line: 1, why: "not UTF-8 text") }
             }
         }
-        guard var c = try nextByte() else { return false }
+        guard try peekByte() != nil else { return false }
         starts.append(0)
         var quoted = false
-        var fieldStartsQuote = true
+        var fieldStart = true        // at the first byte of a field (where a quote opens it)
         let quoteLine = line
+        let sep = separator
         while true {
-            if quoted {
-                if c == UInt8(ascii: "\"") {
-                    if try peekByte() == UInt8(ascii: "\"") {
+            if pos >= block.count {
+                if atEnd { break }
+                guard let b = try stream.next() else { atEnd = true; break }
+                block = b
+                pos = 0
+                continue
+            }
+            if !quoted {
+                // Plain bytes up to the next special one are copied in one go.
+                let start = pos
+                var i = pos
+                let n = block.count
+                while i < n {
+                    let c = block[i]
+                    if c == sep || c == 0x0A || c == 0x0D || c == 0x22 { break }
+                    i += 1
+                }
+                if i > start {
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start..<i]))
+                    fieldStart = false
+                }
+                pos = i
+                if i == n { continue }
+                let c = block[i]
+                pos += 1
+                if c == sep {
+                    ends.append(bytes.count)
+                    starts.append(bytes.count)
+                    fieldStart = true
+                } else if c == 0x0A {
+                    nextLine += 1
+                    ends.append(bytes.count)
+                    return true
+                } else if c == 0x0D {
+                    if try isLineEndAhead() { continue }     // CR of a CRLF line end
+                    bytes.append(c)
+                    fieldStart = false
+                } else if fieldStart {
+                    quoted = true                            // an opening quote
+                    fieldStart = false
+                } else {
+                    bytes.append(c)                          // a stray quote inside a plain field
+                }
+            } else {
+                let c = block[pos]
+                pos += 1
+                if c == 0x22 {
+                    if try peekByte() == 0x22 {
                         _ = try nextByte()
                         bytes.append(c)
                     } else {
@@ -103,30 +149,9 @@ final class TableReader {
                     if c == 0x0A { nextLine += 1 }
                     bytes.append(c)
                 }
-            } else if c == separator {
-                ends.append(bytes.count)
-                starts.append(bytes.count)
-                fieldStartsQuote = true
-                guard let n = try nextByte() else { break }
-                c = n
-                continue
-            } else if c == 0x0A {
-                nextLine += 1
-                break
-            } else if c == 0x0D, try isLineEndAhead() {
-                // CR of a CRLF line end
-            } else if c == UInt8(ascii: "\"") && fieldStartsQuote && bytes.count == starts[starts.count - 1] {
-                quoted = true
-            } else {
-                bytes.append(c)
             }
-            fieldStartsQuote = false
-            guard let n = try nextByte() else {
-                if quoted { throw DiffError.malformed(file: name, line: quoteLine, why: "a quoted field is never closed") }
-                break
-            }
-            c = n
         }
+        if quoted { throw DiffError.malformed(file: name, line: quoteLine, why: "a quoted field is never closed") }
         ends.append(bytes.count)
         return true
     }
