@@ -158,3 +158,23 @@ struct Params: ParsableCommand {
         }
     }
 }
+
+struct DiffDriver: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff-driver",
+        abstract: "Summarize a pointer file's data for `git diff` (a textconv driver).",
+        discussion: """
+        With these two lines, plain `git diff` and `git log -p` show what changed in the data \
+        (columns, counts, statistics, files) instead of two snapshot ids:
+          git config diff.mlv.textconv "mlv diff-driver"
+          echo '*.mlv diff=mlv' >> .gitattributes
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Argument(help: "A pointer file (git passes a temporary copy).") var file: String
+
+    func run() throws {
+        let bytes = try FSRead.all(file)
+        print(try repo.open().summarize(pointerBytes: bytes, name: file), terminator: "")
+    }
+}

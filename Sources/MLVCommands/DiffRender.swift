@@ -77,6 +77,33 @@ enum DiffRender {
         return rows.map { r in indent + r.enumerated().map { pad($0.element, widths[$0.offset]) }.joined(separator: "  ") }
     }
 
+    static func featureLines(_ t: TargetDiff) -> [String] {
+        guard let f = t.features else { return [] }
+        var out = f.changes.map { c -> String in
+            switch c.change {
+            case "modified": return "~ \(c.scope) \(c.name): \(c.field ?? "") \(c.old ?? "—") → \(c.new ?? "—")"
+            case "renamed": return "> \(c.scope) \(c.name) (renamed from \(c.old ?? ""))"
+            default: return "\(symbol(c.change)) \(c.scope) \(c.name)" + ((c.new ?? c.old).map { ": \($0)" } ?? "")
+            }
+        }
+        if !f.modelsToRetrain.isEmpty { out.append("models to retrain: \(f.modelsToRetrain.joined(separator: ", "))") }
+        return out
+    }
+
+    static func tensorLines(_ t: TargetDiff) -> [String] {
+        guard let d = t.tensors else { return [] }
+        var out = ["parameters \(grouped(UInt64(d.parametersOld))) → \(grouped(UInt64(d.parametersNew)))"]
+        for c in d.tensors {
+            switch c.change {
+            case "modified": out.append("~ \(c.name)" + (c.relativeL2.map { String(format: "  relative L2 change %.4g", $0) } ?? ""))
+            case "reshaped": out.append("~ \(c.name) shape \(c.oldShape ?? []) → \(c.newShape ?? [])")
+            case "retyped": out.append("~ \(c.name) dtype \(c.oldDtype ?? "") → \(c.newDtype ?? "")")
+            default: out.append("\(symbol(c.change)) \(c.name) \((c.newShape ?? c.oldShape) ?? []) \((c.newDtype ?? c.oldDtype) ?? "")")
+            }
+        }
+        return out
+    }
+
     static func text(_ r: DiffReport, _ gates: [GateResult], color: Bool) -> String {
         func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
         var out = ["diff \(r.from) → \(r.to)"]
@@ -90,6 +117,8 @@ enum DiffRender {
             if let b = t.binary {
                 out.append("    \(String(format: "%.0f%%", b.reusedShare * 100)) of the bytes unchanged (\(bytes(b.newBytes)) new)")
             }
+            out += featureLines(t).map { "    " + $0 }
+            out += tensorLines(t).map { "    " + $0 }
             for (name, tab) in ([(t.path, t.table)] + t.tables.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }) {
                 guard let tab else { continue }
                 if name != t.path { out.append("    \(name):") }
@@ -122,7 +151,8 @@ enum DiffRender {
             var summary = ""
             if let tab = t.table { summary = "+\(tab.rows.added) / -\(tab.rows.removed) / ~\(tab.rows.modified) rows" + (tab.maxDrift.map { String(format: ", max drift %.3f", $0) } ?? "") }
             else if !t.files.isEmpty { summary = "\(t.files.count) files changed" }
-            else if let b = t.binary { summary = String(format: "%.0f%% of bytes unchanged", b.reusedShare * 100) }
+            else if let f = t.features { summary = "\(f.changes.count) definition changes" + (f.modelsToRetrain.isEmpty ? "" : "; retrain \(f.modelsToRetrain.joined(separator: ", "))") }
+            else if let b = t.binary { summary = String(format: "%.0f%% of bytes unchanged", b.reusedShare * 100) + (t.tensors.map { ", \($0.tensors.count) tensors changed" } ?? "") }
             out.append(row([symbol(t.change), "`\(t.path)`", t.kind.rawValue, size(t), summary]))
         }
         let ms = metricRows(r.metrics) + metricRows(r.params)
@@ -130,8 +160,9 @@ enum DiffRender {
             out += ["", row(["metric", "old", "new", "delta", "relative"]), "|---|---:|---:|---:|---:|"]
             out += ms.map(row)
         }
-        for t in r.targets where t.table != nil || !t.files.isEmpty || !t.tables.isEmpty {
+        for t in r.targets where t.table != nil || !t.files.isEmpty || !t.tables.isEmpty || t.features != nil || t.tensors != nil {
             out += ["", "<details><summary><code>\(t.path)</code></summary>", ""]
+            out += (featureLines(t) + tensorLines(t)).map { "- " + $0.replacingOccurrences(of: "|", with: "\\|") }
             for f in t.files { out.append("- \(symbol(f.change)) `\(f.path)`" + (f.from.map { " (from `\($0)`)" } ?? "")) }
             for (name, tab) in ([(t.path, t.table)] + t.tables.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }) {
                 guard let tab else { continue }

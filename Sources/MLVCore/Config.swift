@@ -1,6 +1,11 @@
 import MLVStore
 import Yams
 
+public struct TargetSettings: Codable, Equatable, Sendable {
+    public var key: [String]?
+    public var inputs: [String]?
+}
+
 /// The committed configuration, `mlv.yaml` at the repository root. Written with sorted keys
 /// so that it diffs and merges well:
 ///
@@ -8,11 +13,17 @@ import Yams
 ///     compression_level: 1        zstd level for new chunks (1 fastest .. 19 smallest)
 ///     metrics: [metrics.json]     metrics files kept in git, diffed by `mlv diff`
 ///     params: [params.yaml]       params files kept in git
+///     targets:                    optional per-target settings
+///       data/train.csv: {key: [id]}                       key columns for mlv diff
+///       models/model.bin: {inputs: [features/f.yaml]}     what the model is trained from
 public struct Config: Codable, Equatable, Sendable {
     public var version: Int = 1
     public var compressionLevel: Int = Config.defaultCompressionLevel
     public var metrics: [String] = []
     public var params: [String] = []
+    /// Per-target settings: a dataset's key columns for `mlv diff`, a model's inputs (the
+    /// datasets and feature definitions it is trained from, for "models to retrain").
+    public var targets: [String: TargetSettings] = [:]
 
     /// Level 1 measured fastest at a ratio close to level 3 on CSV (2.42 vs 2.56 in
     /// ../shared/bench), and speed is what a commit of a 1 GiB file waits on.
@@ -22,7 +33,7 @@ public struct Config: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case version
         case compressionLevel = "compression_level"
-        case metrics, params
+        case metrics, params, targets
     }
 
     public init() {}
@@ -33,6 +44,16 @@ public struct Config: Codable, Equatable, Sendable {
         compressionLevel = try c.decodeIfPresent(Int.self, forKey: .compressionLevel) ?? Config.defaultCompressionLevel
         metrics = try c.decodeIfPresent([String].self, forKey: .metrics) ?? []
         params = try c.decodeIfPresent([String].self, forKey: .params) ?? []
+        targets = try c.decodeIfPresent([String: TargetSettings].self, forKey: .targets) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(compressionLevel, forKey: .compressionLevel)
+        try c.encode(metrics, forKey: .metrics)
+        try c.encode(params, forKey: .params)
+        if !targets.isEmpty { try c.encode(targets, forKey: .targets) }
     }
 
     public static func load(path: String) throws -> Config {

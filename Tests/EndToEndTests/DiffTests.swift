@@ -113,3 +113,84 @@ import Testing
         #expect(c["added"] as? Int == 1 && c["modified"] as? Int == 1)
     }
 }
+
+@Suite struct DiffKindsTests {
+    /// With the two config lines of the README, plain `git diff` shows the data summary.
+    @Test func gitDiffShowsTheDataSummaryThroughTheTextconvDriver() throws {
+        let s = try Sandbox()
+        try s.git("config", "diff.mlv.textconv", "\(mlvBinary) diff-driver")
+        try s.write(".gitattributes", "*.mlv merge=mlv\n*.mlv diff=mlv\n")
+        try s.write("data/d.csv", "id,v\n1,10\n2,20\n")
+        try s.mlvOK("track", "data/d.csv")
+        try s.git("add", ".gitattributes")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/d.csv", "id,v,w\n1,10,x\n2,25,y\n3,30,z\n")
+        try s.mlvOK("commit", "-m", "v2")
+        let d = try s.git("diff", "HEAD~1", "HEAD", "--", "data/d.csv.mlv").stdout
+        #expect(d.contains("-column v: integer, 2 values, 0 nulls, ~2 distinct, mean 15, range 10 .. 20"))
+        #expect(d.contains("+column v: integer, 3 values, 0 nulls, ~3 distinct, mean 21.6667, range 10 .. 30"))
+        #expect(d.contains("+column w: string"))
+    }
+
+    @Test func featureChangesNameTheModelsToRetrain() throws {
+        let s = try Sandbox()
+        let fixture = packageRoot + "/Fixtures/sample-project/features/penguins.features.yaml"
+        let text = try String(contentsOfFile: fixture, encoding: .utf8)
+        try s.write("features/penguins.features.yaml", text)
+        try s.write("models/model.bin", noise(100_000, seed: 3))
+        try s.mlvOK("track", "features/penguins.features.yaml", "models/model.bin")
+        var config = String(decoding: s.read("mlv.yaml")!, as: UTF8.self)
+        config += "targets:\n  models/model.bin:\n    inputs: [features/penguins.features.yaml]\n"
+        try s.write("mlv.yaml", config)
+        try s.git("add", "mlv.yaml")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("features/penguins.features.yaml", text.replacingOccurrences(of: "body_mass_g / 1000", with: "body_mass_g / 1000.0"))
+        let r = try s.mlvOK("diff", "--format", "json")
+        let j = try JSONSerialization.jsonObject(with: r.stdoutBytes) as! [String: Any]
+        let t = (j["targets"] as! [[String: Any]]).first { $0["path"] as? String == "features/penguins.features.yaml" }!
+        let f = t["features"] as! [String: Any]
+        #expect(f["models_to_retrain"] as? [String] == ["models/model.bin"])
+        let c = (f["changes"] as! [[String: Any]])[0]
+        #expect(c["name"] as? String == "penguin_measurements/body_mass_kg" && c["field"] as? String == "expression")
+        #expect(try s.mlvOK("diff").stdout.contains("models to retrain: models/model.bin"))
+    }
+
+    @Test func safetensorsModelsAndOtherBinaries() throws {
+        let s = try Sandbox()
+        let big = (0..<50_000).map { Float($0 % 100) / 100 }
+        try s.write("models/m.safetensors", safetensorsFile([("layer.w", [50_000], big), ("head", [2], [1, 2])]))
+        var other = noise(1 << 20, seed: 9)
+        try s.write("models/m.bin", other)
+        try s.mlvOK("track", "models/m.safetensors", "models/m.bin")
+        try s.mlvOK("commit", "-m", "v1")
+        var changed = big
+        changed[0] = 5
+        try s.write("models/m.safetensors", safetensorsFile([("layer.w", [50_000], changed), ("head", [3], [1, 2, 3])]))
+        other.replaceSubrange(500_000..<500_010, with: [UInt8](repeating: 1, count: 10))
+        try s.write("models/m.bin", other)
+        try s.mlvOK("commit", "-m", "v2")
+        let j = try JSONSerialization.jsonObject(with: try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", "json").stdoutBytes) as! [String: Any]
+        let targets = j["targets"] as! [[String: Any]]
+        let st = targets.first { $0["path"] as? String == "models/m.safetensors" }!["tensors"] as! [String: Any]
+        #expect(st["parameters_old"] as? Int == 50_002 && st["parameters_new"] as? Int == 50_003)
+        let tensors = (st["tensors"] as! [[String: Any]]).map { "\($0["name"]!):\($0["change"]!)" }
+        #expect(tensors == ["head:reshaped", "layer.w:modified"])
+        let bin = targets.first { $0["path"] as? String == "models/m.bin" }!["binary"] as! [String: Any]
+        #expect((bin["reused_share"] as! Double) > 0.8)
+    }
+}
+
+/// A safetensors file: header JSON, then float32 tensors.
+func safetensorsFile(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
+    var header: [String] = []
+    var data: [UInt8] = []
+    for (name, shape, values) in tensors {
+        let begin = data.count
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        header.append("\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(data.count)]}")
+    }
+    let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
+    var out: [UInt8] = []
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+    return out + json + data
+}

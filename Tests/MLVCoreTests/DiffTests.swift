@@ -169,3 +169,85 @@ func tdiff(_ a: String, _ b: String, key: [String] = [], samples: Int = 5) throw
         #expect(throws: DiffError.self) { try Gate(parsing: "nope > 1").value(in: report()) }
     }
 }
+
+@Suite struct FeatureDiffTests {
+    let base = """
+    version: 1
+    entities:
+      - {name: user, keys: [user_id]}
+    feature_views:
+      - name: activity
+        source: data/events.csv
+        entity: user
+        ttl: 7d
+        owner: a@example.com
+        tags: {domain: growth}
+        features:
+          - {name: clicks_7d, dtype: int64, expression: count(click) over 7d}
+          - {name: spend, dtype: float32, expression: sum(amount)}
+          - {name: old_one, dtype: bool, expression: x > 1}
+    """
+
+    func changes(_ new: String) throws -> [String] {
+        let a = try FeatureSet.parse(Array(base.utf8), path: "f.yaml")
+        let b = try FeatureSet.parse(Array(new.utf8), path: "f.yaml")
+        return diffFeatures(a, b).map { [$0.scope, $0.name, $0.change, $0.field ?? "", $0.old ?? "", $0.new ?? ""].joined(separator: "|") }
+    }
+
+    @Test func eachKindOfChange() throws {
+        #expect(try changes(base).isEmpty)
+        var v = base.replacingOccurrences(of: "dtype: float32", with: "dtype: float64")
+        #expect(try changes(v) == ["feature|activity/spend|modified|dtype|float32|float64"])
+        v = base.replacingOccurrences(of: "sum(amount)", with: "sum(amount) - refunds")
+        #expect(try changes(v) == ["feature|activity/spend|modified|expression|sum(amount)|sum(amount) - refunds"])
+        v = base.replacingOccurrences(of: "name: spend", with: "name: spend_total")
+        #expect(try changes(v) == ["feature|activity/spend_total|renamed|name|spend|spend_total"])
+        v = base.replacingOccurrences(of: "{name: old_one, dtype: bool, expression: x > 1}", with: "{name: fresh, dtype: int32, expression: y}")
+        #expect(try changes(v) == ["feature|activity/fresh|added|||y", "feature|activity/old_one|removed||x > 1|"])
+        v = base.replacingOccurrences(of: "source: data/events.csv", with: "source: data/events_v2.csv")
+            .replacingOccurrences(of: "ttl: 7d", with: "ttl: 1d").replacingOccurrences(of: "entity: user", with: "entity: account")
+        #expect(try changes(v) == ["view|activity|modified|source|data/events.csv|data/events_v2.csv",
+                                   "view|activity|modified|entity|user|account", "view|activity|modified|ttl|7d|1d"])
+        v = base.replacingOccurrences(of: "keys: [user_id]", with: "keys: [user_id, region]")
+        #expect(try changes(v) == ["entity|user|modified|keys|user_id|user_id,region"])
+    }
+
+    @Test func malformedDefinitionsAreClearErrors() {
+        #expect(throws: DiffError.self) { try FeatureSet.parse(Array("feature_views:\n  - name: x\n".utf8), path: "f.yaml") }
+        #expect(throws: DiffError.self) { try FeatureSet.parse(Array("version: 2\n".utf8), path: "f.yaml") }
+    }
+}
+
+/// A safetensors file built in memory: header JSON, then float32 tensors.
+func safetensors(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
+    var header: [String] = []
+    var data: [UInt8] = []
+    for (name, shape, values) in tensors {
+        let begin = data.count
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        header.append("\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(data.count)]}")
+    }
+    let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
+    var out: [UInt8] = []
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+    return out + json + data
+}
+
+@Suite struct SafetensorsTests {
+    @Test func tensorsAddedRemovedReshapedAndChanged() throws {
+        let a = safetensors([("w", [2, 2], [1, 2, 3, 4]), ("b", [2], [0, 0]), ("gone", [1], [5])])
+        let b = safetensors([("w", [2, 2], [1, 2, 3, 4.5]), ("b", [3], [0, 0, 0]), ("new", [1], [1])])
+        let d = try #require(try diffSafetensors(old: a, new: b, path: "m.safetensors"))
+        #expect(d.parametersOld == 7 && d.parametersNew == 8)
+        #expect(d.tensors.map { "\($0.name):\($0.change)" } == ["b:reshaped", "gone:removed", "new:added", "w:modified"])
+        let w = d.tensors.last!
+        #expect(abs(w.relativeL2! - 0.5 / (30.0).squareRoot()) < 1e-6)
+        #expect(try diffSafetensors(old: a, new: a, path: "m.safetensors")?.tensors.isEmpty == true)
+    }
+
+    @Test func aBrokenHeaderIsAnError() {
+        var bad = safetensors([("w", [1], [1])])
+        bad[8] = UInt8(ascii: "#")      // the header's opening brace
+        #expect(throws: DiffError.self) { try diffSafetensors(old: bad, new: bad, path: "m.safetensors") }
+    }
+}

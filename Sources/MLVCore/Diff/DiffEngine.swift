@@ -42,9 +42,11 @@ public struct TargetDiff: Codable, Sendable {
     public var table: TableDiff?
     public var tables: [String: TableDiff]   // CSV files changed inside a folder target
     public var binary: BinaryDiff?
+    public var features: FeaturesDiff?
+    public var tensors: SafetensorsDiff?
 
     enum CodingKeys: String, CodingKey {
-        case path, kind, change, files, table, tables, binary
+        case path, kind, change, files, table, tables, binary, features, tensors
         case oldSnapshot = "old_snapshot"
         case newSnapshot = "new_snapshot"
         case oldSize = "old_size"
@@ -135,7 +137,10 @@ extension Workspace {
             if pa?.snapshot == pb?.snapshot && pa?.executable == pb?.executable { continue }
             var t = TargetDiff(path: path, kind: kind, change: pa == nil ? "added" : (pb == nil ? "removed" : "modified"),
                                oldSnapshot: pa?.snapshot?.hex, newSnapshot: pb?.snapshot?.hex,
-                               oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil)
+                               oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil,
+                               features: nil, tensors: nil)
+            var tableOptions = o.table
+            if tableOptions.key.isEmpty, let k = config.targets[path]?.key { tableOptions.key = k }
             if kind == .metrics || kind == .params {
                 let old = try pa.flatMap { try content(a, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
                 let new = try pb.flatMap { try content(b, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
@@ -151,7 +156,7 @@ extension Workspace {
                     for f in t.files where f.change == "modified" && t.tables.count < 5 {
                         if let fmt = TableFormat(path: f.path), case .delimited(let sep) = fmt {
                             t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
-                                                              separator: sep, options: o.table) { newSide in
+                                                              separator: sep, options: tableOptions) { newSide in
                                 newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
                                         : try self.stream(a, f.path, fa[f.path]!.0, store: store)
                             }
@@ -160,11 +165,21 @@ extension Workspace {
                 } else if pa.type == .file && pb.type == .file {
                     if kind == .dataset, let fmt = TableFormat(path: path), case .delimited(let sep) = fmt {
                         t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
-                                                 separator: sep, options: o.table) { newSide in
+                                                 separator: sep, options: tableOptions) { newSide in
                             newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
                         }
+                    } else if kind == .features {
+                        let fa = try FeatureSet.parse(readAll(stream(a, path, sa, store: store), limit: 64 << 20, what: path), path: "\(path)@\(a.label)")
+                        let fb = try FeatureSet.parse(readAll(stream(b, path, sb, store: store), limit: 64 << 20, what: path), path: "\(path)@\(b.label)")
+                        let changes = diffFeatures(fa, fb)
+                        t.features = FeaturesDiff(changes: changes, modelsToRetrain: modelsUsing(path, fa, fb, changes))
                     } else {
                         t.binary = try binaryDiff(a, b, path, sa, sb, store: store)
+                        if path.lowercased().hasSuffix(".safetensors"), pa.size <= Workspace.tensorDiffLimit, pb.size <= Workspace.tensorDiffLimit {
+                            t.tensors = try diffSafetensors(old: readAll(stream(a, path, sa, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
+                                                            new: readAll(stream(b, path, sb, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
+                                                            path: path)
+                        }
                     }
                 }
             }
@@ -181,6 +196,21 @@ extension Workspace {
             }
         }
         return report
+    }
+
+    /// Safetensors files up to this size get a tensor-by-tensor comparison (both are read into
+    /// memory); bigger ones only the chunk-level share.
+    static let tensorDiffLimit: UInt64 = 2 << 30
+
+    /// Models whose declared inputs (mlv.yaml `targets: {model: {inputs: [...]}}`) include the
+    /// feature file, or the source dataset of a view that changed.
+    func modelsUsing(_ path: String, _ a: FeatureSet, _ b: FeatureSet, _ changes: [FeatureChange]) -> [String] {
+        guard !changes.isEmpty else { return [] }
+        let views = Set(changes.map { String($0.name.split(separator: "/").first ?? "") })
+        let sources = Set(((a.featureViews ?? []) + (b.featureViews ?? [])).filter { views.contains($0.name) }.compactMap(\.source))
+        return config.targets.filter { _, s in
+            (s.inputs ?? []).contains { $0 == path || sources.contains($0) }
+        }.keys.sorted()
     }
 
     /// A file git itself tracks, at a commit or in the working tree.

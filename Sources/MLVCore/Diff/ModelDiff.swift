@@ -1,0 +1,109 @@
+import Foundation
+
+/// A safetensors file's header: tensor names, dtypes, shapes and byte ranges.
+/// Format: u64 little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
+/// then the tensor bytes.
+struct SafetensorsHeader {
+    struct Tensor {
+        var dtype: String
+        var shape: [Int]
+        var begin: Int
+        var end: Int
+    }
+    var tensors: [String: Tensor]
+    var dataStart: Int
+
+    static func parse(prefix: [UInt8], path: String) throws -> SafetensorsHeader? {
+        guard prefix.count >= 8 else { return nil }
+        let n = prefix.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        guard n > 1, n <= 100 << 20, prefix.count >= 8 + n else { return nil }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(prefix[8..<(8 + n)])) as? [String: Any] else {
+            throw DiffError.malformed(file: path, line: 0, why: "safetensors header is not valid JSON")
+        }
+        var tensors: [String: Tensor] = [:]
+        for (name, v) in json where name != "__metadata__" {
+            guard let d = v as? [String: Any], let dtype = d["dtype"] as? String, let shape = d["shape"] as? [Int],
+                  let off = d["data_offsets"] as? [Int], off.count == 2, off[0] >= 0, off[1] >= off[0] else {
+                throw DiffError.malformed(file: path, line: 0, why: "safetensors entry \(name.debugDescription) is malformed")
+            }
+            tensors[name] = Tensor(dtype: dtype, shape: shape, begin: off[0], end: off[1])
+        }
+        return SafetensorsHeader(tensors: tensors, dataStart: 8 + n)
+    }
+}
+
+public struct TensorChange: Codable, Sendable {
+    public var name: String
+    public var change: String            // added, removed, reshaped, retyped, modified
+    public var oldShape: [Int]?
+    public var newShape: [Int]?
+    public var oldDtype: String?
+    public var newDtype: String?
+    /// ‖new − old‖ / ‖old‖ for float tensors of the same shape.
+    public var relativeL2: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case name, change
+        case oldShape = "old_shape"
+        case newShape = "new_shape"
+        case oldDtype = "old_dtype"
+        case newDtype = "new_dtype"
+        case relativeL2 = "relative_l2"
+    }
+}
+
+public struct SafetensorsDiff: Codable, Sendable {
+    public var parametersOld: Int
+    public var parametersNew: Int
+    public var tensors: [TensorChange]
+
+    enum CodingKeys: String, CodingKey {
+        case tensors
+        case parametersOld = "parameters_old"
+        case parametersNew = "parameters_new"
+    }
+}
+
+/// Compares two safetensors files, reading each tensor once (bounded by the largest tensor).
+func diffSafetensors(old: [UInt8], new: [UInt8], path: String) throws -> SafetensorsDiff? {
+    guard let a = try SafetensorsHeader.parse(prefix: old, path: path), let b = try SafetensorsHeader.parse(prefix: new, path: path) else { return nil }
+    func params(_ h: SafetensorsHeader) -> Int { h.tensors.values.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+    var changes: [TensorChange] = []
+    for name in Set(a.tensors.keys).union(b.tensors.keys).sorted() {
+        let x = a.tensors[name], y = b.tensors[name]
+        var c = TensorChange(name: name, change: "", oldShape: x?.shape, newShape: y?.shape, oldDtype: x?.dtype, newDtype: y?.dtype, relativeL2: nil)
+        guard let x else { c.change = "added"; changes.append(c); continue }
+        guard let y else { c.change = "removed"; changes.append(c); continue }
+        if x.dtype != y.dtype { c.change = "retyped"; changes.append(c); continue }
+        if x.shape != y.shape { c.change = "reshaped"; changes.append(c); continue }
+        let ra = (a.dataStart + x.begin)..<(a.dataStart + x.end), rb = (b.dataStart + y.begin)..<(b.dataStart + y.end)
+        guard ra.upperBound <= old.count, rb.upperBound <= new.count else {
+            throw DiffError.malformed(file: path, line: 0, why: "tensor \(name.debugDescription) runs past the end of the file")
+        }
+        if old[ra] == new[rb] { continue }
+        c.change = "modified"
+        if x.dtype == "F32" || x.dtype == "F64" {
+            var num = 0.0, den = 0.0
+            old[ra].withUnsafeBytes { p in
+                new[rb].withUnsafeBytes { q in
+                    if x.dtype == "F32" {
+                        for i in 0..<(p.count / 4) {
+                            let u = Double(p.loadUnaligned(fromByteOffset: i * 4, as: Float.self))
+                            let v = Double(q.loadUnaligned(fromByteOffset: i * 4, as: Float.self))
+                            num += (v - u) * (v - u); den += u * u
+                        }
+                    } else {
+                        for i in 0..<(p.count / 8) {
+                            let u = p.loadUnaligned(fromByteOffset: i * 8, as: Double.self)
+                            let v = q.loadUnaligned(fromByteOffset: i * 8, as: Double.self)
+                            num += (v - u) * (v - u); den += u * u
+                        }
+                    }
+                }
+            }
+            c.relativeL2 = den > 0 ? (num / den).squareRoot() : nil
+        }
+        changes.append(c)
+    }
+    return SafetensorsDiff(parametersOld: params(a), parametersNew: params(b), tensors: changes)
+}

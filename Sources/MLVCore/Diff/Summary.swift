@@ -1,0 +1,51 @@
+import MLVStore
+
+extension Workspace {
+    /// A text summary of a pointer's data for `git diff` (textconv): the pointer's fields,
+    /// then, when the data is in the local store, a table's columns with their statistics or a
+    /// folder's file list. Lines are stable so that git's line diff shows what moved.
+    public func summarize(pointerBytes: [UInt8], name: String) throws -> String {
+        let p = try Pointer(parsing: pointerBytes, path: name)
+        var out = ["mlv \(p.kind.rawValue) (\(p.type.rawValue))"]
+        guard let id = p.snapshot else { return (out + ["not committed yet"]).joined(separator: "\n") + "\n" }
+        out.append("snapshot \(id.hex)")
+        out.append("size \(p.size) bytes, \(p.files) file\(p.files == 1 ? "" : "s")")
+        if let r = p.rows, let c = p.columns { out.append("\(r) rows x \(c) columns") }
+        let store = try store()
+        guard try store.contains(id) else {
+            out.append("(data not in the local store: no content summary)")
+            return out.joined(separator: "\n") + "\n"
+        }
+        let target = String(name.hasSuffix(Pointer.suffix) ? name.dropLast(Pointer.suffix.count) : Substring(name))
+        switch p.type {
+        case .file:
+            if let fmt = TableFormat(path: target), case .delimited(let sep) = fmt {
+                let r = try TableReader(stream: StoredFileStream(store: store, manifest: id), name: target, separator: sep)
+                var profiles = [ColumnProfile](repeating: ColumnProfile(), count: r.header.count)
+                while try r.next() { for i in 0..<r.header.count { profiles[i].add(r.field(i)) } }
+                for (name, prof) in zip(r.header, profiles) {
+                    let s = prof.stats
+                    var line = "column \(name): \(s.type.rawValue), \(s.count) values, \(s.nulls) nulls, ~\(s.distinct) distinct"
+                    if let m = s.mean { line += ", mean \(formatNumber(m))" }
+                    if let lo = s.min, let hi = s.max { line += ", range \(lo) .. \(hi)" }
+                    out.append(line)
+                }
+            }
+        case .dir:
+            var lines: [String] = []
+            func walk(_ tree: ObjectID, _ prefix: String) throws {
+                for e in try store.tree(tree).entries {
+                    switch e.kind {
+                    case .file: lines.append("file \(prefix)\(e.name) \(e.size) bytes \(e.id.short)")
+                    case .symlink: lines.append("link \(prefix)\(e.name)")
+                    case .directory: try walk(e.id, prefix + e.name + "/")
+                    }
+                    if lines.count >= 10_000 { return }
+                }
+            }
+            try walk(id, "")
+            out += lines
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+}
