@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import MLVCore
 
-enum DiffFormat: String, ExpressibleByArgument, CaseIterable { case text, md, json }
+enum DiffFormat: String, ExpressibleByArgument, CaseIterable { case text, md, json, html }
 
 /// Options shared by `diff`, `metrics diff` and `params diff`.
 struct DiffGateOptions: ParsableArguments {
-    @Option(help: "Output format: text, md (GitHub markdown for a pull request), json.") var format: DiffFormat = .text
+    @Option(help: "Output format: text, md (GitHub markdown for a pull request), json, html (one self-contained file with charts).") var format: DiffFormat = .text
     @Flag(help: "Exit with status 1 when anything differs.") var exitCode = false
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Fail (exit 10 + its position) when EXPR holds; repeatable.", valueName: "EXPR"))
     var failOn: [String] = []
@@ -35,6 +35,7 @@ struct DiffGateOptions: ParsableArguments {
             try MLVCommands.Out.json(Out(report: report, gates: results))
         case .text: print(DiffRender.text(report, results, color: MLVCommands.Out.stdoutIsTerminal), terminator: "")
         case .md: print(DiffRender.markdown(report, results), terminator: "")
+        case .html: print(DiffRender.html(report, results), terminator: "")
         }
         if let i = results.firstIndex(where: \.fired) { throw ExitCode(Int32(10 + min(i, 89))) }
         if exitCode && report.hasChanges { throw ExitCode(ExitStatus.differences.rawValue) }
@@ -112,7 +113,7 @@ struct Metrics: ParsableCommand {
             case .json:
                 struct V: Encodable { let file, key, value: String }
                 try Out.json(values.map { V(file: $0.0, key: $0.1, value: $0.2) })
-            case .md:
+            case .md, .html:
                 print("| file | metric | value |\n|---|---|---:|")
                 for v in values { print("| \(v.0) | \(v.1) | \(v.2) |") }
             case .text:

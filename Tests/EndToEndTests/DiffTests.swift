@@ -31,7 +31,7 @@ import Testing
         return s
     }
 
-    @Test(arguments: ["text", "md", "json"])
+    @Test(arguments: ["text", "md", "json", "html"])
     func formatsMatchTheirGoldenFiles(format: String) throws {
         let s = try project()
         // The working tree moves on: the diff must read both commits from the store and git.
@@ -45,6 +45,25 @@ import Testing
         }
         let golden = try String(contentsOfFile: path, encoding: .utf8)
         #expect(r.stdout == golden, "mlv diff --format \(format) differs from \(path); if the change is intended, re-record with MLV_RECORD_GOLDEN=1")
+    }
+
+    @Test func htmlIsOneSelfContainedFileWithCharts() throws {
+        let s = try Sandbox()
+        var a = "id,x\n", b = "id,x\n"
+        for i in 0..<500 { a += "\(i),\(i % 50)\n"; b += "\(i),\(i % 50 + 30)\n" }
+        try s.write("data/t.csv", a)
+        try s.write("metrics.json", "{\"auc\": 0.9}\n")
+        try s.mlvOK("track", "data/t.csv")
+        try s.mlvOK("track", "--kind", "metrics", "metrics.json")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/t.csv", b)
+        try s.write("metrics.json", "{\"auc\": 0.85}\n")
+        try s.mlvOK("commit", "-m", "v2")
+        let html = try s.mlvOK("diff", "HEAD~1", "HEAD", "--key", "id", "--format", "html").stdout
+        #expect(html.hasPrefix("<!doctype html>"))
+        #expect(html.components(separatedBy: "<svg").count - 1 == 2)      // the drifted column and the metrics
+        #expect(html.contains("x histogram") && html.contains("metric changes"))
+        #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"))   // nothing fetched
     }
 
     @Test func jsonHasTheDocumentedSchema() throws {

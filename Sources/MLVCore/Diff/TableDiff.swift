@@ -45,6 +45,15 @@ public struct TableDiff: Codable, Sendable {
         /// values; otherwise categories); nil when a side has no values.
         public var drift: Double?
         public var drifted: Bool
+        /// Numeric columns on both sides: shares of each version's values in 20 equal-width
+        /// bins over the joint range (from samples of up to 4,096 values), for charts.
+        public var histogram: Histogram?
+    }
+
+    public struct Histogram: Codable, Sendable {
+        public var edges: [Double]
+        public var old: [Double]
+        public var new: [Double]
     }
 
     public struct CellChange: Codable, Sendable {
@@ -225,6 +234,7 @@ func diffTables(oldName: String, newName: String, separator: UInt8, options: Tab
         let pa = ha.firstIndex(of: name).map { profilesA[$0] }
         let pb = hb.firstIndex(of: name).map { profilesB[$0] }
         var drift: Double? = nil
+        var histogram: TableDiff.Histogram? = nil
         if let pa, let pb {
             if pa.type != pb.type && pa.type != .empty && pb.type != .empty {
                 typeChanged.append(.init(column: name, old: pa.type, new: pb.type))
@@ -232,10 +242,11 @@ func diffTables(oldName: String, newName: String, separator: UInt8, options: Tab
             let numeric = [ColumnType.integer, .float].contains(pa.type) && [ColumnType.integer, .float].contains(pb.type)
             drift = numeric ? numericPSI(pa.sample.values, pb.sample.values)
                             : categoricalPSI(pa.categories, pa.otherCategories, pb.categories, pb.otherCategories)
+            if numeric { histogram = makeHistogram(pa.sample.values, pb.sample.values) }
             if let d = drift { maxDrift = max(maxDrift ?? d, d) }
         }
         stats.append(.init(column: name, old: pa?.stats, new: pb?.stats, drift: drift,
-                           drifted: (drift ?? 0) > options.driftThreshold))
+                           drifted: (drift ?? 0) > options.driftThreshold, histogram: histogram))
     }
     let sharedInOrderA = ha.filter { shared.contains($0) }, sharedInOrderB = hb.filter { shared.contains($0) }
     return TableDiff(
@@ -246,4 +257,17 @@ func diffTables(oldName: String, newName: String, separator: UInt8, options: Tab
                        typeChanged: typeChanged, reordered: sharedInOrderA != sharedInOrderB),
         stats: stats, modifiedRows: modifiedRows, addedSample: addedSample, removedSample: removedSample,
         maxDrift: maxDrift)
+}
+
+/// Shares of two samples in 20 equal-width bins over their joint range.
+func makeHistogram(_ a: [Double], _ b: [Double]) -> TableDiff.Histogram? {
+    guard !a.isEmpty, !b.isEmpty, let lo = (a + b).min(), let hi = (a + b).max(), hi > lo else { return nil }
+    let bins = 20
+    let width = (hi - lo) / Double(bins)
+    func shares(_ xs: [Double]) -> [Double] {
+        var h = [Double](repeating: 0, count: bins)
+        for x in xs { h[min(bins - 1, Int((x - lo) / width))] += 1 }
+        return h.map { $0 / Double(xs.count) }
+    }
+    return TableDiff.Histogram(edges: (0...bins).map { lo + Double($0) * width }, old: shares(a), new: shares(b))
 }
