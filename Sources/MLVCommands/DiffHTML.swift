@@ -35,7 +35,7 @@ extension DiffRender {
     static func metricsSVG(_ ms: [MetricChange]) -> String {
         let rows = ms.filter { $0.relative != nil && $0.old != $0.new }.prefix(30)
         guard !rows.isEmpty else { return "" }
-        let w = 520.0, rowH = 18.0, mid = 320.0
+        let w = 600.0, rowH = 18.0, mid = 320.0
         let top = max(rows.map { abs($0.relative!) }.max() ?? 0, 1e-9)
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(Double(rows.count) * rowH + 10))\" role=\"img\" aria-label=\"metric changes\">"
         for (i, m) in rows.enumerated() {
