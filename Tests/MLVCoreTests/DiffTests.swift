@@ -251,3 +251,27 @@ func safetensors(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
         #expect(throws: DiffError.self) { try diffSafetensors(old: bad, new: bad, path: "m.safetensors") }
     }
 }
+
+@Suite struct JSONLinesTests {
+    func diff(_ a: String, _ b: String, key: [String]) throws -> TableDiff {
+        try diffTables(oldName: "old.jsonl", newName: "new.jsonl", format: .jsonLines,
+                       options: TableDiffOptions(key: key)) { MemoryStream(Array(($0 ? b : a).utf8)) }
+    }
+
+    @Test func keyedDiffOfJSONLines() throws {
+        let a = #"{"id": 1, "name": "a", "tags": ["x"], "ok": true}"# + "\n" + #"{"id": 2, "name": "b", "tags": [], "ok": false}"# + "\n"
+        let b = #"{"id": 1, "name": "a", "tags": ["x"], "ok": true}"# + "\n\n" + #"{"id": 2, "name": "B", "tags": [], "ok": null}"# + "\n" + #"{"id": 3, "name": "c", "tags": [], "ok": true}"# + "\n"
+        let d = try diff(a, b, key: ["id"])
+        #expect(d.rows.added == 1 && d.rows.removed == 0 && d.rows.modified == 1)
+        #expect(d.modifiedRows[0].cells.map { "\($0.column):\($0.old)->\($0.new)" } == ["name:b->B", "ok:false->"])
+        #expect(d.stats.map(\.column) == ["id", "name", "tags", "ok"])   // the first line's key order
+        #expect(d.stats.first { $0.column == "ok" }?.new?.nulls == 1)
+    }
+
+    @Test func badLinesAndNewKeysNameTheLine() throws {
+        #expect(throws: DiffError.malformed(file: "new.jsonl", line: 2, why: "not a JSON object (JSON Lines needs one object per line)")) {
+            _ = try diff(#"{"id": 1}"#, "{\"id\": 1}\n[1, 2]\n", key: ["id"])
+        }
+        #expect(throws: DiffError.self) { _ = try diff(#"{"id": 1}"#, "{\"id\": 1}\n{\"id\": 2, \"extra\": 1}\n", key: ["id"]) }
+    }
+}

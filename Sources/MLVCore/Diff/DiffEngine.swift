@@ -154,18 +154,18 @@ extension Workspace {
                     let fb = try listFiles(b, path, sb, store: store, snap: snap)
                     t.files = fileChanges(fa, fb)
                     for f in t.files where f.change == "modified" && t.tables.count < 5 {
-                        if let fmt = TableFormat(path: f.path), case .delimited(let sep) = fmt {
+                        if let fmt = TableFormat(path: f.path) {
                             t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
-                                                              separator: sep, options: tableOptions) { newSide in
+                                                              format: fmt, options: tableOptions) { newSide in
                                 newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
                                         : try self.stream(a, f.path, fa[f.path]!.0, store: store)
                             }
                         }
                     }
                 } else if pa.type == .file && pb.type == .file {
-                    if kind == .dataset, let fmt = TableFormat(path: path), case .delimited(let sep) = fmt {
+                    if kind == .dataset, let fmt = TableFormat(path: path) {
                         t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
-                                                 separator: sep, options: tableOptions) { newSide in
+                                                 format: fmt, options: tableOptions) { newSide in
                             newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
                         }
                     } else if kind == .features {

@@ -19,8 +19,12 @@ extension Workspace {
         let target = String(name.hasSuffix(Pointer.suffix) ? name.dropLast(Pointer.suffix.count) : Substring(name))
         switch p.type {
         case .file:
-            if let fmt = TableFormat(path: target), case .delimited(let sep) = fmt {
-                let r = try TableReader(stream: StoredFileStream(store: store, manifest: id), name: target, separator: sep)
+            if let fmt = TableFormat(path: target) {
+                let r: RowSource
+                switch fmt {
+                case .delimited(let sep): r = try TableReader(stream: StoredFileStream(store: store, manifest: id), name: target, separator: sep)
+                case .jsonLines: r = try JSONLinesReader(stream: StoredFileStream(store: store, manifest: id), name: target)
+                }
                 var profiles = [ColumnProfile](repeating: ColumnProfile(), count: r.header.count)
                 while try r.next() { for i in 0..<r.header.count { profiles[i].add(r.field(i)) } }
                 for (name, prof) in zip(r.header, profiles) {

@@ -104,8 +104,20 @@ public struct TableDiffOptions: Sendable {
 /// column (about 50 bytes for ten columns), never the rows themselves.
 func diffTables(oldName: String, newName: String, separator: UInt8, options: TableDiffOptions,
                 open: (_ newSide: Bool) throws -> ByteStream) throws -> TableDiff {
-    var a = try TableReader(stream: open(false), name: oldName, separator: separator)
-    let b = try TableReader(stream: open(true), name: newName, separator: separator)
+    try diffTables(oldName: oldName, newName: newName, format: .delimited(separator), options: options, open: open)
+}
+
+func diffTables(oldName: String, newName: String, format: TableFormat, options: TableDiffOptions,
+                open: (_ newSide: Bool) throws -> ByteStream) throws -> TableDiff {
+    func reader(_ newSide: Bool) throws -> RowSource {
+        let name = newSide ? newName : oldName
+        switch format {
+        case .delimited(let sep): return try TableReader(stream: open(newSide), name: name, separator: sep)
+        case .jsonLines: return try JSONLinesReader(stream: open(newSide), name: name)
+        }
+    }
+    var a = try reader(false)
+    let b = try reader(true)
     let ha = a.header, hb = b.header
     for k in options.key {
         if !ha.contains(k) { throw DiffError.unknownKey(file: oldName, column: k, columns: ha) }
@@ -120,17 +132,17 @@ func diffTables(oldName: String, newName: String, separator: UInt8, options: Tab
     let keyed = !options.key.isEmpty
     let width = shared.count
 
-    func keyHash(_ r: TableReader, _ cols: [Int]) -> UInt64 {
+    func keyHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
         var h: UInt64 = 0x9e37_79b9_7f4a_7c15
         for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x1f) }
         return h
     }
-    func rowHash(_ r: TableReader, _ cols: [Int]) -> UInt64 {
+    func rowHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
         var h: UInt64 = 0x51_7cc1_b727_220a
         for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x2f) }
         return h
     }
-    func record(_ r: TableReader, _ header: [String]) -> [String: String] {
+    func record(_ r: RowSource, _ header: [String]) -> [String: String] {
         var out: [String: String] = [:]
         for (i, name) in header.enumerated() { out[name] = r.string(i) }
         return out
@@ -200,7 +212,7 @@ func diffTables(oldName: String, newName: String, separator: UInt8, options: Tab
     var removedSample: [[String: String]] = []
     var modifiedRows: [TableDiff.ModifiedRow] = []
     if (!pending.isEmpty || removed > 0) && options.rowSamples > 0 {
-        a = try TableReader(stream: open(false), name: oldName, separator: separator)
+        a = try reader(false)
         var row = 0
         var wanted = Dictionary(pending.map { ($0.value.row, $0.key) }, uniquingKeysWith: { x, _ in x })
         while try a.next(), (!wanted.isEmpty || removedSample.count < min(options.rowSamples, removed)) {

@@ -160,11 +160,13 @@ final class TableReader {
 /// How a tracked file is read as a table, by extension.
 enum TableFormat {
     case delimited(UInt8)
+    case jsonLines
 
     init?(path: String) {
         let lower = path.lowercased()
         if lower.hasSuffix(".csv") { self = .delimited(UInt8(ascii: ",")) }
         else if lower.hasSuffix(".tsv") || lower.hasSuffix(".tab") { self = .delimited(UInt8(ascii: "\t")) }
+        else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { self = .jsonLines }
         else { return nil }
     }
 }
