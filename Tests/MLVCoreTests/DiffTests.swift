@@ -275,3 +275,34 @@ func safetensors(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
         #expect(throws: DiffError.self) { _ = try diff(#"{"id": 1}"#, "{\"id\": 1}\n{\"id\": 2, \"extra\": 1}\n", key: ["id"]) }
     }
 }
+
+@Suite struct PartitionedDiffTests {
+    /// Spilling to partitions must give exactly the in-memory result: counts and samples.
+    @Test func partitionedAndInMemoryAgree() throws {
+        var a = "id,v,w\n", b = "id,v,w\n"
+        for i in 0..<3000 {
+            a += "\(i),\(i * 7 % 101),x\(i % 13)\n"
+            if i % 50 == 0 { continue }                                     // removed
+            if i % 37 == 0 { b += "\(i),\(i * 7 % 101 + 1),x\(i % 13)\n"; continue }   // modified
+            b += "\(i),\(i * 7 % 101),x\(i % 13)\n"
+        }
+        b += "5,1,dup\n"                                                    // a duplicate key
+        for i in 3000..<3040 { b += "\(i),1,new\n" }                        // added
+        let dir = FileManager.default.temporaryDirectory.path
+        func run(_ parts: Int) throws -> TableDiff {
+            var o = TableDiffOptions(key: ["id"], rowSamples: 4)
+            o.partitions = parts
+            o.spillDirectory = dir
+            return try diffTables(oldName: "a.csv", newName: "b.csv", separator: UInt8(ascii: ","), options: o) { MemoryStream(Array(($0 ? b : a).utf8)) }
+        }
+        let mem = try run(1), part = try run(5)
+        for d in [mem, part] {
+            #expect(d.rows.added == 40 && d.rows.removed == 60 && d.rows.duplicateKeysNew == 1)
+        }
+        #expect(part.rows.modified == mem.rows.modified && part.cellsChanged == mem.cellsChanged)
+        #expect(part.modifiedRows.map(\.key) == mem.modifiedRows.map(\.key))
+        #expect(part.modifiedRows.map { $0.cells.map(\.new) } == mem.modifiedRows.map { $0.cells.map(\.new) })
+        #expect(part.addedSample == mem.addedSample && part.removedSample == mem.removedSample)
+        #expect(part.stats.map(\.new) == mem.stats.map(\.new))
+    }
+}

@@ -141,6 +141,9 @@ extension Workspace {
                                features: nil, tensors: nil)
             var tableOptions = o.table
             if tableOptions.key.isEmpty, let k = config.targets[path]?.key { tableOptions.key = k }
+            // Big tables are compared in partitions of about 128 MiB of old data each.
+            tableOptions.partitions = max(1, Int(((pa?.size ?? 0) + Workspace.partitionBytes - 1) / Workspace.partitionBytes))
+            tableOptions.spillDirectory = store.tmpDir
             if kind == .metrics || kind == .params {
                 let old = try pa.flatMap { try content(a, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
                 let new = try pb.flatMap { try content(b, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
@@ -201,6 +204,8 @@ extension Workspace {
     /// Safetensors files up to this size get a tensor-by-tensor comparison (both are read into
     /// memory); bigger ones only the chunk-level share.
     static let tensorDiffLimit: UInt64 = 2 << 30
+    /// Old-table bytes per partition of a keyed diff (see `TableDiffOptions.partitions`).
+    static let partitionBytes: UInt64 = 128 << 20
 
     /// Models whose declared inputs (mlv.yaml `targets: {model: {inputs: [...]}}`) include the
     /// feature file, or the source dataset of a view that changed.

@@ -91,6 +91,11 @@ public struct TableDiffOptions: Sendable {
     public var key: [String] = []          // empty: rows compared as a multiset
     public var rowSamples = 5              // modified rows with cell detail, added/removed samples
     public var driftThreshold = 0.2
+    /// Keyed diffs of big tables: rows are hash-partitioned by key into this many pairs of
+    /// files under `spillDirectory`, and each pair is compared in memory in turn, so memory
+    /// is bounded by one partition. 1 = everything in memory.
+    public var partitions = 1
+    public var spillDirectory = "/tmp"
 
     public init(key: [String] = [], rowSamples: Int = 5, driftThreshold: Double = 0.2) {
         self.key = key
@@ -148,12 +153,22 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
         return out
     }
 
-    // Pass 1: the old table.
     var profilesA = [ColumnProfile](repeating: ColumnProfile(), count: ha.count)
+    var profilesB = [ColumnProfile](repeating: ColumnProfile(), count: hb.count)
+    var rowsA = 0, rowsB = 0, dupA = 0, dupB = 0, added = 0, removed = 0, modified = 0, cellsChanged = 0
+    var addedSample: [[String: String]] = []
+    var removedSample: [[String: String]] = []
+    var modifiedRows: [TableDiff.ModifiedRow] = []
+    if keyed && options.partitions > 1 {
+        let r = try partitionedKeyedDiff(a: a, b: b, reopen: reader, keyA: keyA, keyB: keyB, sharedA: sharedA, sharedB: sharedB,
+                                         shared: shared, options: options, profilesA: &profilesA, profilesB: &profilesB)
+        (rowsA, rowsB, dupA, dupB, added, removed, modified, cellsChanged) = (r.rowsA, r.rowsB, r.dupA, r.dupB, r.added, r.removed, r.modified, r.cellsChanged)
+        (addedSample, removedSample, modifiedRows) = (r.addedSample, r.removedSample, r.modifiedRows)
+    } else {
+    // Pass 1: the old table.
     var rowOf: [UInt64: Int32] = [:]           // keyed: key hash -> old row number
     var cells: [UInt32] = []                    // keyed: width cell hashes per old row
     var multiset: [UInt64: Int32] = [:]         // unkeyed: row hash -> count
-    var rowsA = 0, dupA = 0
     while try a.next() {
         for i in 0..<ha.count { profilesA[i].add(a.field(i)) }
         if keyed {
@@ -167,11 +182,8 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     }
 
     // Pass 2: the new table against it.
-    var profilesB = [ColumnProfile](repeating: ColumnProfile(), count: hb.count)
     var matched = [Bool](repeating: false, count: keyed ? rowsA : 0)
-    var rowsB = 0, dupB = 0, added = 0, modified = 0, cellsChanged = 0
     var seenB = Set<UInt64>()
-    var addedSample: [[String: String]] = []
     var pending: [UInt64: (row: Int32, line: Int, values: [String], changed: [Int])] = [:]  // sampled modified rows
     var cellHashes = [UInt32](repeating: 0, count: width)
     while try b.next() {
@@ -206,11 +218,9 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
             }
         }
     }
-    let removed = keyed ? matched.filter { !$0 }.count : multiset.values.reduce(0) { $0 + Int($1) }
+    removed = keyed ? matched.filter { !$0 }.count : multiset.values.reduce(0) { $0 + Int($1) }
 
     // Pass 3, only when needed: old values of the sampled rows, and removed samples.
-    var removedSample: [[String: String]] = []
-    var modifiedRows: [TableDiff.ModifiedRow] = []
     if (!pending.isEmpty || removed > 0) && options.rowSamples > 0 {
         a = try reader(false)
         var row = 0
@@ -236,6 +246,8 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
             }
         }
         modifiedRows.sort { $0.line < $1.line }
+    }
+
     }
 
     // Schema and per-column statistics.
