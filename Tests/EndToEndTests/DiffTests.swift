@@ -213,3 +213,30 @@ func safetensorsFile(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
     withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
     return out + json + data
 }
+
+@Suite struct DiffBadInputTests {
+    @Test func eachBadInputIsOneLineWithFileAndLine() throws {
+        let s = try Sandbox()
+        try s.write("data/t.csv", "id,v\n1,2\n")
+        try s.write("metrics.json", "{\"a\": 1}\n")
+        try s.mlvOK("track", "data/t.csv")
+        try s.mlvOK("track", "--kind", "metrics", "metrics.json")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/t.csv", "id,v\n1,2\n2,3,4\n")
+        try s.write("metrics.json", "{\"a\": \n")
+        try s.mlvOK("commit", "-m", "v2")
+        let ragged = try s.mlv("diff", "HEAD~1", "HEAD", "--", "data/t.csv")
+        #expect(ragged.status == 2)
+        #expect(ragged.stderr.contains("data/t.csv@HEAD:3: 3 fields where the header has 2"), "\(ragged.stderr)")
+        #expect(ragged.stderr.split(separator: "\n").count == 1)
+        let json = try s.mlv("diff", "HEAD~1", "HEAD", "--", "metrics.json")
+        #expect(json.status == 2)
+        #expect(json.stderr.contains("metrics.json@HEAD: not valid JSON"), "\(json.stderr)")
+        // Data whose objects are not in the local store.
+        try FileManager.default.removeItem(atPath: s.repo + "/.mlv/store/packs")
+        try FileManager.default.createDirectory(atPath: s.repo + "/.mlv/store/packs", withIntermediateDirectories: true)
+        let missing = try s.mlv("diff", "HEAD~1", "HEAD", "--", "data/t.csv")
+        #expect(missing.status == 4, "\(missing.stderr)")
+        #expect(missing.stderr.split(separator: "\n").count == 1)
+    }
+}

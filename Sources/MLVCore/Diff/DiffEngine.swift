@@ -145,8 +145,8 @@ extension Workspace {
             tableOptions.partitions = max(1, Int(((pa?.size ?? 0) + Workspace.partitionBytes - 1) / Workspace.partitionBytes))
             tableOptions.spillDirectory = store.tmpDir
             if kind == .metrics || kind == .params {
-                let old = try pa.flatMap { try content(a, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
-                let new = try pb.flatMap { try content(b, path, $0, store: store) }.map { try flattenMetrics($0, path: path) } ?? [:]
+                let old = try pa.flatMap { try content(a, path, $0, store: store) }.map { try flattenMetrics($0, path: "\(path)@\(a.label)", formatPath: path) } ?? [:]
+                let new = try pb.flatMap { try content(b, path, $0, store: store) }.map { try flattenMetrics($0, path: "\(path)@\(b.label)", formatPath: path) } ?? [:]
                 let changes = compareMetrics(file: path, old: old, new: new)
                 if kind == .metrics { report.metrics += changes } else { report.params += changes }
                 continue
@@ -192,8 +192,8 @@ extension Workspace {
         for (files, kind) in [(config.metrics, TargetKind.metrics), (config.params, TargetKind.params)] {
             if let only = o.onlyKinds, !only.contains(kind) { continue }
             for path in files where selected(path) {
-                let old = try gitFile(a, path).map { try flattenMetrics($0, path: "\(path)@\(a.label)") } ?? [:]
-                let new = try gitFile(b, path).map { try flattenMetrics($0, path: "\(path)@\(b.label)") } ?? [:]
+                let old = try gitFile(a, path).map { try flattenMetrics($0, path: "\(path)@\(a.label)", formatPath: path) } ?? [:]
+                let new = try gitFile(b, path).map { try flattenMetrics($0, path: "\(path)@\(b.label)", formatPath: path) } ?? [:]
                 let changes = compareMetrics(file: path, old: old, new: new)
                 if kind == .metrics { report.metrics += changes } else { report.params += changes }
             }

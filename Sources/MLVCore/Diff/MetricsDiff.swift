@@ -57,8 +57,10 @@ public struct MetricChange: Codable, Sendable {
 
 /// Flattens a metrics or params file (JSON, YAML, or CSV) into dotted keys. CSV: a header
 /// and one row, or two columns of name and value.
-func flattenMetrics(_ bytes: [UInt8], path: String) throws -> [String: MetricValue] {
-    let lower = path.lowercased()
+/// `path` names the file in messages (it may carry an @revision); the format comes from the
+/// extension of `formatPath` (default: `path`).
+func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) throws -> [String: MetricValue] {
+    let lower = (formatPath ?? path).lowercased()
     var out: [String: MetricValue] = [:]
     func walk(_ v: Any?, _ prefix: String) {
         // Native Swift scalars (from Yams) by their exact type first: on Linux they would also
