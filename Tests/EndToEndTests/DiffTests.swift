@@ -214,6 +214,19 @@ func safetensorsFile(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
     return out + json + data
 }
 
+@Suite struct DiffSniffTests {
+    @Test func aDatasetWithoutExtensionIsSniffed() throws {
+        let s = try Sandbox()
+        try s.write("data/export", "id,v\n1,2\n")
+        try s.mlvOK("track", "--kind", "dataset", "data/export")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/export", "id,v\n1,3\n")
+        let j = try JSONSerialization.jsonObject(with: try s.mlvOK("diff", "--key", "id", "--format", "json").stdoutBytes) as! [String: Any]
+        let t = (j["targets"] as! [[String: Any]])[0]
+        #expect(((t["table"] as? [String: Any])?["rows"] as? [String: Any])?["modified"] as? Int == 1)
+    }
+}
+
 @Suite struct DiffBadInputTests {
     @Test func eachBadInputIsOneLineWithFileAndLine() throws {
         let s = try Sandbox()

@@ -306,3 +306,23 @@ func safetensors(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
         #expect(part.stats.map(\.new) == mem.stats.map(\.new))
     }
 }
+
+@Suite struct SniffTests {
+    func sniff(_ s: String) -> String {
+        Array(s.utf8).withUnsafeBytes { b in
+            switch TableFormat(sniffing: b) {
+            case .delimited(let c)?: return c == 0x09 ? "tsv" : "csv"
+            case .jsonLines?: return "jsonl"
+            case nil: return "none"
+            }
+        }
+    }
+
+    @Test func formatsAreRecognisedFromContent() {
+        #expect(sniff("a,b\n1,2\n") == "csv")
+        #expect(sniff("a\tb,c\n1\t2\n") == "tsv")
+        #expect(sniff("\n {\"a\": 1}\n") == "jsonl")
+        #expect(sniff("just text\n") == "none")
+        #expect(sniff("a,b\u{0}\n") == "none")
+    }
+}

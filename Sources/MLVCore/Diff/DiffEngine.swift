@@ -166,7 +166,7 @@ extension Workspace {
                         }
                     }
                 } else if pa.type == .file && pb.type == .file {
-                    if kind == .dataset, let fmt = TableFormat(path: path) {
+                    if kind == .dataset, let fmt = try TableFormat(path: path) ?? sniff(b, path, sb, store: store) {
                         t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
                                                  format: fmt, options: tableOptions) { newSide in
                             newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
@@ -216,6 +216,16 @@ extension Workspace {
         return config.targets.filter { _, s in
             (s.inputs ?? []).contains { $0 == path || sources.contains($0) }
         }.keys.sorted()
+    }
+
+    /// The table format of a dataset file whose name does not tell, from its first bytes.
+    func sniff(_ s: DiffSide, _ path: String, _ id: ObjectID, store: Store) throws -> TableFormat? {
+        // The block belongs to the stream: keep the stream alive while it is read.
+        let st = try stream(s, path, id, store: store)
+        return try withExtendedLifetime(st) {
+            guard let head = try st.next() else { return nil }
+            return TableFormat(sniffing: head)
+        }
     }
 
     /// A file git itself tracks, at a commit or in the working tree.

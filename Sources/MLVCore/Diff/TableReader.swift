@@ -169,4 +169,19 @@ enum TableFormat {
         else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { self = .jsonLines }
         else { return nil }
     }
+
+    /// Guesses the format of a file without a telling extension from its first bytes: an
+    /// object on the first line is JSON Lines; a first line with tabs (at least as many as
+    /// commas) is TSV, with commas CSV. Binary data (a NUL byte) is no table.
+    init?(sniffing head: UnsafeRawBufferPointer) {
+        let bytes = head.prefix(64 * 1024)
+        if bytes.contains(0) { return nil }
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else { return nil }
+        if bytes[first] == UInt8(ascii: "{") { self = .jsonLines; return }
+        let line = bytes[first...].prefix { $0 != 0x0A }
+        let tabs = line.filter { $0 == 0x09 }.count, commas = line.filter { $0 == UInt8(ascii: ",") }.count
+        if tabs > 0 && tabs >= commas { self = .delimited(0x09) }
+        else if commas > 0 { self = .delimited(UInt8(ascii: ",")) }
+        else { return nil }
+    }
 }
