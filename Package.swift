@@ -36,8 +36,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mlv", dependencies: ["MLVCommands"]),
-        .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore"]),
-        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MLVCore"]),
+        .target(name: "MLVTestSupport", path: "Tests/MLVTestSupport"),
+        .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore", "MLVTestSupport"]),
+        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVTestSupport"]),
     ]
 )

@@ -133,11 +133,14 @@ struct Metrics: ParsableCommand {
 
         func validate() throws { if revisions.count > 2 { throw ValidationError("at most two revisions") } }
 
-        func run() throws {
-            let o = DiffOptions(from: revisions.first, to: revisions.count > 1 ? revisions[1] : nil, onlyKinds: [.metrics])
-            try gate.finish(try repo.open().diff(o))
-        }
+        func run() throws { try diffOnly(.metrics, repo: repo, gate: gate, revisions: revisions) }
     }
+}
+
+/// `mlv metrics diff` and `mlv params diff`: `mlv diff` restricted to one kind.
+func diffOnly(_ kind: TargetKind, repo: RepoOptions, gate: DiffGateOptions, revisions: [String]) throws {
+    let o = DiffOptions(from: revisions.first, to: revisions.count > 1 ? revisions[1] : nil, onlyKinds: [kind])
+    try gate.finish(try repo.open().diff(o))
 }
 
 struct Params: ParsableCommand {
@@ -153,10 +156,7 @@ struct Params: ParsableCommand {
 
         func validate() throws { if revisions.count > 2 { throw ValidationError("at most two revisions") } }
 
-        func run() throws {
-            let o = DiffOptions(from: revisions.first, to: revisions.count > 1 ? revisions[1] : nil, onlyKinds: [.params])
-            try gate.finish(try repo.open().diff(o))
-        }
+        func run() throws { try diffOnly(.params, repo: repo, gate: gate, revisions: revisions) }
     }
 }
 

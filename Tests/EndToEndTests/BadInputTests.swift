@@ -1,4 +1,5 @@
 import Foundation
+import MLVTestSupport
 import Testing
 
 /// Each bad input gives a one-line error naming the problem and the fix, a documented

@@ -1,4 +1,5 @@
 import Foundation
+import MLVTestSupport
 import Testing
 
 @Suite struct CommitCheckoutTests {

@@ -1,4 +1,5 @@
 import Foundation
+import MLVTestSupport
 import Testing
 
 /// `mlv diff` on the Fixtures project between two commits, in every format, against golden
@@ -197,21 +198,6 @@ import Testing
         let bin = targets.first { $0["path"] as? String == "models/m.bin" }!["binary"] as! [String: Any]
         #expect((bin["reused_share"] as! Double) > 0.8)
     }
-}
-
-/// A safetensors file: header JSON, then float32 tensors.
-func safetensorsFile(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
-    var header: [String] = []
-    var data: [UInt8] = []
-    for (name, shape, values) in tensors {
-        let begin = data.count
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        header.append("\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(data.count)]}")
-    }
-    let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
-    var out: [UInt8] = []
-    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-    return out + json + data
 }
 
 @Suite struct DiffSniffTests {

@@ -1,4 +1,5 @@
 import Foundation
+import MLVTestSupport
 import Testing
 
 /// The package root, found from this file's path.
@@ -143,22 +144,6 @@ struct Sandbox {
 func sameTree(_ a: [String: ([UInt8], Bool)], _ b: [String: ([UInt8], Bool)]) -> Bool {
     guard Set(a.keys) == Set(b.keys) else { return false }
     return a.allSatisfy { k, v in b[k]!.0 == v.0 && b[k]!.1 == v.1 }
-}
-
-/// Deterministic pseudo-random bytes.
-func noise(_ count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed
-    var out = [UInt8]()
-    out.reserveCapacity(count + 8)
-    while out.count < count {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        withUnsafeBytes(of: z) { out.append(contentsOf: $0) }
-    }
-    return Array(out.prefix(count))
 }
 
 /// A CSV of `rows` rows with a header.

@@ -1,4 +1,5 @@
 import Foundation
+import MLVTestSupport
 import Testing
 @testable import MLVCore
 
@@ -218,25 +219,10 @@ func tdiff(_ a: String, _ b: String, key: [String] = [], samples: Int = 5) throw
     }
 }
 
-/// A safetensors file built in memory: header JSON, then float32 tensors.
-func safetensors(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
-    var header: [String] = []
-    var data: [UInt8] = []
-    for (name, shape, values) in tensors {
-        let begin = data.count
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        header.append("\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(data.count)]}")
-    }
-    let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
-    var out: [UInt8] = []
-    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-    return out + json + data
-}
-
 @Suite struct SafetensorsTests {
     @Test func tensorsAddedRemovedReshapedAndChanged() throws {
-        let a = safetensors([("w", [2, 2], [1, 2, 3, 4]), ("b", [2], [0, 0]), ("gone", [1], [5])])
-        let b = safetensors([("w", [2, 2], [1, 2, 3, 4.5]), ("b", [3], [0, 0, 0]), ("new", [1], [1])])
+        let a = safetensorsFile([("w", [2, 2], [1, 2, 3, 4]), ("b", [2], [0, 0]), ("gone", [1], [5])])
+        let b = safetensorsFile([("w", [2, 2], [1, 2, 3, 4.5]), ("b", [3], [0, 0, 0]), ("new", [1], [1])])
         let d = try #require(try diffSafetensors(old: a, new: b, path: "m.safetensors"))
         #expect(d.parametersOld == 7 && d.parametersNew == 8)
         #expect(d.tensors.map { "\($0.name):\($0.change)" } == ["b:reshaped", "gone:removed", "new:added", "w:modified"])
@@ -246,7 +232,7 @@ func safetensors(_ tensors: [(String, [Int], [Float])]) -> [UInt8] {
     }
 
     @Test func aBrokenHeaderIsAnError() {
-        var bad = safetensors([("w", [1], [1])])
+        var bad = safetensorsFile([("w", [1], [1])])
         bad[8] = UInt8(ascii: "#")      // the header's opening brace
         #expect(throws: DiffError.self) { try diffSafetensors(old: bad, new: bad, path: "m.safetensors") }
     }
