@@ -24,6 +24,8 @@ public struct Config: Codable, Equatable, Sendable {
     /// Per-target settings: a dataset's key columns for `mlv diff`, a model's inputs (the
     /// datasets and feature definitions it is trained from, for "models to retrain").
     public var targets: [String: TargetSettings] = [:]
+    /// The pipeline: stages by name (see Run/Pipeline.swift and mlv-config(5)).
+    public var stages: [String: Stage] = [:]
 
     /// Level 1 measured fastest at a ratio close to level 3 on CSV (2.42 vs 2.56 in
     /// ../shared/bench), and speed is what a commit of a 1 GiB file waits on.
@@ -33,7 +35,7 @@ public struct Config: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case version
         case compressionLevel = "compression_level"
-        case metrics, params, targets
+        case metrics, params, targets, stages
     }
 
     public init() {}
@@ -45,6 +47,7 @@ public struct Config: Codable, Equatable, Sendable {
         metrics = try c.decodeIfPresent([String].self, forKey: .metrics) ?? []
         params = try c.decodeIfPresent([String].self, forKey: .params) ?? []
         targets = try c.decodeIfPresent([String: TargetSettings].self, forKey: .targets) ?? [:]
+        stages = try c.decodeIfPresent([String: Stage].self, forKey: .stages) ?? [:]
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -54,6 +57,7 @@ public struct Config: Codable, Equatable, Sendable {
         try c.encode(metrics, forKey: .metrics)
         try c.encode(params, forKey: .params)
         if !targets.isEmpty { try c.encode(targets, forKey: .targets) }
+        if !stages.isEmpty { try c.encode(stages, forKey: .stages) }
     }
 
     public static func load(path: String) throws -> Config {

@@ -1,0 +1,123 @@
+import ArgumentParser
+import MLVCore
+
+struct StageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stage",
+        abstract: "Define the pipeline's stages (kept in mlv.yaml).",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a stage: a command with its inputs and outputs.",
+            discussion: """
+            A stage runs CMD from the repository root in a controlled environment (see \
+            `mlv repro --help`). Stages form a graph through their files: a stage whose \
+            --dep is another stage's --out runs after it. Outputs become tracked targets.
+
+            Examples:
+              mlv stage add prepare --dep data/penguins.csv --dep prepare.py --out data/split -- python3 prepare.py
+              mlv stage add train --dep data/split --dep train.py --params params.yaml:train.learning_rate \\
+                  --out models/model.json --metrics metrics.json --seed 42 -- python3 train.py
+            """)
+        @OptionGroup var repo: RepoOptions
+        @Argument(help: "The stage's name.") var name: String
+        @Option(name: .customLong("dep"), help: "A file or folder the stage reads (repeatable).") var deps: [String] = []
+        @Option(name: .customLong("out"), help: "A file or folder the stage writes (repeatable).") var outs: [String] = []
+        @Option(name: .customLong("metrics"), help: "A metrics file the stage writes (repeatable).") var metrics: [String] = []
+        @Option(name: .customLong("params"), help: ArgumentHelp("A parameter it depends on (repeatable).", valueName: "FILE:KEY")) var params: [String] = []
+        @Option(name: .customLong("env"), help: "An environment variable passed through (repeatable).") var env: [String] = []
+        @Option(help: "Seed exported as MLV_SEED.") var seed: Int?
+        @Flag(name: .shortAndLong, help: "Redefine an existing stage.") var force = false
+        @Argument(parsing: .postTerminator, help: "After --: the command and its arguments.") var command: [String] = []
+
+        func validate() throws {
+            if command.isEmpty { throw ValidationError("give the command after --: mlv stage add \(name) --dep IN --out OUT -- python3 step.py") }
+        }
+
+        func run() throws {
+            let stage = Stage(cmd: command, deps: deps, params: params, outs: outs, metrics: metrics, env: env, seed: seed)
+            try repo.open().addStage(name, stage, replace: force)
+            Out.line("stage \(name) added to \(Config.fileName); run it with `mlv repro \(name)`")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the stages in run order.", discussion: "Example:\n  mlv stage list --json")
+        @OptionGroup var repo: RepoOptions
+        @Flag(help: "Print the stages as JSON.") var json = false
+
+        func run() throws {
+            let ws = try repo.open()
+            let pipeline = try Pipeline(ws.config.stages, root: ws.root)
+            let order = try pipeline.order(Set(ws.config.stages.keys))
+            if json {
+                struct Item: Encodable { let name: String; let stage: Stage; let after: [String] }
+                try Out.json(order.map { Item(name: $0, stage: ws.config.stages[$0]!, after: pipeline.upstream($0)) })
+                return
+            }
+            if order.isEmpty { Out.line("no stages yet; add one with `mlv stage add NAME -- CMD`") }
+            for n in order {
+                let s = ws.config.stages[n]!
+                Out.line("\(n): \(s.cmd.joined(separator: " "))")
+                if !s.deps.isEmpty { Out.line("  deps: \(s.deps.joined(separator: ", "))") }
+                if !s.params.isEmpty { Out.line("  params: \(s.params.joined(separator: ", "))") }
+                if !s.outs.isEmpty { Out.line("  outs: \(s.outs.joined(separator: ", "))") }
+                if !s.metrics.isEmpty { Out.line("  metrics: \(s.metrics.joined(separator: ", "))") }
+                let up = pipeline.upstream(n)
+                if !up.isEmpty { Out.line("  after: \(up.joined(separator: ", "))") }
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a stage from mlv.yaml.", discussion: "Example:\n  mlv stage remove evaluate")
+        @OptionGroup var repo: RepoOptions
+        @Argument(help: "The stage's name.") var name: String
+
+        func run() throws {
+            try repo.open().removeStage(name)
+            Out.line("stage \(name) removed")
+        }
+    }
+}
+
+struct Repro: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run what is out of date in the pipeline, in dependency order.",
+        discussion: """
+        Works on the working tree's data and code, committed or not. For each stage (and the \
+        stages it depends on): skipped when its inputs, params and definition match its run \
+        record and its outputs are unchanged; restored from the run cache when exactly these \
+        inputs ran before (its outputs come back from the store, the command does not run); \
+        run otherwise. Each run writes mlv-runs/STAGE.json: the definition's hash, every input's \
+        snapshot id, params, command, environment, tool versions, output snapshot ids, \
+        metrics, duration, exit status. It is staged in git with the outputs' pointers.
+
+        The environment is controlled: only PATH, HOME and the stage's --env variables pass \
+        through; TZ=UTC, LC_ALL=C.UTF-8, PYTHONHASHSEED=0, thread counts = 1, \
+        SOURCE_DATE_EPOCH = HEAD's date, MLV_SEED = the stage's seed. Output lines are \
+        prefixed with the stage's name; the full log is in .mlv/logs/STAGE.log. A command that \
+        fails (or is interrupted) records nothing and leaves the previous outputs in place.
+
+        Examples:
+          mlv repro             # everything out of date
+          mlv repro train       # train and what it depends on
+        """)
+
+    @OptionGroup var repo: RepoOptions
+    @Flag(help: "Print the steps as JSON (after the stages' output).") var json = false
+    @Argument(help: "Stages to bring up to date (default: all).") var stages: [String] = []
+
+    func run() throws {
+        let steps = try repo.open().repro(stages) { Out.line($0) }
+        if json { try Out.json(steps); return }
+        for s in steps {
+            switch s.action {
+            case "skipped": Out.line("\(s.stage): up to date")
+            case "restored": Out.line("\(s.stage): restored from the run cache")
+            default: Out.line("\(s.stage): ran in \(String(format: "%.2f", s.record?.durationSeconds ?? 0)) s (\(s.reason))")
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+import Glibc
+import MLVGit
+import MLVStore
+
+/// What one successful run of a stage consumed and produced. Committed as
+/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code).
+public struct RunRecord: Codable, Sendable, Equatable {
+    public var stage: String
+    /// SHA-256 of the stage's canonical definition.
+    public var definition: String
+    /// SHA-256 over definition, inputs and params: the run cache key.
+    public var fingerprint: String
+    public var command: [String]
+    public var inputs: [String: String]          // path -> snapshot id (SHA-256 of a file's bytes for untracked code)
+    public var params: [String: String]          // FILE:KEY -> value
+    public var environment: [String: String]
+    public var tools: [String: String]           // command -> its --version line
+    public var outputs: [String: String]         // path -> snapshot id
+    public var metrics: [String: MetricValue]
+    public var durationSeconds: Double
+    public var exitCode: Int32
+
+    enum CodingKeys: String, CodingKey {
+        case stage, definition, fingerprint, command, inputs, params, environment, tools, outputs, metrics
+        case durationSeconds = "duration_seconds"
+        case exitCode = "exit_code"
+    }
+}
+
+public struct ReproStep: Codable, Sendable {
+    public var stage: String
+    public var action: String        // ran, skipped, restored
+    public var reason: String
+    public var record: RunRecord?
+}
+
+public enum RunError: Error, CustomStringConvertible, Equatable {
+    case failed(stage: String, status: Int32, log: String)
+    case interrupted(stage: String)
+
+    public var description: String {
+        switch self {
+        case .failed(let s, let status, let log):
+            return "stage \(s) failed with exit status \(status); nothing was recorded and its previous outputs are back in place (log: \(log))"
+        case .interrupted(let s):
+            return "stage \(s) was interrupted; nothing was recorded and its previous outputs are back in place"
+        }
+    }
+}
+
+extension Workspace {
+    static let runsDir = "mlv-runs"
+
+    public func runRecord(_ stage: String) -> RunRecord? {
+        let path = absolute("\(Workspace.runsDir)/\(stage).json")
+        guard let bytes = try? FS.readAll(path) else { return nil }
+        return try? JSONDecoder().decode(RunRecord.self, from: Data(bytes))
+    }
+
+    func writeRunRecord(_ r: RunRecord) throws {
+        try FS.makeDirectories(absolute(Workspace.runsDir))
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try FS.atomicWrite(Array(try e.encode(r)) + [0x0A], to: absolute("\(Workspace.runsDir)/\(r.stage).json"))
+    }
+
+    var runCacheDir: String { FS.join(mlvDir, "cache/runs") }
+
+    /// `mlv repro [STAGE...]`: brings the pipeline up to date on the working tree's data and
+    /// code, dependencies first. A stage whose inputs match its record is skipped; one whose
+    /// exact inputs ran before is restored from the run cache; the rest run.
+    public func repro(_ wanted: [String], output: @escaping (String) -> Void) throws -> [ReproStep] {
+        let lock = try self.lock("repro") { _ in }
+        defer { withExtendedLifetime(lock) {} }
+        let pipeline = try Pipeline(config.stages, root: root)
+        let order = try pipeline.order(Set(wanted.isEmpty ? Array(config.stages.keys) : wanted))
+        // Everything that can be checked before anything runs is checked now.
+        var produced = Set<String>()
+        for name in order {
+            let s = config.stages[name]!
+            for d in s.deps where !FS.exists(absolute(d)) && !produced.contains(where: { RepoPath.isWithin(d, $0) }) {
+                throw PipelineError.missingDep(stage: name, path: d)
+            }
+            guard resolveCommand(s.cmd[0]) != nil else { throw PipelineError.commandNotFound(stage: name, command: s.cmd[0]) }
+            produced.formUnion(s.outs + s.metrics)
+        }
+        var steps: [ReproStep] = []
+        for name in order {
+            steps.append(try reproStage(name, config.stages[name]!, output: output))
+        }
+        return steps
+    }
+
+    /// Snapshot ids of paths (files or folders) as they are now, without storing anything.
+    func currentIDs(_ paths: [String]) throws -> [String: String] {
+        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        var out: [String: String] = [:]
+        for p in paths {
+            if let w = try snap.snapshot(p, kind: .dataset, previous: nil) { out[p] = w.id.hex }
+        }
+        var c = snap.cache
+        try? saveStatCache(&c)
+        return out
+    }
+
+    func paramValues(_ specs: [String]) throws -> [String: String] {
+        var out: [String: String] = [:]
+        var files: [String: [String: MetricValue]] = [:]
+        for spec in specs {
+            guard let (file, key) = paramSpec(spec) else { continue }
+            if files[file] == nil {
+                guard FS.exists(absolute(file)) else { throw PipelineError.missingDep(stage: spec, path: file) }
+                files[file] = try flattenMetrics(FS.readAll(absolute(file)), path: file)
+            }
+            out[spec] = files[file]![key]?.description ?? ""
+        }
+        return out
+    }
+
+    private func reproStage(_ name: String, _ stage: Stage, output: @escaping (String) -> Void) throws -> ReproStep {
+        let definition = ObjectID.hash(Array(stage.canonical.utf8)).hex
+        let inputs = try currentIDs(stage.deps)
+        let params = try paramValues(stage.params)
+        let fp = fingerprint(definition, inputs, params)
+        if let r = runRecord(name), r.fingerprint == fp {
+            let now = try currentIDs(stage.outs + stage.metrics)
+            if (stage.outs + stage.metrics).allSatisfy({ now[$0] != nil && now[$0] == r.outputs[$0] }) {
+                return ReproStep(stage: name, action: "skipped", reason: "inputs and outputs unchanged since its record", record: r)
+            }
+        }
+        // The run cache: this exact input set ran before and its outputs are in the store.
+        if let cached = try? FS.readAll(FS.join(runCacheDir, fp + ".json")),
+           var r = try? JSONDecoder().decode(RunRecord.self, from: Data(cached)),
+           try r.outputs.values.allSatisfy({ id in try ObjectID(hex: id).map { try store().contains($0) } ?? false }) {
+            for (path, id) in r.outputs { try restoreOutput(path, ObjectID(hex: id)!) }
+            r.stage = name
+            try writeRunRecord(r)
+            try trackOutputs(stage, r.outputs)
+            output("[\(name)] restored \(r.outputs.count) output\(r.outputs.count == 1 ? "" : "s") from the run cache (these inputs ran before)")
+            return ReproStep(stage: name, action: "restored", reason: "run cache", record: r)
+        }
+        let reason = runRecord(name) == nil ? "no record yet" : "inputs, params or definition changed"
+        let r = try runStage(name, stage, definition: definition, inputs: inputs, params: params, fingerprint: fp, output: output)
+        return ReproStep(stage: name, action: "ran", reason: reason, record: r)
+    }
+
+    func fingerprint(_ definition: String, _ inputs: [String: String], _ params: [String: String]) -> String {
+        var text = "definition=\(definition)\n"
+        for (k, v) in inputs.sorted(by: { $0.key < $1.key }) { text += "in \(k)=\(v)\n" }
+        for (k, v) in params.sorted(by: { $0.key < $1.key }) { text += "param \(k)=\(v)\n" }
+        return ObjectID.hash(Array(text.utf8)).hex
+    }
+
+    /// The controlled environment: nothing inherited but PATH, HOME and the allowlist; time
+    /// zone, locale, hash seed, thread counts and the commit's date pinned.
+    func controlledEnvironment(_ name: String, _ stage: Stage) throws -> [String: String] {
+        let env = ProcessInfo.processInfo.environment
+        var out: [String: String] = [:]
+        for k in ["PATH", "HOME"] + stage.env { if let v = env[k] { out[k] = v } }
+        out["TZ"] = "UTC"
+        out["LC_ALL"] = "C.UTF-8"
+        out["LANG"] = "C.UTF-8"
+        out["PYTHONHASHSEED"] = "0"
+        out["PYTHONDONTWRITEBYTECODE"] = "1"
+        for k in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"] { out[k] = "1" }
+        out["MLV_SEED"] = String(stage.seed ?? 0)
+        out["MLV_STAGE"] = name
+        let epoch = try git.head().map { try git.commitInfo($0).author.time } ?? 0
+        out["SOURCE_DATE_EPOCH"] = String(epoch)
+        return out
+    }
+
+    func resolveCommand(_ cmd: String) -> String? {
+        if cmd.contains("/") { return FS.exists(cmd.hasPrefix("/") ? cmd : absolute(cmd)) ? cmd : nil }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let p = FS.join(String(dir), cmd)
+            if access(p, X_OK) == 0 { return p }
+        }
+        return nil
+    }
+
+    private func runStage(_ name: String, _ stage: Stage, definition: String, inputs: [String: String], params: [String: String],
+                          fingerprint fp: String, output: @escaping (String) -> Void) throws -> RunRecord {
+        let store = try store()
+        // Previous outputs go into the store first, so a failed run can put them back.
+        let backupWriter = try store.writer(compressionLevel: Int32(config.compressionLevel))
+        let saver = Snapshotter(ws: self, cache: loadStatCache(), writer: backupWriter)
+        var previous: [String: ObjectID] = [:]
+        for o in stage.outs + stage.metrics { if let w = try saver.snapshot(o, kind: .dataset, previous: nil) { previous[o] = w.id } }
+        try backupWriter.commit()
+
+        let env = try controlledEnvironment(name, stage)
+        let logPath = FS.join(mlvDir, "logs/\(name).log")
+        try FS.makeDirectories(FS.dirname(logPath))
+        let started = Date()
+        let status = try runProcess(stage.cmd, env: env, cwd: root, log: logPath, prefix: "[\(name)] ", output: output)
+        let duration = Date().timeIntervalSince(started)
+        guard status == 0 else {
+            for o in stage.outs + stage.metrics {
+                if let id = previous[o] { try restoreOutput(o, id) } else if FS.exists(absolute(o)) { try removeTree(absolute(o)) }
+            }
+            if status == -SIGINT || status == 128 + SIGINT { throw RunError.interrupted(stage: name) }
+            throw RunError.failed(stage: name, status: status, log: logPath)
+        }
+        // Outputs into the store, then the record, then the cache entry.
+        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
+        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: writer)
+        // Metrics files are stored too (they stay in git as well), so the run cache can
+        // bring them back with the outputs.
+        var outputs: [String: String] = [:]
+        for o in stage.outs + stage.metrics {
+            guard let w = try snap.snapshot(o, kind: .dataset, previous: nil) else {
+                throw PipelineError.badStage(name, why: "the command succeeded but did not write its output \(o)")
+            }
+            outputs[o] = w.id.hex
+            if stage.outs.contains(o) { snap.cache.synced[o] = w.id }
+        }
+        try writer.commit()
+        var c = snap.cache
+        try saveStatCache(&c)
+        var metrics: [String: MetricValue] = [:]
+        for m in stage.metrics where FS.exists(absolute(m)) {
+            for (k, v) in try flattenMetrics(FS.readAll(absolute(m)), path: m) { metrics[k] = v }
+        }
+        let record = RunRecord(stage: name, definition: definition, fingerprint: fp, command: stage.cmd, inputs: inputs,
+                               params: params, environment: env.filter { $0.key != "HOME" && $0.key != "PATH" },
+                               tools: toolVersions(stage.cmd[0], env: env), outputs: outputs, metrics: metrics,
+                               durationSeconds: (duration * 1000).rounded() / 1000, exitCode: status)
+        try writeRunRecord(record)
+        try FS.makeDirectories(runCacheDir)
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        try FS.atomicWrite(Array(try e.encode(record)), to: FS.join(runCacheDir, fp + ".json"))
+        try trackOutputs(stage, outputs)
+        return record
+    }
+
+    /// Outputs become tracked targets (pointers written, data ignored by git, both staged);
+    /// metrics files are recorded as metrics kept in git.
+    func trackOutputs(_ stage: Stage, _ outputs: [String: String]) throws {
+        var stageFiles: [String] = []
+        for (path, id) in outputs.sorted(by: { $0.key < $1.key }) where !stage.metrics.contains(path) {
+            guard let oid = ObjectID(hex: id), let st = FS.lstat(absolute(path)) else { continue }
+            let ptrPath = Pointer.pointerPath(for: path)
+            var p = (try? Pointer(parsing: FS.readAll(absolute(ptrPath)), path: ptrPath))
+                ?? Pointer(kind: TargetKind.infer(path: path, isDirectory: st.st_mode & S_IFMT == S_IFDIR), type: st.st_mode & S_IFMT == S_IFDIR ? .dir : .file)
+            p.snapshot = oid
+            p.type = st.st_mode & S_IFMT == S_IFDIR ? .dir : .file
+            p.executable = p.type == .file && FileStat(st).isExecutable
+            p.size = p.type == .file ? UInt64(st.st_size) : p.size
+            p.files = p.type == .file ? 1 : p.files
+            try writePointer(p, for: path)
+            try setIgnored(path, true)
+            stageFiles.append(ptrPath)
+        }
+        var changed = false
+        for m in stage.metrics where !config.metrics.contains(m) { config.metrics.append(m); changed = true }
+        if changed { config.metrics.sort(); try config.save(path: configPath); stageFiles.append(Config.fileName) }
+        stageFiles += stage.metrics.filter { FS.exists(absolute($0)) }
+        if FS.exists(absolute(".gitignore")) { stageFiles.append(".gitignore") }
+        if let names = try? FS.list(absolute(Workspace.runsDir)) { stageFiles += names.map { "\(Workspace.runsDir)/\($0)" } }
+        try git.stage(add: stageFiles)
+    }
+
+    /// Puts a stored snapshot back at `path` (a run's output).
+    func restoreOutput(_ path: String, _ id: ObjectID) throws {
+        let store = try store()
+        guard let loc = try store.location(of: id) else { throw StoreError.missingObject(id, type: .file) }
+        let restorer = try Restorer(store: store)
+        defer { restorer.abandon() }
+        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        let entry = TreeEntry(name: FS.basename(path), kind: loc.type == .tree ? .directory : .file, size: 0, files: 0, id: id)
+        try place(entry, at: path, restorer: restorer, snap: snap)
+        for (rel, mid) in try restorer.finish() {
+            if let st = FS.lstat(absolute(rel)) { snap.cache.record(rel, FileStat(st), manifest: mid) }
+        }
+        var c = snap.cache
+        try saveStatCache(&c)
+    }
+
+    func toolVersions(_ cmd: String, env: [String: String]) -> [String: String] {
+        guard let exe = resolveCommand(cmd) else { return [:] }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = ["--version"]
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return [:] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        return p.terminationStatus == 0 && !line.isEmpty ? [cmd: line] : [:]
+    }
+}

@@ -1,0 +1,31 @@
+import MLVStore
+
+extension Workspace {
+    /// `mlv stage add`: adds (or with `replace`, redefines) a stage, validating the whole
+    /// pipeline first, and stages mlv.yaml in git.
+    public func addStage(_ name: String, _ stage: Stage, replace: Bool) throws {
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw PipelineError.badStage(name, why: "names use letters, digits, '-' and '_'")
+        }
+        if config.stages[name] != nil && !replace {
+            throw PipelineError.badStage(name, why: "already defined; add --force to redefine it, or `mlv stage remove \(name)` first")
+        }
+        var s = stage
+        s.deps = try s.deps.map { try userPath($0) }
+        s.outs = try s.outs.map { try userPath($0) }
+        s.metrics = try s.metrics.map { try userPath($0) }
+        var stages = config.stages
+        stages[name] = s
+        _ = try Pipeline(stages, root: root)
+        config.stages = stages
+        try config.save(path: configPath)
+        try git.stage(add: [Config.fileName])
+    }
+
+    public func removeStage(_ name: String) throws {
+        guard config.stages[name] != nil else { throw PipelineError.unknownStage(name, known: config.stages.keys.sorted()) }
+        config.stages[name] = nil
+        try config.save(path: configPath)
+        try git.stage(add: [Config.fileName])
+    }
+}

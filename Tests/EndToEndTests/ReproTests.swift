@@ -1,0 +1,153 @@
+import Foundation
+import MLVTestSupport
+import Testing
+
+/// A three-stage pipeline in python3: prep copies the data, scale multiplies it by a param,
+/// total sums it. Every run appends its stage's name to runs.log (not an output), which is
+/// how the tests see whether a command ran.
+func pipelineSandbox() throws -> Sandbox {
+    let s = try Sandbox()
+    try s.write("data/in.csv", "x\n1\n2\n3\n")
+    try s.write("params.yaml", "scale: 2\n")
+    try s.write("prep.py", """
+    open("runs.log", "a").write("prep\\n")
+    import os; os.makedirs("work", exist_ok=True)
+    open("work/clean.csv", "w").write(open("data/in.csv").read())
+    """)
+    try s.write("scale.py", """
+    import json, os
+    open("runs.log", "a").write("scale\\n")
+    k = float(open("params.yaml").read().split(":")[1])
+    rows = [float(r) for r in open("work/clean.csv").read().split()[1:]]
+    open("work/scaled.csv", "w").write("x\\n" + "".join(f"{r * k}\\n" for r in rows))
+    json.dump({"sum": sum(rows) * k, "tz": os.environ.get("TZ"), "seed": os.environ.get("MLV_SEED")}, open("metrics.json", "w"), sort_keys=True)
+    """)
+    try s.write("total.py", """
+    open("runs.log", "a").write("total\\n")
+    rows = [float(r) for r in open("work/scaled.csv").read().split()[1:]]
+    open("total.txt", "w").write(str(sum(rows)) + "\\n")
+    """)
+    try s.mlvOK("track", "data/in.csv")
+    try s.mlvOK("stage", "add", "prep", "--dep", "data/in.csv", "--dep", "prep.py", "--out", "work/clean.csv", "--", "python3", "prep.py")
+    try s.mlvOK("stage", "add", "scale", "--dep", "work/clean.csv", "--dep", "scale.py", "--params", "params.yaml:scale",
+                "--out", "work/scaled.csv", "--metrics", "metrics.json", "--seed", "7", "--", "python3", "scale.py")
+    try s.mlvOK("stage", "add", "total", "--dep", "work/scaled.csv", "--dep", "total.py", "--out", "total.txt", "--", "python3", "total.py")
+    return s
+}
+
+func ran(_ s: Sandbox) -> [String] {
+    let log = s.read("runs.log").map { String(decoding: $0, as: UTF8.self) } ?? ""
+    try? FileManager.default.removeItem(atPath: s.repo + "/runs.log")
+    return log.split(separator: "\n").map(String.init)
+}
+
+@Suite struct ReproTests {
+    @Test func aRunWritesARecordAndNothingChangedSkipsAll() throws {
+        let s = try pipelineSandbox()
+        let r = try s.mlvOK("repro")
+        #expect(ran(s) == ["prep", "scale", "total"])
+        #expect(r.stdout.contains("scale: ran"))
+        #expect(s.read("total.txt") == Array("12.0\n".utf8))
+        let rec = try JSONSerialization.jsonObject(with: Data(s.read("mlv-runs/scale.json")!)) as! [String: Any]
+        #expect((rec["inputs"] as! [String: String]).keys.sorted() == ["scale.py", "work/clean.csv"])
+        #expect(rec["params"] as? [String: String] == ["params.yaml:scale": "2"])
+        #expect((rec["outputs"] as! [String: String]).keys.sorted() == ["metrics.json", "work/scaled.csv"])
+        #expect((rec["metrics"] as! [String: Any])["sum"] as? Double == 12)
+        #expect((rec["metrics"] as! [String: Any])["tz"] as? String == "UTC")       // the controlled environment
+        #expect((rec["metrics"] as! [String: Any])["seed"] as? String == "7")
+        #expect((rec["tools"] as! [String: String])["python3"]?.hasPrefix("Python 3") == true)
+        #expect(rec["exit_code"] as? Int == 0)
+        // Outputs are tracked targets now, and everything is staged for the next commit.
+        #expect(s.exists("work/scaled.csv.mlv") && s.exists("total.txt.mlv"))
+        #expect(try s.git("diff", "--cached", "--name-only").stdout.contains("mlv-runs/scale.json"))
+        try s.mlvOK("commit", "-m", "pipeline")
+        try s.mlvOK("repro")
+        #expect(ran(s).isEmpty)
+    }
+
+    @Test func changingOneParamRerunsOnlyWhatIsDownstream() throws {
+        let s = try pipelineSandbox()
+        try s.mlvOK("repro")
+        _ = ran(s)
+        try s.write("params.yaml", "scale: 3\n")
+        try s.mlvOK("repro")
+        #expect(ran(s) == ["scale", "total"])
+        #expect(s.read("total.txt") == Array("18.0\n".utf8))
+    }
+
+    @Test func theRunCacheRestoresWithoutRunning() throws {
+        let s = try pipelineSandbox()
+        try s.mlvOK("repro")
+        try s.write("params.yaml", "scale: 3\n")
+        try s.mlvOK("repro")
+        _ = ran(s)
+        try s.write("params.yaml", "scale: 2\n")
+        let r = try s.mlvOK("repro")
+        #expect(ran(s).isEmpty, "a command ran although these inputs ran before")
+        #expect(r.stdout.contains("restored from the run cache"))
+        #expect(s.read("total.txt") == Array("12.0\n".utf8))
+        #expect(String(decoding: s.read("metrics.json")!, as: UTF8.self).contains("\"sum\": 12"))
+    }
+
+    @Test func aFailingCommandRecordsNothingAndKeepsThePreviousOutputs() throws {
+        let s = try pipelineSandbox()
+        try s.mlvOK("repro")
+        let record = s.read("mlv-runs/total.json")
+        try s.write("total.py", "open('total.txt', 'w').write('half')\nraise SystemExit(3)\n")
+        let r = try s.mlv("repro", "total")
+        #expect(r.status == 6)
+        #expect(r.stderr.contains("stage total failed with exit status 3"))
+        #expect(s.read("total.txt") == Array("12.0\n".utf8))
+        #expect(s.read("mlv-runs/total.json") == record)
+    }
+
+    @Test func sigintReachesTheCommandAndLeavesNoHalfState() throws {
+        let s = try pipelineSandbox()
+        try s.mlvOK("repro")
+        try s.write("total.py", """
+        import time, signal, sys
+        open("total.txt", "w").write("partial")
+        open("started", "w").write("1")
+        def bye(*_): open("got-sigint", "w").write("1"); sys.exit(130)
+        signal.signal(signal.SIGINT, bye)
+        time.sleep(60)
+        """)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mlvBinary)
+        p.arguments = ["repro", "total"]
+        p.currentDirectoryURL = URL(fileURLWithPath: s.repo)
+        p.environment = s.environment
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !s.exists("started") && Date() < deadline { usleep(50_000) }
+        #expect(s.exists("started"))
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 6)
+        #expect(s.exists("got-sigint"), "the command never saw SIGINT")
+        #expect(s.read("total.txt") == Array("12.0\n".utf8))
+    }
+
+    @Test func badPipelinesAreRefusedBeforeAnythingRuns() throws {
+        let s = try pipelineSandbox()
+        let unknown = try s.mlv("repro", "nope")
+        #expect(unknown.status == 2 && unknown.stderr.contains("no stage \"nope\""))
+        let cycle = try s.mlv("stage", "add", "loop", "--dep", "total.txt", "--out", "data/in.csv", "--", "true")
+        #expect(cycle.status == 2)
+        #expect(cycle.stderr.contains("cycle") || cycle.stderr.contains("output of both"), "\(cycle.stderr)")
+        let outside = try s.mlv("stage", "add", "out", "--out", "../escape", "--", "true")
+        #expect(outside.status == 2 && outside.stderr.contains("outside the repository"))
+        let shared = try s.mlv("stage", "add", "dup", "--out", "total.txt", "--", "true")
+        #expect(shared.status == 2 && shared.stderr.contains("output of both"))
+        try s.mlvOK("stage", "add", "missing", "--dep", "nothere.csv", "--out", "m.txt", "--", "true")
+        let dep = try s.mlv("repro", "missing")
+        #expect(dep.status == 2 && dep.stderr.contains("nothere.csv does not exist"))
+        try s.mlvOK("stage", "remove", "missing")
+        try s.mlvOK("stage", "add", "ghost", "--out", "g.txt", "--", "no-such-interpreter", "x.py")
+        let interp = try s.mlv("repro")
+        #expect(interp.status == 2 && interp.stderr.contains("no-such-interpreter is not installed"))
+        #expect(ran(s).isEmpty)
+    }
+}
