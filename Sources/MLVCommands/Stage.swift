@@ -107,9 +107,17 @@ struct Repro: ParsableCommand {
 
     @OptionGroup var repo: RepoOptions
     @Flag(help: "Print the steps as JSON (after the stages' output).") var json = false
+    @Flag(help: "For CI: re-run each stage in isolation from the inputs pinned at --rev and compare with its committed record.") var verify = false
+    @Option(help: "With --verify: the commit to verify (default HEAD).") var rev: String?
+    @Option(help: "With --verify: accept differing outputs when every numeric metric is within this of the record.") var tolerance: Double?
     @Argument(help: "Stages to bring up to date (default: all).") var stages: [String] = []
 
+    func validate() throws {
+        if !verify && (rev != nil || tolerance != nil) { throw ValidationError("--rev and --tolerance go with --verify") }
+    }
+
     func run() throws {
+        if verify { return try runVerify() }
         let steps = try repo.open().repro(stages) { Out.line($0) }
         if json { try Out.json(steps); return }
         for s in steps {
@@ -119,5 +127,51 @@ struct Repro: ParsableCommand {
             default: Out.line("\(s.stage): ran in \(String(format: "%.2f", s.record?.durationSeconds ?? 0)) s (\(s.reason))")
             }
         }
+    }
+}
+
+extension Repro {
+    func runVerify() throws {
+        let results = try repo.open().verify(stages, rev: rev, tolerance: tolerance) { Out.line($0) }
+        if json { try Out.json(results) } else {
+            for r in results {
+                Out.line("\(r.stage): \(r.ok ? "reproduced" : "DIFFERS from its record")")
+                for o in r.outputs where !o.same {
+                    Out.line("  ~ \(o.path): recorded \(o.recorded.map { String($0.prefix(12)) } ?? "—"), reproduced \(o.reproduced.map { String($0.prefix(12)) } ?? "—")")
+                }
+                for m in r.metrics {
+                    Out.line("  metric \(m.key): \(m.old?.description ?? "—") → \(m.new?.description ?? "—")" + (m.delta.map { " (\(formatNumber($0)))" } ?? ""))
+                }
+            }
+        }
+        if results.contains(where: { !$0.ok }) { throw ExitCode(ExitStatus.verifyFailed.rawValue) }
+    }
+}
+
+struct RunStage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one stage in isolation on exactly the inputs pinned at a commit.",
+        discussion: """
+        The code at REV (default HEAD) is exported into a work directory under .mlv/work, \
+        every tracked target is materialized there from the store as REV's pointers pin it \
+        (inputs read-only), and the stage runs in the controlled environment of \
+        `mlv repro`. Its outputs are stored; at HEAD they are also brought into the working \
+        tree with the run record (mlv-runs/STAGE.json), staged for the next commit.
+
+        Examples:
+          mlv run train
+          mlv run train --rev v1.0      # what v1.0's inputs give today
+        """)
+    @OptionGroup var repo: RepoOptions
+    @Option(help: "The commit whose inputs to use (default HEAD).") var rev: String?
+    @Flag(help: "Print the run record as JSON.") var json = false
+    @Argument(help: "The stage.") var stage: String
+
+    func run() throws {
+        let r = try repo.open().runPinned(stage, rev: rev) { Out.line($0) }
+        if json { try Out.json(r); return }
+        Out.line("\(stage): ran in \(String(format: "%.2f", r.durationSeconds)) s on the inputs pinned at \(rev ?? "HEAD")")
+        for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) { Out.line("  \(path): snapshot \(id.prefix(12))") }
     }
 }

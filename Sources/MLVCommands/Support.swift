@@ -20,6 +20,8 @@ public enum ExitStatus: Int32, CaseIterable {
     case ioError = 5
     /// `mlv repro`: a stage's command failed or was interrupted; nothing was recorded.
     case runFailed = 6
+    /// `mlv repro --verify`: a stage's outputs differ from its committed record.
+    case verifyFailed = 7
     /// `mlv diff --fail-on`: 10 when the first gate held, 11 the second, and so on.
     case gateFired = 10
     /// Command-line usage error (unknown option, missing argument).
@@ -34,6 +36,7 @@ public enum ExitStatus: Int32, CaseIterable {
         case .integrity: return "store damaged or incomplete: corrupt pack or index, missing object"
         case .ioError: return "the system failed a read or write: disk full, permission denied"
         case .runFailed: return "a stage's command failed or was interrupted (mlv repro); nothing recorded, previous outputs kept"
+        case .verifyFailed: return "mlv repro --verify: a re-run did not reproduce its committed record"
         case .gateFired: return "a --fail-on gate of mlv diff held (10 + its position: 10 the first, 11 the second…)"
         case .usage: return "command-line usage error"
         }
@@ -65,6 +68,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
     case let e as GitError: return (e.description, .userError)
     case let e as DiffError: return (e.description, .userError)
     case let e as PipelineError: return (e.description, .userError)
+    case let e as VerifyError: return (e.description, .userError)
     case let e as RunError:
         switch e {
         case .failed, .interrupted: return (e.description, .runFailed)

@@ -16,18 +16,36 @@ public final class Workspace {
     public var progress: ((String, UInt64, UInt64) -> Void)?
 
     public var mlvDir: String { FS.join(root, ".mlv") }
-    public var storeDir: String { FS.join(mlvDir, "store") }
+    public var storeDir: String { storeValue?.root ?? FS.join(mlvDir, "store") }
     public var statCachePath: String { FS.join(mlvDir, "state/stat-cache") }
     public var lockPath: String { FS.join(mlvDir, "lock") }
     public var configPath: String { FS.join(root, Config.fileName) }
 
     private var storeValue: Store?
+    /// An isolated copy for a run (see Run/Isolated.swift): its own root, the main store,
+    /// and nothing staged in git.
+    public private(set) var isolated = false
+    /// For an isolated run: the commit whose code and data it holds (its date becomes
+    /// SOURCE_DATE_EPOCH).
+    var pinnedCommit: GitOID?
 
     /// The executable running now, for the hooks and merge driver it registers.
     public static var executablePath: String {
         var buf = [UInt8](repeating: 0, count: 4096)
         let n = buf.withUnsafeMutableBytes { readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4095) }
         return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : "mlv"
+    }
+
+    /// A work directory at `dir` for an isolated run: code and data materialized there, the
+    /// main repository's git and store shared, `config` as of the pinned commit.
+    init(isolatedAt dir: String, sharing main: Workspace, config: Config) throws {
+        git = main.git
+        root = dir
+        cwd = dir
+        self.config = config
+        isolated = true
+        storeValue = try main.store()
+        try FS.makeDirectories(FS.join(dir, ".mlv/state"))
     }
 
     init(git: GitRepository, cwd: String) throws {

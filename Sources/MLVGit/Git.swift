@@ -341,6 +341,22 @@ public final class GitRepository {
         return GitOID(out)
     }
 
+    /// Writes a commit's files into another directory, leaving the working tree, index and
+    /// HEAD alone (`git_checkout_tree` with `target_directory`).
+    public func export(_ commit: GitOID, to dir: String) throws {
+        var obj: OpaquePointer?
+        var oid = commit.raw
+        try check(git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT), "read \(commit.short)")
+        defer { git_object_free(obj) }
+        var opts = git_checkout_options()
+        try check(git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout")
+        opts.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue
+        try dir.withCString { d in
+            opts.target_directory = d
+            try check(git_checkout_tree(repo, obj, &opts), "export \(commit.short) to \(dir)")
+        }
+    }
+
     /// Sets a value in the repository's own config (`.git/config`).
     public func setConfig(_ key: String, _ value: String) throws {
         var cfg: OpaquePointer?

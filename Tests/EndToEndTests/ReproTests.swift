@@ -151,3 +151,52 @@ func ran(_ s: Sandbox) -> [String] {
         #expect(ran(s).isEmpty)
     }
 }
+
+@Suite struct VerifyTests {
+    @Test func verifyPassesOnADeterministicPipelineAndFailsOnANondeterministicStage() throws {
+        let s = try pipelineSandbox()
+        try s.write("noisy.py", """
+        import json, os, random
+        r = random.SystemRandom().random()
+        open("noise.txt", "w").write(f"{r}\\n")
+        json.dump({"score": 0.5 + r * 1e-6}, open("noise-metrics.json", "w"))
+        """)
+        try s.mlvOK("stage", "add", "noisy", "--dep", "noisy.py", "--out", "noise.txt", "--metrics", "noise-metrics.json", "--", "python3", "noisy.py")
+        try s.git("add", "prep.py", "scale.py", "total.py", "noisy.py", "params.yaml")
+        try s.mlvOK("repro")
+        try s.mlvOK("commit", "-m", "pipeline and records")
+        // Whatever the working tree holds, verification uses what HEAD pinned.
+        try s.write("data/in.csv", "x\n100\n")
+        let good = try s.mlv("repro", "--verify", "prep", "scale", "total")
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdout.contains("total: reproduced"))
+        let bad = try s.mlv("repro", "--verify", "noisy")
+        #expect(bad.status == 7)
+        #expect(bad.stdout.contains("noisy: DIFFERS from its record"))
+        #expect(bad.stdout.contains("~ noise.txt"))
+        #expect(bad.stdout.contains("metric score"))
+        let tolerated = try s.mlv("repro", "--verify", "--tolerance", "0.001", "noisy")
+        #expect(tolerated.status == 0, "\(tolerated.stdout)")
+        // The working tree was not touched by verification.
+        #expect(s.read("data/in.csv") == Array("x\n100\n".utf8))
+    }
+
+    @Test func runAtAnOlderRevisionUsesThatRevisionsData() throws {
+        let s = try pipelineSandbox()
+        try s.git("add", "prep.py", "scale.py", "total.py", "params.yaml")
+        try s.mlvOK("repro")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/in.csv", "x\n10\n20\n")
+        try s.mlvOK("repro")
+        try s.mlvOK("commit", "-m", "v2")
+        try s.write("data/in.csv", "x\n999\n")        // uncommitted, must not be used
+        let r = try s.mlvOK("run", "total", "--rev", "HEAD~1", "--json")
+        let rec = try JSONSerialization.jsonObject(with: r.stdoutBytes) as! [String: Any]
+        let out = (rec["outputs"] as! [String: String])["total.txt"]!
+        // HEAD~1's total is 12.0: its snapshot is the one recorded then.
+        let old = try JSONSerialization.jsonObject(with: Data(try s.git("show", "HEAD~1:mlv-runs/total.json").stdout.utf8)) as! [String: Any]
+        #expect((old["outputs"] as! [String: String])["total.txt"] == out)
+        #expect(s.read("total.txt") == Array("60.0\n".utf8))   // the working tree keeps HEAD's output
+        #expect(try s.mlv("repro", "--verify", "--rev", "HEAD~1", "nope").status == 2)
+    }
+}

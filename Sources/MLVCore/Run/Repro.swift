@@ -166,7 +166,7 @@ extension Workspace {
         for k in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"] { out[k] = "1" }
         out["MLV_SEED"] = String(stage.seed ?? 0)
         out["MLV_STAGE"] = name
-        let epoch = try git.head().map { try git.commitInfo($0).author.time } ?? 0
+        let epoch = try (pinnedCommit ?? git.head()).map { try git.commitInfo($0).author.time } ?? 0
         out["SOURCE_DATE_EPOCH"] = String(epoch)
         return out
     }
@@ -180,7 +180,7 @@ extension Workspace {
         return nil
     }
 
-    private func runStage(_ name: String, _ stage: Stage, definition: String, inputs: [String: String], params: [String: String],
+    func runStage(_ name: String, _ stage: Stage, definition: String, inputs: [String: String], params: [String: String],
                           fingerprint fp: String, output: @escaping (String) -> Void) throws -> RunRecord {
         let store = try store()
         // Previous outputs go into the store first, so a failed run can put them back.
@@ -239,6 +239,7 @@ extension Workspace {
     /// Outputs become tracked targets (pointers written, data ignored by git, both staged);
     /// metrics files are recorded as metrics kept in git.
     func trackOutputs(_ stage: Stage, _ outputs: [String: String]) throws {
+        if isolated { return }   // a work directory: nothing to track, nothing to stage
         var stageFiles: [String] = []
         for (path, id) in outputs.sorted(by: { $0.key < $1.key }) where !stage.metrics.contains(path) {
             guard let oid = ObjectID(hex: id), let st = FS.lstat(absolute(path)) else { continue }

@@ -1,0 +1,133 @@
+import Foundation
+import Glibc
+import MLVGit
+import MLVStore
+
+/// One output compared by `mlv repro --verify`.
+public struct OutputCheck: Codable, Sendable {
+    public var path: String
+    public var recorded: String?
+    public var reproduced: String?
+    public var same: Bool
+}
+
+public struct VerifyResult: Codable, Sendable {
+    public var stage: String
+    public var ok: Bool
+    public var outputs: [OutputCheck]
+    /// Metrics of the committed record against the re-run (only those that differ).
+    public var metrics: [MetricChange]
+    public var tolerance: Double?
+}
+
+public enum VerifyError: Error, CustomStringConvertible, Equatable {
+    case noRecord(stage: String, rev: String)
+
+    public var description: String {
+        switch self {
+        case .noRecord(let s, let rev):
+            return "stage \(s) has no run record at \(rev) (mlv-runs/\(s).json); run `mlv repro \(s)` and commit the record first"
+        }
+    }
+}
+
+extension Workspace {
+    /// Runs one stage in a fresh work directory under .mlv/work holding exactly the code and
+    /// data pinned at `commit` (the code exported from git, the data from the store, inputs
+    /// read-only), with the controlled environment; outputs go into the shared store. The
+    /// work directory is removed afterwards, whatever happens.
+    func runIsolated(_ name: String, at commit: GitOID, output: @escaping (String) -> Void) throws -> RunRecord {
+        let dir = FS.join(mlvDir, "work/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FS.makeDirectories(dir)
+        defer { makeWritable(dir); try? removeTree(dir) }
+        try git.export(commit, to: dir)
+        let cfg = try Config.load(path: FS.join(dir, Config.fileName))
+        guard let stage = cfg.stages[name] else { throw PipelineError.unknownStage(name, known: cfg.stages.keys.sorted()) }
+        _ = try Pipeline(cfg.stages, root: dir)
+        let iso = try Workspace(isolatedAt: dir, sharing: self, config: cfg)
+        iso.pinnedCommit = commit
+        // The data every pointer at the commit pins.
+        let restorer = try Restorer(store: store())
+        defer { restorer.abandon() }
+        let snap = Snapshotter(ws: iso, cache: StatCache(), writer: nil)
+        for (path, p) in try targets(at: commit) {
+            guard let s = p.snapshot else { continue }
+            try iso.place(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
+                                    executable: p.executable, size: p.size, files: p.files, id: s),
+                          at: path, restorer: restorer, snap: snap)
+        }
+        _ = try restorer.finish()
+        for d in stage.deps {
+            guard FS.exists(iso.absolute(d)) else { throw PipelineError.missingDep(stage: name, path: d) }
+            makeReadOnly(iso.absolute(d))
+        }
+        guard resolveCommand(stage.cmd[0]) != nil else { throw PipelineError.commandNotFound(stage: name, command: stage.cmd[0]) }
+        let definition = ObjectID.hash(Array(stage.canonical.utf8)).hex
+        let inputs = try iso.currentIDs(stage.deps)
+        let params = try iso.paramValues(stage.params)
+        return try iso.runStage(name, stage, definition: definition, inputs: inputs, params: params,
+                                fingerprint: fingerprint(definition, inputs, params), output: output)
+    }
+
+    /// `mlv run STAGE [--rev REV]`: the stage, isolated, on the inputs pinned at REV. At HEAD
+    /// (the default) its outputs and record are then brought into the working tree and staged.
+    public func runPinned(_ name: String, rev: String?, output: @escaping (String) -> Void) throws -> RunRecord {
+        let lock = try self.lock("run") { _ in }
+        defer { withExtendedLifetime(lock) {} }
+        let commit = try resolve(rev ?? "HEAD")
+        let record = try runIsolated(name, at: commit, output: output)
+        if try git.head() == commit, let stage = config.stages[name] {
+            for (path, id) in record.outputs { try restoreOutput(path, ObjectID(hex: id)!) }
+            try writeRunRecord(record)
+            try trackOutputs(stage, record.outputs)
+        }
+        return record
+    }
+
+    /// `mlv repro --verify`: re-runs stages in isolation from the inputs pinned at REV and
+    /// compares their outputs with the records committed there; `tolerance` accepts outputs
+    /// that differ when every numeric metric is within it.
+    public func verify(_ wanted: [String], rev: String?, tolerance: Double?, output: @escaping (String) -> Void) throws -> [VerifyResult] {
+        let lock = try self.lock("verify") { _ in }
+        defer { withExtendedLifetime(lock) {} }
+        let label = rev ?? "HEAD"
+        let commit = try resolve(label)
+        guard let cfgBytes = try git.blob(at: Config.fileName, in: commit) else { throw PipelineError.unknownStage(wanted.first ?? "", known: []) }
+        let tmp = FS.join(mlvDir, "state/verify-config-\(getpid()).yaml")
+        try FS.atomicWrite(cfgBytes, to: tmp)
+        let cfg = try Config.load(path: tmp)
+        FS.remove(tmp)
+        let order = try Pipeline(cfg.stages, root: root).order(Set(wanted.isEmpty ? Array(cfg.stages.keys) : wanted))
+        var results: [VerifyResult] = []
+        for name in order {
+            guard let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit),
+                  let old = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else {
+                throw VerifyError.noRecord(stage: name, rev: label)
+            }
+            let new = try runIsolated(name, at: commit, output: output)
+            let checks = Set(old.outputs.keys).union(new.outputs.keys).sorted().map {
+                OutputCheck(path: $0, recorded: old.outputs[$0], reproduced: new.outputs[$0], same: old.outputs[$0] == new.outputs[$0])
+            }
+            let metrics = compareMetrics(file: name, old: old.metrics, new: new.metrics).filter { $0.old != $0.new }
+            var ok = checks.allSatisfy(\.same)
+            if !ok, let t = tolerance {
+                ok = checks.allSatisfy { $0.reproduced != nil } &&
+                    metrics.allSatisfy { m in m.delta.map { abs($0) <= t } ?? false }
+            }
+            results.append(VerifyResult(stage: name, ok: ok, outputs: checks, metrics: metrics, tolerance: tolerance))
+        }
+        return results
+    }
+}
+
+private func makeReadOnly(_ path: String) {
+    guard let st = FS.lstat(path) else { return }
+    if st.st_mode & S_IFMT == S_IFDIR { for n in (try? FS.list(path)) ?? [] { makeReadOnly(FS.join(path, n)) } }
+    if st.st_mode & S_IFMT != S_IFLNK { chmod(path, st.st_mode & ~0o222 & 0o7777) }
+}
+
+private func makeWritable(_ path: String) {
+    guard let st = FS.lstat(path), st.st_mode & S_IFMT != S_IFLNK else { return }
+    chmod(path, (st.st_mode | 0o200) & 0o7777)
+    if st.st_mode & S_IFMT == S_IFDIR { for n in (try? FS.list(path)) ?? [] { makeWritable(FS.join(path, n)) } }
+}
