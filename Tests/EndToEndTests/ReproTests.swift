@@ -200,3 +200,25 @@ func ran(_ s: Sandbox) -> [String] {
         #expect(try s.mlv("repro", "--verify", "--rev", "HEAD~1", "nope").status == 2)
     }
 }
+
+@Suite struct LineageTests {
+    @Test func lineageFollowsRecordsUpTheChain() throws {
+        let s = try pipelineSandbox()
+        try s.git("add", "prep.py", "scale.py", "total.py", "params.yaml")
+        try s.mlvOK("repro")
+        try s.mlvOK("commit", "-m", "pipeline")
+        let j = try JSONSerialization.jsonObject(with: try s.mlvOK("lineage", "total.txt", "--format", "json").stdoutBytes) as! [String: Any]
+        #expect(j["stage"] as? String == "total")
+        let inputs = j["inputs"] as! [[String: Any]]
+        let scaled = inputs.first { $0["path"] as? String == "work/scaled.csv" }!
+        #expect(scaled["stage"] as? String == "scale")
+        #expect(scaled["params"] as? [String: String] == ["params.yaml:scale": "2"])
+        #expect((scaled["commit"] as? String)?.count == 40)
+        let clean = (scaled["inputs"] as! [[String: Any]]).first { $0["path"] as? String == "work/clean.csv" }!
+        let data = (clean["inputs"] as! [[String: Any]]).first { $0["path"] as? String == "data/in.csv" }!
+        #expect(data["snapshot"] as? String != nil && data["stage"] == nil)
+        let dot = try s.mlvOK("lineage", "total.txt", "--format", "dot").stdout
+        #expect(dot.hasPrefix("digraph lineage {\n") && dot.contains("\"work/scaled.csv\" -> \"total.txt\" [label=\"total\"];"))
+        #expect(try s.mlv("lineage", "nothing.txt").status == 2)
+    }
+}
