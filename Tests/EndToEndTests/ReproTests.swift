@@ -222,3 +222,44 @@ func ran(_ s: Sandbox) -> [String] {
         #expect(try s.mlv("lineage", "nothing.txt").status == 2)
     }
 }
+
+@Suite struct FixturePipelineTests {
+    /// The sample project's pipeline (prepare → featurize → train → evaluate) reproduces bit
+    /// for bit; its deliberately non-deterministic stage is caught by --verify.
+    @Test func theSamplePipelineReproducesBitForBit() throws {
+        let s = try Sandbox()
+        let fixture = packageRoot + "/Fixtures/sample-project"
+        for item in try FileManager.default.contentsOfDirectory(atPath: fixture) {
+            try FileManager.default.copyItem(atPath: fixture + "/" + item, toPath: s.repo + "/" + item)
+        }
+        try s.mlvOK("track", "data/penguins.csv", "features/penguins.features.yaml", "params.yaml")
+        try s.mlvOK("stage", "add", "prepare", "--dep", "data/penguins.csv", "--dep", "prepare.py", "--out", "work/clean.csv", "--", "python3", "prepare.py")
+        try s.mlvOK("stage", "add", "featurize", "--dep", "work/clean.csv", "--dep", "features/penguins.features.yaml", "--dep", "featurize.py",
+                    "--out", "work/features.csv", "--", "python3", "featurize.py")
+        try s.mlvOK("stage", "add", "train", "--dep", "work/features.csv", "--dep", "train.py",
+                    "--params", "params.yaml:train.learning_rate", "--params", "params.yaml:train.epochs", "--params", "params.yaml:train.seed",
+                    "--out", "models/model.json", "--metrics", "metrics.json", "--seed", "42",
+                    "--", "python3", "train.py", "--data", "work/features.csv", "--out-dir", ".")
+        try s.mlvOK("stage", "add", "evaluate", "--dep", "models/model.json", "--dep", "work/features.csv", "--dep", "evaluate.py",
+                    "--metrics", "eval.json", "--", "python3", "evaluate.py")
+        try s.mlvOK("stage", "add", "noisy", "--dep", "noisy.py", "--out", "work/noise.txt", "--", "python3", "noisy.py")
+        try s.git("add", "prepare.py", "featurize.py", "train.py", "evaluate.py", "noisy.py")
+        let r = try s.mlvOK("repro")
+        #expect(r.stdout.contains("[train] accuracy train="))
+        try s.mlvOK("commit", "-m", "pipeline")
+        let verify = try s.mlv("repro", "--verify", "prepare", "featurize", "train", "evaluate")
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("train: reproduced") && verify.stdout.contains("evaluate: reproduced"))
+        let noisy = try s.mlv("repro", "--verify", "noisy")
+        #expect(noisy.status == 7)
+        #expect(noisy.stdout.contains("~ work/noise.txt"))
+        // Changing a training param re-runs train and evaluate only.
+        let params = String(decoding: s.read("params.yaml")!, as: UTF8.self)
+        try s.write("params.yaml", params.replacingOccurrences(of: "epochs: 200", with: "epochs: 150"))
+        let again = try s.mlvOK("repro", "--json")
+        #expect(again.stdout.contains("prepare: up to date") == false)   // --json prints steps as JSON
+        let steps = try JSONSerialization.jsonObject(with: Data(again.stdout[again.stdout.range(of: "[\n")!.lowerBound...].utf8)) as! [[String: Any]]
+        let actions = Dictionary(uniqueKeysWithValues: steps.map { ($0["stage"] as! String, $0["action"] as! String) })
+        #expect(actions == ["prepare": "skipped", "featurize": "skipped", "noisy": "skipped", "train": "ran", "evaluate": "ran"])
+    }
+}
