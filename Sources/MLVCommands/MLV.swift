@@ -27,7 +27,8 @@ public struct MLV: ParsableCommand {
         version: version,
         subcommands: [
             Init.self, Track.self, Untrack.self, Commit.self, Status.self, Checkout.self,
-            Log.self, Show.self, Ls.self, Diff.self, Metrics.self, Params.self, StageCommand.self, RunStage.self, Repro.self, Lineage.self, Hooks.self, DiffDriver.self, MergeDriver.self,
+            Log.self, Show.self, Ls.self, Diff.self, Metrics.self, Params.self, StageCommand.self, RunStage.self, Repro.self, Lineage.self,
+            RemoteCommand.self, Push.self, Fetch.self, Pull.self, Hooks.self, DiffDriver.self, MergeDriver.self,
         ]
     )
 

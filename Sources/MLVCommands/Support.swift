@@ -69,6 +69,11 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
     case let e as DiffError: return (e.description, .userError)
     case let e as PipelineError: return (e.description, .userError)
     case let e as VerifyError: return (e.description, .userError)
+    case let e as RemoteError:
+        switch e {
+        case .missingOnRemote: return (e.description, .integrity)
+        case .unknownRemote, .noRemote, .unsupportedURL, .unreachable: return (e.description, .userError)
+        }
     case let e as RunError:
         switch e {
         case .failed, .interrupted: return (e.description, .runFailed)

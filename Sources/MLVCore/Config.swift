@@ -1,6 +1,11 @@
 import MLVStore
 import Yams
 
+public struct RemoteSettings: Codable, Equatable, Sendable {
+    public var url: String
+    public var endpoint: String?
+}
+
 public struct TargetSettings: Codable, Equatable, Sendable {
     public var key: [String]?
     public var inputs: [String]?
@@ -26,6 +31,9 @@ public struct Config: Codable, Equatable, Sendable {
     public var targets: [String: TargetSettings] = [:]
     /// The pipeline: stages by name (see Run/Pipeline.swift and mlv-config(5)).
     public var stages: [String: Stage] = [:]
+    /// Remotes by name (URLs only, never credentials) and the default one.
+    public var remotes: [String: RemoteSettings] = [:]
+    public var defaultRemote: String?
 
     /// Level 1 measured fastest at a ratio close to level 3 on CSV (2.42 vs 2.56 in
     /// ../shared/bench), and speed is what a commit of a 1 GiB file waits on.
@@ -35,7 +43,8 @@ public struct Config: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case version
         case compressionLevel = "compression_level"
-        case metrics, params, targets, stages
+        case metrics, params, targets, stages, remotes
+        case defaultRemote = "default_remote"
     }
 
     public init() {}
@@ -48,6 +57,8 @@ public struct Config: Codable, Equatable, Sendable {
         params = try c.decodeIfPresent([String].self, forKey: .params) ?? []
         targets = try c.decodeIfPresent([String: TargetSettings].self, forKey: .targets) ?? [:]
         stages = try c.decodeIfPresent([String: Stage].self, forKey: .stages) ?? [:]
+        remotes = try c.decodeIfPresent([String: RemoteSettings].self, forKey: .remotes) ?? [:]
+        defaultRemote = try c.decodeIfPresent(String.self, forKey: .defaultRemote)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -58,6 +69,8 @@ public struct Config: Codable, Equatable, Sendable {
         try c.encode(params, forKey: .params)
         if !targets.isEmpty { try c.encode(targets, forKey: .targets) }
         if !stages.isEmpty { try c.encode(stages, forKey: .stages) }
+        if !remotes.isEmpty { try c.encode(remotes, forKey: .remotes) }
+        try c.encodeIfPresent(defaultRemote, forKey: .defaultRemote)
     }
 
     public static func load(path: String) throws -> Config {

@@ -15,6 +15,7 @@
 //   entries  entry count x 56 bytes, sorted by object id:
 //            32 id | u32 pack number | u64 offset of the entry header in the pack
 //            | u32 stored length | u32 raw length | u8 type | u8 encoding | u16 reserved (0)
+import MLVZstd
 import Synchronization
 
 public enum ObjectType: UInt8, Sendable, CustomStringConvertible {
@@ -90,7 +91,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .corruptPack(let path, let offset, let why):
             return "\(path): corrupt pack at byte \(offset): \(why); the store is damaged: restore this pack from a backup or another clone"
         case .missingObject(let id, let type):
-            return "\(type) \(id.short) is not in the local store; copy .mlv/store from the clone that committed it (remotes and `mlv pull` are not available yet)"
+            return "\(type) \(id.short) is not in the local store; run `mlv pull` (or `mlv fetch`) to get it from a remote"
         case .missingPack(let path):
             return "\(path): pack file is missing; restore it from a backup or another clone"
         case .lockBusy(let path, let holder):
@@ -102,7 +103,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Encodes an index file for the given packs.
-func encodeIndex(packs: [(ObjectID, [PackedEntry])]) -> [UInt8] {
+public func encodeIndex(packs: [(ObjectID, [PackedEntry])]) -> [UInt8] {
     var sorted: [(ObjectID, UInt32, PackedEntry)] = []
     for (n, (_, entries)) in packs.enumerated() {
         for e in entries { sorted.append((e.id, UInt32(n), e)) }
@@ -167,6 +168,33 @@ public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
         entries.append((id, n, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding)))
     }
     return DecodedIndex(packs: packs, entries: entries)
+}
+
+/// Reads every object of a pack and checks it against its id: type and encoding known,
+/// zstd frames decoding to exactly the recorded size, SHA-256 matching. Returns the entries.
+public func verifyPack(_ f: FileHandleFD) throws -> [PackedEntry] {
+    let entries = try scanPack(f)
+    let d = ZstdDecompressor()
+    var data = [UInt8](), out = [UInt8]()
+    for e in entries {
+        data = [UInt8](repeating: 0, count: Int(e.storedLength))
+        let start = e.offset + UInt64(PackFormat.entryHeaderSize)
+        guard try data.withUnsafeMutableBytes({ try f.pread(into: $0, at: start) }) == data.count else {
+            throw StoreError.corruptPack(path: f.path, offset: e.offset, why: "truncated")
+        }
+        switch e.encoding {
+        case .raw: out = data
+        case .zstd:
+            out = [UInt8](repeating: 0, count: Int(e.rawLength))
+            do {
+                try data.withUnsafeBytes { src in try out.withUnsafeMutableBytes { try d.decompress(src, into: $0) } }
+            } catch { throw StoreError.corruptPack(path: f.path, offset: e.offset, why: "object \(e.id.short): \(error)") }
+        }
+        guard out.count == Int(e.rawLength), ObjectID.hash(out) == e.id else {
+            throw StoreError.corruptPack(path: f.path, offset: e.offset, why: "object \(e.id.short) fails its SHA-256 check")
+        }
+    }
+    return entries
 }
 
 /// Reads the entry headers of a whole pack, for `fsck --repair` and verification.

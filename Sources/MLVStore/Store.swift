@@ -182,6 +182,41 @@ public final class Store: @unchecked Sendable {
         return state.withLock { $0.packs }
     }
 
+    /// Every indexed object, grouped by the pack holding it (for building indexes elsewhere).
+    public func entries(inPacks wanted: Set<ObjectID>) throws -> [(ObjectID, [PackedEntry])] {
+        try ensureLoaded()
+        return state.withLock { s in
+            var byPack: [Int32: [PackedEntry]] = [:]
+            let numbers = Set(wanted.compactMap { s.packNumber[$0] })
+            for (id, loc) in s.objects where numbers.contains(loc.pack) {
+                byPack[loc.pack, default: []].append(PackedEntry(id: id, offset: loc.offset, storedLength: loc.storedLength,
+                                                                 rawLength: loc.rawLength, type: loc.type, encoding: loc.encoding))
+            }
+            return byPack.map { (s.packs[Int($0.key)], $0.value.sorted { $0.offset < $1.offset }) }.sorted { $0.0 < $1.0 }
+        }
+    }
+
+    /// The pack holding an indexed object.
+    public func pack(of id: ObjectID) throws -> ObjectID? {
+        guard let loc = try location(of: id) else { return nil }
+        return state.withLock { $0.packs[Int(loc.pack)] }
+    }
+
+    /// Adds a complete, verified pack file (moved from `tmp`) with an index for it.
+    public func adopt(packFile tmp: String, id: ObjectID, entries: [PackedEntry]) throws {
+        let dir = FS.join(packsDir, String(id.hex.prefix(2)))
+        if !FS.isDirectory(dir) {
+            try FS.makeDirectories(dir)
+            try FS.syncDirectory(packsDir)
+        }
+        try FS.rename(tmp, packPath(id))
+        try FS.syncDirectory(dir)
+        let bytes = encodeIndex(packs: [(id, entries)])
+        let name = ObjectID.hash(bytes).hex + ".idx"
+        try FS.atomicWrite(bytes, to: FS.join(indexDir, name))
+        register(try decodeIndex(bytes, path: name), file: name)
+    }
+
     public func packPath(_ id: ObjectID) -> String {
         FS.join(FS.join(packsDir, String(id.hex.prefix(2))), id.hex + ".pack")
     }

@@ -1,0 +1,123 @@
+import ArgumentParser
+import MLVCore
+
+struct RemoteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remote",
+        abstract: "Manage remotes that share the store (kept in mlv.yaml, without credentials).",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a remote: a directory (local path, shared disk, NFS) or file:// URL.",
+            discussion: """
+            The first remote added is the default for push, fetch and pull.
+
+            Examples:
+              mlv remote add origin /mnt/team/mlv-store
+              mlv remote add backup file:///srv/mlv --default
+            """)
+        @OptionGroup var repo: RepoOptions
+        @Argument(help: "The remote's name.") var name: String
+        @Argument(help: "Where it is.") var url: String
+        @Option(help: "Endpoint of an S3-compatible server (for s3:// URLs).") var endpoint: String?
+        @Flag(help: "Make it the default remote.") var `default` = false
+
+        func run() throws {
+            try repo.open().addRemote(name, url: url, endpoint: endpoint, makeDefault: `default`)
+            Out.line("remote \(name) added (\(url))")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List remotes.")
+        @OptionGroup var repo: RepoOptions
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() throws {
+            let c = try repo.open().config
+            if json {
+                struct R: Encodable { let name: String; let url: String; let isDefault: Bool }
+                try Out.json(c.remotes.keys.sorted().map { R(name: $0, url: c.remotes[$0]!.url, isDefault: c.defaultRemote == $0) })
+                return
+            }
+            for n in c.remotes.keys.sorted() { Out.line("\(n)\t\(c.remotes[n]!.url)\(c.defaultRemote == n ? "\t(default)" : "")") }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a remote from mlv.yaml (its data is left alone).")
+        @OptionGroup var repo: RepoOptions
+        @Argument(help: "The remote's name.") var name: String
+
+        func run() throws {
+            try repo.open().removeRemote(name)
+            Out.line("remote \(name) removed")
+        }
+    }
+}
+
+func report(_ r: TransferResult, verb: String, json: Bool) throws {
+    if json { try Out.json(r); return }
+    Out.line("\(verb) \(r.packs) pack\(r.packs == 1 ? "" : "s") (\(bytes(r.bytes))) \(verb == "pushed" ? "to" : "from") \(r.remote); \(r.alreadyThere) already there; \(r.objects) objects needed")
+}
+
+struct Push: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upload the data the pointers need that the remote lacks.",
+        discussion: """
+        Sends whole packs holding the objects the pointers need (at HEAD and in the working \
+        tree, or at --rev), and one index for them; a pack the remote has is not sent again.
+
+        Examples:
+          mlv push
+          mlv push backup --rev v1.0
+          mlv push --all-commits
+        """)
+    @OptionGroup var repo: RepoOptions
+    @Option(help: "Push what these revisions pin (repeatable).") var rev: [String] = []
+    @Flag(help: "Push what every commit reachable from HEAD pins.") var allCommits = false
+    @Flag(help: "Print as JSON.") var json = false
+    @Argument(help: "The remote (default: the default remote).") var remote: String?
+
+    func run() throws { try report(try repo.open().push(remote: remote, revs: rev, allCommits: allCommits), verb: "pushed", json: json) }
+}
+
+struct Fetch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download the data the pointers need (every object verified before use).",
+        discussion: """
+        Examples:
+          mlv fetch
+          mlv fetch origin --rev v1.0
+        """)
+    @OptionGroup var repo: RepoOptions
+    @Option(help: "Fetch what these revisions pin (repeatable; default HEAD and the working tree).") var rev: [String] = []
+    @Flag(help: "Print as JSON.") var json = false
+    @Argument(help: "The remote (default: the default remote).") var remote: String?
+
+    func run() throws { try report(try repo.open().fetch(remote: remote, revs: rev), verb: "fetched", json: json) }
+}
+
+struct Pull: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch what the current pointers need, then make the data match them.",
+        discussion: """
+        In a fresh `git clone`, `mlv pull` alone brings the data, from the remote named in \
+        the committed mlv.yaml.
+
+        Example:
+          git clone URL && cd repo && mlv pull
+        """)
+    @OptionGroup var repo: RepoOptions
+    @Flag(name: .shortAndLong, help: "Overwrite uncommitted data (saved into the store first).") var force = false
+    @Argument(help: "The remote (default: the default remote).") var remote: String?
+
+    func run() throws {
+        let ws = try repo.open()
+        try report(try ws.fetch(remote: remote, revs: []), verb: "fetched", json: false)
+        let r = try ws.checkout(rev: nil, paths: [], force: force, snapshot: nil, waiting: waitingNotice)
+        for t in r.targets where t.action != "unchanged" { Out.line("\(pad(t.action, 9)) \(t.path)") }
+        Out.line("wrote \(r.filesWritten) file\(r.filesWritten == 1 ? "" : "s") (\(bytes(r.bytesWritten)))")
+    }
+}

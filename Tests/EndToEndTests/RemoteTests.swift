@@ -1,0 +1,73 @@
+import Foundation
+import MLVTestSupport
+import Testing
+
+/// Directory remotes: push, a second clone that pulls, incremental pushes, corruption.
+@Suite struct DirectoryRemoteTests {
+    func pushed() throws -> Sandbox {
+        let s = try Sandbox()
+        try s.write("data/big.bin", noise(3 << 20, seed: 5))
+        try s.write("data/t.csv", csv(rows: 1000))
+        try s.mlvOK("track", "data")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.git("commit", "-q", "-m", "remote")
+        return s
+    }
+
+    @Test func pushTwiceSendsNothingTheSecondTimeAndACloneCanPull() throws {
+        let s = try pushed()
+        let first = try JSONSerialization.jsonObject(with: try s.mlvOK("push", "--json").stdoutBytes) as! [String: Any]
+        #expect(first["packs"] as? Int == 1 && (first["bytes"] as! Int) > 3_000_000)
+        let second = try JSONSerialization.jsonObject(with: try s.mlvOK("push", "--json").stdoutBytes) as! [String: Any]
+        #expect(second["packs"] as? Int == 0 && second["bytes"] as? Int == 0)
+        // A 1% change sends only the new data.
+        var big = noise(3 << 20, seed: 5)
+        big.replaceSubrange(1_000_000..<1_030_000, with: noise(30_000, seed: 6))
+        try s.write("data/big.bin", big)
+        try s.mlvOK("commit", "-m", "v2")
+        let third = try JSONSerialization.jsonObject(with: try s.mlvOK("push", "--json").stdoutBytes) as! [String: Any]
+        #expect((third["bytes"] as! Int) < 400_000, "sent \(third["bytes"]!) bytes for a 30 KB change")
+        // A fresh clone needs nothing but `mlv pull`.
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        try s.mlvOK("pull", cwd: clone)
+        #expect(s.read("data/big.bin", in: clone) == big)
+        #expect(s.read("data/t.csv", in: clone) == Array(csv(rows: 1000).utf8))
+        #expect(try s.mlvOK("status", cwd: clone).stdout.contains("clean"))
+        // And an older commit's data comes on request.
+        try s.mlvOK("fetch", "--rev", "HEAD~2", cwd: clone)
+        try s.mlvOK("checkout", "HEAD~2", cwd: clone)
+        #expect(s.read("data/big.bin", in: clone) == noise(3 << 20, seed: 5))
+    }
+
+    @Test func aCorruptedPackOnTheRemoteIsDetectedAndNothingReachesTheWorkingTree() throws {
+        let s = try pushed()
+        try s.mlvOK("push")
+        let packs = try FileManager.default.subpathsOfDirectory(atPath: s.root + "/remote/packs").filter { $0.hasSuffix(".pack") }
+        let path = s.root + "/remote/packs/" + packs[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        let r = try s.mlv("pull", cwd: clone)
+        #expect(r.status == 4, "\(r.stderr)")
+        #expect(r.stderr.contains("SHA-256") || r.stderr.contains("corrupt"))
+        #expect(!FileManager.default.fileExists(atPath: clone + "/data/big.bin"))
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: clone + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") }.isEmpty)
+    }
+
+    @Test func badRemotesAreClearErrors() throws {
+        let s = try pushed()
+        #expect(try s.mlv("push", "nope").status == 2)
+        #expect(try s.mlv("push", "nope").stderr.contains("no remote \"nope\""))
+        #expect(try s.mlv("remote", "add", "s3", "s3://bucket/prefix").status == 2)
+        try s.mlvOK("remote", "add", "gone", s.root + "/does-not-exist")
+        let f = try s.mlv("fetch", "gone")
+        #expect(f.status == 2 && f.stderr.contains("remote gone"))
+        #expect(try s.mlvOK("remote", "list").stdout.contains("origin"))
+        try s.mlvOK("remote", "remove", "gone")
+        #expect(!(try s.mlvOK("remote", "list").stdout.contains("gone")))
+    }
+}
