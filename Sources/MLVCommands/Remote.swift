@@ -121,3 +121,27 @@ struct Pull: ParsableCommand {
         Out.line("wrote \(r.filesWritten) file\(r.filesWritten == 1 ? "" : "s") (\(bytes(r.bytesWritten)))")
     }
 }
+
+struct Fsck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify the store: every object, every index, every pointer of every commit.",
+        discussion: """
+        Reads each pack in full (each object decompressed and checked against its SHA-256), \
+        checks indexes against their packs, and that every pointer in every commit reachable \
+        from HEAD resolves. Exits 4 with the list of problems when anything is wrong.
+
+        Example:
+          mlv fsck --json
+        """)
+    @OptionGroup var repo: RepoOptions
+    @Flag(help: "Print as JSON.") var json = false
+
+    func run() throws {
+        let r = try repo.open().fsck()
+        if json { try Out.json(r) } else {
+            for p in r.problems { Out.line("\(p.what) \(p.path): \(p.problem)") }
+            Out.line("checked \(r.packs) pack\(r.packs == 1 ? "" : "s"), \(r.objects) objects, \(r.commits) commits: \(r.problems.isEmpty ? "no problems" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")")
+        }
+        if !r.problems.isEmpty { throw ExitCode(ExitStatus.integrity.rawValue) }
+    }
+}

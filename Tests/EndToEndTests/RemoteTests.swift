@@ -71,3 +71,31 @@ import Testing
         #expect(!(try s.mlvOK("remote", "list").stdout.contains("gone")))
     }
 }
+
+@Suite struct FsckTests {
+    @Test func fsckIsCleanThenFindsAFlippedByteAndAMissingPack() throws {
+        let s = try Sandbox()
+        try s.write("data/a.bin", noise(200_000, seed: 1))
+        try s.mlvOK("track", "data/a.bin")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/b.bin", noise(200_000, seed: 2))
+        try s.mlvOK("track", "data/b.bin")
+        try s.mlvOK("commit", "-m", "v2")
+        let clean = try s.mlvOK("fsck")
+        #expect(clean.stdout.contains("no problems"))
+        let packs = try FileManager.default.subpathsOfDirectory(atPath: s.repo + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") }.sorted()
+        #expect(packs.count == 2)
+        let first = s.repo + "/.mlv/store/packs/" + packs[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: first)!)
+        bytes[bytes.count - 10] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: first))
+        try FileManager.default.removeItem(atPath: s.repo + "/.mlv/store/packs/" + packs[1])
+        let bad = try s.mlv("fsck", "--json")
+        #expect(bad.status == 4)
+        let j = try JSONSerialization.jsonObject(with: bad.stdoutBytes) as! [String: Any]
+        let problems = (j["problems"] as! [[String: Any]]).map { "\($0["what"]!): \($0["problem"]!)" }
+        #expect(problems.contains { $0.hasPrefix("pack: ") && $0.contains("SHA-256") })
+        #expect(problems.contains { $0 == "pack: indexed but missing" })
+        #expect(problems.contains { $0.hasPrefix("pointer: ") })
+    }
+}
