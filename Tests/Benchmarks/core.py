@@ -175,12 +175,30 @@ if "w1" in groups:
         record("w1", "commit v1 (1 GiB)", tool, add_commit(tool, repo, rel, "v1"), repo)
         growth[(tool, "v1")] = store_size(tool, repo) - before
         sh(f"git tag v1", cwd=repo)
+        remote = os.path.join(A.root, "work-core", f"{tool}-remote")
+        shutil.rmtree(remote, ignore_errors=True)
+        os.makedirs(remote)
+        if tool == "mlv":
+            sh(f"{A.mlv} remote add origin {remote}", cwd=repo)
+            record("w1", "push v1 to a dir remote", tool, f"{A.mlv} push", repo)
+            copy = os.path.join(A.root, "work-core", "store-copy")
+            shutil.rmtree(copy, ignore_errors=True)
+            record("w1", "push v1 to a dir remote", "cp -r store", f"cp -r .mlv/store {copy}", repo)
+            shutil.rmtree(copy, ignore_errors=True)
+        else:
+            sh(f"{DVC} remote add -d bench {remote}", cwd=repo)
+            record("w1", "push v1 to a dir remote", tool, f"{DVC} push -q", repo)
         record("w1", "status (clean)", tool, f"{A.mlv} status" if tool == "mlv" else f"{DVC} status", repo, A.runs)
         place(W1["v2"], repo, rel)
         before = store_size(tool, repo)
         record("w1", "commit v2 (+1% rows)", tool, add_commit(tool, repo, rel, "v2"), repo)
         growth[(tool, "v2")] = store_size(tool, repo) - before
         sh(f"git tag v2", cwd=repo)
+        before_remote = du(remote)
+        record("w1", "push v2 (+1% rows)", tool, f"{A.mlv} push" if tool == "mlv" else f"{DVC} push -q", repo)
+        sent = du(remote) - before_remote
+        growth[(tool, "push2")] = sent
+        print(f"  w1     push v2 sent         {tool:9} {sent / 2**20:9.1f} MiB  ({100 * sent / os.path.getsize(W1['v2']):.2f}% of the file)")
         place(W1["v3"], repo, rel)
         before = store_size(tool, repo)
         record("w1", "commit v3 (1% rewritten)", tool, add_commit(tool, repo, rel, "v3"), repo)
@@ -256,12 +274,16 @@ ratio("first commit of 1 GiB CSV vs DVC", "w1", "commit v1 (1 GiB)", "dvc", targ
 ratio("commit after 1% append vs DVC", "w1", "commit v2 (+1% rows)", "dvc", target=0.15)
 ratio("switch v1<->v2 vs DVC", "w1", "checkout v1<->v2 (median)", "dvc", target=1.0)
 ratio("switch v1<->v2 vs cp of the file", "w1", "checkout v1<->v2 (median)", "cp", "cp 1 GiB", target=2.0, peer_group="limits")
+ratio("push of v1 to a directory remote vs cp -r of the store", "w1", "push v1 to a dir remote", "cp -r store", target=1.5)
+ratio("push of v1 to a directory remote vs DVC", "w1", "push v1 to a dir remote", "dvc")
 ratio("first commit of 20,000 files vs DVC", "w3", "commit 20,000 files", "dvc", target=0.25)
 ratio("status of 20,000 clean files vs git status", "w3", "status (clean)", "git", target=1.5)
 if ("mlv", "v2") in growth:
     size = os.path.getsize(W1["v2"])
     print(f"  store growth after 1% append: {100 * growth[('mlv', 'v2')] / size:.2f}% of the file [<= 1.5%]")
     print(f"  store growth after 1% rewrite: {100 * growth[('mlv', 'v3')] / size:.2f}% of the file [<= 2%]")
+if ("mlv", "push2") in growth:
+    print(f"  second push after a 1% append: {100 * growth[('mlv', 'push2')] / os.path.getsize(W1['v2']):.2f}% of the file [<= 3%]")
 if ("mlv", "w2") in growth:
     print(f"  store growth, model with 5% changed: {100 * growth[('mlv', 'w2')] / os.path.getsize(W2['v1']):.2f}% [<= 7%]")
 for r in results:

@@ -65,8 +65,17 @@ struct DirectoryRemote {
 
     func packPath(_ id: ObjectID) -> String { FS.join(root, "packs/\(id.hex.prefix(2))/\(id.hex).pack") }
 
-    /// Copies a file onto the remote atomically (temp name, fsync, rename).
-    func upload(_ local: String, to rel: String) throws -> UInt64 {
+    /// A file copied to the remote's tmp/ whose write-back has started; `finish` makes it
+    /// durable and gives it its name. Splitting the two lets the disk write one pack while
+    /// the next is copied, instead of waiting on an fsync per pack.
+    struct Upload {
+        let tmp: String
+        let dest: String
+        let file: FileHandleFD
+        let size: UInt64
+    }
+
+    func start(_ local: String, to rel: String) throws -> Upload {
         let dest = FS.join(root, rel)
         try FS.makeDirectories(FS.dirname(dest))
         let tmp = FS.join(root, "tmp/\(FS.basename(rel)).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
@@ -75,13 +84,30 @@ struct DirectoryRemote {
         let out = try FileHandleFD.create(tmp)
         do {
             try FS.copyRange(from: src, at: 0, count: size, to: out)
-            try out.sync()
-            try FS.rename(tmp, dest)
+            FS.startWriteback(of: out)
         } catch {
             FS.remove(tmp)
             throw error
         }
-        return size
+        return Upload(tmp: tmp, dest: dest, file: out, size: size)
+    }
+
+    /// fsync, then rename into place: the remote sees whole files or none.
+    func finish(_ u: Upload) throws {
+        do {
+            try u.file.sync()
+            try FS.rename(u.tmp, u.dest)
+        } catch {
+            FS.remove(u.tmp)
+            throw error
+        }
+    }
+
+    /// Copies a file onto the remote atomically (temp name, fsync, rename).
+    func upload(_ local: String, to rel: String) throws -> UInt64 {
+        let u = try start(local, to: rel)
+        try finish(u)
+        return u.size
     }
 }
 
@@ -172,10 +198,15 @@ extension Workspace {
         let there = try r.packs()
         let missing = needed.subtracting(there).sorted()
         var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: needed.count - missing.count, objects: objects.count)
+        var uploads: [DirectoryRemote.Upload] = []
         for p in missing {
-            result.bytes += try r.upload(store.packPath(p), to: "packs/\(p.hex.prefix(2))/\(p.hex).pack")
+            let u = try r.start(store.packPath(p), to: "packs/\(p.hex.prefix(2))/\(p.hex).pack")
+            uploads.append(u)
+            if uploads.count >= 16 { try r.finish(uploads.removeFirst()) }   // bounded open files
+            result.bytes += u.size
             result.packs += 1
         }
+        for u in uploads { try r.finish(u) }
         if !missing.isEmpty {
             let bytes = encodeIndex(packs: try store.entries(inPacks: Set(missing)))
             let tmp = FS.join(store.tmpDir, "push-\(getpid()).idx")
