@@ -28,7 +28,7 @@ public struct MLV: ParsableCommand {
         subcommands: [
             Init.self, Track.self, Untrack.self, Commit.self, Status.self, Checkout.self,
             Log.self, Show.self, Ls.self, Diff.self, Metrics.self, Params.self, StageCommand.self, RunStage.self, Repro.self, Lineage.self,
-            RemoteCommand.self, Push.self, Fetch.self, Pull.self, Fsck.self, Hooks.self, DiffDriver.self, MergeDriver.self,
+            RemoteCommand.self, Push.self, Fetch.self, Pull.self, Fsck.self, GC.self, Hooks.self, DiffDriver.self, MergeDriver.self,
         ]
     )
 

@@ -145,3 +145,28 @@ struct Fsck: ParsableCommand {
         if !r.problems.isEmpty { throw ExitCode(ExitStatus.integrity.rawValue) }
     }
 }
+
+struct GC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Remove store data that nothing reachable needs; repack mostly-dead packs.",
+        discussion: """
+        Keeps everything the pointers of any commit reachable from a branch, tag, \
+        remote-tracking ref or stash entry need, plus the working pointers, data mlv last \
+        wrote, work saved by `checkout --force`, and run-cache outputs. Safe against a \
+        concurrent commit: it holds the repository lock.
+
+        Examples:
+          mlv gc --dry-run
+          mlv gc
+        """)
+    @OptionGroup var repo: RepoOptions
+    @Flag(help: "Only report what would be freed.") var dryRun = false
+    @Flag(help: "Print as JSON.") var json = false
+
+    func run() throws {
+        let r = try repo.open().gc(dryRun: dryRun)
+        if json { try Out.json(r); return }
+        Out.line("\(dryRun ? "would free" : "freed") \(bytes(r.bytesFreed)): \(r.packsDeleted) pack\(r.packsDeleted == 1 ? "" : "s") deleted, \(r.packsRepacked) repacked, \(r.packsKept) kept; \(r.liveObjects) live objects")
+    }
+}

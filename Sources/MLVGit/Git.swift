@@ -357,6 +357,30 @@ public final class GitRepository {
         }
     }
 
+    /// Every commit reachable from any reference (branches, tags, remote-tracking refs, the
+    /// stash and HEAD), for garbage collection (`git_revwalk_push_glob`, `git_stash_foreach`).
+    public func allReachableCommits() throws -> [GitOID] {
+        var walk: OpaquePointer?
+        try check(git_revwalk_new(&walk, repo), "walk")
+        defer { git_revwalk_free(walk) }
+        let rc = git_revwalk_push_glob(walk, "refs/*")
+        if rc != GIT_ENOTFOUND.rawValue { try check(rc, "walk refs") }
+        if try head() != nil { try check(git_revwalk_push_head(walk), "walk HEAD") }
+        // Every stash entry (git keeps older ones only in the reflog of refs/stash).
+        final class Box { var ids: [git_oid] = [] }
+        let box = Box()
+        let cb: git_stash_cb = { _, _, oid, payload in
+            Unmanaged<Box>.fromOpaque(payload!).takeUnretainedValue().ids.append(oid!.pointee)
+            return 0
+        }
+        _ = git_stash_foreach(repo, cb, Unmanaged.passUnretained(box).toOpaque())
+        for var id in box.ids { try check(git_revwalk_push(walk, &id), "walk stash") }
+        var out: [GitOID] = []
+        var oid = git_oid()
+        while git_revwalk_next(&oid, walk) == 0 { out.append(GitOID(oid)) }
+        return out
+    }
+
     /// Sets a value in the repository's own config (`.git/config`).
     public func setConfig(_ key: String, _ value: String) throws {
         var cfg: OpaquePointer?

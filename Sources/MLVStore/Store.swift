@@ -196,6 +196,21 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// An object exactly as stored (for repacking without recompressing).
+    public func storedBytes(_ id: ObjectID) throws -> (Location, [UInt8])? {
+        guard let loc = try location(of: id) else { return nil }
+        let f = try handle(forPack: loc.pack)
+        var data = [UInt8](repeating: 0, count: Int(loc.storedLength))
+        let start = loc.offset + UInt64(PackFormat.entryHeaderSize)
+        guard try data.withUnsafeMutableBytes({ try f.pread(into: $0, at: start) }) == data.count else {
+            throw StoreError.corruptPack(path: f.path, offset: loc.offset, why: "truncated")
+        }
+        return (loc, data)
+    }
+
+    /// Index files and their pack lists, as on disk now.
+    public func indexFileNames() throws -> [String] { try FS.list(indexDir).filter { $0.hasSuffix(".idx") }.sorted() }
+
     /// The pack holding an indexed object.
     public func pack(of id: ObjectID) throws -> ObjectID? {
         guard let loc = try location(of: id) else { return nil }

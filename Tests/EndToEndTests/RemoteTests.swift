@@ -99,3 +99,66 @@ import Testing
         #expect(problems.contains { $0.hasPrefix("pointer: ") })
     }
 }
+
+@Suite struct GCTests {
+    @Test func gcKeepsWhatEveryBranchNeedsAndRemovesAnAbandonedCommitsData() throws {
+        let s = try Sandbox()
+        try s.write("data/a.bin", noise(300_000, seed: 1))
+        try s.mlvOK("track", "data/a.bin")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.git("checkout", "-q", "-b", "side")
+        try s.write("data/a.bin", noise(300_000, seed: 2))
+        try s.mlvOK("commit", "-m", "side data")
+        try s.mlvOK("checkout", "main")
+        try s.git("checkout", "-q", "-b", "doomed")
+        try s.write("data/a.bin", noise(300_000, seed: 3))
+        try s.mlvOK("commit", "-m", "abandoned")
+        try s.mlvOK("checkout", "main")
+        try s.git("branch", "-D", "doomed")
+        try s.git("reflog", "expire", "--expire=now", "--all")
+        let dry = try JSONSerialization.jsonObject(with: try s.mlvOK("gc", "--dry-run", "--json").stdoutBytes) as! [String: Any]
+        #expect((dry["bytes_freed"] as! Int) > 250_000 && dry["packs_deleted"] as? Int == 1)
+        let packsBefore = try FileManager.default.subpathsOfDirectory(atPath: s.repo + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") }.count
+        try s.mlvOK("gc")
+        let packsAfter = try FileManager.default.subpathsOfDirectory(atPath: s.repo + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") }.count
+        #expect(packsAfter == packsBefore - 1)
+        #expect(try s.mlvOK("fsck").stdout.contains("no problems"))
+        try s.mlvOK("checkout", "side")
+        #expect(s.read("data/a.bin") == noise(300_000, seed: 2))
+        try s.mlvOK("checkout", "main")
+        #expect(s.read("data/a.bin") == noise(300_000, seed: 1))
+        // Nothing left to do the second time.
+        let again = try JSONSerialization.jsonObject(with: try s.mlvOK("gc", "--json").stdoutBytes) as! [String: Any]
+        #expect(again["bytes_freed"] as? Int == 0)
+    }
+}
+
+@Suite struct GCRepackTests {
+    @Test func aMostlyDeadPackIsRewrittenWithItsLiveObjectsOnly() throws {
+        let s = try Sandbox()
+        try s.write("base.txt", "base\n")
+        try s.git("add", "base.txt")
+        try s.git("commit", "-q", "-m", "base")
+        try s.git("checkout", "-q", "-b", "x")
+        try s.write("data/big.bin", noise(400_000, seed: 1))
+        try s.write("data/small.bin", noise(20_000, seed: 2))
+        try s.mlvOK("track", "data/big.bin", "data/small.bin")
+        try s.mlvOK("commit", "-m", "both in one pack")
+        // main adopts only the small file's pointer; the branch with the big one goes away.
+        try s.mlvOK("checkout", "main")
+        try s.git("checkout", "x", "--", "data/small.bin.mlv", ".gitignore", ".gitattributes", "mlv.yaml")
+        try s.git("commit", "-q", "-m", "small only")
+        try s.git("branch", "-D", "x")
+        try s.git("reflog", "expire", "--expire=now", "--all")
+        #expect(!s.exists("data/big.bin"))   // checkout main removed what main does not track
+        try s.mlvOK("checkout")                // the pointer git brought: data follows
+        #expect(s.read("data/small.bin") == noise(20_000, seed: 2))
+        let r = try JSONSerialization.jsonObject(with: try s.mlvOK("gc", "--json").stdoutBytes) as! [String: Any]
+        #expect(r["packs_repacked"] as? Int == 1)
+        #expect((r["bytes_freed"] as! Int) > 390_000)
+        #expect(try s.mlvOK("fsck").stdout.contains("no problems"))
+        try FileManager.default.removeItem(atPath: s.repo + "/data/small.bin")
+        try s.mlvOK("checkout")
+        #expect(s.read("data/small.bin") == noise(20_000, seed: 2))
+    }
+}

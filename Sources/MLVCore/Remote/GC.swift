@@ -1,0 +1,115 @@
+import Foundation
+import MLVGit
+import MLVStore
+
+public struct GCResult: Codable, Sendable {
+    public var dryRun: Bool
+    public var liveObjects: Int
+    public var packsDeleted: Int
+    public var packsRepacked: Int
+    public var packsKept: Int
+    public var bytesFreed: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case dryRun = "dry_run"
+        case liveObjects = "live_objects"
+        case packsDeleted = "packs_deleted"
+        case packsRepacked = "packs_repacked"
+        case packsKept = "packs_kept"
+        case bytesFreed = "bytes_freed"
+    }
+}
+
+extension Workspace {
+    /// Snapshots that must survive a gc: pointers in every commit reachable from any ref
+    /// (branches, tags, remote-tracking refs, stash), the working pointers, what mlv last
+    /// wrote (stat cache), work saved by `checkout --force`, and the run cache's outputs.
+    func liveRoots() throws -> Set<ObjectID> {
+        var roots = Set<ObjectID>()
+        for c in try git.allReachableCommits() {
+            for (_, p) in try targets(at: c) { if let s = p.snapshot { roots.insert(s) } }
+        }
+        for (_, p) in try targets() { if let s = p.snapshot { roots.insert(s) } }
+        let cache = loadStatCache()
+        roots.formUnion(cache.synced.values)
+        roots.formUnion(cache.verified.values)
+        if let log = try? FS.readAll(FS.join(mlvDir, "state/saved.log")) {
+            for line in String(decoding: log, as: UTF8.self).split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count >= 2, let id = ObjectID(hex: parts[1]) { roots.insert(id) }
+            }
+        }
+        for name in (try? FS.list(runCacheDir)) ?? [] {
+            guard let bytes = try? FS.readAll(FS.join(runCacheDir, name)),
+                  let r = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else { continue }
+            for id in r.outputs.values { if let o = ObjectID(hex: id) { roots.insert(o) } }
+        }
+        return roots
+    }
+
+    /// Like `closure`, but skips what the store does not have (data never fetched here).
+    func liveClosure(_ roots: Set<ObjectID>, store: Store) throws -> Set<ObjectID> {
+        var seen = Set<ObjectID>()
+        var stack = Array(roots)
+        while let id = stack.popLast() {
+            guard seen.insert(id).inserted, let loc = try store.location(of: id) else { continue }
+            switch loc.type {
+            case .tree: stack += try store.tree(id).entries.map(\.id)
+            case .file: for c in try store.manifest(id).chunks { seen.insert(c.id) }
+            case .chunk: break
+            }
+        }
+        return seen
+    }
+
+    /// `mlv gc`: deletes packs holding only unreachable objects, rewrites packs that are
+    /// mostly unreachable (live objects copied as stored, not recompressed), and replaces all
+    /// indexes by one. Order: new packs, the new index, then deletions, all under the lock, so
+    /// a concurrent commit waits and a crash leaves at worst extra files.
+    public func gc(dryRun: Bool) throws -> GCResult {
+        let lock = try self.lock("gc") { _ in }
+        defer { withExtendedLifetime(lock) {} }
+        let store = try store()
+        try store.loadIndex()
+        let live = try liveClosure(try liveRoots(), store: store)
+        let all = try store.knownPacks()
+        let entries = try store.entries(inPacks: Set(all))
+        var delete: [ObjectID] = [], repack: [(ObjectID, [PackedEntry])] = [], keep: [ObjectID] = []
+        var freed: UInt64 = 0
+        for (pack, es) in entries {
+            let total = es.reduce(UInt64(0)) { $0 + UInt64($1.storedLength) + UInt64(PackFormat.entryHeaderSize) }
+            let liveEntries = es.filter { live.contains($0.id) }
+            let liveBytes = liveEntries.reduce(UInt64(0)) { $0 + UInt64($1.storedLength) + UInt64(PackFormat.entryHeaderSize) }
+            if liveEntries.isEmpty { delete.append(pack); freed += total }
+            else if liveBytes * 2 < total { repack.append((pack, liveEntries)); freed += total - liveBytes }
+            else { keep.append(pack) }
+        }
+        var result = GCResult(dryRun: dryRun, liveObjects: live.count, packsDeleted: delete.count,
+                              packsRepacked: repack.count, packsKept: keep.count, bytesFreed: freed)
+        if dryRun || (delete.isEmpty && repack.isEmpty) { return result }
+        // 1. Live objects of mostly-dead packs into new packs (and their index).
+        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
+        for (_, es) in repack {
+            for e in es {
+                guard let (loc, data) = try store.storedBytes(e.id) else { continue }
+                try data.withUnsafeBytes { try writer.add(id: e.id, type: loc.type, encoding: loc.encoding, rawLength: Int(loc.rawLength), data: $0) }
+            }
+        }
+        try writer.commit()
+        // 2. One index for everything that stays.
+        let gone = Set(delete + repack.map(\.0))
+        let remaining = try store.entries(inPacks: Set(try store.knownPacks()).subtracting(gone))
+        let bytes = encodeIndex(packs: remaining)
+        let name = ObjectID.hash(bytes).hex + ".idx"
+        try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
+        // 3. Only now: every other index (the writer's own is folded into the new one), then
+        // the packs nothing indexes any more. The lock keeps other writers out meanwhile.
+        for n in try store.indexFileNames() where n != name {
+            FS.remove(FS.join(store.indexDir, n))
+        }
+        try FS.syncDirectory(store.indexDir)
+        for p in gone { FS.remove(store.packPath(p)) }
+        result.bytesFreed = freed
+        return result
+    }
+}
