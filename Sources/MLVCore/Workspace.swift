@@ -28,6 +28,8 @@ public final class Workspace {
     /// For an isolated run: the commit whose code and data it holds (its date becomes
     /// SOURCE_DATE_EPOCH).
     var pinnedCommit: GitOID?
+    /// For an isolated run: the main workspace's run cache, so the run fills it.
+    var sharedRunCache: String?
 
     /// The executable running now, for the hooks and merge driver it registers.
     public static var executablePath: String {

@@ -374,7 +374,31 @@ public final class GitRepository {
             return 0
         }
         _ = git_stash_foreach(repo, cb, Unmanaged.passUnretained(box).toOpaque())
-        for var id in box.ids { try check(git_revwalk_push(walk, &id), "walk stash") }
+        // And everything a reflog still remembers (git reset --hard HEAD@{1} can go back).
+        final class Names { var names: [String] = ["HEAD"] }
+        let names = Names()
+        let ncb: git_reference_foreach_name_cb = { name, payload in
+            Unmanaged<Names>.fromOpaque(payload!).takeUnretainedValue().names.append(String(cString: name!))
+            return 0
+        }
+        _ = git_reference_foreach_name(repo, ncb, Unmanaged.passUnretained(names).toOpaque())
+        for name in names.names {
+            var log: OpaquePointer?
+            guard git_reflog_read(&log, repo, name) == 0 else { continue }
+            defer { git_reflog_free(log) }
+            for i in 0..<git_reflog_entrycount(log) {
+                if let e = git_reflog_entry_byindex(log, i), let id = git_reflog_entry_id_new(e) {
+                    var oid = id.pointee
+                    var obj: OpaquePointer?
+                    // Only ids that still name a commit (a reflog may point at pruned objects).
+                    if git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT) == 0 {
+                        git_object_free(obj)
+                        box.ids.append(oid)
+                    }
+                }
+            }
+        }
+        for var id in box.ids { try check(git_revwalk_push(walk, &id), "walk stash and reflogs") }
         var out: [GitOID] = []
         var oid = git_oid()
         while git_revwalk_next(&oid, walk) == 0 { out.append(GitOID(oid)) }

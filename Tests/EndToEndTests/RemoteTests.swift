@@ -162,3 +162,41 @@ import Testing
         #expect(s.read("data/small.bin") == noise(20_000, seed: 2))
     }
 }
+
+@Suite struct ReviewRegressionTests {
+    /// `git reset --hard HEAD@{1}` can bring back a commit only a reflog remembers: gc keeps its data.
+    @Test func gcKeepsWhatAReflogStillReaches() throws {
+        let s = try Sandbox()
+        try s.write("data/a.bin", noise(200_000, seed: 1))
+        try s.mlvOK("track", "data/a.bin")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/a.bin", noise(200_000, seed: 2))
+        try s.mlvOK("commit", "-m", "v2")
+        try s.git("reset", "-q", "--hard", "HEAD~1")
+        try s.mlvOK("gc")
+        try s.git("reset", "-q", "--hard", "HEAD@{1}")
+        try s.mlvOK("checkout", "--force")
+        #expect(s.read("data/a.bin") == noise(200_000, seed: 2))
+    }
+
+    /// A push that stopped after its packs but before its index is completed by the next push.
+    @Test func aPushInterruptedBeforeItsIndexIsCompletedByTheNextOne() throws {
+        let s = try Sandbox()
+        try s.write("data/a.bin", noise(500_000, seed: 3))
+        try s.mlvOK("track", "data/a.bin")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.git("commit", "-q", "-m", "remote")
+        try s.mlvOK("push")
+        for n in try FileManager.default.contentsOfDirectory(atPath: s.root + "/remote/index") {
+            try FileManager.default.removeItem(atPath: s.root + "/remote/index/" + n)
+        }
+        let again = try JSONSerialization.jsonObject(with: try s.mlvOK("push", "--json").stdoutBytes) as! [String: Any]
+        #expect(again["packs"] as? Int == 0)                        // the pack was there already
+        #expect((again["bytes"] as! Int) < 10_000)                  // only the index went
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        try s.mlvOK("pull", cwd: clone)
+        #expect(s.read("data/a.bin", in: clone) == noise(500_000, seed: 3))
+    }
+}

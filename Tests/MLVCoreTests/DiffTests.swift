@@ -312,3 +312,11 @@ func tdiff(_ a: String, _ b: String, key: [String] = [], samples: Int = 5) throw
         #expect(sniff("a,b\u{0}\n") == "none")
     }
 }
+
+@Suite struct HostileTableTests {
+    @Test func hugeIntegersAndManyBlankLinesDoNotTrap() throws {
+        let d = try tdiff("v,w\n123456789012345678901234,a\n1,b\n", "v,w\n1,b\n" + String(repeating: "\n", count: 200_000) + "2,c\n")
+        #expect(d.stats[0].old?.max != nil)
+        #expect(d.rows.new == 2)                 // blank lines between rows are skipped, iteratively
+    }
+}

@@ -86,7 +86,7 @@ struct ColumnProfile {
 
     var stats: ColumnStats {
         let isNumeric = (type == .integer || type == .float) && numeric > 0
-        func fmt(_ x: Double) -> String { type == .integer ? String(Int64(x)) : String(x) }
+        func fmt(_ x: Double) -> String { type == .integer ? (Int64(exactly: x).map { String($0) } ?? String(x)) : String(x) }
         return ColumnStats(
             type: type, count: count, nulls: nulls, distinct: hll.estimate,
             mean: isNumeric ? mean : nil,

@@ -142,7 +142,7 @@ extension Workspace {
             var tableOptions = o.table
             if tableOptions.key.isEmpty, let k = config.targets[path]?.key { tableOptions.key = k }
             // Big tables are compared in partitions of about 128 MiB of old data each.
-            tableOptions.partitions = max(1, Int(((pa?.size ?? 0) + Workspace.partitionBytes - 1) / Workspace.partitionBytes))
+            tableOptions.partitions = Workspace.partitions(forBytes: pa?.size ?? 0)
             tableOptions.spillDirectory = store.tmpDir
             if kind == .metrics || kind == .params {
                 let old = try pa.flatMap { try content(a, path, $0, store: store) }.map { try flattenMetrics($0, path: "\(path)@\(a.label)", formatPath: path) } ?? [:]
@@ -158,8 +158,10 @@ extension Workspace {
                     t.files = fileChanges(fa, fb)
                     for f in t.files where f.change == "modified" && t.tables.count < 5 {
                         if let fmt = TableFormat(path: f.path) {
+                            var fileOptions = tableOptions
+                            fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
                             t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
-                                                              format: fmt, options: tableOptions) { newSide in
+                                                              format: fmt, options: fileOptions) { newSide in
                                 newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
                                         : try self.stream(a, f.path, fa[f.path]!.0, store: store)
                             }
@@ -206,6 +208,11 @@ extension Workspace {
     static let tensorDiffLimit: UInt64 = 2 << 30
     /// Old-table bytes per partition of a keyed diff (see `TableDiffOptions.partitions`).
     static let partitionBytes: UInt64 = 128 << 20
+
+    /// Partitions for an old table of `size` bytes: one per 128 MiB, at most 256.
+    static func partitions(forBytes size: UInt64) -> Int {
+        Int(min(256, size / partitionBytes + (size % partitionBytes == 0 ? 0 : 1)).clamped(to: 1...256))
+    }
 
     /// Models whose declared inputs (mlv.yaml `targets: {model: {inputs: [...]}}`) include the
     /// feature file, or the source dataset of a view that changed.
@@ -305,4 +312,8 @@ func fileChanges(_ a: [String: (ObjectID, UInt64)], _ b: [String: (ObjectID, UIn
     for p in added { out.append(FileChange(path: p, change: "added", from: nil, oldSize: nil, newSize: b[p]!.1)) }
     for p in removed { out.append(FileChange(path: p, change: "removed", from: nil, oldSize: a[p]!.1, newSize: nil)) }
     return out.sorted { $0.path < $1.path }
+}
+
+extension Comparable {
+    func clamped(to r: ClosedRange<Self>) -> Self { min(max(self, r.lowerBound), r.upperBound) }
 }

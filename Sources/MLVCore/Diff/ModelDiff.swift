@@ -15,15 +15,18 @@ struct SafetensorsHeader {
 
     static func parse(prefix: [UInt8], path: String) throws -> SafetensorsHeader? {
         guard prefix.count >= 8 else { return nil }
-        let n = prefix.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard n > 1, n <= 100 << 20, prefix.count >= 8 + n else { return nil }
+        let raw = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard raw > 1, raw <= 100 << 20 else { return nil }
+        let n = Int(raw)
+        guard prefix.count >= 8 + n else { return nil }
         guard let json = try? JSONSerialization.jsonObject(with: Data(prefix[8..<(8 + n)])) as? [String: Any] else {
             throw DiffError.malformed(file: path, line: 0, why: "safetensors header is not valid JSON")
         }
         var tensors: [String: Tensor] = [:]
         for (name, v) in json where name != "__metadata__" {
             guard let d = v as? [String: Any], let dtype = d["dtype"] as? String, let shape = d["shape"] as? [Int],
-                  let off = d["data_offsets"] as? [Int], off.count == 2, off[0] >= 0, off[1] >= off[0] else {
+                  shape.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }),
+                  let off = d["data_offsets"] as? [Int], off.count == 2, off[0] >= 0, off[1] >= off[0], off[1] < 1 << 50 else {
                 throw DiffError.malformed(file: path, line: 0, why: "safetensors entry \(name.debugDescription) is malformed")
             }
             tensors[name] = Tensor(dtype: dtype, shape: shape, begin: off[0], end: off[1])
@@ -67,7 +70,12 @@ public struct SafetensorsDiff: Codable, Sendable {
 /// Compares two safetensors files, reading each tensor once (bounded by the largest tensor).
 func diffSafetensors(old: [UInt8], new: [UInt8], path: String) throws -> SafetensorsDiff? {
     guard let a = try SafetensorsHeader.parse(prefix: old, path: path), let b = try SafetensorsHeader.parse(prefix: new, path: path) else { return nil }
-    func params(_ h: SafetensorsHeader) -> Int { h.tensors.values.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+    func params(_ h: SafetensorsHeader) -> Int {
+        h.tensors.values.reduce(0) { total, t in
+            let n = t.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+            return total.addingReportingOverflow(n).overflow ? Int.max : total + n
+        }
+    }
     var changes: [TensorChange] = []
     for name in Set(a.tensors.keys).union(b.tensors.keys).sorted() {
         let x = a.tensors[name], y = b.tensors[name]
@@ -82,7 +90,7 @@ func diffSafetensors(old: [UInt8], new: [UInt8], path: String) throws -> Safeten
         }
         if old[ra] == new[rb] { continue }
         c.change = "modified"
-        if x.dtype == "F32" || x.dtype == "F64" {
+        if (x.dtype == "F32" || x.dtype == "F64") && ra.count == rb.count {
             var num = 0.0, den = 0.0
             old[ra].withUnsafeBytes { p in
                 new[rb].withUnsafeBytes { q in

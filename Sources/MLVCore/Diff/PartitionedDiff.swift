@@ -16,14 +16,14 @@ private final class SpillFile {
 
     init(_ path: String) throws {
         file = try FileHandleFD.create(path, mode: 0o600)
-        buffer.reserveCapacity(1 << 20)
+        buffer.reserveCapacity(64 << 10)
     }
 
     func append<T: FixedWidthInteger>(_ v: T) { buffer.appendLE(v) }
 
     func endRecord() throws {
         count += 1
-        if buffer.count >= 1 << 20 { try flush() }
+        if buffer.count >= 64 << 10 { try flush() }
     }
 
     func flush() throws {
@@ -56,6 +56,10 @@ func partitionedKeyedDiff(a: RowSource, b: RowSource, reopen: (Bool) throws -> R
         var rows = 0
         let n = r.header.count
         while try r.next() {
+            guard rows < Int(UInt32.max) else {
+                throw DiffError.malformed(file: side == "a" ? "the old table" : "the new table", line: 0,
+                                          why: "more than 4,294,967,295 rows, the most a keyed diff handles")
+            }
             for i in 0..<n { profiles[i].add(r.field(i)) }
             let k = keyHash(r, keys)
             let f = files[Int(k % UInt64(parts))]
@@ -179,7 +183,7 @@ func partitionedKeyedDiff(a: RowSource, b: RowSource, reopen: (Bool) throws -> R
     }
     for m in mods {
         guard let (old, keys) = oldValues[m.aRow], let new = newValues[m.bRow] else { continue }
-        let key = Dictionary(uniqueKeysWithValues: zip(options.key, keys))
+        let key = Dictionary(zip(options.key, keys), uniquingKeysWith: { a, _ in a })
         res.modifiedRows.append(TableDiff.ModifiedRow(key: key, line: Int(m.line),
                                                       cells: m.changed.map { TableDiff.CellChange(column: shared[$0], old: old[$0], new: new[$0]) }))
     }

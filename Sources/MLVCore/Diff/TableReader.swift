@@ -63,13 +63,13 @@ final class TableReader {
 
     /// Reads the next data record; false at the end of the file.
     func next() throws -> Bool {
-        guard try readRecord() else { return false }
-        if fieldCount != header.count {
-            if fieldCount == 1 && ends[0] == starts[0] { return try next() }   // a blank line
+        while try readRecord() {
+            if fieldCount == header.count { return true }
+            if fieldCount == 1 && ends[0] == starts[0] { continue }   // a blank line
             throw DiffError.malformed(file: name, line: line,
                                       why: "\(fieldCount) fields where the header has \(header.count) (a ragged row; quote fields that contain '\(Character(UnicodeScalar(separator)))')")
         }
-        return true
+        return false
     }
 
     private func readRecord() throws -> Bool {

@@ -54,7 +54,8 @@ extension Workspace {
                     }
                     let entries = try verifyPack(h)
                     objects += entries.count
-                    for e in indexed[id] ?? [] where !entries.contains(where: { $0.id == e.id && $0.offset == e.offset }) {
+                    let at = Set(entries.map { "\($0.id.hex)@\($0.offset)" })
+                    for e in indexed[id] ?? [] where !at.contains("\(e.id.hex)@\(e.offset)") {
                         problems.append(FsckProblem(what: "index", path: path, problem: "indexed object \(e.id.short) is not at offset \(e.offset)"))
                     }
                 } catch {

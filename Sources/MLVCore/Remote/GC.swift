@@ -22,7 +22,7 @@ public struct GCResult: Codable, Sendable {
 
 extension Workspace {
     /// Snapshots that must survive a gc: pointers in every commit reachable from any ref
-    /// (branches, tags, remote-tracking refs, stash), the working pointers, what mlv last
+    /// (branches, tags, remote-tracking refs, stash) or still in a reflog, the working pointers, what mlv last
     /// wrote (stat cache), work saved by `checkout --force`, and the run cache's outputs.
     func liveRoots() throws -> Set<ObjectID> {
         var roots = Set<ObjectID>()

@@ -63,6 +63,19 @@ struct DirectoryRemote {
 
     func indexNames() throws -> [String] { try FS.list(FS.join(root, "index")).filter { $0.hasSuffix(".idx") }.sorted() }
 
+    /// Packs some valid remote index lists. A pack file no index lists (a push that stopped
+    /// between pack and index) is not "there" for readers yet.
+    func indexedPacks() throws -> Set<ObjectID> {
+        var out = Set<ObjectID>()
+        for n in try indexNames() {
+            let path = FS.join(root, "index/\(n)")
+            guard let bytes = try? FS.readAll(path), ObjectID.hash(bytes).hex + ".idx" == n,
+                  let idx = try? decodeIndex(bytes, path: path) else { continue }
+            out.formUnion(idx.packs)
+        }
+        return out
+    }
+
     func packPath(_ id: ObjectID) -> String { FS.join(root, "packs/\(id.hex.prefix(2))/\(id.hex).pack") }
 
     /// A file copied to the remote's tmp/ whose write-back has started; `finish` makes it
@@ -195,8 +208,11 @@ extension Workspace {
         let objects = try closure(pointerRoots(revs: revs, allCommits: allCommits), store: store)
         var needed = Set<ObjectID>()
         for id in objects { if let p = try store.pack(of: id) { needed.insert(p) } }
-        let there = try r.packs()
-        let missing = needed.subtracting(there).sorted()
+        let indexed = try r.indexedPacks()
+        let files = try r.packs()
+        // Needed packs no remote index lists: upload those not there as files, then index all.
+        let unindexed = needed.subtracting(indexed).sorted()
+        let missing = unindexed.filter { !files.contains($0) }
         var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: needed.count - missing.count, objects: objects.count)
         var uploads: [DirectoryRemote.Upload] = []
         for p in missing {
@@ -207,8 +223,8 @@ extension Workspace {
             result.packs += 1
         }
         for u in uploads { try r.finish(u) }
-        if !missing.isEmpty {
-            let bytes = encodeIndex(packs: try store.entries(inPacks: Set(missing)))
+        if !unindexed.isEmpty {
+            let bytes = encodeIndex(packs: try store.entries(inPacks: Set(unindexed)))
             let tmp = FS.join(store.tmpDir, "push-\(getpid()).idx")
             try FS.atomicWrite(bytes, to: tmp)
             defer { FS.remove(tmp) }
@@ -267,6 +283,10 @@ extension Workspace {
                 }
                 result.packs += 1
                 result.bytes += size
+            }
+            // What a remote index promised but its pack did not hold is missing too.
+            for id in pending where where_[id] != nil {
+                if try !store.contains(id) { missing += 1 }
             }
             // Walk one level down.
             var next: [ObjectID] = []

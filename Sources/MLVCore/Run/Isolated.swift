@@ -46,11 +46,12 @@ extension Workspace {
         _ = try Pipeline(cfg.stages, root: dir)
         let iso = try Workspace(isolatedAt: dir, sharing: self, config: cfg)
         iso.pinnedCommit = commit
+        iso.sharedRunCache = runCacheDir
         // The data every pointer at the commit pins.
         let restorer = try Restorer(store: store())
         defer { restorer.abandon() }
         let snap = Snapshotter(ws: iso, cache: StatCache(), writer: nil)
-        for (path, p) in try targets(at: commit) {
+        for (path, p) in try targets(at: commit) where !stage.outs.contains(where: { RepoPath.isWithin(path, $0) }) {
             guard let s = p.snapshot else { continue }
             try iso.place(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
                                     executable: p.executable, size: p.size, files: p.files, id: s),

@@ -65,7 +65,7 @@ extension Workspace {
         try FS.atomicWrite(Array(try e.encode(r)) + [0x0A], to: absolute("\(Workspace.runsDir)/\(r.stage).json"))
     }
 
-    var runCacheDir: String { FS.join(mlvDir, "cache/runs") }
+    var runCacheDir: String { sharedRunCache ?? FS.join(mlvDir, "cache/runs") }
 
     /// `mlv repro [STAGE...]`: brings the pipeline up to date on the working tree's data and
     /// code, dependencies first. A stage whose inputs match its record is skipped; one whose
@@ -190,6 +190,9 @@ extension Workspace {
         for o in stage.outs + stage.metrics { if let w = try saver.snapshot(o, kind: .dataset, previous: nil) { previous[o] = w.id } }
         try backupWriter.commit()
 
+        // A stage starts from no outputs: one that skips work when its output exists, or
+        // leaves stale files in an output folder, must not pass for a fresh run.
+        for o in stage.outs + stage.metrics where FS.lstat(absolute(o)) != nil { try removeTree(absolute(o)) }
         let env = try controlledEnvironment(name, stage)
         let logPath = FS.join(mlvDir, "logs/\(name).log")
         try FS.makeDirectories(FS.dirname(logPath))
