@@ -90,13 +90,15 @@ struct Fetch: ParsableCommand {
         Examples:
           mlv fetch
           mlv fetch origin --rev v1.0
+          mlv fetch -- data/train.csv      # only this target
         """)
     @OptionGroup var repo: RepoOptions
     @Option(help: "Fetch what these revisions pin (repeatable; default HEAD and the working tree).") var rev: [String] = []
     @Flag(help: "Print as JSON.") var json = false
     @Argument(help: "The remote (default: the default remote).") var remote: String?
+    @Argument(parsing: .postTerminator, help: "After --: only these targets.") var paths: [String] = []
 
-    func run() throws { try report(try repo.open().fetch(remote: remote, revs: rev), verb: "fetched", json: json) }
+    func run() throws { try report(try repo.open().fetch(remote: remote, revs: rev, paths: paths), verb: "fetched", json: json) }
 }
 
 struct Pull: ParsableCommand {
@@ -106,17 +108,19 @@ struct Pull: ParsableCommand {
         In a fresh `git clone`, `mlv pull` alone brings the data, from the remote named in \
         the committed mlv.yaml.
 
-        Example:
+        Examples:
           git clone URL && cd repo && mlv pull
+          mlv pull -- data/train.csv       # only this target
         """)
     @OptionGroup var repo: RepoOptions
     @Flag(name: .shortAndLong, help: "Overwrite uncommitted data (saved into the store first).") var force = false
     @Argument(help: "The remote (default: the default remote).") var remote: String?
+    @Argument(parsing: .postTerminator, help: "After --: only these targets.") var paths: [String] = []
 
     func run() throws {
         let ws = try repo.open()
-        try report(try ws.fetch(remote: remote, revs: []), verb: "fetched", json: false)
-        let r = try ws.checkout(rev: nil, paths: [], force: force, snapshot: nil, waiting: waitingNotice)
+        try report(try ws.fetch(remote: remote, revs: [], paths: paths), verb: "fetched", json: false)
+        let r = try ws.checkout(rev: nil, paths: paths, force: force, snapshot: nil, waiting: waitingNotice)
         for t in r.targets where t.action != "unchanged" { Out.line("\(pad(t.action, 9)) \(t.path)") }
         Out.line("wrote \(r.filesWritten) file\(r.filesWritten == 1 ? "" : "s") (\(bytes(r.bytesWritten)))")
     }

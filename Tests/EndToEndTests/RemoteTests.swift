@@ -200,3 +200,58 @@ import Testing
         #expect(s.read("data/a.bin", in: clone) == noise(500_000, seed: 3))
     }
 }
+
+@Suite struct PartialPullTests {
+    @Test func pullOfOneTargetFetchesOnlyWhatItNeeds() throws {
+        let s = try Sandbox()
+        try s.write("data/a.bin", noise(400_000, seed: 1))
+        try s.mlvOK("track", "data/a.bin")
+        try s.mlvOK("commit", "-m", "a")
+        try s.write("data/b.bin", noise(400_000, seed: 2))
+        try s.mlvOK("track", "data/b.bin")
+        try s.mlvOK("commit", "-m", "b")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.git("commit", "-q", "-m", "remote")
+        try s.mlvOK("push")
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        let r = try s.mlvOK("pull", "--", "data/b.bin", cwd: clone)
+        #expect(r.stdout.contains("fetched 1 pack"))
+        #expect(s.read("data/b.bin", in: clone) == noise(400_000, seed: 2))
+        #expect(s.read("data/a.bin", in: clone) == nil)
+        #expect(try s.mlv("pull", "--", "data/nope.bin", cwd: clone).status == 2)
+    }
+}
+
+@Suite struct InterruptedPushTests {
+    /// A push killed at any moment leaves the remote consistent, and the next push finishes
+    /// the job: a clone then pulls byte-identical data.
+    @Test(arguments: [5, 40, 150])
+    func aKilledPushResumes(afterMilliseconds delay: Int) throws {
+        let s = try Sandbox()
+        let data = noise(70 << 20, seed: 9)          // three packs
+        try s.write("data/big.bin", data)
+        try s.mlvOK("track", "data/big.bin")
+        try s.mlvOK("commit", "-m", "big")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.git("commit", "-q", "-m", "remote")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mlvBinary)
+        p.arguments = ["push"]
+        p.currentDirectoryURL = URL(fileURLWithPath: s.repo)
+        p.environment = s.environment
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(useconds_t(delay * 1000))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        try s.mlvOK("push")
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        try s.mlvOK("pull", cwd: clone)
+        #expect(s.read("data/big.bin", in: clone) == data)
+        let again = try JSONSerialization.jsonObject(with: try s.mlvOK("push", "--json").stdoutBytes) as! [String: Any]
+        #expect(again["bytes"] as? Int == 0)
+    }
+}

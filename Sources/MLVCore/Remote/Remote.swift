@@ -168,15 +168,23 @@ extension Workspace {
     }
 
     /// Snapshot roots the pointers hold: at the given revisions, or HEAD and the working tree.
-    func pointerRoots(revs: [String], allCommits: Bool) throws -> Set<ObjectID> {
+    /// With `paths`, only targets at or below (or containing) those paths count.
+    func pointerRoots(revs: [String], allCommits: Bool, paths: [String] = []) throws -> Set<ObjectID> {
+        let wanted = try paths.map { try userPath($0) }
+        func selected(_ t: String) -> Bool {
+            wanted.isEmpty || wanted.contains { RepoPath.isWithin(t, $0) || RepoPath.isWithin($0, t) }
+        }
         var roots = Set<ObjectID>()
         var commits: [GitOID] = try revs.map { try resolve($0) }
         if allCommits, let h = try git.head() { commits = try git.history(from: h) }
         if revs.isEmpty && !allCommits {
             if let h = try git.head() { commits.append(h) }
-            for (_, p) in try targets() { if let s = p.snapshot { roots.insert(s) } }
+            for (t, p) in try targets() where selected(t) { if let s = p.snapshot { roots.insert(s) } }
         }
-        for c in commits { for (_, p) in try targets(at: c) { if let s = p.snapshot { roots.insert(s) } } }
+        for c in commits { for (t, p) in try targets(at: c) where selected(t) { if let s = p.snapshot { roots.insert(s) } } }
+        if !wanted.isEmpty && roots.isEmpty {
+            throw MLVError.notTracked(wanted.joined(separator: ", "))
+        }
         return roots
     }
 
@@ -235,7 +243,7 @@ extension Workspace {
 
     /// `mlv fetch`: downloads, verifies and indexes the remote packs holding what the pointers
     /// need (walking trees and manifests as they arrive). Nothing unverified reaches the store.
-    public func fetch(remote name: String?, revs: [String]) throws -> TransferResult {
+    public func fetch(remote name: String?, revs: [String], paths: [String] = []) throws -> TransferResult {
         let r = try remote(name)
         let lock = try self.lock("fetch") { _ in }
         defer { withExtendedLifetime(lock) {} }
@@ -254,7 +262,7 @@ extension Workspace {
             for (id, p, _) in idx.entries { where_[id] = idx.packs[p] }
         }
         var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: 0, objects: 0)
-        var pending = Array(try pointerRoots(revs: revs, allCommits: false))
+        var pending = Array(try pointerRoots(revs: revs, allCommits: false, paths: paths))
         var seen = Set<ObjectID>()
         var missing = 0
         while !pending.isEmpty {
