@@ -132,16 +132,20 @@ struct Fsck: ParsableCommand {
         discussion: """
         Reads each pack in full (each object decompressed and checked against its SHA-256), \
         checks indexes against their packs, and that every pointer in every commit reachable \
-        from HEAD resolves. Exits 4 with the list of problems when anything is wrong.
+        from HEAD resolves. With --remote, checks a remote's packs and indexes the same way. \
+        Exits 4 with the list of problems when anything is wrong.
 
-        Example:
+        Examples:
           mlv fsck --json
+          mlv fsck --remote origin
         """)
     @OptionGroup var repo: RepoOptions
+    @Option(help: "Check this remote instead of the local store.") var remote: String?
     @Flag(help: "Print as JSON.") var json = false
 
     func run() throws {
-        let r = try repo.open().fsck()
+        let ws = try repo.open()
+        let r = try remote.map { try ws.fsckRemote($0) } ?? ws.fsck()
         if json { try Out.json(r) } else {
             for p in r.problems { Out.line("\(p.what) \(p.path): \(p.problem)") }
             Out.line("checked \(r.packs) pack\(r.packs == 1 ? "" : "s"), \(r.objects) objects, \(r.commits) commits: \(r.problems.isEmpty ? "no problems" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")")

@@ -255,3 +255,31 @@ import Testing
         #expect(again["bytes"] as? Int == 0)
     }
 }
+
+@Suite struct RemoteFsckTests {
+    @Test func fsckOfARemoteFindsAFlippedByteAndPushClearsOldPartialFiles() throws {
+        let s = try Sandbox()
+        try s.write("data/a.bin", noise(300_000, seed: 4))
+        try s.mlvOK("track", "data/a.bin")
+        try s.mlvOK("commit", "-m", "a")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.mlvOK("push")
+        #expect(try s.mlvOK("fsck", "--remote", "origin").stdout.contains("no problems"))
+        // Partial files: an old one is cleared by the next push, a young one is left alone.
+        try s.write("old.pack.123.456", [1, 2, 3], in: s.root + "/remote/tmp")
+        try s.write("young.pack.123.456", [1, 2, 3], in: s.root + "/remote/tmp")
+        let old = Date().addingTimeInterval(-7200)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: s.root + "/remote/tmp/old.pack.123.456")
+        try s.mlvOK("push")
+        #expect(!FileManager.default.fileExists(atPath: s.root + "/remote/tmp/old.pack.123.456"))
+        #expect(FileManager.default.fileExists(atPath: s.root + "/remote/tmp/young.pack.123.456"))
+        let pack = try FileManager.default.subpathsOfDirectory(atPath: s.root + "/remote/packs").first { $0.hasSuffix(".pack") }!
+        let path = s.root + "/remote/packs/" + pack
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        bytes[bytes.count - 5] ^= 0x08
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let bad = try s.mlv("fsck", "--remote", "origin")
+        #expect(bad.status == 4)
+        #expect(bad.stdout.contains("SHA-256"))
+    }
+}

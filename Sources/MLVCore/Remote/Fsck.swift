@@ -15,6 +15,43 @@ public struct FsckResult: Codable, Sendable {
 }
 
 extension Workspace {
+    /// `mlv fsck --remote NAME`: every remote index checked against its name, every pack's
+    /// id against its headers and every object in it decompressed and hashed, and every
+    /// indexed pack present.
+    public func fsckRemote(_ name: String?) throws -> FsckResult {
+        let r = try remote(name)
+        guard FS.isDirectory(r.root) else { throw RemoteError.unreachable(remote: r.name, why: "\(r.root) does not exist") }
+        var problems: [FsckProblem] = []
+        var listed = Set<ObjectID>()
+        for n in try r.indexNames() {
+            let path = FS.join(r.root, "index/\(n)")
+            do {
+                let bytes = try FS.readAll(path)
+                guard ObjectID.hash(bytes).hex + ".idx" == n else {
+                    problems.append(FsckProblem(what: "index", path: path, problem: "content does not match its name"))
+                    continue
+                }
+                listed.formUnion(try decodeIndex(bytes, path: path).packs)
+            } catch { problems.append(FsckProblem(what: "index", path: path, problem: "\(error)")) }
+        }
+        var objects = 0
+        let files = try r.packs()
+        for p in files.sorted() {
+            do {
+                let h = try FileHandleFD.openRead(r.packPath(p))
+                guard try computePackID(h) == p else {
+                    problems.append(FsckProblem(what: "pack", path: r.packPath(p), problem: "headers do not match the pack's name"))
+                    continue
+                }
+                objects += try verifyPack(h).count
+            } catch { problems.append(FsckProblem(what: "pack", path: r.packPath(p), problem: "\(error)")) }
+        }
+        for p in listed.subtracting(files) {
+            problems.append(FsckProblem(what: "pack", path: r.packPath(p), problem: "indexed but missing"))
+        }
+        return FsckResult(packs: files.count, objects: objects, commits: 0, problems: problems)
+    }
+
     /// `mlv fsck`: reads every pack in full (each object decompressed and hashed), checks every
     /// index against its packs, and that every pointer in every commit reachable from HEAD
     /// resolves to objects the store has.

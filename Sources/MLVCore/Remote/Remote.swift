@@ -48,6 +48,13 @@ struct DirectoryRemote {
                 throw RemoteError.unreachable(remote: name, why: "cannot create \(root)/\(d) (\(error))")
             }
         }
+        // Partial files of interrupted pushes: removed once an hour old (a push still
+        // running, from this machine or another, writes younger files).
+        let tmp = FS.join(root, "tmp")
+        let hourAgo = realtimeNanoseconds() - 3_600_000_000_000
+        for n in (try? FS.list(tmp)) ?? [] {
+            if let st = FS.lstat(FS.join(tmp, n)), FileStat(st).mtime < hourAgo { FS.remove(FS.join(tmp, n)) }
+        }
     }
 
     /// Pack ids present on the remote.
@@ -223,12 +230,14 @@ extension Workspace {
         let missing = unindexed.filter { !files.contains($0) }
         var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: needed.count - missing.count, objects: objects.count)
         var uploads: [DirectoryRemote.Upload] = []
+        let total = try missing.reduce(UInt64(0)) { $0 + UInt64(try FileHandleFD.openRead(store.packPath($1)).stat().st_size) }
         for p in missing {
             let u = try r.start(store.packPath(p), to: "packs/\(p.hex.prefix(2))/\(p.hex).pack")
             uploads.append(u)
             if uploads.count >= 16 { try r.finish(uploads.removeFirst()) }   // bounded open files
             result.bytes += u.size
             result.packs += 1
+            progress?("pushing to \(r.name)", min(result.bytes, total), total)
         }
         for u in uploads { try r.finish(u) }
         if !unindexed.isEmpty {
@@ -271,6 +280,8 @@ extension Workspace {
             for id in pending where try !store.contains(id) {
                 if let p = where_[id] { packs.insert(p) } else { missing += 1 }
             }
+            let roundTotal = packs.reduce(UInt64(0)) { $0 + UInt64(FS.lstat(r.packPath($1))?.st_size ?? 0) }
+            var roundDone: UInt64 = 0
             for p in packs.sorted() {
                 let tmp = FS.join(store.tmpDir, "fetch-\(getpid())-\(p.hex).pack")
                 let src = try FileHandleFD.openRead(r.packPath(p))
@@ -291,6 +302,8 @@ extension Workspace {
                 }
                 result.packs += 1
                 result.bytes += size
+                roundDone += size
+                progress?("fetching from \(r.name)", min(roundDone, roundTotal), roundTotal)
             }
             // What a remote index promised but its pack did not hold is missing too.
             for id in pending where where_[id] != nil {
