@@ -75,7 +75,12 @@ public struct Config: Codable, Equatable, Sendable {
 
     public static func load(path: String) throws -> Config {
         guard FS.exists(path) else { return Config() }
-        let text = String(decoding: try FS.readAll(path), as: UTF8.self)
+        return try parse(FS.readAll(path))
+    }
+
+    /// Parses and validates config text (from the working tree, or a commit's blob).
+    public static func parse(_ bytes: [UInt8]) throws -> Config {
+        let text = String(decoding: bytes, as: UTF8.self)
         let config: Config
         do {
             config = try YAMLDecoder().decode(Config.self, from: text.isEmpty ? "{}" : text)

@@ -251,8 +251,7 @@ public final class GitRepository {
     /// Commits git's index as it is on top of HEAD, moving the current branch (or HEAD) to the
     /// new commit (`git_index_write_tree`, `git_commit_create`). Stage with `stage` first.
     public func commit(message: String, signature: GitSignature) throws -> GitOID {
-        var index: OpaquePointer?
-        try check(git_repository_index(&index, repo), "open index")
+        let index = try openIndex()
         defer { git_index_free(index) }
         var treeID = git_oid()
         try check(git_index_write_tree(&treeID, index), "write tree")
@@ -424,10 +423,16 @@ public final class GitRepository {
         return git_config_get_string(&v, cfg, key) == 0 ? v.map { String(cString: $0) } : nil
     }
 
-    /// Paths in git's index whose name ends with `suffix` (`git_index_get_byindex`).
-    public func indexPaths(endingWith suffix: String) throws -> [String] {
+    /// git's index (`git_repository_index`); the caller frees it with `git_index_free`.
+    private func openIndex() throws -> OpaquePointer {
         var index: OpaquePointer?
         try check(git_repository_index(&index, repo), "open index")
+        return index!
+    }
+
+    /// Paths in git's index whose name ends with `suffix` (`git_index_get_byindex`).
+    public func indexPaths(endingWith suffix: String) throws -> [String] {
+        let index = try openIndex()
         defer { git_index_free(index) }
         var out: [String] = []
         for i in 0..<git_index_entrycount(index) {
@@ -441,8 +446,7 @@ public final class GitRepository {
     /// Stages files from the working tree and removes others from the index, like `git add`
     /// and `git rm --cached` (`git_index_add_bypath`, `git_index_remove_bypath`, `git_index_write`).
     public func stage(add: [String], remove: [String] = []) throws {
-        var index: OpaquePointer?
-        try check(git_repository_index(&index, repo), "open index")
+        let index = try openIndex()
         defer { git_index_free(index) }
         for p in add { try check(git_index_add_bypath(index, p), "stage \(p)") }
         for p in remove {
@@ -454,8 +458,7 @@ public final class GitRepository {
 
     /// True when committing the index now would record no change against HEAD.
     public func indexMatchesHead() throws -> Bool {
-        var index: OpaquePointer?
-        try check(git_repository_index(&index, repo), "open index")
+        let index = try openIndex()
         defer { git_index_free(index) }
         var treeID = git_oid()
         try check(git_index_write_tree(&treeID, index), "write tree")
@@ -476,8 +479,7 @@ public final class GitRepository {
 
     /// True when the file is in git's index (tracked by git itself).
     public func isInIndex(_ path: String) throws -> Bool {
-        var index: OpaquePointer?
-        try check(git_repository_index(&index, repo), "open index")
+        let index = try openIndex()
         defer { git_index_free(index) }
         return git_index_get_bypath(index, path, 0) != nil
     }

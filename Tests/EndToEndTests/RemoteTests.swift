@@ -2,6 +2,20 @@ import Foundation
 import MLVTestSupport
 import Testing
 
+/// A repository with each of `commits` tracked and committed in turn (one commit, so one
+/// pack, per entry), then `origin` added as a directory remote and committed in mlv.yaml.
+func repositoryWithRemote(_ commits: [(path: String, bytes: [UInt8])]) throws -> Sandbox {
+    let s = try Sandbox()
+    for (path, bytes) in commits {
+        try s.write(path, bytes)
+        try s.mlvOK("track", path)
+        try s.mlvOK("commit", "-m", "add \(path)")
+    }
+    try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+    try s.git("commit", "-q", "-m", "remote")
+    return s
+}
+
 /// Directory remotes: push, a second clone that pulls, incremental pushes, corruption.
 @Suite struct DirectoryRemoteTests {
     func pushed() throws -> Sandbox {
@@ -181,12 +195,7 @@ import Testing
 
     /// A push that stopped after its packs but before its index is completed by the next push.
     @Test func aPushInterruptedBeforeItsIndexIsCompletedByTheNextOne() throws {
-        let s = try Sandbox()
-        try s.write("data/a.bin", noise(500_000, seed: 3))
-        try s.mlvOK("track", "data/a.bin")
-        try s.mlvOK("commit", "-m", "v1")
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
-        try s.git("commit", "-q", "-m", "remote")
+        let s = try repositoryWithRemote([("data/a.bin", noise(500_000, seed: 3))])
         try s.mlvOK("push")
         for n in try FileManager.default.contentsOfDirectory(atPath: s.root + "/remote/index") {
             try FileManager.default.removeItem(atPath: s.root + "/remote/index/" + n)
@@ -203,15 +212,7 @@ import Testing
 
 @Suite struct PartialPullTests {
     @Test func pullOfOneTargetFetchesOnlyWhatItNeeds() throws {
-        let s = try Sandbox()
-        try s.write("data/a.bin", noise(400_000, seed: 1))
-        try s.mlvOK("track", "data/a.bin")
-        try s.mlvOK("commit", "-m", "a")
-        try s.write("data/b.bin", noise(400_000, seed: 2))
-        try s.mlvOK("track", "data/b.bin")
-        try s.mlvOK("commit", "-m", "b")
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
-        try s.git("commit", "-q", "-m", "remote")
+        let s = try repositoryWithRemote([("data/a.bin", noise(400_000, seed: 1)), ("data/b.bin", noise(400_000, seed: 2))])
         try s.mlvOK("push")
         let clone = s.root + "/clone"
         try s.git("clone", "-q", s.repo, clone, cwd: s.root)
@@ -228,13 +229,8 @@ import Testing
     /// the job: a clone then pulls byte-identical data.
     @Test(arguments: [5, 40, 150])
     func aKilledPushResumes(afterMilliseconds delay: Int) throws {
-        let s = try Sandbox()
         let data = noise(70 << 20, seed: 9)          // three packs
-        try s.write("data/big.bin", data)
-        try s.mlvOK("track", "data/big.bin")
-        try s.mlvOK("commit", "-m", "big")
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
-        try s.git("commit", "-q", "-m", "remote")
+        let s = try repositoryWithRemote([("data/big.bin", data)])
         let p = Process()
         p.executableURL = URL(fileURLWithPath: mlvBinary)
         p.arguments = ["push"]

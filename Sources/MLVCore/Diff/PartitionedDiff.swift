@@ -43,11 +43,6 @@ func partitionedKeyedDiff(a: RowSource, b: RowSource, reopen: (Bool) throws -> R
     let dir = FS.join(options.spillDirectory, "mlv-diff-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     try FS.makeDirectories(dir)
     defer { try? removeTree(dir) }
-    func keyHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
-        var h: UInt64 = 0x9e37_79b9_7f4a_7c15
-        for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x1f) }
-        return h
-    }
     var res = PartitionedResult()
 
     // Spill both tables.
@@ -146,11 +141,6 @@ func partitionedKeyedDiff(a: RowSource, b: RowSource, reopen: (Bool) throws -> R
     removedRows = Array(removedRows.sorted().prefix(n))
     mods = Array(mods.sorted { $0.line < $1.line }.prefix(n))
     guard n > 0, !(addedRows.isEmpty && removedRows.isEmpty && mods.isEmpty) else { return res }
-    func record(_ r: RowSource) -> [String: String] {
-        var out: [String: String] = [:]
-        for (i, name) in r.header.enumerated() { out[name] = r.string(i) }
-        return out
-    }
     var newValues: [UInt32: [String]] = [:]
     let wantB = Set(addedRows).union(mods.map(\.bRow))
     if !wantB.isEmpty {

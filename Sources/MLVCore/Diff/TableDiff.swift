@@ -137,21 +137,6 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     let keyed = !options.key.isEmpty
     let width = shared.count
 
-    func keyHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
-        var h: UInt64 = 0x9e37_79b9_7f4a_7c15
-        for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x1f) }
-        return h
-    }
-    func rowHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
-        var h: UInt64 = 0x51_7cc1_b727_220a
-        for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x2f) }
-        return h
-    }
-    func record(_ r: RowSource, _ header: [String]) -> [String: String] {
-        var out: [String: String] = [:]
-        for (i, name) in header.enumerated() { out[name] = r.string(i) }
-        return out
-    }
 
     var profilesA = [ColumnProfile](repeating: ColumnProfile(), count: ha.count)
     var profilesB = [ColumnProfile](repeating: ColumnProfile(), count: hb.count)
@@ -194,7 +179,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
             if !seenB.insert(k).inserted { dupB += 1; continue }
             guard let r = rowOf[k] else {
                 added += 1
-                if addedSample.count < options.rowSamples { addedSample.append(record(b, hb)) }
+                if addedSample.count < options.rowSamples { addedSample.append(record(b)) }
                 continue
             }
             matched[Int(r)] = true
@@ -214,7 +199,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
             let h = rowHash(b, sharedB)
             if let n = multiset[h], n > 0 { multiset[h] = n - 1 } else {
                 added += 1
-                if addedSample.count < options.rowSamples { addedSample.append(record(b, hb)) }
+                if addedSample.count < options.rowSamples { addedSample.append(record(b)) }
             }
         }
     }
@@ -235,13 +220,13 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
                     modifiedRows.append(TableDiff.ModifiedRow(key: key, line: p.line, cells: changes))
                 }
                 if row < matched.count, !matched[row], removedSample.count < options.rowSamples {
-                    removedSample.append(record(a, ha))
+                    removedSample.append(record(a))
                 }
             } else {
                 let h = rowHash(a, sharedA)
                 if let n = multiset[h], n > 0, removedSample.count < options.rowSamples {
                     multiset[h] = n - 1
-                    removedSample.append(record(a, ha))
+                    removedSample.append(record(a))
                 }
             }
         }
@@ -294,4 +279,24 @@ func makeHistogram(_ a: [Double], _ b: [Double]) -> TableDiff.Histogram? {
         return h.map { $0 / Double(xs.count) }
     }
     return TableDiff.Histogram(edges: (0...bins).map { lo + Double($0) * width }, old: shares(a), new: shares(b))
+}
+
+/// Identity of a row's key columns (key hash) or of its listed cells (row hash) in one diff.
+func keyHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
+    var h: UInt64 = 0x9e37_79b9_7f4a_7c15
+    for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x1f) }
+    return h
+}
+
+func rowHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
+    var h: UInt64 = 0x51_7cc1_b727_220a
+    for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x2f) }
+    return h
+}
+
+/// The current row as column name -> value, for samples.
+func record(_ r: RowSource) -> [String: String] {
+    var out: [String: String] = [:]
+    for (i, name) in r.header.enumerated() { out[name] = r.string(i) }
+    return out
 }

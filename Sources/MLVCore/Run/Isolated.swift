@@ -94,10 +94,7 @@ extension Workspace {
         let label = rev ?? "HEAD"
         let commit = try resolve(label)
         guard let cfgBytes = try git.blob(at: Config.fileName, in: commit) else { throw PipelineError.unknownStage(wanted.first ?? "", known: []) }
-        let tmp = FS.join(mlvDir, "state/verify-config-\(getpid()).yaml")
-        try FS.atomicWrite(cfgBytes, to: tmp)
-        let cfg = try Config.load(path: tmp)
-        FS.remove(tmp)
+        let cfg = try Config.parse(cfgBytes)
         let order = try Pipeline(cfg.stages, root: root).order(Set(wanted.isEmpty ? Array(cfg.stages.keys) : wanted))
         var results: [VerifyResult] = []
         for name in order {

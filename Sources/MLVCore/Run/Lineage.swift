@@ -22,10 +22,7 @@ extension Workspace {
         let path = try userPath(input)
         let commit = try resolve(rev ?? "HEAD")
         guard let cfgBytes = try git.blob(at: Config.fileName, in: commit) else { throw MLVError.pathNotInRevision(path: path, rev: rev ?? "HEAD") }
-        let tmp = FS.join(mlvDir, "state/lineage-config-\(getpid()).yaml")
-        try FS.atomicWrite(cfgBytes, to: tmp)
-        let cfg = try Config.load(path: tmp)
-        FS.remove(tmp)
+        let cfg = try Config.parse(cfgBytes)
         let pointers = Dictionary(try targets(at: commit).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
         let history = try git.history(from: commit)
         var introduced: [String: String] = [:]      // "path snapshot" -> commit, filled lazily
