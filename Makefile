@@ -19,8 +19,9 @@ release: setup
 demo: release
 	bash Tests/Scripts/demo.sh .build/release/mlv
 
+# The S3 tests run against a local S3 server (moto, signatures checked) that this starts.
 test: build
-	swift test
+	bash Tests/Scripts/s3-server.sh swift test
 
 # Regenerate the man pages after changing a command (a test fails while they are stale).
 man: build

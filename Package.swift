@@ -6,6 +6,7 @@ import PackageDescription
 //     -> MLVCore (workspace, pointers, snapshots, checkout, status, log)
 //       -> MLVStore (chunker, hashing, packs, index, locks) -> MLVZstd -> CZstd
 //       -> MLVGit (the only importer of libgit2) -> CGit2
+//       -> MLVS3 (HTTP over libcurl, SigV4, credentials) -> CCurl
 let package = Package(
     name: "mlv",
     platforms: [.macOS(.v13)],
@@ -23,13 +24,17 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "MLVZstd", dependencies: ["CZstd"]),
         .target(name: "MLVGit", dependencies: ["CGit2"]),
         .target(name: "MLVStore", dependencies: ["MLVZstd", "CCrypto"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Release builds skip dynamic exclusivity checks in the hot loops (CSV parsing, chunk
         // scanning): measured 20 % of a diff's time; debug builds and tests keep them.
-        .target(name: "MLVCore", dependencies: ["MLVStore", "MLVGit", "Yams"],
+        // S3 client: HTTP over libcurl, SigV4, AWS credentials. Knows nothing of mlv's layout.
+        .target(name: "MLVS3", dependencies: ["CCurl", "CCrypto", "MLVStore"]),
+        .target(name: "MLVCore", dependencies: ["MLVStore", "MLVGit", "MLVS3", "Yams"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "MLVCommands", dependencies: [
             "MLVCore",
@@ -38,7 +43,8 @@ let package = Package(
         .executableTarget(name: "mlv", dependencies: ["MLVCommands"]),
         .target(name: "MLVTestSupport", path: "Tests/MLVTestSupport"),
         .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore", "MLVTestSupport"]),
+        .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3"]),
         .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVTestSupport"]),
     ]
 )

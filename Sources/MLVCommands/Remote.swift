@@ -9,13 +9,22 @@ struct RemoteCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a remote: a directory (local path, shared disk, NFS) or file:// URL.",
+            abstract: "Add a remote: a directory (local path, shared disk, NFS), file:// URL, or s3://BUCKET[/PREFIX].",
             discussion: """
-            The first remote added is the default for push, fetch and pull.
+            The first remote added is the default for push, fetch and pull. The name, URL and \
+            endpoint go into mlv.yaml (committed, so clones know them); credentials never do.
+
+            S3 and S3-compatible servers (MinIO, Ceph, R2, ...): credentials are found the \
+            AWS way: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the \
+            profile AWS_PROFILE (default "default") in ~/.aws/credentials; the region from \
+            AWS_REGION, AWS_DEFAULT_REGION or ~/.aws/config (default us-east-1). Without \
+            --endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL is used if set, else AWS.
 
             Examples:
               mlv remote add origin /mnt/team/mlv-store
               mlv remote add backup file:///srv/mlv --default
+              mlv remote add s3 s3://ml-data/projects/churn
+              mlv remote add minio s3://mlv --endpoint http://127.0.0.1:9000
             """)
         @OptionGroup var repo: RepoOptions
         @Argument(help: "The remote's name.") var name: String
@@ -59,7 +68,8 @@ struct RemoteCommand: ParsableCommand {
 
 func report(_ r: TransferResult, verb: String, json: Bool) throws {
     if json { try Out.json(r); return }
-    Out.line("\(verb) \(r.packs) pack\(r.packs == 1 ? "" : "s") (\(bytes(r.bytes))) \(verb == "pushed" ? "to" : "from") \(r.remote); \(r.alreadyThere) already there; \(r.objects) objects needed")
+    let there = r.alreadyThereBytes.map { " (\(bytes($0)))" } ?? ""
+    Out.line("\(verb) \(r.packs) pack\(r.packs == 1 ? "" : "s") (\(bytes(r.bytes))) \(verb == "pushed" ? "to" : "from") \(r.remote); \(r.alreadyThere) already there\(there); \(r.objects) objects needed")
 }
 
 struct Push: ParsableCommand {
@@ -137,16 +147,33 @@ struct Fsck: ParsableCommand {
 
         Examples:
           mlv fsck --json
+          mlv fsck --repair                # after a lost or damaged index
           mlv fsck --remote origin
         """)
     @OptionGroup var repo: RepoOptions
     @Option(help: "Check this remote instead of the local store.") var remote: String?
+    @Flag(help: "First rebuild the indexes from the packs (damaged packs are moved to .mlv/store/lost/), then check.")
+    var repair = false
     @Flag(help: "Print as JSON.") var json = false
+
+    func validate() throws {
+        if repair && remote != nil { throw ValidationError("--repair works on the local store; check a remote with --remote alone") }
+    }
 
     func run() throws {
         let ws = try repo.open()
+        var repaired: RepairResult?
+        if repair {
+            let x = try ws.repair()
+            repaired = x
+            if !json {
+                for q in x.quarantined { Out.line("moved damaged pack \(q) to .mlv/store/lost/") }
+                Out.line("rebuilt the index: \(x.packsIndexed) pack\(x.packsIndexed == 1 ? "" : "s"), \(x.objects) objects (replacing \(x.indexesReplaced) index file\(x.indexesReplaced == 1 ? "" : "s"))")
+            }
+        }
         let r = try remote.map { try ws.fsckRemote($0) } ?? ws.fsck()
-        if json { try Out.json(r) } else {
+        struct Both: Encodable { let repair: RepairResult; let check: FsckResult }
+        if json, let x = repaired { try Out.json(Both(repair: x, check: r)) } else if json { try Out.json(r) } else {
             for p in r.problems { Out.line("\(p.what) \(p.path): \(p.problem)") }
             Out.line("checked \(r.packs) pack\(r.packs == 1 ? "" : "s"), \(r.objects) objects, \(r.commits) commits: \(r.problems.isEmpty ? "no problems" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")")
         }

@@ -27,6 +27,8 @@ struct RunResult {
 struct Sandbox {
     let root: String
     var repo: String { root + "/repo" }
+    /// Added to the environment of every command run (credentials for S3 tests, say).
+    var env: [String: String] = [:]
 
     init(initMLV: Bool = true) throws {
         root = NSTemporaryDirectory() + "mlv-e2e-" + UUID().uuidString
@@ -38,7 +40,9 @@ struct Sandbox {
     }
 
     var environment: [String: String] {
-        var env = ProcessInfo.processInfo.environment
+        // The developer's own AWS settings must not leak into a test.
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
+        env.merge(self.env) { $1 }
         env["HOME"] = root + "/home"
         env["GIT_CONFIG_NOSYSTEM"] = "1"
         env["GIT_AUTHOR_NAME"] = "Test Author"

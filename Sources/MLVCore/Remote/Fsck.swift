@@ -1,5 +1,6 @@
 import MLVGit
 import MLVStore
+import Synchronization
 
 public struct FsckProblem: Codable, Sendable, Equatable {
     public var what: String          // pack, index, object, pointer
@@ -14,42 +15,108 @@ public struct FsckResult: Codable, Sendable {
     public var problems: [FsckProblem]
 }
 
+public struct RepairResult: Codable, Sendable {
+    public var packsIndexed: Int
+    public var objects: Int
+    public var indexesReplaced: Int
+    /// Packs that failed verification, moved to .mlv/store/lost/ (kept, never deleted).
+    public var quarantined: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case objects, quarantined
+        case packsIndexed = "packs_indexed"
+        case indexesReplaced = "indexes_replaced"
+    }
+}
+
 extension Workspace {
+    /// `mlv fsck --repair`: rebuilds the indexes from the packs themselves. Every pack is
+    /// verified (id against headers, every object decompressed and hashed); the good ones get
+    /// one new index, written before the old indexes are removed (a crash in between leaves
+    /// duplicate entries, which readers tolerate). A damaged pack is moved aside to
+    /// .mlv/store/lost/ rather than deleted: its intact objects may still be wanted, and a
+    /// fetch can bring them back from a remote.
+    public func repair() throws -> RepairResult {
+        let lock = try self.lock("fsck --repair") { _ in }
+        defer { withExtendedLifetime(lock) {} }
+        let store = try store()
+        var good: [(ObjectID, [PackedEntry])] = []
+        var lost: [String] = []
+        let lostDir = FS.join(FS.dirname(store.packsDir), "lost")
+        for sub in try FS.listSorted(store.packsDir) {
+            for f in try FS.listSorted(FS.join(store.packsDir, sub)) where f.hasSuffix(".pack") {
+                let path = FS.join(store.packsDir, "\(sub)/\(f)")
+                let id = ObjectID(hex: f.dropLast(5))
+                var ok = false
+                if let id, let h = try? FileHandleFD.openRead(path), (try? computePackID(h)) == id, let entries = try? verifyPack(h) {
+                    good.append((id, entries))
+                    ok = true
+                }
+                if !ok {
+                    try FS.makeDirectories(lostDir)
+                    try FS.rename(path, FS.join(lostDir, f))
+                    try FS.syncDirectory(lostDir)
+                    lost.append(path)
+                }
+            }
+        }
+        let bytes = encodeIndex(packs: good)
+        let name = ObjectID.hash(bytes).hex + ".idx"
+        try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
+        var replaced = 0
+        for n in try store.indexFileNames() where n != name {
+            FS.remove(FS.join(store.indexDir, n))
+            replaced += 1
+        }
+        try FS.syncDirectory(store.indexDir)
+        return RepairResult(packsIndexed: good.count, objects: good.reduce(0) { $0 + $1.1.count }, indexesReplaced: replaced, quarantined: lost)
+    }
+
     /// `mlv fsck --remote NAME`: every remote index checked against its name, every pack's
-    /// id against its headers and every object in it decompressed and hashed, and every
-    /// indexed pack present.
+    /// id against its headers and every object in it decompressed and hashed (object storage:
+    /// downloaded into .mlv/store/tmp, several at once, and removed), and every indexed pack
+    /// present.
     public func fsckRemote(_ name: String?) throws -> FsckResult {
         let r = try remote(name)
-        guard FS.isDirectory(r.root) else { throw RemoteError.unreachable(remote: r.name, why: "\(r.root) does not exist") }
-        var problems: [FsckProblem] = []
+        try r.prepare(forWriting: false)
+        let store = try store()
+        let problems = Mutex<[FsckProblem]>([])
         var listed = Set<ObjectID>()
         for n in try r.indexNames() {
-            let path = FS.join(r.root, "index/\(n)")
+            let rel = "index/\(n)"
             do {
-                let bytes = try FS.readAll(path)
+                let bytes = try r.withLocalCopy(rel, tmpDir: store.tmpDir) { try FS.readAll($0) }
                 guard ObjectID.hash(bytes).hex + ".idx" == n else {
-                    problems.append(FsckProblem(what: "index", path: path, problem: "content does not match its name"))
+                    problems.withLock { $0.append(FsckProblem(what: "index", path: r.describe(rel), problem: "content does not match its name")) }
                     continue
                 }
-                listed.formUnion(try decodeIndex(bytes, path: path).packs)
-            } catch { problems.append(FsckProblem(what: "index", path: path, problem: "\(error)")) }
+                listed.formUnion(try decodeIndex(bytes, path: r.describe(rel)).packs)
+            } catch { problems.withLock { $0.append(FsckProblem(what: "index", path: r.describe(rel), problem: "\(error)")) } }
         }
-        var objects = 0
-        let files = try r.packs()
-        for p in files.sorted() {
+        let files = try r.packFiles()
+        let objects = Tally()
+        try inParallel(files.keys.sorted(), workers: r.parallelism) { p in
+            let rel = remotePackRel(p)
             do {
-                let h = try FileHandleFD.openRead(r.packPath(p))
-                guard try computePackID(h) == p else {
-                    problems.append(FsckProblem(what: "pack", path: r.packPath(p), problem: "headers do not match the pack's name"))
-                    continue
+                let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir) { path in
+                    let h = try FileHandleFD.openRead(path)
+                    guard try computePackID(h) == p else { return "headers do not match the pack's name" }
+                    objects.add(UInt64(try verifyPack(h).count))
+                    return nil
                 }
-                objects += try verifyPack(h).count
-            } catch { problems.append(FsckProblem(what: "pack", path: r.packPath(p), problem: "\(error)")) }
+                if let problem { problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: problem)) } }
+            } catch let e as RemoteError {
+                throw e     // the remote stopped answering: not a finding about this pack
+            } catch {
+                problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: "\(error)")) }
+            }
         }
-        for p in listed.subtracting(files) {
-            problems.append(FsckProblem(what: "pack", path: r.packPath(p), problem: "indexed but missing"))
+        var found = problems.withLock { $0 }
+        for p in listed.subtracting(files.keys).sorted() {
+            found.append(FsckProblem(what: "pack", path: r.describe(remotePackRel(p)), problem: "indexed but missing"))
         }
-        return FsckResult(packs: files.count, objects: objects, commits: 0, problems: problems)
+        found.sort { ($0.path, $0.problem) < ($1.path, $1.problem) }
+        return FsckResult(packs: files.count, objects: Int(objects.total), commits: 0, problems: found)
     }
 
     /// `mlv fsck`: reads every pack in full (each object decompressed and hashed), checks every

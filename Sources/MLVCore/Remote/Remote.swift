@@ -1,9 +1,11 @@
 // Remote — sharing the store: a remote holds the same packs/ and index/ layout as a local
-// store. Push uploads whole packs the remote lacks plus one index for them; fetch downloads
-// the packs holding what the pointers need, verifies every object in them, and indexes them.
+// store (RemoteStore.swift). Push uploads whole packs the remote lacks plus one index for
+// them; fetch downloads the packs holding what the pointers need, verifies every object in
+// them, and indexes them. Transfers run in parallel; nothing unverified reaches the store.
 import Foundation
 import Glibc
 import MLVGit
+import MLVS3
 import MLVStore
 
 public enum RemoteError: Error, CustomStringConvertible, Equatable {
@@ -20,7 +22,7 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
         case .noRemote:
             return "no remote configured; add one with `mlv remote add origin /path/or/url`"
         case .unsupportedURL(let u):
-            return "\(u.debugDescription) is not a remote URL mlv can use yet (a local path or file://; s3:// is not available yet)"
+            return "\(u.debugDescription) is not a remote URL mlv can use (a local path, file://PATH or s3://BUCKET[/PREFIX])"
         case .unreachable(let r, let why):
             return "remote \(r): \(why)"
         case .missingOnRemote(let r, let n):
@@ -29,127 +31,28 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A directory remote (a local path, a shared disk, NFS).
-struct DirectoryRemote {
-    let name: String
-    let root: String
-
-    init(name: String, url: String, base: String) throws {
-        self.name = name
-        var path = url
-        if path.hasPrefix("file://") { path = String(path.dropFirst(7)) }
-        guard !path.contains("://") else { throw RemoteError.unsupportedURL(url) }
-        root = path.hasPrefix("/") ? path : FS.join(base, path)
-    }
-
-    func prepare() throws {
-        for d in ["packs", "index", "tmp"] {
-            do { try FS.makeDirectories(FS.join(root, d)) } catch {
-                throw RemoteError.unreachable(remote: name, why: "cannot create \(root)/\(d) (\(error))")
-            }
-        }
-        // Partial files of interrupted pushes: removed once an hour old (a push still
-        // running, from this machine or another, writes younger files).
-        let tmp = FS.join(root, "tmp")
-        let hourAgo = realtimeNanoseconds() - 3_600_000_000_000
-        for n in (try? FS.list(tmp)) ?? [] {
-            if let st = FS.lstat(FS.join(tmp, n)), FileStat(st).mtime < hourAgo { FS.remove(FS.join(tmp, n)) }
-        }
-    }
-
-    /// Pack ids present on the remote.
-    func packs() throws -> Set<ObjectID> {
-        var out = Set<ObjectID>()
-        for sub in try FS.list(FS.join(root, "packs")) {
-            for f in try FS.list(FS.join(root, "packs/\(sub)")) where f.hasSuffix(".pack") {
-                if let id = ObjectID(hex: f.dropLast(5)) { out.insert(id) }
-            }
-        }
-        return out
-    }
-
-    func indexNames() throws -> [String] { try FS.list(FS.join(root, "index")).filter { $0.hasSuffix(".idx") }.sorted() }
-
-    /// Packs some valid remote index lists. A pack file no index lists (a push that stopped
-    /// between pack and index) is not "there" for readers yet.
-    func indexedPacks() throws -> Set<ObjectID> {
-        var out = Set<ObjectID>()
-        for n in try indexNames() {
-            let path = FS.join(root, "index/\(n)")
-            guard let bytes = try? FS.readAll(path), ObjectID.hash(bytes).hex + ".idx" == n,
-                  let idx = try? decodeIndex(bytes, path: path) else { continue }
-            out.formUnion(idx.packs)
-        }
-        return out
-    }
-
-    func packPath(_ id: ObjectID) -> String { FS.join(root, "packs/\(id.hex.prefix(2))/\(id.hex).pack") }
-
-    /// A file copied to the remote's tmp/ whose write-back has started; `finish` makes it
-    /// durable and gives it its name. Splitting the two lets the disk write one pack while
-    /// the next is copied, instead of waiting on an fsync per pack.
-    struct Upload {
-        let tmp: String
-        let dest: String
-        let file: FileHandleFD
-        let size: UInt64
-    }
-
-    func start(_ local: String, to rel: String) throws -> Upload {
-        let dest = FS.join(root, rel)
-        try FS.makeDirectories(FS.dirname(dest))
-        let tmp = FS.join(root, "tmp/\(FS.basename(rel)).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
-        let src = try FileHandleFD.openRead(local)
-        let size = UInt64(try src.stat().st_size)
-        let out = try FileHandleFD.create(tmp)
-        do {
-            try FS.copyRange(from: src, at: 0, count: size, to: out)
-            FS.startWriteback(of: out)
-        } catch {
-            FS.remove(tmp)
-            throw error
-        }
-        return Upload(tmp: tmp, dest: dest, file: out, size: size)
-    }
-
-    /// fsync, then rename into place: the remote sees whole files or none.
-    func finish(_ u: Upload) throws {
-        do {
-            try u.file.sync()
-            try FS.rename(u.tmp, u.dest)
-        } catch {
-            FS.remove(u.tmp)
-            throw error
-        }
-    }
-
-    /// Copies a file onto the remote atomically (temp name, fsync, rename).
-    func upload(_ local: String, to rel: String) throws -> UInt64 {
-        let u = try start(local, to: rel)
-        try finish(u)
-        return u.size
-    }
-}
-
 public struct TransferResult: Codable, Sendable {
     public var remote: String
     public var packs: Int            // packs transferred
     public var bytes: UInt64         // bytes transferred
     public var alreadyThere: Int     // packs the other side had
+    public var alreadyThereBytes: UInt64?  // their size (push)
     public var objects: Int          // objects the pointers need
 
     enum CodingKeys: String, CodingKey {
         case remote, packs, bytes, objects
         case alreadyThere = "already_there"
+        case alreadyThereBytes = "already_there_bytes"
     }
 }
 
 extension Workspace {
-    func remote(_ name: String?) throws -> DirectoryRemote {
+    func remote(_ name: String?) throws -> any RemoteStore {
         guard let n = name ?? config.defaultRemote ?? (config.remotes.count == 1 ? config.remotes.keys.first : nil) else {
             throw RemoteError.noRemote
         }
         guard let r = config.remotes[n] else { throw RemoteError.unknownRemote(n, known: config.remotes.keys.sorted()) }
+        if r.url.hasPrefix("s3://") { return try S3Remote(name: n, url: r.url, endpoint: r.endpoint) }
         return try DirectoryRemote(name: n, url: r.url, base: root)
     }
 
@@ -158,7 +61,15 @@ extension Workspace {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw MLVError.invalidArgument("remote names use letters, digits, '-' and '_'")
         }
-        _ = try DirectoryRemote(name: name, url: url, base: root)
+        if url.hasPrefix("s3://") {
+            // Checked for form only: credentials belong to whoever pushes, not to the config.
+            do { _ = try S3Location(url: url, endpoint: endpoint, region: "us-east-1") } catch let e as S3Error {
+                throw MLVError.invalidArgument(e.description)
+            }
+        } else {
+            guard endpoint == nil else { throw MLVError.invalidArgument("--endpoint is for s3:// remotes") }
+            _ = try DirectoryRemote(name: name, url: url, base: root)
+        }
         if config.remotes[name] != nil { throw MLVError.invalidArgument("remote \(name) exists; remove it first with `mlv remote remove \(name)`") }
         config.remotes[name] = RemoteSettings(url: url, endpoint: endpoint)
         if makeDefault || config.defaultRemote == nil { config.defaultRemote = name }
@@ -211,35 +122,70 @@ extension Workspace {
         return seen
     }
 
+    /// The remote's indexes, each checked against its name. Index files never change, so
+    /// one read before is taken from .mlv/cache/remote-index instead of downloaded again.
+    /// A damaged index is skipped when `strict` is false (push re-indexes what it needs),
+    /// and fails the call otherwise (fetch must not miss objects silently).
+    func remoteIndexes(_ r: any RemoteStore, store: Store, strict: Bool) throws -> [DecodedIndex] {
+        let cache = FS.join(mlvDir, "cache/remote-index")
+        try FS.makeDirectories(cache)
+        var out: [DecodedIndex] = []
+        for n in try r.indexNames() {
+            let cached = FS.join(cache, n)
+            do {
+                if !FS.exists(cached) {
+                    let tmp = FS.join(store.tmpDir, "remote-\(getpid())-\(n)")
+                    defer { FS.remove(tmp) }
+                    _ = try r.download("index/\(n)", to: tmp)
+                    guard ObjectID.hash(try FS.readAll(tmp)).hex + ".idx" == n else {
+                        throw RemoteError.unreachable(remote: r.name, why: "index \(n) does not match its name (damaged); not used")
+                    }
+                    try FS.rename(tmp, cached)
+                }
+                let bytes = try FS.readAll(cached)
+                guard ObjectID.hash(bytes).hex + ".idx" == n else {
+                    FS.remove(cached)
+                    throw RemoteError.unreachable(remote: r.name, why: "cached index \(n) is damaged; removed, run the command again")
+                }
+                out.append(try decodeIndex(bytes, path: r.describe("index/\(n)")))
+            } catch {
+                if strict { throw error }
+            }
+        }
+        return out
+    }
+
     /// `mlv push`: whole packs holding what the pointers need and the remote lacks, then one
     /// index for them (packs first: the remote never indexes a pack it does not have).
     public func push(remote name: String?, revs: [String], allCommits: Bool) throws -> TransferResult {
         let r = try remote(name)
         let lock = try self.lock("push") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        try r.prepare()
+        try r.prepare(forWriting: true)
         let store = try store()
         try store.loadIndex()
         let objects = try closure(pointerRoots(revs: revs, allCommits: allCommits), store: store)
         var needed = Set<ObjectID>()
         for id in objects { if let p = try store.pack(of: id) { needed.insert(p) } }
-        let indexed = try r.indexedPacks()
-        let files = try r.packs()
+        var indexed = Set<ObjectID>()
+        for idx in try remoteIndexes(r, store: store, strict: false) { indexed.formUnion(idx.packs) }
+        let files = try r.packFiles()
         // Needed packs no remote index lists: upload those not there as files, then index all.
         let unindexed = needed.subtracting(indexed).sorted()
-        let missing = unindexed.filter { !files.contains($0) }
-        var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: needed.count - missing.count, objects: objects.count)
-        var uploads: [DirectoryRemote.Upload] = []
-        let total = try missing.reduce(UInt64(0)) { $0 + UInt64(try FileHandleFD.openRead(store.packPath($1)).stat().st_size) }
-        for p in missing {
-            let u = try r.start(store.packPath(p), to: "packs/\(p.hex.prefix(2))/\(p.hex).pack")
-            uploads.append(u)
-            if uploads.count >= 16 { try r.finish(uploads.removeFirst()) }   // bounded open files
-            result.bytes += u.size
-            result.packs += 1
-            progress?("pushing to \(r.name)", min(result.bytes, total), total)
+        let missing = unindexed.filter { files[$0] == nil }
+        var total: UInt64 = 0, there: UInt64 = 0
+        let sending = Set(missing)
+        for p in needed {
+            let size = UInt64(FS.lstat(store.packPath(p))?.st_size ?? 0)
+            if sending.contains(p) { total += size } else { there += size }
         }
-        for u in uploads { try r.finish(u) }
+        var result = TransferResult(remote: r.name, packs: missing.count, bytes: 0, alreadyThere: needed.count - missing.count,
+                                    alreadyThereBytes: there, objects: objects.count)
+        let sent = Tally()
+        try inParallel(missing, workers: r.parallelism, tick: { progress?("pushing to \(r.name)", min(sent.total, total), total) }) { p in
+            sent.add(try r.upload(store.packPath(p), to: remotePackRel(p)))
+        }
+        result.bytes = sent.total
         if !unindexed.isEmpty {
             let bytes = encodeIndex(packs: try store.entries(inPacks: Set(unindexed)))
             let tmp = FS.join(store.tmpDir, "push-\(getpid()).idx")
@@ -256,21 +202,16 @@ extension Workspace {
         let r = try remote(name)
         let lock = try self.lock("fetch") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        guard FS.isDirectory(r.root) else { throw RemoteError.unreachable(remote: r.name, why: "\(r.root) does not exist") }
+        try r.prepare(forWriting: false)
         let store = try store()
         try store.loadIndex()
         // The remote's indexes: object -> remote pack.
         var where_: [ObjectID: ObjectID] = [:]
-        for n in try r.indexNames() {
-            let path = FS.join(r.root, "index/\(n)")
-            let bytes = try FS.readAll(path)
-            guard ObjectID.hash(bytes).hex + ".idx" == n else {
-                throw RemoteError.unreachable(remote: r.name, why: "index \(n) does not match its name (damaged); not used")
-            }
-            let idx = try decodeIndex(bytes, path: path)
+        for idx in try remoteIndexes(r, store: store, strict: true) {
             for (id, p, _) in idx.entries { where_[id] = idx.packs[p] }
         }
-        var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: 0, objects: 0)
+        let sizes = try r.packFiles()
+        var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: 0, alreadyThereBytes: nil, objects: 0)
         var pending = Array(try pointerRoots(revs: revs, allCommits: false, paths: paths))
         var seen = Set<ObjectID>()
         var missing = 0
@@ -280,31 +221,32 @@ extension Workspace {
             for id in pending where try !store.contains(id) {
                 if let p = where_[id] { packs.insert(p) } else { missing += 1 }
             }
-            let roundTotal = packs.reduce(UInt64(0)) { $0 + UInt64(FS.lstat(r.packPath($1))?.st_size ?? 0) }
-            var roundDone: UInt64 = 0
-            for p in packs.sorted() {
+            let roundTotal = packs.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
+            let got = Tally()
+            try inParallel(packs.sorted(), workers: r.parallelism,
+                           tick: { progress?("fetching from \(r.name)", min(got.total, roundTotal), roundTotal) }) { p in
+                let rel = remotePackRel(p)
+                guard sizes[p] != nil else { throw StoreError.missingPack(path: r.describe(rel)) }
                 let tmp = FS.join(store.tmpDir, "fetch-\(getpid())-\(p.hex).pack")
-                let src = try FileHandleFD.openRead(r.packPath(p))
-                let size = UInt64(try src.stat().st_size)
-                let out = try FileHandleFD.create(tmp)
                 do {
-                    try FS.copyRange(from: src, at: 0, count: size, to: out)
-                    try out.sync()
+                    let size = try r.download(rel, to: tmp)
                     let check = try FileHandleFD.openRead(tmp)
                     guard try computePackID(check) == p else {
-                        throw StoreError.corruptPack(path: r.packPath(p), offset: 0, why: "its content does not match its name")
+                        throw StoreError.corruptPack(path: r.describe(rel), offset: 0, why: "its content does not match its name")
                     }
-                    let entries = try verifyPack(check)
+                    let entries: [PackedEntry]
+                    do { entries = try verifyPack(check) } catch StoreError.corruptPack(_, let offset, let why) {
+                        throw StoreError.corruptPack(path: r.describe(rel), offset: offset, why: why)
+                    }
                     try store.adopt(packFile: tmp, id: p, entries: entries)
+                    got.add(size)
                 } catch {
                     FS.remove(tmp)
                     throw error
                 }
-                result.packs += 1
-                result.bytes += size
-                roundDone += size
-                progress?("fetching from \(r.name)", min(roundDone, roundTotal), roundTotal)
             }
+            result.packs += packs.count
+            result.bytes += got.total
             // What a remote index promised but its pack did not hold is missing too.
             for id in pending where where_[id] != nil {
                 if try !store.contains(id) { missing += 1 }
