@@ -25,8 +25,7 @@ import Testing
     }
 
     @Test func notAGitRepository() throws {
-        let dir = NSTemporaryDirectory() + "mlv-nogit-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = scratchDirectory("nogit")
         let s = try Sandbox(initMLV: false)
         expectOneLineError(try s.mlv("status", cwd: dir), status: 2, mentions: ["not inside a git repository", "git init"])
         expectOneLineError(try s.mlv("init", cwd: dir), status: 2, mentions: ["mlv init --git"])

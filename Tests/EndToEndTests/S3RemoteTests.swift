@@ -211,8 +211,7 @@ func packCount(_ dir: String) -> Int {
     /// connection of others: push and pull still succeed, by retrying.
     @Test func retriesGetPast503sAndDroppedConnections() throws {
         let server = try S3Server.get()
-        let faultLog = NSTemporaryDirectory() + "mlv-proxy-faults-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: faultLog) }
+        let faultLog = scratchDirectory("proxy") + "/faults"
         let proxy = Process()
         proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         proxy.arguments = [server.python, packageRoot + "/Tests/Scripts/flaky_proxy.py", server.endpoint, faultLog]

@@ -31,7 +31,7 @@ struct Sandbox {
     var env: [String: String] = [:]
 
     init(initMLV: Bool = true) throws {
-        root = NSTemporaryDirectory() + "mlv-e2e-" + UUID().uuidString
+        root = scratchDirectory("e2e")
         try FileManager.default.createDirectory(atPath: root + "/repo", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/home", withIntermediateDirectories: true)
         #expect(FileManager.default.isExecutableFile(atPath: mlvBinary), "mlv binary not found at \(mlvBinary); run `swift build` first")

@@ -274,7 +274,7 @@ func tdiff(_ a: String, _ b: String, key: [String] = [], samples: Int = 5) throw
         }
         b += "5,1,dup\n"                                                    // a duplicate key
         for i in 3000..<3040 { b += "\(i),1,new\n" }                        // added
-        let dir = FileManager.default.temporaryDirectory.path
+        let dir = scratchDirectory("spill")
         func run(_ parts: Int) throws -> TableDiff {
             var o = TableDiffOptions(key: ["id"], rowSamples: 4)
             o.partitions = parts

@@ -1,14 +1,13 @@
 import Foundation
 import Glibc
+import MLVTestSupport
 import MLVZstd
 import Testing
 @testable import MLVStore
 
 /// A fresh directory per test (Swift Testing runs tests in parallel).
 func tempDir(_ name: String = "store") -> String {
-    let path = NSTemporaryDirectory() + "mlv-\(name)-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    scratchDirectory(name)
 }
 
 func writeFile(_ path: String, _ bytes: [UInt8]) {
