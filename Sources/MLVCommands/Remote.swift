@@ -142,8 +142,10 @@ struct Fsck: ParsableCommand {
         discussion: """
         Reads each pack in full (each object decompressed and checked against its SHA-256), \
         checks indexes against their packs, and that every pointer in every commit reachable \
-        from HEAD resolves. With --remote, checks a remote's packs and indexes the same way. \
-        Exits 4 with the list of problems when anything is wrong.
+        from HEAD resolves (when a remote is configured, data may live only there, as in a \
+        fresh clone: it is counted as not fetched, not as a problem). \
+        With --remote, checks a remote's packs and indexes the same way. Exits 4 with the \
+        list of problems when anything is wrong.
 
         Examples:
           mlv fsck --json
@@ -176,6 +178,10 @@ struct Fsck: ParsableCommand {
         if json, let x = repaired { try Out.json(Both(repair: x, check: r)) } else if json { try Out.json(r) } else {
             for p in r.problems { Out.line("\(p.what) \(p.path): \(p.problem)") }
             Out.line("checked \(r.packs) pack\(r.packs == 1 ? "" : "s"), \(r.objects) objects, \(r.commits) commits: \(r.problems.isEmpty ? "no problems" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")")
+            if r.notFetched > 0 {
+                Out.line("\(r.notFetched) committed snapshot\(r.notFetched == 1 ? "" : "s") not in this store (for the remote to hold; `mlv fetch --rev REV` brings a commit's)"
+                         + (r.headNotFetched ? "; HEAD's data is incomplete here: run `mlv pull`" : ""))
+            }
         }
         if !r.problems.isEmpty { throw ExitCode(ExitStatus.integrity.rawValue) }
     }

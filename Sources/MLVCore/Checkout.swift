@@ -124,7 +124,7 @@ extension Workspace {
         if commit != nil {
             // Cheap check first: no data is read when git would refuse anyway. With --force,
             // uncommitted code (and pointer) edits are stashed, not thrown away.
-            let code = try git.changes().map(\.path)
+            let code = try git.changes(against: commit!).map(\.path)
             if !code.isEmpty && !force { throw MLVError.codeModified(code) }
             if !code.isEmpty, let id = try git.stash(message: "mlv checkout --force \(rev!)",
                                                      signature: git.signature(now: realtimeNanoseconds() / 1_000_000_000)) {
@@ -187,7 +187,8 @@ extension Workspace {
         }
         if let c = commit {
             let branch = git.isLocalBranch(rev!) ? rev! : nil
-            try git.checkout(c, branch: branch, force: force)
+            try git.checkout(c, branch: branch, force: force,
+                             atomically: { $0 == Config.fileName || $0.hasSuffix(Pointer.suffix) })
             result.commit = c.hex
             result.branch = branch
         }

@@ -35,6 +35,7 @@ final class Snapshotter {
     /// The working snapshot of `target`, or nil when nothing is there.
     func snapshot(_ target: String, kind: TargetKind, previous: Pointer?) throws -> WorkingSnapshot? {
         let abs = ws.absolute(target)
+        if removesTempFiles { removeTempSiblings(of: abs) }
         guard let st = FS.lstat(abs) else {
             cache.verified[target] = nil
             return nil
@@ -75,6 +76,17 @@ final class Snapshotter {
             throw MLVError.invalidArgument("\(target) is a symlink; track the file or directory it points to instead (mlv never follows links out of a target)")
         default:
             throw MLVError.unsupportedFileType(target)
+        }
+    }
+
+    /// The temporary files an interrupted write of this target or its pointer left next to it
+    /// (`.NAME.mlv-tmp-…`, `.NAME.mlv.mlv-tmp-…`); folder targets' insides are cleaned as
+    /// they are walked. Only lock holders call this: a running writer's temp files are safe.
+    private func removeTempSiblings(of abs: String) {
+        let base = FS.basename(abs), dir = FS.dirname(abs)
+        let prefixes = [".\(base).mlv-tmp-", ".\(base).mlv.mlv-tmp-"]
+        for name in (try? FS.list(dir)) ?? [] where prefixes.contains(where: { name.hasPrefix($0) }) {
+            FS.remove(FS.join(dir, name))
         }
     }
 

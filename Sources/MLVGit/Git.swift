@@ -223,6 +223,45 @@ public final class GitRepository {
         return out
     }
 
+    /// What `changes()` lists, less the paths where a checkout of `target` loses nothing:
+    /// both the index entry and the working file hold HEAD's or `target`'s version (or are
+    /// absent where that commit has no such file). That is the state an interrupted checkout
+    /// leaves (some files written, HEAD not yet moved); git's own checkout lets such paths
+    /// through for the same reason.
+    public func changes(against target: GitOID) throws -> [GitChange] {
+        let all = try changes()
+        guard !all.isEmpty else { return all }
+        let index = try openIndex()
+        defer { git_index_free(index) }
+        let head = try self.head()
+        return try withTree(of: target) { tree in
+            try all.filter { c in
+                let want = treeEntryID(tree, c.path)
+                let was = try head.map { h in try withTree(of: h) { treeEntryID($0, c.path) } } ?? nil
+                let staged = git_index_get_bypath(index, c.path, 0)?.pointee.id
+                var onDisk: git_oid? = nil
+                if access(workdir + "/" + c.path, F_OK) == 0 {
+                    var oid = git_oid()
+                    try check(git_repository_hashfile(&oid, repo, c.path, GIT_OBJECT_BLOB, nil), "hash \(c.path)")
+                    onDisk = oid
+                }
+                func same(_ a: git_oid?, _ b: git_oid?) -> Bool {
+                    guard var x = a, var y = b else { return a == nil && b == nil }
+                    return git_oid_equal(&x, &y) != 0
+                }
+                let recorded = { (x: git_oid?) in same(x, want) || same(x, was) }
+                return !(recorded(staged) && recorded(onDisk))
+            }
+        }
+    }
+
+    private func treeEntryID(_ tree: OpaquePointer, _ path: String) -> git_oid? {
+        var entry: OpaquePointer?
+        guard git_tree_entry_bypath(&entry, tree, path) == 0 else { return nil }
+        defer { git_tree_entry_free(entry) }
+        return git_tree_entry_id(entry).pointee
+    }
+
     /// The committer/author identity the way `git commit` finds it: GIT_AUTHOR_NAME/EMAIL/DATE
     /// from the environment, else user.name/user.email from git config.
     public func signature(now: Int64) throws -> GitSignature {
@@ -279,20 +318,113 @@ public final class GitRepository {
     /// Checks out a commit's tree into the working tree and moves HEAD to the branch `branch`,
     /// or detaches it at `commit` (`git_checkout_tree`, `git_repository_set_head[_detached]`).
     /// With `force`, local changes to files git tracks are overwritten.
-    public func checkout(_ commit: GitOID, branch: String?, force: Bool) throws {
+    /// `git checkout`: files, index, then HEAD. Files for which `isOwn` holds (mlv's pointers
+    /// and config) are written here, each atomically (temp, fsync, rename), after the rest:
+    /// libgit2 writes files in place, and a process killed meanwhile would leave one
+    /// truncated, which for a pointer or mlv.yaml would stop every later command. The rest
+    /// goes through libgit2, limited to the paths that differ from HEAD.
+    public func checkout(_ commit: GitOID, branch: String?, force: Bool, atomically isOwn: (String) -> Bool = { _ in false }) throws {
         var obj: OpaquePointer?
         var oid = commit.raw
         try check(git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT), "read \(commit.short)")
         defer { git_object_free(obj) }
-        var opts = git_checkout_options()
-        try check(git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout")
-        opts.checkout_strategy = force ? GIT_CHECKOUT_FORCE.rawValue : GIT_CHECKOUT_SAFE.rawValue
-        try check(git_checkout_tree(repo, obj, &opts), "checkout \(commit.short)")
+        let changed = try changedPaths(from: head(), to: commit)
+        let own = changed.filter(isOwn)
+        let others = changed.filter { !isOwn($0) }
+        if !others.isEmpty || changed.isEmpty {
+            var opts = git_checkout_options()
+            try check(git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout")
+            opts.checkout_strategy = (force ? GIT_CHECKOUT_FORCE.rawValue : GIT_CHECKOUT_SAFE.rawValue)
+                | (own.isEmpty ? 0 : GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue)
+            // Only the other changed paths (exact names) when mlv wrote some itself.
+            var cPaths = (own.isEmpty ? [] : others).map { strdup($0) }
+            defer { cPaths.forEach { free($0) } }
+            try cPaths.withUnsafeMutableBufferPointer { buf in
+                opts.paths = git_strarray(strings: buf.baseAddress, count: buf.count)
+                try check(git_checkout_tree(repo, obj, &opts), "checkout \(commit.short)")
+            }
+        }
+        for path in own {
+            let abs = workdir + "/" + path
+            if let bytes = try blob(at: path, in: commit) {
+                try writeAtomically(bytes, to: abs)
+            } else if unlink(abs) != 0 && errno != ENOENT {
+                throw GitError(operation: "remove \(path)", code: -1, message: String(cString: strerror(errno)))
+            }
+        }
+        if !own.isEmpty {
+            let index = try openIndex()
+            defer { git_index_free(index) }
+            try check(git_index_read(index, 1), "read index")
+            for path in own {
+                if access(workdir + "/" + path, F_OK) == 0 {
+                    try check(git_index_add_bypath(index, path), "stage \(path)")
+                } else {
+                    let rc = git_index_remove_bypath(index, path)
+                    if rc != 0 && rc != GIT_ENOTFOUND.rawValue { try check(rc, "unstage \(path)") }
+                }
+            }
+            try check(git_index_write(index), "write index")
+        }
         if let b = branch {
             try check(git_repository_set_head(repo, "refs/heads/" + b), "move HEAD to \(b)")
         } else {
             try check(git_repository_set_head_detached(repo, &oid), "move HEAD to \(commit.short)")
         }
+    }
+
+    /// Paths whose content differs between two commits (all of `to`'s when `from` is nil).
+    func changedPaths(from: GitOID?, to: GitOID) throws -> [String] {
+        try withTree(of: to) { newTree in
+            func diff(_ oldTree: OpaquePointer?) throws -> [String] {
+                var d: OpaquePointer?
+                try check(git_diff_tree_to_tree(&d, repo, oldTree, newTree, nil), "compare trees")
+                defer { git_diff_free(d) }
+                var out: [String] = []
+                for i in 0..<git_diff_num_deltas(d) {
+                    guard let delta = git_diff_get_delta(d, i)?.pointee else { continue }
+                    for p in [delta.old_file.path, delta.new_file.path] {
+                        if let p { out.append(String(cString: p)) }
+                    }
+                }
+                return Array(Set(out)).sorted()
+            }
+            if let f = from { return try withTree(of: f) { try diff($0) } }
+            return try diff(nil)
+        }
+    }
+
+    /// temp file in the same folder, fsync, rename, fsync of the folder.
+    private func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let tmp = dir + "/." + (path.split(separator: "/").last.map(String.init) ?? "f") + ".mlv-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        mkdirAll(dir)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw GitError(operation: "write \(path)", code: -1, message: String(cString: strerror(errno))) }
+        var ok = bytes.withUnsafeBytes { b -> Bool in
+            var done = 0
+            while done < b.count {
+                let n = write(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                done += n
+            }
+            return true
+        }
+        ok = ok && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(tmp, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(tmp)
+            throw GitError(operation: "write \(path)", code: -1, message: why)
+        }
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    private func mkdirAll(_ dir: String) {
+        guard access(dir, F_OK) != 0 else { return }
+        if let i = dir.lastIndex(of: "/"), i != dir.startIndex { mkdirAll(String(dir[..<i])) }
+        mkdir(dir, 0o755)
     }
 
     public func commitInfo(_ id: GitOID) throws -> CommitInfo {

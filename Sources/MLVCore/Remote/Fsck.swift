@@ -13,6 +13,17 @@ public struct FsckResult: Codable, Sendable {
     public var objects: Int
     public var commits: Int
     public var problems: [FsckProblem]
+    /// Snapshots whose data is not in this store, in a repository with a remote: not damage
+    /// (a clone fetches what it checks out; a pull may not have run or finished yet).
+    public var notFetched: Int = 0
+    /// Some of them are HEAD's or the working pointers': `mlv pull` brings them.
+    public var headNotFetched = false
+
+    enum CodingKeys: String, CodingKey {
+        case packs, objects, commits, problems
+        case notFetched = "not_fetched"
+        case headNotFetched = "head_not_fetched"
+    }
 }
 
 public struct RepairResult: Codable, Sendable {
@@ -171,19 +182,29 @@ extension Workspace {
             problems.append(FsckProblem(what: "pack", path: store.packPath(p), problem: "indexed but missing"))
         }
         // Pointers of every reachable commit.
-        var commits = 0
+        var commits = 0, notFetched = 0, headNotFetched = false
         var checked = Set<ObjectID>()
+        // Missing data is damage when there is no remote that could hold it; with a remote it
+        // is "not fetched" (a fresh clone has only what it pulled). Packs and indexes above
+        // are checked either way: an indexed pack that is gone is always a problem.
+        var required = Set<ObjectID>()
+        for (_, p) in try targets() { if let s = p.snapshot { required.insert(s) } }
+        let hasRemote = !config.remotes.isEmpty
         if let head = try git.head() {
+            for (_, p) in try targets(at: head) { if let s = p.snapshot { required.insert(s) } }
             for c in try git.history(from: head) {
                 commits += 1
                 for (path, p) in try targets(at: c) {
                     guard let s = p.snapshot, checked.insert(s).inserted else { continue }
-                    do { _ = try closure([s], store: store) } catch {
+                    do { _ = try closure([s], store: store) } catch StoreError.missingObject where hasRemote {
+                        notFetched += 1
+                        if required.contains(s) { headNotFetched = true }
+                    } catch {
                         problems.append(FsckProblem(what: "pointer", path: "\(Pointer.pointerPath(for: path)) at \(c.short)", problem: "\(error)"))
                     }
                 }
             }
         }
-        return FsckResult(packs: packs, objects: objects, commits: commits, problems: problems)
+        return FsckResult(packs: packs, objects: objects, commits: commits, problems: problems, notFetched: notFetched, headNotFetched: headNotFetched)
     }
 }

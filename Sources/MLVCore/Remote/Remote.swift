@@ -106,13 +106,18 @@ extension Workspace {
         return roots
     }
 
-    /// Every object id below the roots (trees, manifests, chunks), from the local store.
-    func closure(_ roots: Set<ObjectID>, store: Store) throws -> Set<ObjectID> {
+    /// Every object id below the roots (trees, manifests, chunks), from the local store. An
+    /// object missing here that `elsewhere` holds (a remote's index) is skipped with what
+    /// lies below it: a push need not have the data of commits it never fetched.
+    func closure(_ roots: Set<ObjectID>, store: Store, elsewhere: Set<ObjectID> = []) throws -> Set<ObjectID> {
         var seen = Set<ObjectID>()
         var stack = Array(roots)
         while let id = stack.popLast() {
             guard seen.insert(id).inserted else { continue }
-            guard let loc = try store.location(of: id) else { throw StoreError.missingObject(id, type: .chunk) }
+            guard let loc = try store.location(of: id) else {
+                if elsewhere.contains(id) { continue }
+                throw StoreError.missingObject(id, type: .chunk)
+            }
             switch loc.type {
             case .tree: for e in try store.tree(id).entries { stack.append(e.id) }
             case .file: for c in try store.manifest(id).chunks { seen.insert(c.id) }
@@ -164,11 +169,14 @@ extension Workspace {
         try r.prepare(forWriting: true)
         let store = try store()
         try store.loadIndex()
-        let objects = try closure(pointerRoots(revs: revs, allCommits: allCommits), store: store)
+        var indexed = Set<ObjectID>(), onRemote = Set<ObjectID>()
+        for idx in try remoteIndexes(r, store: store, strict: false) {
+            indexed.formUnion(idx.packs)
+            for (id, _, _) in idx.entries { onRemote.insert(id) }
+        }
+        let objects = try closure(pointerRoots(revs: revs, allCommits: allCommits), store: store, elsewhere: onRemote)
         var needed = Set<ObjectID>()
         for id in objects { if let p = try store.pack(of: id) { needed.insert(p) } }
-        var indexed = Set<ObjectID>()
-        for idx in try remoteIndexes(r, store: store, strict: false) { indexed.formUnion(idx.packs) }
         let files = try r.packFiles()
         // Needed packs no remote index lists: upload those not there as files, then index all.
         let unindexed = needed.subtracting(indexed).sorted()
