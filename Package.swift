@@ -48,3 +48,9 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVTestSupport"]),
     ]
 )
+
+// The libFuzzer harness (Tests/Fuzz/run.sh): declared only when MLV_FUZZ is set, because it
+// links libFuzzer's `main` and builds only with -sanitize=fuzzer.
+if Context.environment["MLV_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "mlv-fuzz", dependencies: ["MLVCore", "MLVStore"], path: "Tests/Fuzz/Harness"))
+}

@@ -142,8 +142,9 @@ struct Fsck: ParsableCommand {
         discussion: """
         Reads each pack in full (each object decompressed and checked against its SHA-256), \
         checks indexes against their packs, and that every pointer in every commit reachable \
-        from HEAD resolves (when a remote is configured, data may live only there, as in a \
-        fresh clone: it is counted as not fetched, not as a problem). \
+        from HEAD resolves. Data a remote holds (its index listed it when this clone last \
+        fetched or pushed, or the clone has fetched nothing yet) is counted as not fetched, \
+        not as a problem, as git's partial clones treat promised objects. \
         With --remote, checks a remote's packs and indexes the same way. Exits 4 with the \
         list of problems when anything is wrong.
 

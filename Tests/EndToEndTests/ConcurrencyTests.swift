@@ -1,4 +1,5 @@
 import Foundation
+import MLVStore
 import MLVTestSupport
 import Testing
 
@@ -132,5 +133,101 @@ import Testing
         try s.git("fetch", "-q", s.repo, "main:mine", cwd: third)
         try s.mlvOK("fetch", "--rev", "mine", cwd: third)
         #expect(sameBytes(try s.mlvOK("show", "mine:data/a.bin", cwd: third).stdoutBytes.map { $0 }, noise(6 << 20, seed: 39)))
+    }
+}
+
+/// Hostile commits: a symlink committed to git where mlv will write data. Data is never
+/// written through a link, so nothing outside the repository changes.
+@Suite struct SymlinkEscapeTests {
+    func hostileClone(_ build: (Sandbox, String) throws -> Void) throws -> (Sandbox, String, String) {
+        let s = try Sandbox()
+        let outside = s.root + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try build(s, outside)
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        try FileManager.default.copyItem(atPath: s.repo + "/.mlv/store", toPath: clone + "/.mlv/store")
+        return (s, clone, outside)
+    }
+
+    func outsideUntouched(_ outside: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let names = (try? FileManager.default.subpathsOfDirectory(atPath: outside)) ?? []
+        #expect(names == ["keep.txt"], "written outside the repository: \(names)", sourceLocation: sourceLocation)
+        #expect(FileManager.default.contents(atPath: outside + "/keep.txt") == Data("mine\n".utf8), sourceLocation: sourceLocation)
+    }
+
+    @Test func aFileTargetThatIsACommittedSymlink() throws {
+        let (s, clone, outside) = try hostileClone { s, outside in
+            try "mine\n".write(toFile: outside + "/keep.txt", atomically: true, encoding: .utf8)
+            try s.write("real.bin", noise(200_000, seed: 60))
+            try s.mlvOK("track", "real.bin")
+            try s.mlvOK("commit", "-m", "real")
+            // evil -> outside/keep.txt, with a pointer claiming evil is a tracked file.
+            try FileManager.default.createSymbolicLink(atPath: s.repo + "/evil", withDestinationPath: outside + "/keep.txt")
+            try FileManager.default.copyItem(atPath: s.repo + "/real.bin.mlv", toPath: s.repo + "/evil.mlv")
+            try s.git("add", "-f", "evil", "evil.mlv")
+            try s.git("commit", "-q", "-m", "hostile")
+        }
+        _ = try s.mlv("checkout", cwd: clone)
+        _ = try s.mlv("checkout", "--force", cwd: clone)
+        outsideUntouched(outside)
+    }
+
+    @Test func aFolderInsideATargetThatIsACommittedSymlink() throws {
+        let (s, clone, outside) = try hostileClone { s, outside in
+            try "mine\n".write(toFile: outside + "/keep.txt", atomically: true, encoding: .utf8)
+            try s.write("data/sub/x.bin", noise(100_000, seed: 61))
+            try s.mlvOK("track", "data")
+            try s.mlvOK("commit", "-m", "data")
+            // data/sub replaced in git by a link to the outside folder.
+            try FileManager.default.removeItem(atPath: s.repo + "/data/sub")
+            try FileManager.default.createSymbolicLink(atPath: s.repo + "/data/sub", withDestinationPath: outside)
+            try s.git("add", "-f", "data/sub")
+            try s.git("commit", "-q", "-m", "hostile", "--", "data/sub")
+        }
+        try FileManager.default.removeItem(atPath: clone + "/data/sub")
+        try FileManager.default.createSymbolicLink(atPath: clone + "/data/sub", withDestinationPath: outside)
+        _ = try s.mlv("checkout", cwd: clone)
+        _ = try s.mlv("checkout", "--force", cwd: clone)
+        _ = try s.mlv("checkout", "--", "data/sub/x.bin", cwd: clone)
+        outsideUntouched(outside)
+    }
+}
+
+/// A remote whose index files are hostile: named after their own hash but holding garbage,
+/// or truncated: fetch fails with one line and nothing reaches the store or the working
+/// tree; or lying about offsets: harmless, the data that arrives is verified.
+@Suite struct HostileRemoteIndexTests {
+    @Test func garbageAndLyingIndexesAreRefused() throws {
+        let s = try repositoryWithRemote([("data/a.bin", noise(300_000, seed: 62))])
+        try s.mlvOK("push")
+        let indexDir = s.root + "/remote/index"
+        let real = try FileManager.default.contentsOfDirectory(atPath: indexDir)[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: indexDir + "/" + real)!)
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        func refused(_ content: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws {
+            for n in try FileManager.default.contentsOfDirectory(atPath: indexDir) { try FileManager.default.removeItem(atPath: indexDir + "/" + n) }
+            let name = ObjectID.hash(content).hex + ".idx"      // a valid name: the content hashes to it
+            try Data(content).write(to: URL(fileURLWithPath: indexDir + "/" + name))
+            try? FileManager.default.removeItem(atPath: clone + "/.mlv/cache/remote-index")
+            let r = try s.mlv("pull", cwd: clone)
+            #expect(r.status != 0 && r.stderr.split(separator: "\n").count == 1, "\(r.status) \(r.stderr)", sourceLocation: sourceLocation)
+            #expect(!FileManager.default.fileExists(atPath: clone + "/data/a.bin"), sourceLocation: sourceLocation)
+            #expect(packCount(clone) == 0, sourceLocation: sourceLocation)
+        }
+        try refused(Array("not an index at all".utf8))
+        try refused(Array(bytes.prefix(bytes.count / 2)))                   // truncated
+        // An index that lies about where an object sits in its pack: fetch re-indexes every
+        // pack it downloads from the pack's own verified contents, so the lie is harmless.
+        bytes[bytes.count - 40] ^= 0xff
+        for n in try FileManager.default.contentsOfDirectory(atPath: indexDir) { try FileManager.default.removeItem(atPath: indexDir + "/" + n) }
+        try Data(bytes).write(to: URL(fileURLWithPath: indexDir + "/" + ObjectID.hash(bytes).hex + ".idx"))
+        let r = try s.mlv("pull", cwd: clone)
+        if r.status == 0 {
+            #expect(sameBytes(s.read("data/a.bin", in: clone), noise(300_000, seed: 62)))
+        } else {
+            #expect(r.stderr.split(separator: "\n").count == 1 && !FileManager.default.fileExists(atPath: clone + "/data/a.bin"), "\(r.stderr)")
+        }
     }
 }

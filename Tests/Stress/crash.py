@@ -12,9 +12,11 @@ and checks, after every kill, that nothing was lost:
     python3 Tests/Stress/crash.py [--mlv .build/release/mlv] [--kills 50] [--seed 1]
                                   [--commands commit,checkout,push,pull,gc] [--keep]
 
-Kill moments are uniform over the command's own duration (measured on an uninterrupted
-run first), so early, middle and late kills all happen. Prints one line per command with
-the kills survived; exits 1 on the first failed check, naming it.
+--kills counts kills that landed while the command was still running; a run that finished
+before its kill is checked all the same but not counted (at most 4 runs per kill wanted).
+Kill moments are uniform over the command's own duration (measured on uninterrupted runs),
+so early, middle and late kills all happen. Prints one line per command with the runs and
+kills survived; exits 1 on the first failed check, naming it.
 """
 import argparse, hashlib, json, os, random, shutil, signal, subprocess, sys, tempfile, time
 
@@ -99,11 +101,14 @@ committed = {}      # commit id -> {path: sha}
 
 
 def commit_version(n, msg):
+    """Writes version n, commits it; returns how long the commit itself took."""
     v = version(n)
     write(v)
+    t = time.monotonic()
     mlv("commit", "-m", msg)
+    took = time.monotonic() - t
     committed[git("rev-parse", "HEAD")] = {p: sha(b) for p, b in v.items()}
-    return v
+    return took
 
 
 def check_store(where=repo, label=""):
@@ -141,6 +146,16 @@ def duration(args, cwd=repo, ok=(0,)):
     return time.monotonic() - t
 
 
+def rounds(n):
+    """Round numbers until n kills landed mid-way (at most 4n rounds); `landed()` counts one."""
+    state = {"killed": 0, "runs": 0}
+    def gen():
+        while state["killed"] < n and state["runs"] < 4 * n:
+            yield state["runs"]
+            state["runs"] += 1
+    return state, gen()
+
+
 def setup():
     os.makedirs(repo)
     git("init", "-q", "-b", "main")
@@ -150,9 +165,7 @@ def setup():
     commit_version(1, "v1")
     git("tag", "v1")
     global commit_time
-    t = time.monotonic()
-    commit_version(2, "v2")
-    commit_time = time.monotonic() - t
+    commit_time = commit_version(2, "v2")
     git("tag", "v2")
     mlv("remote", "add", "origin", remote)
     git("commit", "-q", "-m", "remote")
@@ -160,32 +173,36 @@ def setup():
 
 
 def stress_commit(n):
-    killed = 0
-    for i in range(n):
+    state, it = rounds(n)
+    t = commit_time
+    for i in it:
         head = git("rev-parse", "HEAD")
         new = version(100 + i)
         write(new)
-        if kill_during(["commit", "-m", f"c{i}"], rng.uniform(0, commit_time * 1.2)):
-            killed += 1
+        if kill_during(["commit", "-m", f"c{i}"], rng.uniform(0, t * 1.2)):
+            state["killed"] += 1
         label = f"commit kill {i + 1}"
         check_store(label=label)
         check_whole({p: {sha(new[p])} for p in FILES}, label=label)       # commit never writes data files
+        t0 = time.monotonic()
         r = mlv("commit", "-m", f"c{i}", ok=(0, 1))                         # 1: the killed one had finished
+        if r.returncode == 0:
+            t = time.monotonic() - t0                                       # what a commit takes now
         committed[git("rev-parse", "HEAD")] = {p: sha(b) for p, b in new.items()}
         if git("rev-parse", "HEAD") == head and r.returncode == 1:
             raise Failed(f"{label}: nothing committed, yet the data changed")
         check_snapshots([head, git("rev-parse", "HEAD")], label=label)
-    return killed
+    return state
 
 
 def stress_checkout(n):
-    killed = 0
+    state, it = rounds(n)
     t = max(duration(["checkout", "v1"]), duration(["checkout", "v2"]))     # ends at v2
     allowed = {p: {committed[git("rev-parse", "v1")][p], committed[git("rev-parse", "v2")][p]} for p in FILES}
-    for i in range(n):
+    for i in it:
         target = "v1" if i % 2 == 0 else "v2"
         if kill_during(["checkout", target], rng.uniform(0, t * 1.2)):
-            killed += 1
+            state["killed"] += 1
         label = f"checkout kill {i + 1}"
         check_store(label=label)
         check_whole(allowed, label=label)
@@ -196,20 +213,20 @@ def stress_checkout(n):
                 raise Failed(f"{label}: after a clean `mlv checkout {target}`, {p} is not {target}'s")
     git("checkout", "-q", "main")
     mlv("checkout")
-    return killed
+    return state
 
 
 def stress_push(n):
-    killed = 0
+    state, it = rounds(n)
     def empty_remote():
         shutil.rmtree(remote, ignore_errors=True)
         shutil.rmtree(os.path.join(repo, ".mlv/cache/remote-index"), ignore_errors=True)
     empty_remote()
     t = duration(["push", "--all-commits"])
-    for i in range(n):
+    for i in it:
         empty_remote()
         if kill_during(["push", "--all-commits"], rng.uniform(0, t * 1.2)):
-            killed += 1
+            state["killed"] += 1
         label = f"push kill {i + 1}"
         if os.path.isdir(remote):
             r = mlv("fsck", "--remote", "origin", ok=(0, 4))
@@ -219,15 +236,15 @@ def stress_push(n):
         mlv("push", "--all-commits")
         if json.loads(mlv("push", "--all-commits", "--json").stdout)["bytes"] != 0:
             raise Failed(f"{label}: a push after the completing one still sent data")
-    return killed
+    return state
 
 
 def stress_pull(n):
-    killed = 0
+    state, it = rounds(n)
     mlv("push", "--all-commits")
     head = git("rev-parse", "HEAD")
     t = None
-    for i in range(n):
+    for i in it:
         clone = os.path.join(work, "clone")
         shutil.rmtree(clone, ignore_errors=True)
         git("clone", "-q", repo, clone, cwd=work)
@@ -236,19 +253,19 @@ def stress_pull(n):
             shutil.rmtree(clone)
             git("clone", "-q", repo, clone, cwd=work)
         if kill_during(["pull"], rng.uniform(0, t * 1.2), cwd=clone):
-            killed += 1
+            state["killed"] += 1
         label = f"pull kill {i + 1}"
         check_store(where=clone, label=label)
         check_whole({p: {None, committed[head][p]} for p in FILES}, where=clone, label=label)
         mlv("pull", cwd=clone)
         check_whole({p: {committed[head][p]} for p in FILES}, where=clone, label=label)
-    return killed
+    return state
 
 
 def stress_gc(n):
-    killed = 0
+    state, it = rounds(n)
     t = None
-    for i in range(n):
+    for i in it:
         # Garbage: a commit on a branch that is then deleted.
         git("checkout", "-q", "-b", f"tmp{i}")
         commit_version(1000 + i, f"garbage {i}")
@@ -261,13 +278,15 @@ def stress_gc(n):
         if t is None:
             t = duration(["gc"])          # the first round measures an uninterrupted gc
         elif kill_during(["gc"], rng.uniform(0, t * 1.2)):
-            killed += 1
+            state["killed"] += 1
         label = f"gc kill {i + 1}"
         check_store(label=label)
         check_snapshots([c for c in committed if run(["git", "cat-file", "-e", c], ok=(0, 128)).returncode == 0], label=label)
+        t0 = time.monotonic()
         mlv("gc")
+        t = max(t, time.monotonic() - t0)
         check_store(label=label)
-    return killed
+    return state
 
 
 os.chdir(work)
@@ -276,9 +295,11 @@ try:
     total = 0
     for cmd in A.commands.split(","):
         t0 = time.monotonic()
-        killed = globals()[f"stress_{cmd}"](A.kills)
-        total += A.kills
-        print(f"{cmd:9} {A.kills} runs, {killed} killed mid-way, all checks passed ({time.monotonic() - t0:.1f} s)", flush=True)
+        st = globals()[f"stress_{cmd}"](A.kills)
+        total += st["killed"]
+        print(f"{cmd:9} {st['runs']} runs, {st['killed']} killed mid-way, all checks passed after each ({time.monotonic() - t0:.1f} s)", flush=True)
+        if st["killed"] < A.kills:
+            raise Failed(f"{cmd}: only {st['killed']} of {A.kills} kills landed mid-way in {st['runs']} runs")
     check_snapshots([c for c in committed if run(["git", "cat-file", "-e", c], ok=(0, 128)).returncode == 0], label="end")
     print(f"ok: {total} interrupted runs, fsck clean and every snapshot intact after each")
 except Failed as e:

@@ -112,9 +112,34 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
             throw DiffError.malformed(file: path, line: 0, why: "a metrics CSV needs one row under its header, or two columns (name, value)")
         }
     } else {
+        // YAML is walked as the parser's node tree, not through Yams.load: that builds
+        // [AnyHashable: Any] and traps on a key that is itself a mapping or list (found by
+        // fuzzing: `{}: 1`).
+        func walkNode(_ n: Node, _ prefix: String) throws {
+            switch n {
+            case .scalar(let sc):
+                switch Tag.Name(rawValue: n.tag.rawValue) {
+                case Tag.Name.null: break
+                case Tag.Name.bool: out[prefix] = n.bool.map { .bool($0) } ?? .text(sc.string)
+                case Tag.Name.int, Tag.Name.float: out[prefix] = (n.int.map { Double($0) } ?? n.float).map { .number($0) } ?? .text(sc.string)
+                default: out[prefix] = .text(sc.string)
+                }
+            case .mapping(let m):
+                for (k, v) in m {
+                    guard case .scalar(let key) = k else {
+                        throw DiffError.malformed(file: path, line: k.mark?.line ?? 0, why: "a key is a list or mapping; metric names must be plain values")
+                    }
+                    try walkNode(v, prefix.isEmpty ? key.string : prefix + "." + key.string)
+                }
+            case .sequence(let seq):
+                for (i, x) in seq.enumerated() { try walkNode(x, prefix + ".\(i)") }
+            case .alias:
+                break
+            }
+        }
         do {
             let text = String(decoding: bytes, as: UTF8.self)
-            walk(try Yams.load(yaml: text), "")
+            if let root = try Yams.compose(yaml: text) { try walkNode(root, "") }
         } catch let e as YamlError {
             throw DiffError.malformed(file: path, line: yamlLine(e), why: "not valid YAML (\(String(describing: e).split(separator: "\n").first ?? ""))")
         }

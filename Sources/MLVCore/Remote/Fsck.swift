@@ -13,8 +13,8 @@ public struct FsckResult: Codable, Sendable {
     public var objects: Int
     public var commits: Int
     public var problems: [FsckProblem]
-    /// Snapshots whose data is not in this store, in a repository with a remote: not damage
-    /// (a clone fetches what it checks out; a pull may not have run or finished yet).
+    /// Snapshots whose data is not in this store but on a remote (its index listed it when
+    /// this clone last fetched or pushed, or the clone has fetched nothing yet): not damage.
     public var notFetched: Int = 0
     /// Some of them are HEAD's or the working pointers': `mlv pull` brings them.
     public var headNotFetched = false
@@ -184,19 +184,27 @@ extension Workspace {
         // Pointers of every reachable commit.
         var commits = 0, notFetched = 0, headNotFetched = false
         var checked = Set<ObjectID>()
-        // Missing data is damage when there is no remote that could hold it; with a remote it
-        // is "not fetched" (a fresh clone has only what it pulled). Packs and indexes above
-        // are checked either way: an indexed pack that is gone is always a problem.
+        // Missing data is damage unless a remote holds it, as git's partial clones treat
+        // promisor objects: objects a remote's index listed when this clone last fetched or
+        // pushed (.mlv/cache/remote-index) are "not fetched", and so is everything in a clone
+        // whose store is still empty. Packs and indexes above are checked either way.
+        var promised = Set<ObjectID>()
+        let cacheDir = FS.join(mlvDir, "cache/remote-index")
+        for n in (try? FS.list(cacheDir)) ?? [] where n.hasSuffix(".idx") {
+            guard let bytes = try? FS.readAll(FS.join(cacheDir, n)), ObjectID.hash(bytes).hex + ".idx" == n,
+                  let idx = try? decodeIndex(bytes, path: n) else { continue }
+            for (id, _, _) in idx.entries { promised.insert(id) }
+        }
+        let emptyClone = !config.remotes.isEmpty && packs == 0
         var required = Set<ObjectID>()
         for (_, p) in try targets() { if let s = p.snapshot { required.insert(s) } }
-        let hasRemote = !config.remotes.isEmpty
         if let head = try git.head() {
             for (_, p) in try targets(at: head) { if let s = p.snapshot { required.insert(s) } }
             for c in try git.history(from: head) {
                 commits += 1
                 for (path, p) in try targets(at: c) {
                     guard let s = p.snapshot, checked.insert(s).inserted else { continue }
-                    do { _ = try closure([s], store: store) } catch StoreError.missingObject where hasRemote {
+                    do { _ = try closure([s], store: store) } catch StoreError.missingObject(let id, _) where emptyClone || promised.contains(id) {
                         notFetched += 1
                         if required.contains(s) { headNotFetched = true }
                     } catch {

@@ -1,0 +1,57 @@
+// libFuzzer harness for mlv's parsers of untrusted bytes (Tests/Fuzz/run.sh builds and runs
+// it; Package.swift declares it only when MLV_FUZZ is set, since libFuzzer brings `main`).
+// One binary, the parser chosen by MLV_FUZZ_TARGET. Errors are expected; crashes, traps,
+// hangs and memory blow-ups are what the fuzzer looks for.
+import Glibc
+@testable import MLVCore
+import MLVStore
+
+let target: String = getenv("MLV_FUZZ_TARGET").map { String(cString: $0) } ?? "pointer"
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+    switch target {
+    case "pointer":
+        _ = try? Pointer(parsing: bytes, path: "fuzz.mlv")
+    case "config":
+        _ = try? Config.parse(bytes)
+    case "tree":
+        _ = try? Tree(decoding: bytes, id: ObjectID.hash(bytes))
+    case "manifest":
+        _ = try? FileManifest(decoding: bytes, id: ObjectID.hash(bytes))
+    case "index":
+        _ = try? decodeIndex(bytes, path: "fuzz.idx")
+    case "csv":
+        for sep in [UInt8(ascii: ","), UInt8(ascii: "\t")] {
+            guard let r = try? TableReader(stream: MemoryStream(bytes), name: "fuzz.csv", separator: sep) else { continue }
+            while (try? r.next()) == true {}
+        }
+    case "metrics":
+        for name in ["m.json", "m.yaml", "m.csv"] { _ = try? flattenMetrics(bytes, path: name) }
+    case "features":
+        _ = try? FeatureSet.parse(bytes, path: "features.yaml")
+    case "safetensors":
+        _ = try? SafetensorsHeader.parse(prefix: bytes, path: "m.safetensors")
+    case "gate":
+        _ = try? Gate(parsing: String(decoding: bytes, as: UTF8.self))
+    default:
+        fatalError("MLV_FUZZ_TARGET=\(target) is not a fuzz target")
+    }
+    return 0
+}
+
+/// SwiftPM links an executable's entry point under the name `<product>_main`; libFuzzer's own
+/// `main` is not used, so this hands control to its driver (LLVMFuzzerRunDriver), found with
+/// dlsym to call it with the C convention.
+@_cdecl("mlv_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    typealias Driver = @convention(c) (UnsafeMutablePointer<CInt>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                                       @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
+        fatalError("LLVMFuzzerRunDriver not linked: build with -sanitize=fuzzer (Tests/Fuzz/run.sh)")
+    }
+    var c = argc
+    var v = argv
+    return unsafeBitCast(sym, to: Driver.self)(&c, &v, fuzzOne)
+}
