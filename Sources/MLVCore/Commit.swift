@@ -60,6 +60,10 @@ extension Workspace {
         snap.removesTempFiles = true
         var changes: [TargetChange] = []
         var newPointers: [(String, Pointer)] = []
+        // What HEAD has: a pointer an interrupted commit wrote but never committed is
+        // "modified" against it, and is staged with the rest.
+        var committed: [String: Pointer] = [:]
+        if !noGit, let h = try git.head() { for (t, p) in try targets(at: h) { committed[t] = p } }
         for (path, old) in selected {
             guard let w = try snap.snapshot(path, kind: old.kind, previous: old) else {
                 changes.append(TargetChange(path: path, kind: old.kind, change: .missing, snapshot: old.snapshot?.hex,
@@ -74,7 +78,8 @@ extension Workspace {
             p.files = w.files
             p.rows = w.rows
             p.columns = w.columns
-            let change: TargetChange.Change = old.snapshot == nil ? .added : (p == old ? .unchanged : .modified)
+            let before: Pointer? = noGit ? old : committed[path]
+            let change: TargetChange.Change = before?.snapshot == nil ? .added : (p == before ? .unchanged : .modified)
             if p != old { newPointers.append((path, p)) }
             snap.cache.synced[path] = w.id
             changes.append(TargetChange(path: path, kind: p.kind, change: change, snapshot: w.id.hex, size: w.size,
@@ -89,7 +94,9 @@ extension Workspace {
                                   newBytes: writer.newRawBytes, storedBytes: writer.newStoredBytes,
                                   chunks: stats.chunks, newChunks: stats.newChunks, commit: nil, branch: nil)
         if noGit { return result }
-        let pointerFiles = newPointers.map { Pointer.pointerPath(for: $0.0) }
+        // Every selected target's pointer, not only the ones written now: one written by a
+        // commit that was interrupted before `git commit` must not be left out of this one.
+        let pointerFiles = selected.map { Pointer.pointerPath(for: $0.path) }.filter { FS.exists(absolute($0)) }
         // Metrics and params files mlv tracks live in git: their new versions go into the
         // same commit as the data they describe.
         let gitKept = (config.metrics + config.params).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }

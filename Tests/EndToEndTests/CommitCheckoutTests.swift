@@ -213,3 +213,24 @@ import Testing
         #expect(s.exists("data/d.csv"))
     }
 }
+
+@Suite struct InterruptedCommitTests {
+    /// A commit interrupted after writing its pointers but before `git commit` (the state
+    /// `commit --no-git` leaves on purpose) is completed by the next commit: the pointer is
+    /// staged with it, and the data reads back from that commit. Found by Tests/Stress/crash.py.
+    @Test func pointersWrittenButNotCommittedGoIntoTheNextCommit() throws {
+        let s = try Sandbox()
+        try s.write("data/a.bin", noise(300_000, seed: 70))
+        try s.write("model.bin", noise(100_000, seed: 71))
+        try s.mlvOK("track", "data", "model.bin")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/a.bin", noise(300_000, seed: 72))
+        try s.mlvOK("commit", "--no-git", "-m", "interrupted")
+        try s.write("model.bin", noise(100_000, seed: 73))
+        let r = try s.mlvOK("commit", "-m", "v2", "--json")
+        #expect(r.stdout.contains("\"modified\""), "\(r.stdout)")
+        let data = try s.mlvOK("show", "HEAD:data/a.bin").stdoutBytes.map { $0 }
+        #expect(sameBytes(data, noise(300_000, seed: 72)))
+        #expect(try s.git("status", "--porcelain").stdout.isEmpty)
+    }
+}

@@ -19,17 +19,8 @@ import Testing
     }
 
     func start(_ s: Sandbox, _ args: String..., cwd: String? = nil) throws -> Running {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mlvBinary)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? s.repo)
-        p.environment = s.environment
         let errPath = s.root + "/err-" + UUID().uuidString
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try p.run()
-        return Running(process: p, errPath: errPath)
+        return Running(process: try s.spawn(args, cwd: cwd, stderrTo: errPath), errPath: errPath)
     }
 
     func fsckClean(_ s: Sandbox, cwd: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -233,14 +233,7 @@ func repositoryWithRemote(_ commits: [(path: String, bytes: [UInt8])]) throws ->
     func aKilledPushResumes(afterMilliseconds delay: Int) throws {
         let data = noise(70 << 20, seed: 9)          // three packs
         let s = try repositoryWithRemote([("data/big.bin", data)])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mlvBinary)
-        p.arguments = ["push"]
-        p.currentDirectoryURL = URL(fileURLWithPath: s.repo)
-        p.environment = s.environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try s.spawn(["push"])
         usleep(useconds_t(delay * 1000))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

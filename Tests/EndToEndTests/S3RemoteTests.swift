@@ -132,14 +132,7 @@ func packCount(_ dir: String) -> Int {
         let server = try S3Server.get()
         let data = noise(70 << 20, seed: 14)        // three packs
         let (s, _) = try server.sandbox([("data/big.bin", data)])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mlvBinary)
-        p.arguments = ["push"]
-        p.currentDirectoryURL = URL(fileURLWithPath: s.repo)
-        p.environment = s.environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try s.spawn(["push"])
         usleep(300_000)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

@@ -81,6 +81,25 @@ struct Sandbox {
     }
 
     @discardableResult
+    /// Starts mlv without waiting for it: stdout is discarded, stderr too unless `stderrTo`
+    /// names a file for it.
+    func spawn(_ args: [String], cwd: String? = nil, stderrTo: String? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mlvBinary)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? repo)
+        p.environment = environment
+        p.standardOutput = FileHandle.nullDevice
+        if let path = stderrTo {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        } else {
+            p.standardError = FileHandle.nullDevice
+        }
+        try p.run()
+        return p
+    }
+
     func mlv(_ args: String..., cwd: String? = nil) throws -> RunResult {
         try run(mlvBinary, args, cwd: cwd)
     }
