@@ -31,7 +31,8 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     /// Header names lowercased; a repeated header keeps its last value.
     public var headers: [String: String]
-    /// The body, unless it went to a file (error bodies always come here, capped at 1 MiB).
+    /// The body, unless it went to a file (error bodies always come here). At most 1 MiB is
+    /// kept: a longer error message is cut, a longer successful reply is an error.
     public var body: [UInt8]
     /// Bytes written to the file sink.
     public var written: UInt64
@@ -55,6 +56,7 @@ private final class Exchange {
     let sink: FileHandleFD?
     var written: UInt64 = 0
     var memory: [UInt8] = []
+    var overflowed = false
     var headers: [String: String] = [:]
     var status = 0
     var failure: Error?
@@ -131,8 +133,10 @@ private let writeBody: mlv_curl_io_cb = { buffer, size, count, user in
             x.failure = error
             return 0    // anything other than n aborts the transfer
         }
-    } else if x.memory.count < memoryCap {
-        x.memory.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: min(n, memoryCap - x.memory.count)))
+    } else {
+        let room = memoryCap - x.memory.count
+        if n > room { x.overflowed = true }
+        x.memory.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: min(n, room)))
     }
     return n
 }
@@ -242,6 +246,10 @@ public final class HTTPConnection: @unchecked Sendable {
                 }
                 var code = 0
                 _ = mlv_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &code)
+                if x.overflowed && sink == nil && (200..<300).contains(code) {
+                    // A reply read into memory (a listing) that is cut short would be misread.
+                    throw HTTPTransportError(url: url, message: "the reply is larger than \(memoryCap >> 20) MiB, more than a listing page can be", retryable: false)
+                }
                 return HTTPResponse(status: code, headers: x.headers, body: x.memory, written: x.written)
             }
         }
