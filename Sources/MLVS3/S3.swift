@@ -1,6 +1,7 @@
 // S3 — the handful of S3 calls a remote needs (ListObjectsV2, GetObject, PutObject, multipart
-// upload, DeleteObject), signed with SigV4, retried with exponential backoff and jitter on
-// 5xx, throttling and dropped connections. Bodies stream from and to files.
+// upload; HeadObject and CreateBucket for tests), signed with SigV4, retried with exponential
+// backoff and jitter on 5xx, throttling and dropped connections. Bodies stream from and to
+// files.
 import Glibc
 import MLVStore
 
@@ -28,11 +29,6 @@ public enum S3Error: Error, CustomStringConvertible {
         }
     }
 
-    /// The S3 error code, when the server sent one.
-    public var code: String? {
-        if case .service(_, let c, _, _) = self { return c }
-        return nil
-    }
 }
 
 /// Where objects go: a bucket and a key prefix, on AWS or on an S3-compatible endpoint.
@@ -239,10 +235,6 @@ public struct S3Client: Sendable {
     /// An object's headers (ETag, Content-Length, ...).
     public func head(_ rel: String) throws -> [String: String] {
         try send("HEAD", key: location.key(rel)).headers
-    }
-
-    public func delete(_ rel: String) throws {
-        _ = try send("DELETE", key: location.key(rel))
     }
 
     /// Creates the bucket (us-east-1 style, no location constraint). For tests and setup
