@@ -233,11 +233,11 @@ public final class GitRepository {
         guard !all.isEmpty else { return all }
         let index = try openIndex()
         defer { git_index_free(index) }
-        let head = try self.head()
-        return try withTree(of: target) { tree in
+        // HEAD's tree is opened once, not per changed path.
+        func keep(_ tree: OpaquePointer, _ headTree: OpaquePointer?) throws -> [GitChange] {
             try all.filter { c in
                 let want = treeEntryID(tree, c.path)
-                let was = try head.map { h in try withTree(of: h) { treeEntryID($0, c.path) } } ?? nil
+                let was = headTree.flatMap { treeEntryID($0, c.path) }
                 let staged = git_index_get_bypath(index, c.path, 0)?.pointee.id
                 var onDisk: git_oid? = nil
                 if access(workdir + "/" + c.path, F_OK) == 0 {
@@ -252,6 +252,10 @@ public final class GitRepository {
                 let recorded = { (x: git_oid?) in same(x, want) || same(x, was) }
                 return !(recorded(staged) && recorded(onDisk))
             }
+        }
+        return try withTree(of: target) { tree in
+            guard let h = try head() else { return try keep(tree, nil) }
+            return try withTree(of: h) { try keep(tree, $0) }
         }
     }
 

@@ -102,6 +102,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// An index file's name: the SHA-256 of its bytes. Files are immutable, so a name that
+/// does not match its content means damage.
+public func indexFileName(_ bytes: [UInt8]) -> String { ObjectID.hash(bytes).hex + ".idx" }
+
 /// Encodes an index file for the given packs.
 public func encodeIndex(packs: [(ObjectID, [PackedEntry])]) -> [UInt8] {
     var sorted: [(ObjectID, UInt32, PackedEntry)] = []

@@ -227,7 +227,7 @@ public final class Store: @unchecked Sendable {
         try FS.rename(tmp, packPath(id))
         try FS.syncDirectory(dir)
         let bytes = encodeIndex(packs: [(id, entries)])
-        let name = ObjectID.hash(bytes).hex + ".idx"
+        let name = indexFileName(bytes)
         try FS.atomicWrite(bytes, to: FS.join(indexDir, name))
         register(try decodeIndex(bytes, path: name), file: name)
     }
@@ -381,7 +381,7 @@ public final class StoreWriter {
         closed = []
         guard !finished.isEmpty else { return }
         let bytes = encodeIndex(packs: finished)
-        let name = ObjectID.hash(bytes).hex + ".idx"
+        let name = indexFileName(bytes)
         try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
         let decoded = try decodeIndex(bytes, path: name)
         store.register(decoded, file: name)

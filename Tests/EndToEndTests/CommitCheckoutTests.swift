@@ -229,7 +229,7 @@ import Testing
         try s.write("model.bin", noise(100_000, seed: 73))
         let r = try s.mlvOK("commit", "-m", "v2", "--json")
         #expect(r.stdout.contains("\"modified\""), "\(r.stdout)")
-        let data = try s.mlvOK("show", "HEAD:data/a.bin").stdoutBytes.map { $0 }
+        let data = try s.shown("HEAD:data/a.bin")
         #expect(sameBytes(data, noise(300_000, seed: 72)))
         #expect(try s.git("status", "--porcelain").stdout.isEmpty)
     }

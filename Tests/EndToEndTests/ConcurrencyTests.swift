@@ -29,10 +29,7 @@ import Testing
     }
 
     @Test func twoCommitsAtOnce() throws {
-        let s = try Sandbox()
-        try s.write("data/a.bin", noise(8 << 20, seed: 30))
-        try s.mlvOK("track", "data")
-        try s.mlvOK("commit", "-m", "v1")
+        let s = try Sandbox.committing("data/a.bin", noise(8 << 20, seed: 30))
         try s.write("data/a.bin", noise(8 << 20, seed: 31))
         let before = try s.head()
         let a = try start(s, "commit", "-m", "first")
@@ -41,15 +38,12 @@ import Testing
         // One commits; the other waited for the lock and then found nothing left to commit.
         #expect(Set([sa, sb]) == [0, 1], "exit \(sa) \(ea) / \(sb) \(eb)")
         #expect(try s.git("rev-list", "--count", "\(before)..HEAD").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
-        #expect(sameBytes(try s.mlvOK("show", "HEAD:data/a.bin").stdoutBytes.map { $0 }, noise(8 << 20, seed: 31)))
+        #expect(sameBytes(try s.shown("HEAD:data/a.bin"), noise(8 << 20, seed: 31)))
         try fsckClean(s)
     }
 
     @Test func commitDuringGC() throws {
-        let s = try Sandbox()
-        try s.write("data/a.bin", noise(4 << 20, seed: 32))
-        try s.mlvOK("track", "data")
-        try s.mlvOK("commit", "-m", "v1")
+        let s = try Sandbox.committing("data/a.bin", noise(4 << 20, seed: 32))
         // Garbage for gc to collect: a branch's commits, then the branch deleted.
         try s.git("checkout", "-q", "-b", "scratch")
         for i in 0..<4 {
@@ -65,17 +59,14 @@ import Testing
         let commit = try start(s, "commit", "-m", "during gc")
         let (sg, eg) = gc.finish(), (sc, ec) = commit.finish()
         #expect(sg == 0 && sc == 0, "gc \(sg) \(eg) / commit \(sc) \(ec)")
-        #expect(sameBytes(try s.mlvOK("show", "HEAD:data/a.bin").stdoutBytes.map { $0 }, noise(4 << 20, seed: 33)))
-        #expect(sameBytes(try s.mlvOK("show", "HEAD~1:data/a.bin").stdoutBytes.map { $0 }, noise(4 << 20, seed: 32)))
+        #expect(sameBytes(try s.shown("HEAD:data/a.bin"), noise(4 << 20, seed: 33)))
+        #expect(sameBytes(try s.shown("HEAD~1:data/a.bin"), noise(4 << 20, seed: 32)))
         try s.mlvOK("gc")
         try fsckClean(s)
     }
 
     @Test func checkoutDuringCommit() throws {
-        let s = try Sandbox()
-        try s.write("data/a.bin", noise(8 << 20, seed: 34))
-        try s.mlvOK("track", "data")
-        try s.mlvOK("commit", "-m", "v1")
+        let s = try Sandbox.committing("data/a.bin", noise(8 << 20, seed: 34))
         try s.git("tag", "v1")
         try s.write("data/a.bin", noise(8 << 20, seed: 35))
         try s.mlvOK("commit", "-m", "v2")
@@ -88,17 +79,14 @@ import Testing
         // Either the checkout ran after the commit (the edit is safe in v3, v1 is checked out)
         // or before it, and refused to overwrite the edit (exit 3), which v3 then holds.
         #expect(so == 0 || so == 3, "checkout \(so): \(eo)")
-        #expect(sameBytes(try s.mlvOK("show", "main:data/a.bin").stdoutBytes.map { $0 }, edited))
+        #expect(sameBytes(try s.shown("main:data/a.bin"), edited))
         let now = s.read("data/a.bin")
         #expect(sameBytes(now, so == 0 ? noise(8 << 20, seed: 34) : edited))
         try fsckClean(s)
     }
 
     @Test func twoPushesToOneRemote() throws {
-        let s = try Sandbox()
-        try s.write("data/a.bin", noise(6 << 20, seed: 37))
-        try s.mlvOK("track", "data")
-        try s.mlvOK("commit", "-m", "v1")
+        let s = try Sandbox.committing("data/a.bin", noise(6 << 20, seed: 37))
         try s.mlvOK("remote", "add", "origin", s.root + "/remote")
         try s.git("commit", "-q", "-m", "remote")
         try s.mlvOK("push")
@@ -123,7 +111,7 @@ import Testing
         #expect(sameBytes(s.read("models/m.bin", in: third), noise(6 << 20, seed: 38)))
         try s.git("fetch", "-q", s.repo, "main:mine", cwd: third)
         try s.mlvOK("fetch", "--rev", "mine", cwd: third)
-        #expect(sameBytes(try s.mlvOK("show", "mine:data/a.bin", cwd: third).stdoutBytes.map { $0 }, noise(6 << 20, seed: 39)))
+        #expect(sameBytes(try s.shown("mine:data/a.bin", cwd: third), noise(6 << 20, seed: 39)))
     }
 }
 

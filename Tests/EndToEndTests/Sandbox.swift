@@ -81,6 +81,21 @@ struct Sandbox {
     }
 
     @discardableResult
+    /// A sandbox with `bytes` written at `path`, the top folder of `path` tracked (or the file
+    /// itself when it is at the root), and committed as "v1".
+    static func committing(_ path: String, _ bytes: [UInt8]) throws -> Sandbox {
+        let s = try Sandbox()
+        try s.write(path, bytes)
+        try s.mlvOK("track", String(path.split(separator: "/").first!))
+        try s.mlvOK("commit", "-m", "v1")
+        return s
+    }
+
+    /// The bytes `mlv show SPEC` prints (REV:PATH), checked to succeed.
+    func shown(_ spec: String, cwd: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> [UInt8] {
+        [UInt8](try mlvOK("show", spec, cwd: cwd, sourceLocation: sourceLocation).stdoutBytes)
+    }
+
     /// Starts mlv without waiting for it: stdout is discarded, stderr too unless `stderrTo`
     /// names a file for it.
     func spawn(_ args: [String], cwd: String? = nil, stderrTo: String? = nil) throws -> Process {

@@ -72,7 +72,7 @@ extension Workspace {
             }
         }
         let bytes = encodeIndex(packs: good)
-        let name = ObjectID.hash(bytes).hex + ".idx"
+        let name = indexFileName(bytes)
         try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
         var replaced = 0
         for n in try store.indexFileNames() where n != name {
@@ -97,7 +97,7 @@ extension Workspace {
             let rel = "index/\(n)"
             do {
                 let bytes = try r.withLocalCopy(rel, tmpDir: store.tmpDir) { try FS.readAll($0) }
-                guard ObjectID.hash(bytes).hex + ".idx" == n else {
+                guard indexFileName(bytes) == n else {
                     problems.withLock { $0.append(FsckProblem(what: "index", path: r.describe(rel), problem: "content does not match its name")) }
                     continue
                 }
@@ -143,7 +143,7 @@ extension Workspace {
             let path = FS.join(store.indexDir, name)
             do {
                 let bytes = try FS.readAll(path)
-                guard ObjectID.hash(bytes).hex + ".idx" == name else {
+                guard indexFileName(bytes) == name else {
                     problems.append(FsckProblem(what: "index", path: path, problem: "content does not match its name"))
                     continue
                 }
@@ -189,9 +189,8 @@ extension Workspace {
         // pushed (.mlv/cache/remote-index) are "not fetched", and so is everything in a clone
         // whose store is still empty. Packs and indexes above are checked either way.
         var promised = Set<ObjectID>()
-        let cacheDir = FS.join(mlvDir, "cache/remote-index")
-        for n in (try? FS.list(cacheDir)) ?? [] where n.hasSuffix(".idx") {
-            guard let bytes = try? FS.readAll(FS.join(cacheDir, n)), ObjectID.hash(bytes).hex + ".idx" == n,
+        for n in (try? FS.list(remoteIndexCache)) ?? [] where n.hasSuffix(".idx") {
+            guard let bytes = try? FS.readAll(FS.join(remoteIndexCache, n)), indexFileName(bytes) == n,
                   let idx = try? decodeIndex(bytes, path: n) else { continue }
             for (id, _, _) in idx.entries { promised.insert(id) }
         }

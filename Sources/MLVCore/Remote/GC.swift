@@ -100,7 +100,7 @@ extension Workspace {
         let gone = Set(delete + repack.map(\.0))
         let remaining = try store.entries(inPacks: Set(try store.knownPacks()).subtracting(gone))
         let bytes = encodeIndex(packs: remaining)
-        let name = ObjectID.hash(bytes).hex + ".idx"
+        let name = indexFileName(bytes)
         try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
         // 3. Only now: every other index (the writer's own is folded into the new one), then
         // the packs nothing indexes any more. The lock keeps other writers out meanwhile.

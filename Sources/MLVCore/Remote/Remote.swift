@@ -132,25 +132,27 @@ extension Workspace {
     /// A damaged index is skipped when `strict` is false (push re-indexes what it needs),
     /// and fails the call otherwise (fetch must not miss objects silently).
     func remoteIndexes(_ r: any RemoteStore, store: Store, strict: Bool) throws -> [DecodedIndex] {
-        let cache = FS.join(mlvDir, "cache/remote-index")
-        try FS.makeDirectories(cache)
+        try FS.makeDirectories(remoteIndexCache)
         var out: [DecodedIndex] = []
         for n in try r.indexNames() {
-            let cached = FS.join(cache, n)
+            let cached = FS.join(remoteIndexCache, n)
             do {
-                if !FS.exists(cached) {
+                let bytes: [UInt8]
+                if FS.exists(cached) {
+                    bytes = try FS.readAll(cached)
+                    guard indexFileName(bytes) == n else {
+                        FS.remove(cached)
+                        throw RemoteError.unreachable(remote: r.name, why: "cached index \(n) is damaged; removed, run the command again")
+                    }
+                } else {
                     let tmp = FS.join(store.tmpDir, "remote-\(getpid())-\(n)")
                     defer { FS.remove(tmp) }
                     _ = try r.download("index/\(n)", to: tmp)
-                    guard ObjectID.hash(try FS.readAll(tmp)).hex + ".idx" == n else {
+                    bytes = try FS.readAll(tmp)
+                    guard indexFileName(bytes) == n else {
                         throw RemoteError.unreachable(remote: r.name, why: "index \(n) does not match its name (damaged); not used")
                     }
                     try FS.rename(tmp, cached)
-                }
-                let bytes = try FS.readAll(cached)
-                guard ObjectID.hash(bytes).hex + ".idx" == n else {
-                    FS.remove(cached)
-                    throw RemoteError.unreachable(remote: r.name, why: "cached index \(n) is damaged; removed, run the command again")
                 }
                 out.append(try decodeIndex(bytes, path: r.describe("index/\(n)")))
             } catch {
@@ -159,6 +161,9 @@ extension Workspace {
         }
         return out
     }
+
+    /// Verified copies of remote index files (immutable, named by their hash).
+    var remoteIndexCache: String { FS.join(mlvDir, "cache/remote-index") }
 
     /// `mlv push`: whole packs holding what the pointers need and the remote lacks, then one
     /// index for them (packs first: the remote never indexes a pack it does not have).
