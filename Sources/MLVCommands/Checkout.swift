@@ -47,6 +47,7 @@ struct Checkout: ParsableCommand {
         let ws = try repo.open()
         let r = try ws.checkout(rev: revision, paths: paths, force: force, snapshot: snapshot, waiting: waitingNotice)
         if json { try Out.json(r); return }
+        for w in r.warnings { Out.err("warning: \(w)") }
         if quiet { return }
         if let st = r.stash {
             Out.err("stashed your uncommitted git changes as \(st.prefix(12)); bring them back with `git stash pop`")

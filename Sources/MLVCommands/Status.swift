@@ -15,6 +15,11 @@ struct Status: ParsableCommand {
           out of sync       the pointer changed (git pull, git switch): run `mlv checkout`
           not checked out   never written here (fresh clone): run `mlv checkout` or `mlv pull`
           missing objects   the store lacks the pointer's data: run `mlv pull`
+          conflicted        the pointer has a git merge conflict: pick a side, `git add`, `mlv checkout`
+
+        Pointers that differ from HEAD's are listed apart, as changes to be committed \
+        (after `mlv repro`, an interrupted commit or checkout, `git add` of a pointer): \
+        `mlv commit` records them. Anything listed makes `--exit-code` exit 1.
 
         Examples:
           mlv status
@@ -34,12 +39,31 @@ struct Status: ParsableCommand {
         } else {
             if let b = ws.git.currentBranch() { Out.line("On branch \(b)") }
             else if let h = try ws.git.head() { Out.line("HEAD detached at \(h.short)") }
-            let dirty = r.targets.filter { $0.state != .clean || $0.missingObjects }
-            let width = max(10, dirty.map(\.path.count).max() ?? 0)
+            let dirty = r.targets.filter { ($0.state != .clean && $0.pointer != .removed) || $0.missingObjects }
+            // Pointers that differ from HEAD's; a never-committed target shows as `added` above.
+            let staged = r.targets.filter { $0.pointer == .changed || $0.pointer == .removed || ($0.pointer == .new && $0.state != .added) }
+            let width = max(10, (dirty + staged).map(\.path.count).max() ?? 0)
             if r.targets.isEmpty && r.gitFiles.isEmpty {
                 Out.line("nothing tracked yet; start with `mlv track PATH`")
-            } else if dirty.isEmpty && r.gitFiles.allSatisfy({ $0.state == "clean" }) {
-                Out.line("tracked data clean (\(r.targets.count) target\(r.targets.count == 1 ? "" : "s"))")
+            } else if r.isClean {
+                let n = r.targets.count
+                Out.line("tracked data clean (\(n) target\(n == 1 ? "" : "s")), pointers as committed at HEAD")
+            }
+            if !staged.isEmpty {
+                Out.line("Pointers that differ from HEAD (changes to be committed):")
+                for t in staged {
+                    let what: String
+                    switch t.pointer {
+                    case .removed: what = "untracked:"
+                    case .new: what = "new pointer:"
+                    case .changed, .committed, .conflicted: what = "changed pointer:"
+                    }
+                    var line = "  \(pad(what, 17)) \(pad(t.path, width))  (\(t.kind.rawValue))"
+                    if let c = t.committed, let s = t.snapshot { line += "  HEAD \(c.prefix(12)) → \(s.prefix(12))" }
+                    Out.line(line)
+                }
+                Out.line("Record them with `mlv commit -m MESSAGE`; undo one with `git checkout HEAD -- PATH.mlv` then `mlv checkout`.")
+                if !dirty.isEmpty { Out.line("Data that differs from its pointer:") }
             }
             for t in dirty {
                 var state = t.state.rawValue.replacingOccurrences(of: "_", with: " ")
@@ -56,6 +80,9 @@ struct Status: ParsableCommand {
             }
             if dirty.contains(where: { $0.state == .outOfSync || $0.state == .notCheckedOut }) {
                 Out.line("Bring data in line with the pointers with `mlv checkout`.")
+            }
+            if let c = dirty.first(where: { $0.state == .conflicted }) {
+                Out.line("Resolve a conflicted pointer with `git checkout --ours \(c.path).mlv` (or --theirs), `git add \(c.path).mlv`, then `mlv checkout`.")
             }
         }
         if exitCode && !r.isClean { throw ExitCode(ExitStatus.differences.rawValue) }

@@ -50,10 +50,10 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
         switch e {
         case .dataModified, .codeModified: return (e.description, .refused)
         case .nothingToCommit: return (e.description, .differences)
-        case .mergeConflict: return (e.description, .refused)
+        case .mergeConflict, .conflictedPointer: return (e.description, .refused)
         case .notAGitRepo, .notInitialized, .pathOutsideRepo, .pathInsideMetadata, .noSuchPath, .notTracked,
              .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision,
-             .unsupportedFileType, .invalidArgument:
+             .unsupportedFileType, .invalidArgument, .symlinkInPath, .fileInPath, .linkOutsideRepo, .foreignMetadata:
             return (e.description, .userError)
         }
     case let e as StoreError:
@@ -65,7 +65,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
     case let e as ObjectError: return (e.description, .integrity)
     case let e as ZstdError: return (e.description, .integrity)
     case let e as IOError: return (e.description, .ioError)
-    case let e as GitError: return (e.description, .userError)
+    case let e as GitError: return (e.description, e.isSystemFailure ? .ioError : .userError)
     case let e as DiffError: return (e.description, .userError)
     case let e as PipelineError: return (e.description, .userError)
     case let e as VerifyError: return (e.description, .userError)

@@ -19,12 +19,14 @@ public struct CheckoutResult: Codable, Sendable {
     public var stash: String?
     public var targets: [Item] = []
     public var saved: [Saved] = []
+    /// Things done differently than asked, each one line (shown on stderr by the CLI).
+    public var warnings: [String] = []
     public var filesWritten = 0
     public var bytesWritten: UInt64 = 0
     public var bytesReused: UInt64 = 0
 
     enum CodingKeys: String, CodingKey {
-        case commit, branch, stash, targets, saved
+        case commit, branch, stash, targets, saved, warnings
         case filesWritten = "files_written"
         case bytesWritten = "bytes_written"
         case bytesReused = "bytes_reused"
@@ -47,6 +49,7 @@ extension Workspace {
         snap.removesTempFiles = true
         let restorer = try Restorer(store: store)
         restorer.progress = progress
+        restorer.tree = tree
         var saveWriter: StoreWriter? = nil
         defer { restorer.abandon() }
 
@@ -216,6 +219,9 @@ extension Workspace {
         for (path, id) in synced { snap.cache.synced[path] = id }
         var cache = snap.cache
         try saveStatCache(&cache)
+        for rel in restorer.skippedRemovals {
+            result.warnings.append("\(rel) was not removed: a folder above it is now a symlink, and mlv does not remove anything through links")
+        }
         result.filesWritten = restorer.filesWritten
         result.bytesWritten = restorer.bytesWritten
         result.bytesReused = restorer.bytesReused

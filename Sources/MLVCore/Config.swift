@@ -95,7 +95,32 @@ public struct Config: Codable, Equatable, Sendable {
         guard (1...19).contains(config.compressionLevel) else {
             throw MLVError.badConfig(path: Config.fileName, why: "compression_level must be between 1 and 19, found \(config.compressionLevel)")
         }
+        try config.validatePaths()
         return config
+    }
+
+    /// Every path the file names must be a repository path (`RepoPath.validate`: relative, no
+    /// `..`, not inside .git or .mlv), checked here once for every command: a committed
+    /// mlv.yaml comes from whoever wrote the repository, and `metrics: [../../.aws/credentials]`
+    /// must not make `mlv metrics show` print a file outside it.
+    func validatePaths() throws {
+        func check(_ field: String, _ path: String) throws {
+            do { try RepoPath.validate(path, source: path) } catch {
+                throw MLVError.badConfig(path: Config.fileName, why: "\(field): \(path.debugDescription) is not a path inside the repository (relative, without `..`, outside .git and .mlv)")
+            }
+        }
+        for p in metrics { try check("metrics", p) }
+        for p in params { try check("params", p) }
+        for (t, s) in targets {
+            try check("targets", t)
+            for p in s.inputs ?? [] { try check("targets.\(t).inputs", p) }
+        }
+        for (name, s) in stages {
+            for p in s.deps { try check("stages.\(name).deps", p) }
+            for p in s.outs { try check("stages.\(name).outs", p) }
+            for p in s.metrics { try check("stages.\(name).metrics", p) }
+            for p in s.params { if let (file, _) = paramSpec(p) { try check("stages.\(name).params", file) } }
+        }
     }
 
     public func save(path: String) throws {

@@ -30,6 +30,16 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     case mergeConflict(String)
     case invalidArgument(String)
     case nothingToCommit
+    /// A folder on the way to `path` is a symlink: acting on `path` could leave the tree.
+    case symlinkInPath(path: String, link: String)
+    /// A file stands where `path` needs a folder.
+    case fileInPath(path: String, file: String)
+    /// A working file whose links resolve outside the working tree (or into .git/.mlv).
+    case linkOutsideRepo(path: String, target: String)
+    /// Something under `.mlv/` comes from git or is a link: the local store would not be ours.
+    case foreignMetadata(String)
+    /// A pointer file with an unresolved merge conflict in git's index.
+    case conflictedPointer(String)
 
     public var description: String {
         switch self {
@@ -70,6 +80,16 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
             return why
         case .nothingToCommit:
             return "nothing to commit: tracked data is unchanged and nothing is staged in git"
+        case .symlinkInPath(let p, let link):
+            return "\(p): \(link) is a symlink; mlv does not read, write or remove data through links (they could lead outside the repository); replace \(link) with a real folder, or untrack \(p)"
+        case .fileInPath(let p, let file):
+            return "\(p): \(file) is a file where a folder is needed; move it away and retry"
+        case .linkOutsideRepo(let p, let target):
+            return "\(p) is a symlink leading outside the working tree (to \(target)); mlv reads only files inside the repository: replace it with the file itself"
+        case .foreignMetadata(let why):
+            return why
+        case .conflictedPointer(let p):
+            return "\(p) has an unresolved merge conflict; pick a side with `git checkout --ours \(p)` or `git checkout --theirs \(p)` (or edit it), then `git add \(p)` and `mlv checkout`"
         }
     }
 }

@@ -31,6 +31,14 @@ final class Restorer {
     private(set) var filesWritten = 0
     /// (what, bytes done, bytes total) while a big file is written.
     var progress: ((String, UInt64, UInt64) -> Void)?
+    /// The working tree whose folders every write, rename and removal is checked against
+    /// (no symlink on the way; see WorkTree), right before it happens. Nil for restores into
+    /// mlv's own temporary folders.
+    var tree: WorkTree?
+    /// Removals `finish()` left undone because a folder above them had become a symlink (or
+    /// a file): whatever stood there is gone from that path already, and going through the
+    /// link would reach something else.
+    private(set) var skippedRemovals: [String] = []
 
     static let batchBytes = 16 * 1024 * 1024        // bytes decoded per parallel step
     static let writebackStep: UInt64 = 64 << 20     // bytes between write-back requests
@@ -70,6 +78,7 @@ final class Restorer {
     func writeFile(_ manifestID: ObjectID, to abs: String, rel: String, executable: Bool, reuse: Reuse?,
                    direct: Bool = false) throws {
         let manifest = try store.manifest(manifestID)
+        try tree?.checkParents(abs)
         let tmp = direct ? abs : FS.tempPath(for: abs)
         let f = try FileHandleFD.create(tmp, mode: executable ? 0o755 : 0o644)
         if direct { directWrites.append((rel, manifestID)) } else { pendingRenames.append((tmp, abs, rel, manifestID)) }
@@ -178,6 +187,7 @@ final class Restorer {
         guard let s = String(validating: target, as: UTF8.self), !s.contains("\0") else {
             throw ObjectError.corrupt(id: id, type: .chunk, why: "symlink target is not a valid path")
         }
+        try tree?.checkParents(abs)
         let tmp = direct ? abs : FS.tempPath(for: abs)
         if symlink(s, tmp) != 0 { throw IOError("symlink", tmp) }
         if !direct { pendingRenames.append((tmp, abs, rel, nil)) }
@@ -204,18 +214,28 @@ final class Restorer {
         written = []
         var done: [(String, ObjectID)] = []
         var dirs = Set<String>()
+        // Between planning and now, a git checkout may have replaced a folder with a link:
+        // every path is checked again right before it is touched.
         for abs in pendingRemovals {
+            if let t = tree {
+                do { try t.checkParents(abs) } catch {
+                    skippedRemovals.append(t.relative(abs) ?? abs)
+                    continue
+                }
+            }
             try removeTree(abs)
             dirs.insert(FS.dirname(abs))
         }
         pendingRemovals = []
         for (tmp, final, rel, id) in pendingRenames {
+            try tree?.checkParents(final)
             if let st = FS.lstat(final), st.st_mode & S_IFMT == S_IFDIR { try removeTree(final) }
             try FS.rename(tmp, final)
             dirs.insert(FS.dirname(final))
             if let id { done.append((rel, id)) }
         }
         for (tmp, final) in pendingDirectories {
+            try tree?.checkParents(final)
             if FS.lstat(final) != nil { try removeTree(final) }
             try FS.rename(tmp, final)
             dirs.insert(FS.dirname(final))

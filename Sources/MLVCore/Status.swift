@@ -9,17 +9,29 @@ public struct TargetStatus: Codable, Equatable, Sendable {
         case deleted           // the working data is gone
         case notCheckedOut = "not_checked_out"   // data never written here (a fresh clone): run `mlv checkout`
         case outOfSync = "out_of_sync"           // the pointer moved (git pull, git switch): run `mlv checkout`
+        case conflicted        // the pointer has an unresolved merge conflict in git
+    }
+    /// The pointer file against HEAD's: what `mlv commit` (or `git commit`) would record.
+    public enum PointerState: String, Codable, Sendable {
+        case committed         // the same as HEAD's
+        case changed           // differs from HEAD's: a change to be committed
+        case new               // HEAD does not track this target
+        case removed           // HEAD tracks it, the index no longer does: an untrack to be committed
+        case conflicted        // an unresolved merge conflict
     }
     public var path: String
     public var kind: TargetKind
     public var state: State
+    public var pointer: PointerState
     public var snapshot: String?
+    /// HEAD's snapshot of the target, when the pointer differs from HEAD's.
+    public var committed: String?
     public var working: String?
     /// The pointer's snapshot is not (wholly) in the local store: run `mlv pull`.
     public var missingObjects: Bool
 
     enum CodingKeys: String, CodingKey {
-        case path, kind, state, snapshot, working
+        case path, kind, state, pointer, snapshot, committed, working
         case missingObjects = "missing_objects"
     }
 }
@@ -44,8 +56,12 @@ public struct StatusResult: Codable, Sendable {
         case filesRead = "files_read"
     }
 
+    /// Clean means: every target's data matches its pointer, every pointer matches HEAD's,
+    /// the store holds the data, and mlv's git-kept files match HEAD. The one definition used
+    /// by the text, `--exit-code` and JSON (`clean`).
     public var isClean: Bool {
-        targets.allSatisfy { $0.state == .clean && !$0.missingObjects } && gitFiles.allSatisfy { $0.state == "clean" }
+        targets.allSatisfy { $0.state == .clean && $0.pointer == .committed && !$0.missingObjects }
+            && gitFiles.allSatisfy { $0.state == "clean" }
     }
 }
 
@@ -96,13 +112,32 @@ extension Workspace {
     public func status() throws -> StatusResult {
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
         var out: [TargetStatus] = []
-        for (path, p) in try targets() {
+        var head: [String: Pointer] = [:]
+        if let h = try git.head() { for (t, p) in try targets(at: h) { head[t] = p } }
+        let current = try targets(skippingConflicts: true)
+        for (path, p) in current {
             let ws = try workingState(path, p, snap)
             var missing = false
             if let s = p.snapshot { missing = try !isAvailable(s, type: p.type) }
-            out.append(TargetStatus(path: path, kind: p.kind, state: ws.state, snapshot: p.snapshot?.hex,
+            let before = head[path]
+            let pointer: TargetStatus.PointerState = before == nil ? .new : (before == p ? .committed : .changed)
+            out.append(TargetStatus(path: path, kind: p.kind, state: ws.state, pointer: pointer, snapshot: p.snapshot?.hex,
+                                    committed: pointer == .changed ? before?.snapshot?.hex : nil,
                                     working: ws.working?.id.hex, missingObjects: missing))
         }
+        let listed = Set(current.map(\.path))
+        for c in try git.conflictedPaths() where c.hasSuffix(Pointer.suffix) {
+            let path = String(c.dropLast(Pointer.suffix.count))
+            out.append(TargetStatus(path: path, kind: head[path]?.kind ?? .dataset, state: .conflicted, pointer: .conflicted,
+                                    snapshot: nil, committed: head[path]?.snapshot?.hex, working: nil, missingObjects: false))
+        }
+        // Tracked at HEAD, gone from the index (`mlv untrack`, `git rm`): to be committed.
+        let conflicted = Set(out.filter { $0.state == .conflicted }.map(\.path))
+        for (path, p) in head.sorted(by: { $0.key < $1.key }) where !listed.contains(path) && !conflicted.contains(path) {
+            out.append(TargetStatus(path: path, kind: p.kind, state: .clean, pointer: .removed, snapshot: nil,
+                                    committed: p.snapshot?.hex, working: nil, missingObjects: false))
+        }
+        out.sort { $0.path < $1.path }
         var gitFiles: [GitFileStatus] = []
         let tracked = config.metrics.map { ($0, TargetKind.metrics) } + config.params.map { ($0, TargetKind.params) }
         if !tracked.isEmpty {

@@ -10,6 +10,8 @@ public final class Workspace {
     public let root: String
     /// The directory the user ran mlv in, for resolving relative paths.
     public let cwd: String
+    /// What may be read, written and removed on disk (see WorkTree.swift).
+    public let tree: WorkTree
     public var config: Config
     /// Told of progress on long work: (what, bytes done, bytes total). Set by the CLI when
     /// a person is watching; called from the working thread.
@@ -44,6 +46,7 @@ public final class Workspace {
         git = main.git
         root = dir
         cwd = dir
+        tree = WorkTree(root: dir)
         self.config = config
         isolated = true
         storeValue = try main.store()
@@ -54,6 +57,8 @@ public final class Workspace {
         self.git = git
         self.root = git.workdir
         self.cwd = cwd
+        tree = WorkTree(root: git.workdir)
+        try WorkTree.checkLocalState(root: git.workdir, git: git)
         self.config = try Config.load(path: FS.join(git.workdir, Config.fileName))
     }
 
@@ -65,7 +70,7 @@ public final class Workspace {
             throw MLVError.notAGitRepo(cwd)
         }
         let ws = try Workspace(git: git, cwd: cwd)
-        if !FS.isDirectory(ws.mlvDir) {
+        if FS.lstat(ws.mlvDir) == nil {
             guard FS.exists(ws.configPath) else { throw MLVError.notInitialized(ws.root) }
             try ws.createLocalState()
         }
@@ -83,7 +88,7 @@ public final class Workspace {
             created.append("git repository")
         }
         let ws = try Workspace(git: git, cwd: cwd)
-        if !FS.isDirectory(ws.mlvDir) {
+        if FS.lstat(ws.mlvDir) == nil {
             try ws.createLocalState()
             created.append(".mlv/ (local store)")
         }
@@ -126,16 +131,36 @@ public final class Workspace {
     // MARK: Targets
 
     /// The tracked targets: every pointer file in git's index, read from the working tree.
-    public func targets() throws -> [(path: String, pointer: Pointer)] {
+    /// A pointer with an unresolved merge conflict stops the command (its data is undecided)
+    /// unless `skippingConflicts`, for `status`, which reports it.
+    public func targets(skippingConflicts: Bool = false) throws -> [(path: String, pointer: Pointer)] {
+        let conflicts = Set(try git.conflictedPaths().filter { $0.hasSuffix(Pointer.suffix) })
+        if !skippingConflicts, let c = conflicts.sorted().first { throw MLVError.conflictedPointer(c) }
         var out: [(String, Pointer)] = []
-        for p in try git.indexPaths(endingWith: Pointer.suffix).sorted() {
+        for p in try git.indexPaths(endingWith: Pointer.suffix).sorted() where !conflicts.contains(p) {
             let target = String(p.dropLast(Pointer.suffix.count))
             guard (try? RepoPath.validate(target, source: p)) != nil else { continue }
-            let abs = absolute(p)
-            guard FS.exists(abs) else { continue }   // pointer deleted in the working tree: untracked
-            out.append((target, try Pointer(parsing: FS.readAll(abs), path: p)))
+            // A pointer deleted in the working tree: untracked. One reached through a link
+            // that leads out of the tree is refused (WorkTree.read).
+            guard let bytes = try tree.read(p, limit: 1 << 20) else { continue }
+            out.append((target, try Pointer(parsing: bytes, path: p)))
         }
+        try Workspace.checkNoNesting(out.map(\.0), context: "both tracked")
         return out
+    }
+
+    /// Refuses targets that lie inside other targets. Checkout writes a folder target's whole
+    /// content, links included, so a target below it would be written through whatever the
+    /// folder holds — a symlink `d/s -> /outside` would carry `d/s/x` outside the tree.
+    static func checkNoNesting(_ paths: [String], context: String) throws {
+        let all = Set(paths)
+        for p in paths {
+            var parent = RepoPath.parent(p)
+            while !parent.isEmpty {
+                if all.contains(parent) { throw MLVError.nestedTarget(p, inside: "\(parent) (\(context))") }
+                parent = RepoPath.parent(parent)
+            }
+        }
     }
 
     /// The pointers recorded in a commit.
@@ -147,10 +172,7 @@ public final class Workspace {
             guard let bytes = try git.blob(at: p, in: commit) else { continue }
             out.append((target, try Pointer(parsing: bytes, path: "\(p) at \(commit.short)")))
         }
-        // Sorted paths put a folder right before what lies inside it.
-        for (a, b) in zip(out, out.dropFirst()) where RepoPath.isWithin(b.0, a.0) {
-            throw MLVError.nestedTarget(b.0, inside: "\(a.0) (both tracked at \(commit.short))")
-        }
+        try Workspace.checkNoNesting(out.map(\.0), context: "both tracked at \(commit.short)")
         return out
     }
 

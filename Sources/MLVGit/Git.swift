@@ -14,8 +14,25 @@ public struct GitError: Error, CustomStringConvertible, Equatable {
     public let operation: String
     public let code: Int32
     public let message: String
+    /// The operating system failed a read or write (disk full, permission denied), as
+    /// opposed to git refusing bad input: libgit2's error class `GIT_ERROR_OS`, or a file
+    /// write of this module's own. The CLI maps it to the I/O exit status.
+    public let isSystemFailure: Bool
 
-    public var description: String { message.isEmpty ? "git \(operation) failed (code \(code))" : message }
+    public init(operation: String, code: Int32, message: String, isSystemFailure: Bool = false) {
+        self.operation = operation
+        self.code = code
+        self.message = message
+        self.isSystemFailure = isSystemFailure
+    }
+
+    public var description: String {
+        if message.isEmpty { return "git \(operation) failed (code \(code))" }
+        guard isSystemFailure && code != -1 else { return message }
+        // libgit2's own OS errors rarely name the file: say which git step failed, and the fix.
+        let full = message.contains("No space left") ? "; free some disk space and run the command again" : ""
+        return "git \(operation): \(message)\(full)"
+    }
 
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
 }
@@ -23,9 +40,12 @@ public struct GitError: Error, CustomStringConvertible, Equatable {
 @discardableResult
 private func check(_ code: Int32, _ operation: String) throws -> Int32 {
     guard code < 0 else { return code }
-    var message = ""
-    if let e = git_error_last(), let m = e.pointee.message { message = String(cString: m) }
-    throw GitError(operation: operation, code: code, message: message)
+    var message = "", system = false
+    if let e = git_error_last() {
+        if let m = e.pointee.message { message = String(cString: m) }
+        system = e.pointee.klass == Int32(GIT_ERROR_OS.rawValue)
+    }
+    throw GitError(operation: operation, code: code, message: message, isSystemFailure: system)
 }
 
 /// A commit id (SHA-1, 20 bytes).
@@ -316,7 +336,16 @@ public final class GitRepository {
         _ = try parents.withUnsafeMutableBufferPointer { pp in
             try check(git_commit_create(&out, repo, "HEAD", sig, sig, nil, message, tree, pp.count, pp.baseAddress), "commit")
         }
-        return GitOID(out)
+        // Seen on a full disk: git_commit_create returned success while HEAD stayed where it
+        // was. Only a commit that a fresh look at the repository finds at HEAD is reported.
+        let made = GitOID(out)
+        let fresh = try GitRepository(discover: workdir)
+        guard (try? fresh.head()) == made, (try? fresh.commitInfo(made)) != nil else {
+            throw GitError(operation: "commit", code: -1, message:
+                "git did not record the commit (HEAD did not move to \(made.short)); the disk may be full: free some space and run `mlv commit` again (the data is stored and the pointers are staged)",
+                isSystemFailure: true)
+        }
+        return made
     }
 
     /// Checks out a commit's tree into the working tree and moves HEAD to the branch `branch`,
@@ -353,7 +382,7 @@ public final class GitRepository {
             if let bytes = try blob(at: path, in: commit) {
                 try writeAtomically(bytes, to: abs)
             } else if unlink(abs) != 0 && errno != ENOENT {
-                throw GitError(operation: "remove \(path)", code: -1, message: String(cString: strerror(errno)))
+                throw GitError(operation: "remove \(path)", code: -1, message: "\(abs): remove failed: \(String(cString: strerror(errno)))", isSystemFailure: true)
             }
         }
         if !own.isEmpty {
@@ -404,7 +433,7 @@ public final class GitRepository {
         let tmp = dir + "/." + (path.split(separator: "/").last.map(String.init) ?? "f") + ".mlv-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         mkdirAll(dir)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw GitError(operation: "write \(path)", code: -1, message: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw GitError(operation: "write \(path)", code: -1, message: "\(tmp): create failed: \(String(cString: strerror(errno)))", isSystemFailure: true) }
         var ok = bytes.withUnsafeBytes { b -> Bool in
             var done = 0
             while done < b.count {
@@ -419,7 +448,7 @@ public final class GitRepository {
         guard ok, rename(tmp, path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(tmp)
-            throw GitError(operation: "write \(path)", code: -1, message: why)
+            throw GitError(operation: "write \(path)", code: -1, message: "\(path): write failed: \(why)", isSystemFailure: true)
         }
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
@@ -566,7 +595,8 @@ public final class GitRepository {
         return index!
     }
 
-    /// Paths in git's index whose name ends with `suffix` (`git_index_get_byindex`).
+    /// Paths in git's index whose name ends with `suffix` (`git_index_get_byindex`), each
+    /// once: during a merge conflict a path has up to three entries (base, ours, theirs).
     public func indexPaths(endingWith suffix: String) throws -> [String] {
         let index = try openIndex()
         defer { git_index_free(index) }
@@ -574,7 +604,40 @@ public final class GitRepository {
         for i in 0..<git_index_entrycount(index) {
             guard let e = git_index_get_byindex(index, i), let p = e.pointee.path else { continue }
             let path = String(cString: p)
-            if path.hasSuffix(suffix) { out.append(path) }
+            if path.hasSuffix(suffix) && out.last != path { out.append(path) }
+        }
+        return out
+    }
+
+    /// Paths with an unresolved merge conflict (index entries at stage 1–3,
+    /// `git_index_entry_is_conflict`), each once.
+    public func conflictedPaths() throws -> [String] {
+        let index = try openIndex()
+        defer { git_index_free(index) }
+        guard git_index_has_conflicts(index) != 0 else { return [] }
+        var out: [String] = []
+        for i in 0..<git_index_entrycount(index) {
+            guard let e = git_index_get_byindex(index, i), git_index_entry_is_conflict(e) != 0, let p = e.pointee.path else { continue }
+            let path = String(cString: p)
+            if out.last != path { out.append(path) }
+        }
+        return out
+    }
+
+    /// Index paths equal to `dir` or below it (`git_index_find_prefix`): the index is sorted,
+    /// so this reads only the matching run of entries.
+    public func indexPaths(under dir: String) throws -> [String] {
+        let index = try openIndex()
+        defer { git_index_free(index) }
+        var pos = 0
+        guard git_index_find_prefix(&pos, index, dir) == 0 else { return [] }
+        var out: [String] = []
+        let count = git_index_entrycount(index)
+        while pos < count, let e = git_index_get_byindex(index, pos), let p = e.pointee.path {
+            let path = String(cString: p)
+            guard path.hasPrefix(dir) else { break }
+            if path == dir || path.hasPrefix(dir + "/") { out.append(path) }
+            pos += 1
         }
         return out
     }

@@ -35,10 +35,18 @@ public final class FileHandleFD: Sendable {
         self.path = path
     }
 
-    public static func openRead(_ path: String) throws -> FileHandleFD {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Opens `path` for reading. With `regularOnly`, anything but a regular file (a FIFO, a
+    /// device, a folder) is refused without blocking: a FIFO planted where a file should be
+    /// would otherwise hang `open` until someone writes to it.
+    public static func openRead(_ path: String, regularOnly: Bool = false) throws -> FileHandleFD {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
         if fd < 0 { throw IOError("open", path) }
-        return FileHandleFD(fd: fd, path: path)
+        let f = FileHandleFD(fd: fd, path: path)
+        if regularOnly {
+            guard try f.stat().st_mode & S_IFMT == S_IFREG else { throw IOError("open (not a regular file)", path, code: EINVAL) }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        }
+        return f
     }
 
     /// Creates a new file that must not exist yet (`O_EXCL`), mode 0644 before the umask.
@@ -233,6 +241,34 @@ public enum FS {
             }
             if name == "." || name == ".." { continue }
             out.append(name)
+        }
+        return out
+    }
+
+    /// Names in a directory with their types from `readdir` (`S_IFDIR`, `S_IFLNK`, …; nil
+    /// where the file system does not say, and an `lstat` must), unsorted; empty if it does
+    /// not exist.
+    public static func listTyped(_ path: String) throws -> [(String, mode_t?)] {
+        guard let d = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw IOError("list", path)
+        }
+        defer { closedir(d) }
+        var out: [(String, mode_t?)] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            let type: mode_t?
+            switch Int(e.pointee.d_type) {
+            case Int(DT_DIR): type = S_IFDIR
+            case Int(DT_LNK): type = S_IFLNK
+            case Int(DT_REG): type = S_IFREG
+            case Int(DT_UNKNOWN): type = nil
+            default: type = S_IFIFO   // sockets, FIFOs, devices: "something else"
+            }
+            out.append((name, type))
         }
         return out
     }

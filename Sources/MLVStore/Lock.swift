@@ -10,8 +10,15 @@ public final class StoreLock {
     /// Takes the exclusive lock, waiting for a current holder after telling `waiting` who it is.
     public init(path: String, what: String, waiting: (String) -> Void = { _ in }) throws {
         self.path = path
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // O_NOFOLLOW and a regular-file check: the lock file is truncated below, so a link
+        // planted at its path must not lead that write to another file.
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
         if fd < 0 { throw IOError("open lock", path) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw IOError("open lock (not a regular file)", path, code: EINVAL)
+        }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK else {
                 let e = IOError("lock", path)

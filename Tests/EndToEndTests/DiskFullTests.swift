@@ -37,6 +37,39 @@ import Testing
         #expect(r.status == 0, "\(r.stdout)", sourceLocation: sourceLocation)
     }
 
+    /// Issue 16 #6: with the store's writes fitting and git's not, `mlv commit` printed a
+    /// commit id and exited 0 while HEAD never moved. Every free-space level between "nothing
+    /// fits" and "everything fits" must give either a commit at HEAD (exit 0) or exit 5 with
+    /// HEAD where it was — and `status` must then not say clean.
+    @Test func commitNeverReportsACommitGitDidNotRecord() throws {
+        let s = try smallDisk(8)
+        defer { done(s) }
+        try s.write("a.txt", "a\n")
+        try s.mlvOK("track", "a.txt")
+        try s.mlvOK("commit", "-m", "r0")
+        var outcomes: [Int32] = []
+        for free in stride(from: 4, through: 48, by: 4) {
+            _ = try? FileManager.default.removeItem(atPath: s.repo + "/fill")
+            let avail = try s.run("/bin/df", ["--output=avail", s.repo]).stdout.split(separator: "\n").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+            try s.write("fill", [UInt8](repeating: 0, count: max(0, avail - free) * 1024))
+            try s.write("a.txt", "a\nline \(free)\n")
+            let before = try s.head()
+            let r = try s.mlv("commit", "-m", "r\(free)")
+            let after = try s.head()
+            outcomes.append(r.status)
+            if r.status == 0 {
+                let printed = Sandbox.commitID(r.stdout)
+                #expect(printed != nil && after.hasPrefix(printed!), "free \(free) KiB: exit 0 but HEAD is \(after), printed \(r.stdout)")
+            } else {
+                #expect(r.status == 5, "free \(free) KiB: exit \(r.status): \(r.stderr)")
+                #expect(after == before, "free \(free) KiB: failed but HEAD moved")
+                let st = try s.mlv("status", "--exit-code")
+                #expect(st.status == 1, "free \(free) KiB: status says clean after a failed commit: \(st.stdout)")
+            }
+        }
+        #expect(outcomes.contains(0) && outcomes.contains(5), "the sweep should cross from failing to succeeding: \(outcomes)")
+    }
+
     @Test func commitOnAFullDisk() throws {
         let s = try smallDisk(16)
         defer { done(s) }

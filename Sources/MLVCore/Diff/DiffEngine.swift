@@ -1,3 +1,4 @@
+import Glibc
 import MLVGit
 import MLVStore
 
@@ -238,7 +239,7 @@ extension Workspace {
     /// A file git itself tracks, at a commit or in the working tree.
     func gitFile(_ s: DiffSide, _ path: String) throws -> [UInt8]? {
         if let c = s.commit { return try git.blob(at: path, in: c) }
-        return FS.exists(absolute(path)) ? try FS.readAll(absolute(path)) : nil
+        return try tree.read(path)
     }
 
     /// A small tracked file's whole content (metrics and params targets).
@@ -249,7 +250,10 @@ extension Workspace {
 
     /// A file's bytes: from the store for a commit, from disk for the working tree.
     func stream(_ s: DiffSide, _ path: String, _ manifest: ObjectID, store: Store) throws -> ByteStream {
-        if s.commit == nil { return try WorkingFileStream(path: absolute(path)) }
+        if s.commit == nil {
+            guard let real = try tree.resolvedForReading(path) else { throw IOError("open", absolute(path), code: ENOENT) }
+            return try WorkingFileStream(path: real)
+        }
         return try StoredFileStream(store: store, manifest: manifest)
     }
 

@@ -49,6 +49,7 @@ extension Workspace {
         iso.sharedRunCache = runCacheDir
         // The data every pointer at the commit pins.
         let restorer = try Restorer(store: store())
+        restorer.tree = iso.tree
         defer { restorer.abandon() }
         let snap = Snapshotter(ws: iso, cache: StatCache(), writer: nil)
         for (path, p) in try targets(at: commit) where !stage.outs.contains(where: { RepoPath.isWithin(path, $0) }) {

@@ -53,8 +53,7 @@ extension Workspace {
     static let runsDir = "mlv-runs"
 
     public func runRecord(_ stage: String) -> RunRecord? {
-        let path = absolute("\(Workspace.runsDir)/\(stage).json")
-        guard let bytes = try? FS.readAll(path) else { return nil }
+        guard let bytes = try? tree.read("\(Workspace.runsDir)/\(stage).json") else { return nil }
         return try? JSONDecoder().decode(RunRecord.self, from: Data(bytes))
     }
 
@@ -110,8 +109,8 @@ extension Workspace {
         for spec in specs {
             guard let (file, key) = paramSpec(spec) else { continue }
             if files[file] == nil {
-                guard FS.exists(absolute(file)) else { throw PipelineError.missingDep(stage: spec, path: file) }
-                files[file] = try flattenMetrics(FS.readAll(absolute(file)), path: file)
+                guard let bytes = try tree.read(file) else { throw PipelineError.missingDep(stage: spec, path: file) }
+                files[file] = try flattenMetrics(bytes, path: file)
             }
             out[spec] = files[file]![key]?.description ?? ""
         }
@@ -192,7 +191,7 @@ extension Workspace {
 
         // A stage starts from no outputs: one that skips work when its output exists, or
         // leaves stale files in an output folder, must not pass for a fresh run.
-        for o in stage.outs + stage.metrics where FS.lstat(absolute(o)) != nil { try removeTree(absolute(o)) }
+        for o in stage.outs + stage.metrics where FS.lstat(absolute(o)) != nil { try tree.remove(absolute(o)) }
         let env = try controlledEnvironment(name, stage)
         let logPath = FS.join(mlvDir, "logs/\(name).log")
         try FS.makeDirectories(FS.dirname(logPath))
@@ -201,7 +200,7 @@ extension Workspace {
         let duration = Date().timeIntervalSince(started)
         guard status == 0 else {
             for o in stage.outs + stage.metrics {
-                if let id = previous[o] { try restoreOutput(o, id) } else if FS.exists(absolute(o)) { try removeTree(absolute(o)) }
+                if let id = previous[o] { try restoreOutput(o, id) } else if FS.exists(absolute(o)) { try tree.remove(absolute(o)) }
             }
             if status == -SIGINT || status == 128 + SIGINT { throw RunError.interrupted(stage: name) }
             throw RunError.failed(stage: name, status: status, log: logPath)
@@ -223,8 +222,9 @@ extension Workspace {
         var c = snap.cache
         try saveStatCache(&c)
         var metrics: [String: MetricValue] = [:]
-        for m in stage.metrics where FS.exists(absolute(m)) {
-            for (k, v) in try flattenMetrics(FS.readAll(absolute(m)), path: m) { metrics[k] = v }
+        for m in stage.metrics {
+            guard let bytes = try tree.read(m) else { continue }
+            for (k, v) in try flattenMetrics(bytes, path: m) { metrics[k] = v }
         }
         let record = RunRecord(stage: name, definition: definition, fingerprint: fp, command: stage.cmd, inputs: inputs,
                                params: params, environment: env.filter { $0.key != "HOME" && $0.key != "PATH" },
@@ -247,7 +247,7 @@ extension Workspace {
         for (path, id) in outputs.sorted(by: { $0.key < $1.key }) where !stage.metrics.contains(path) {
             guard let oid = ObjectID(hex: id), let st = FS.lstat(absolute(path)) else { continue }
             let ptrPath = Pointer.pointerPath(for: path)
-            var p = (try? Pointer(parsing: FS.readAll(absolute(ptrPath)), path: ptrPath))
+            var p = (try? tree.read(ptrPath)).flatMap { $0 }.flatMap { try? Pointer(parsing: $0, path: ptrPath) }
                 ?? Pointer(kind: TargetKind.infer(path: path, isDirectory: st.st_mode & S_IFMT == S_IFDIR), type: st.st_mode & S_IFMT == S_IFDIR ? .dir : .file)
             p.snapshot = oid
             p.type = st.st_mode & S_IFMT == S_IFDIR ? .dir : .file
@@ -272,6 +272,7 @@ extension Workspace {
         let store = try store()
         guard let loc = try store.location(of: id) else { throw StoreError.missingObject(id, type: .file) }
         let restorer = try Restorer(store: store)
+        restorer.tree = tree
         defer { restorer.abandon() }
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
         let entry = TreeEntry(name: FS.basename(path), kind: loc.type == .tree ? .directory : .file, size: 0, files: 0, id: id)

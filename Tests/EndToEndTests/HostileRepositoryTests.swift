@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+
+/// Repositories crafted by someone else (issue 16): whatever a clone's commits, pointers and
+/// mlv.yaml say, mlv never reads, writes or removes anything outside the working tree.
+/// Each test builds the hostile repository with plain git, then runs the real binary.
+@Suite struct HostileRepositoryTests {
+    /// A folder next to the repository holding a file that must survive.
+    static func bystander(_ sb: Sandbox, _ name: String = "victim") throws -> String {
+        let dir = sb.root + "/" + name
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: dir + "/keep.txt"))
+        return dir
+    }
+
+    @Test func trackedStoreLinkIsRefusedAndGCDeletesNothingOutside() throws {
+        // Another project with its own store and only pack.
+        let other = try Sandbox.committing("data.csv", Array(csv(rows: 2000).utf8))
+        let otherPacks = try FileManager.default.subpathsOfDirectory(atPath: other.repo + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") }
+        #expect(!otherPacks.isEmpty)
+
+        // The hostile repository tracks `.mlv/store` as a symlink to it, and `.mlv/lock` to a file.
+        let sb = try Sandbox(initMLV: false)
+        let victim = try Self.bystander(sb)
+        try sb.write("mlv.yaml", "version: 1\n")
+        try FileManager.default.createDirectory(atPath: sb.repo + "/.mlv", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/.mlv/store", withDestinationPath: other.repo + "/.mlv/store")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/.mlv/lock", withDestinationPath: victim + "/keep.txt")
+        try sb.git("add", "-f", "mlv.yaml", ".mlv/store", ".mlv/lock")
+        try sb.git("commit", "-qm", "hostile")
+
+        for args in [["gc"], ["pull"], ["status"], ["checkout"], ["fsck"]] {
+            let r = try sb.run(mlvBinary, args)
+            #expect(r.status == 2, "mlv \(args[0]) should refuse: \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(".mlv/lock is tracked by git") || r.stderr.contains(".mlv/store is tracked by git"), "\(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        }
+        let after = try FileManager.default.subpathsOfDirectory(atPath: other.repo + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") }
+        #expect(after == otherPacks)
+        #expect(FileManager.default.contents(atPath: victim + "/keep.txt") == Data("precious\n".utf8))
+
+        // Untracked from git but still a link on disk: refused as well.
+        try sb.git("rm", "-q", "--cached", ".mlv/store", ".mlv/lock")
+        let r = try sb.run(mlvBinary, ["gc"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("is a symlink"), "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: victim + "/keep.txt") == Data("precious\n".utf8))
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: other.repo + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") } == otherPacks)
+    }
+
+    @Test func checkoutNeverRemovesThroughAParentTurnedSymlink() throws {
+        // The repro of issue 16 #2: the next commit turns the target's parent `d` into `d -> ..`.
+        let sb = try Sandbox()
+        let sibling = sb.root + "/sib"       // what `d/sib` means once `d` is `..`
+        try FileManager.default.createDirectory(atPath: sibling, withIntermediateDirectories: true)
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: sibling + "/keep.txt"))
+        try sb.write("d/sib/y", "x\n")
+        try sb.mlvOK("track", "d/sib")
+        try sb.mlvOK("commit", "-m", "c1")
+        try sb.git("rm", "-q", "d/sib.mlv")
+        try FileManager.default.removeItem(atPath: sb.repo + "/d")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/d", withDestinationPath: "..")
+        try sb.git("add", "d")
+        try sb.git("commit", "-qm", "c2")
+        try sb.git("checkout", "-q", "HEAD~1")
+        try sb.mlvOK("checkout")
+        #expect(sb.read("d/sib/y") == Array("x\n".utf8))
+        let r = try sb.mlv("checkout", "main")
+        #expect(FileManager.default.contents(atPath: sibling + "/keep.txt") == Data("precious\n".utf8), "sibling folder of the repository was touched: \(r.stderr)")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("not removed"), "\(r.stderr)")
+        // The same with an absolute link.
+        try sb.git("checkout", "-q", "HEAD~1")
+        try sb.mlvOK("checkout")
+        try sb.git("rm", "-q", "d/sib.mlv")
+        try FileManager.default.removeItem(atPath: sb.repo + "/d")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/d", withDestinationPath: sb.root)
+        try sb.git("add", "d")
+        try sb.git("commit", "-qm", "c3")
+        try sb.git("checkout", "-q", "HEAD~1")
+        try sb.mlvOK("checkout")
+        _ = try sb.mlv("checkout", "HEAD@{1}")
+        #expect(FileManager.default.contents(atPath: sibling + "/keep.txt") == Data("precious\n".utf8))
+    }
+
+    @Test func targetBelowALinkInsideAFolderTargetIsRefused() throws {
+        // A folder target whose content holds `s -> /outside`, and a later pointer `d/s/x.mlv`,
+        // arriving through a plain git checkout with the hooks installed (issue 16 #3).
+        let sb = try Sandbox()
+        let outside = try Self.bystander(sb, "outside")
+        try FileManager.default.createDirectory(atPath: outside + "/x", withIntermediateDirectories: true)
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: outside + "/x/keep.txt"))
+        try sb.write("d/a.txt", "a\n")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/d/s", withDestinationPath: outside)
+        try sb.mlvOK("track", "d")
+        try sb.mlvOK("commit", "-m", "folder with a link")
+        // The attacker's next commit adds a pointer below the link, naming a folder snapshot.
+        try sb.write("e/x/f.txt", "f\n")
+        try sb.mlvOK("track", "e/x")
+        try sb.mlvOK("commit", "-m", "helper target")
+        let pointer = sb.read("e/x.mlv")!
+        try sb.mlvOK("untrack", "e/x")
+        try sb.mlvOK("commit", "-m", "drop helper")
+        try sb.git("checkout", "-q", "-b", "attack")
+        try FileManager.default.removeItem(atPath: sb.repo + "/d/s")
+        try FileManager.default.createDirectory(atPath: sb.repo + "/d/s", withIntermediateDirectories: true)
+        try Data(pointer).write(to: URL(fileURLWithPath: sb.repo + "/d/s/x.mlv"))
+        try sb.git("add", "-f", "d/s/x.mlv")
+        try sb.git("commit", "-qm", "pointer below the link")
+        try sb.git("checkout", "-q", "main")
+        try sb.mlvOK("checkout")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: sb.repo + "/d/s") == outside)
+
+        try sb.mlvOK("hooks", "install")
+        _ = try sb.run("/usr/bin/git", ["checkout", "-q", "attack"])
+        let r = try sb.mlv("checkout")
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("overlaps the tracked target d"), "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: outside + "/x/keep.txt") == Data("precious\n".utf8))
+        #expect(FileManager.default.contents(atPath: outside + "/keep.txt") == Data("precious\n".utf8))
+        // checkout REV refuses too, before anything moves.
+        let r2 = try sb.mlv("checkout", "--force", "main")
+        #expect(FileManager.default.contents(atPath: outside + "/x/keep.txt") == Data("precious\n".utf8))
+        _ = r2
+    }
+
+    @Test func configPathsOutsideTheRepositoryAreRefused() throws {
+        let sb = try Sandbox()
+        let outside = try Self.bystander(sb, "outside")
+        try Data("aws_secret_access_key: hunter2\n".utf8).write(to: URL(fileURLWithPath: outside + "/creds.yaml"))
+        try sb.write("metrics.json", "{\"acc\": 0.5}\n")
+        try sb.mlvOK("track", "--kind", "metrics", "metrics.json")
+        try sb.mlvOK("commit", "-m", "m")
+        // A committed mlv.yaml naming a file outside, by `..` and by a link.
+        for (name, entry) in [("dotdot", "../outside/creds.yaml"), ("absolute", outside + "/creds.yaml")] {
+            var yaml = String(decoding: sb.read("mlv.yaml")!, as: UTF8.self)
+            yaml = yaml.replacingOccurrences(of: "- metrics.json", with: "- metrics.json\n- \(entry)")
+            try sb.write("mlv.yaml", yaml)
+            for args in [["metrics", "show"], ["diff"], ["params", "diff"], ["status"]] {
+                let r = try sb.run(mlvBinary, args)
+                #expect(!r.stdout.contains("hunter2") && !r.stderr.contains("hunter2"), "\(name) \(args): leaked")
+                #expect(r.status == 2, "\(name) mlv \(args.joined(separator: " ")): \(r.status) \(r.stderr)")
+            }
+            try sb.git("checkout", "--", "mlv.yaml")
+        }
+        // A metrics file that is a link leading outside.
+        try FileManager.default.removeItem(atPath: sb.repo + "/metrics.json")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/metrics.json", withDestinationPath: outside + "/creds.yaml")
+        for args in [["metrics", "show"], ["diff"]] {
+            let r = try sb.run(mlvBinary, args)
+            #expect(!r.stdout.contains("hunter2") && !r.stderr.contains("hunter2"), "link \(args): leaked")
+            #expect(r.status == 2, "link mlv \(args.joined(separator: " ")): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("outside the working tree"), "\(r.stderr)")
+        }
+        // A link inside the repository is fine.
+        try FileManager.default.removeItem(atPath: sb.repo + "/metrics.json")
+        try sb.write("reports/m.json", "{\"acc\": 0.75}\n")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/metrics.json", withDestinationPath: "reports/m.json")
+        let ok = try sb.mlvOK("metrics", "show")
+        #expect(ok.stdout.contains("0.75"), "\(ok.stdout)")
+    }
+
+    @Test func stagePathsOutsideTheRepositoryAreRefused() throws {
+        let sb = try Sandbox()
+        let outside = try Self.bystander(sb, "outside")
+        try sb.write("mlv.yaml", """
+            version: 1
+            stages:
+              s:
+                cmd: "true"
+                deps: []
+                outs: [../outside]
+
+            """)
+        let r = try sb.mlv("repro")
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("mlv.yaml"), "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: outside + "/keep.txt") == Data("precious\n".utf8))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// `mlv status` never says clean while a pointer differs from HEAD's (issue 16 #7): after a
+/// commit that failed on git's lock, after `mlv repro`, after a pointer staged by hand, and
+/// with a conflicted pointer. The text, `--exit-code` and JSON agree.
+@Suite struct StatusTruthTests {
+    func expectNotClean(_ s: Sandbox, _ why: String, pointer: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let r = try s.mlv("status", "--exit-code")
+        #expect(r.status == 1, "\(why): status --exit-code says clean: \(r.stdout)", sourceLocation: sourceLocation)
+        #expect(!r.stdout.contains("tracked data clean"), "\(why): \(r.stdout)", sourceLocation: sourceLocation)
+        let j = try s.mlv("status", "--json")
+        let obj = try JSONSerialization.jsonObject(with: j.stdoutBytes) as? [String: Any]
+        let targets = obj?["targets"] as? [[String: Any]] ?? []
+        let states = targets.map { "\($0["path"] ?? "")=\($0["pointer"] ?? "")" }
+        #expect(states.contains(pointer), "\(why): pointer states \(states)", sourceLocation: sourceLocation)
+    }
+
+    @Test func commitThatFailedOnTheGitLockIsNotClean() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 50).utf8))
+        try s.write("data.csv", csv(rows: 60))
+        FileManager.default.createFile(atPath: s.repo + "/.git/index.lock", contents: Data())
+        let r = try s.mlv("commit", "-m", "blocked")
+        #expect(r.status != 0)
+        try FileManager.default.removeItem(atPath: s.repo + "/.git/index.lock")
+        try expectNotClean(s, "after a commit blocked by index.lock", pointer: "data.csv=changed")
+        // Committing it clears the state.
+        try s.mlvOK("commit", "-m", "now")
+        #expect(try s.mlv("status", "--exit-code").status == 0)
+    }
+
+    @Test func stagedPointerAndUntrackedTargetAreChangesToBeCommitted() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 50).utf8))
+        try s.write("data.csv", csv(rows: 70))
+        try s.mlvOK("commit", "--no-git", "-m", "pointer only")     // pointer rewritten, no git commit
+        try expectNotClean(s, "after commit --no-git", pointer: "data.csv=changed")
+        let text = try s.mlv("status").stdout
+        #expect(text.contains("changes to be committed") && text.contains("data.csv"), "\(text)")
+        try s.mlvOK("commit", "-m", "record it")
+        try s.mlvOK("untrack", "data.csv")
+        try expectNotClean(s, "after untrack", pointer: "data.csv=removed")
+    }
+
+    @Test func reproOutputsAreChangesToBeCommitted() throws {
+        let s = try Sandbox()
+        try s.write("in/x.txt", "a\n")
+        try s.mlvOK("track", "in")
+        try s.mlvOK("commit", "-m", "base")
+        try s.mlvOK("stage", "add", "s", "--dep", "in", "--out", "out", "--", "sh", "-c", "mkdir -p out; cp in/x.txt out/")
+        try s.git("add", "mlv.yaml")
+        try s.git("commit", "-qm", "stage")
+        try s.mlvOK("repro")
+        try expectNotClean(s, "after repro", pointer: "out=new")
+    }
+
+    @Test func conflictedPointerIsReportedOnceAsConflicted() throws {
+        let s = try Sandbox()
+        try s.write("a.csv", csv(rows: 10))
+        try s.write("b.csv", csv(rows: 10))
+        try s.mlvOK("track", "a.csv", "b.csv")
+        try s.mlvOK("commit", "-m", "base")
+        try s.git("checkout", "-q", "-b", "other")
+        try s.write("a.csv", csv(rows: 20, seed: 1))
+        try s.mlvOK("commit", "-m", "other")
+        try s.git("checkout", "-q", "main")
+        try s.mlvOK("checkout")
+        try s.write("a.csv", csv(rows: 30, seed: 2))
+        try s.mlvOK("commit", "-m", "main")
+        // Without mlv's merge driver, git leaves a textual conflict in a.csv.mlv.
+        try s.git("config", "merge.mlv.driver", "false")
+        _ = try s.run("/usr/bin/git", ["merge", "-q", "other"])
+        let r = try s.mlv("status", "--exit-code")
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("conflicted") && r.stdout.contains("git add a.csv.mlv"), "\(r.stdout)")
+        let j = try s.mlv("status", "--json")
+        let obj = try JSONSerialization.jsonObject(with: j.stdoutBytes) as? [String: Any]
+        let targets = obj?["targets"] as? [[String: Any]] ?? []
+        #expect(targets.filter { $0["path"] as? String == "a.csv" }.count == 1, "\(targets)")
+        #expect(targets.count == 2, "\(targets)")
+        #expect(targets.first { $0["path"] as? String == "a.csv" }?["state"] as? String == "conflicted")
+        // Commands that would act on the undecided data stop with the way out.
+        let c = try s.mlv("checkout")
+        #expect(c.status == 3 && c.stderr.contains("unresolved merge conflict"), "\(c.stderr)")
+    }
+}
