@@ -177,6 +177,7 @@ struct Fsck: ParsableCommand {
         let r = try remote.map { try ws.fsckRemote($0) } ?? ws.fsck()
         struct Both: Encodable { let repair: RepairResult; let check: FsckResult }
         if json, let x = repaired { try Out.json(Both(repair: x, check: r)) } else if json { try Out.json(r) } else {
+            for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
             for p in r.problems { Out.line("\(p.what) \(p.path): \(p.problem)") }
             Out.line("checked \(r.packs) pack\(r.packs == 1 ? "" : "s"), \(r.objects) objects, \(r.commits) commits: \(r.problems.isEmpty ? "no problems" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")")
             if r.notFetched > 0 {
@@ -209,6 +210,7 @@ struct GC: ParsableCommand {
     func run() throws {
         let r = try repo.open().gc(dryRun: dryRun)
         if json { try Out.json(r); return }
+        for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
         Out.line("\(dryRun ? "would free" : "freed") \(bytes(r.bytesFreed)): \(r.packsDeleted) pack\(r.packsDeleted == 1 ? "" : "s") deleted, \(r.packsRepacked) repacked, \(r.packsKept) kept; \(r.liveObjects) live objects")
     }
 }

@@ -73,11 +73,6 @@ public struct Config: Codable, Equatable, Sendable {
         try c.encodeIfPresent(defaultRemote, forKey: .defaultRemote)
     }
 
-    public static func load(path: String) throws -> Config {
-        guard FS.exists(path) else { return Config() }
-        return try parse(FS.readAll(path))
-    }
-
     /// Parses and validates config text (from the working tree, or a commit's blob).
     public static func parse(_ bytes: [UInt8]) throws -> Config {
         let text = String(decoding: bytes, as: UTF8.self)

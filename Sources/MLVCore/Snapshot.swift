@@ -35,6 +35,9 @@ final class Snapshotter {
     /// The working snapshot of `target`, or nil when nothing is there.
     func snapshot(_ target: String, kind: TargetKind, previous: Pointer?) throws -> WorkingSnapshot? {
         let abs = ws.absolute(target)
+        // Through a linked folder, the target's data would be someone else's files (and the
+        // temp-file sweep below would delete there).
+        try ws.tree.checkParents(abs)
         if removesTempFiles { removeTempSiblings(of: abs) }
         guard let st = FS.lstat(abs) else {
             cache.verified[target] = nil

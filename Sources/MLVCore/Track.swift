@@ -26,6 +26,7 @@ extension Workspace {
         var configChanged = false
         for input in inputs {
             let rel = try userPath(input)
+            try tree.checkParents(absolute(rel))
             guard let st = FS.lstat(absolute(rel)) else { throw MLVError.noSuchPath(input) }
             let mode = st.st_mode & S_IFMT
             guard mode == S_IFREG || mode == S_IFDIR else {

@@ -59,7 +59,7 @@ public final class Workspace {
         self.cwd = cwd
         tree = WorkTree(root: git.workdir)
         try WorkTree.checkLocalState(root: git.workdir, git: git)
-        self.config = try Config.load(path: FS.join(git.workdir, Config.fileName))
+        self.config = try tree.read(Config.fileName).map { try Config.parse($0) } ?? Config()
     }
 
     /// Opens the workspace around `cwd`. A repository whose `mlv.yaml` is committed but that
@@ -176,6 +176,37 @@ public final class Workspace {
         return out
     }
 
+    /// The pointers of a commit for walks over the whole history (gc, fsck, push of every
+    /// commit): a file ending in `.mlv` that is not a valid pointer, or a target nested in
+    /// another, is reported in `skipped` and left out, so one bad file in an old commit
+    /// does not stop every later gc and fsck. Commands that act on one commit use
+    /// `targets(at:)`, which refuses.
+    func readableTargets(at commit: GitOID, skipped: inout [String]) throws -> [(path: String, pointer: Pointer)] {
+        var out: [(String, Pointer)] = []
+        for p in try git.paths(in: commit, endingWith: Pointer.suffix) {
+            let target = String(p.dropLast(Pointer.suffix.count))
+            do {
+                try RepoPath.validate(target, source: "\(p) at \(commit.short)")
+                guard let bytes = try git.blob(at: p, in: commit) else { continue }
+                out.append((target, try Pointer(parsing: bytes, path: "\(p) at \(commit.short)")))
+            } catch let e as MLVError {
+                skipped.append("\(e)")
+            }
+        }
+        let all = Set(out.map(\.0))
+        return out.filter { t in
+            var parent = RepoPath.parent(t.0)
+            while !parent.isEmpty {
+                if all.contains(parent) {
+                    skipped.append("\(MLVError.nestedTarget(t.0, inside: "\(parent) (both tracked at \(commit.short))"))")
+                    return false
+                }
+                parent = RepoPath.parent(parent)
+            }
+            return true
+        }
+    }
+
     public func resolve(_ rev: String) throws -> GitOID {
         do { return try git.resolve(rev) } catch let e as GitError where e.isNotFound || e.code == -1 || e.code == -5 {
             throw MLVError.unknownRevision(rev)
@@ -185,6 +216,7 @@ public final class Workspace {
     }
 
     public func writePointer(_ p: Pointer, for target: String) throws {
+        try tree.checkParents(absolute(Pointer.pointerPath(for: target)))
         try FS.atomicWrite(Array(p.encoded().utf8), to: absolute(Pointer.pointerPath(for: target)))
     }
 
@@ -204,7 +236,7 @@ public final class Workspace {
     @discardableResult
     func ensureLine(_ line: String, in file: String) throws -> Bool {
         let path = absolute(file)
-        let text = FS.exists(path) ? String(decoding: try FS.readAll(path), as: UTF8.self) : ""
+        let text = String(decoding: try tree.read(file) ?? [], as: UTF8.self)
         if text.split(separator: "\n").contains(where: { $0.trimmed == line }) { return false }
         let sep = text.isEmpty || text.hasSuffix("\n") ? "" : "\n"
         try FS.atomicWrite(Array((text + sep + line + "\n").utf8), to: path)
@@ -214,7 +246,7 @@ public final class Workspace {
     /// Adds or removes `/target` in the mlv block of the root .gitignore.
     func setIgnored(_ target: String, _ ignored: Bool) throws {
         let path = absolute(".gitignore")
-        let text = FS.exists(path) ? String(decoding: try FS.readAll(path), as: UTF8.self) : ""
+        let text = String(decoding: try tree.read(".gitignore") ?? [], as: UTF8.self)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         let entry = "/" + escapeIgnore(target)

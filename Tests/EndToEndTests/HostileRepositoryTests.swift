@@ -160,6 +160,34 @@ import Testing
         #expect(ok.stdout.contains("0.75"), "\(ok.stdout)")
     }
 
+    @Test func committedLinksNeverBringOutsideFilesIn() throws {
+        let sb = try Sandbox()
+        let outside = try Self.bystander(sb, "outside")
+        try Data("SECRET-TOKEN\n".utf8).write(to: URL(fileURLWithPath: outside + "/secret"))
+        try FileManager.default.createDirectory(atPath: outside + "/data", withIntermediateDirectories: true)
+        try Data("id\n1\n".utf8).write(to: URL(fileURLWithPath: outside + "/data/x.csv"))
+        // A .gitignore that is a link: mlv rewrites .gitignore when tracking, and must not
+        // copy the link's target into the repository.
+        try FileManager.default.removeItem(atPath: sb.repo + "/.gitignore")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/.gitignore", withDestinationPath: outside + "/secret")
+        try sb.write("data.csv", csv(rows: 5))
+        let r = try sb.mlv("track", "data.csv")
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains(".gitignore") && r.stderr.contains("outside the working tree"), "\(r.stderr)")
+        let all = try FileManager.default.subpathsOfDirectory(atPath: sb.repo).filter { !$0.hasPrefix(".git/") }
+        for f in all where !(sb.exists(f) && (try? FileManager.default.destinationOfSymbolicLink(atPath: sb.repo + "/" + f)) != nil) {
+            #expect(!(sb.read(f).map { String(decoding: $0, as: UTF8.self) } ?? "").contains("SECRET-TOKEN"), "\(f) holds the outside file's content")
+        }
+        // A target reached through a linked folder is not snapshotted.
+        try FileManager.default.removeItem(atPath: sb.repo + "/.gitignore")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/d", withDestinationPath: outside)
+        let t = try sb.mlv("track", "d/data")
+        #expect(t.status == 2, "\(t.stderr)")
+        #expect(t.stderr.contains("d is a symlink"), "\(t.stderr)")
+        #expect(!sb.exists("d/data.mlv"))
+        #expect(!FileManager.default.fileExists(atPath: outside + "/data.mlv"))
+    }
+
     @Test func stagePathsOutsideTheRepositoryAreRefused() throws {
         let sb = try Sandbox()
         let outside = try Self.bystander(sb, "outside")
@@ -176,5 +204,29 @@ import Testing
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stderr.contains("mlv.yaml"), "\(r.stderr)")
         #expect(FileManager.default.contents(atPath: outside + "/keep.txt") == Data("precious\n".utf8))
+    }
+}
+
+/// One committed file ending in `.mlv` that is not a pointer, anywhere in the history, must
+/// not stop gc and fsck for good (issue 16, "lower"): reported, skipped, the rest goes on.
+@Suite struct BadPointerInHistoryTests {
+    @Test func gcAndFsckSkipAndReportIt() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 100).utf8))
+        try s.write("notes.mlv", "this is not a pointer\n")
+        try s.git("add", "notes.mlv")
+        try s.git("commit", "-qm", "a stray .mlv file")
+        try s.git("rm", "-q", "notes.mlv")
+        try s.git("commit", "-qm", "gone again")
+        try s.write("data.csv", csv(rows: 120))
+        try s.mlvOK("commit", "-m", "v2")
+        let f = try s.mlv("fsck")
+        #expect(f.status == 0, "\(f.stdout) \(f.stderr)")
+        #expect(f.stderr.contains("skipped notes.mlv"), "\(f.stderr)")
+        let g = try s.mlv("gc")
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect(g.stderr.contains("skipped notes.mlv"), "\(g.stderr)")
+        // Every committed version still reads back after the gc.
+        #expect(try s.shown("HEAD~3:data.csv") == Array(csv(rows: 100).utf8))
+        #expect(try s.shown("HEAD:data.csv") == Array(csv(rows: 120).utf8))
     }
 }

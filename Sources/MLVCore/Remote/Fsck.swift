@@ -18,9 +18,13 @@ public struct FsckResult: Codable, Sendable {
     public var notFetched: Int = 0
     /// Some of them are HEAD's or the working pointers': `mlv pull` brings them.
     public var headNotFetched = false
+    /// Files in the history that end in `.mlv` but are not valid pointers: reported,
+    /// skipped, not counted as damage to the store.
+    public var skippedPointers: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case packs, objects, commits, problems
+        case skippedPointers = "skipped_pointers"
         case notFetched = "not_fetched"
         case headNotFetched = "head_not_fetched"
     }
@@ -196,12 +200,14 @@ extension Workspace {
         }
         let emptyClone = !config.remotes.isEmpty && packs == 0
         var required = Set<ObjectID>()
+        var skipped: [String] = []
         for (_, p) in try targets() { if let s = p.snapshot { required.insert(s) } }
         if let head = try git.head() {
-            for (_, p) in try targets(at: head) { if let s = p.snapshot { required.insert(s) } }
+            for (_, p) in try readableTargets(at: head, skipped: &skipped) { if let s = p.snapshot { required.insert(s) } }
+            skipped = []   // the history walk below meets HEAD again
             for c in try git.history(from: head) {
                 commits += 1
-                for (path, p) in try targets(at: c) {
+                for (path, p) in try readableTargets(at: c, skipped: &skipped) {
                     guard let s = p.snapshot, checked.insert(s).inserted else { continue }
                     do { _ = try closure([s], store: store) } catch StoreError.missingObject(let id, _) where emptyClone || promised.contains(id) {
                         notFetched += 1
@@ -212,6 +218,7 @@ extension Workspace {
                 }
             }
         }
-        return FsckResult(packs: packs, objects: objects, commits: commits, problems: problems, notFetched: notFetched, headNotFetched: headNotFetched)
+        return FsckResult(packs: packs, objects: objects, commits: commits, problems: problems, notFetched: notFetched,
+                          headNotFetched: headNotFetched, skippedPointers: skipped)
     }
 }

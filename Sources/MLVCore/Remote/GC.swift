@@ -9,8 +9,11 @@ public struct GCResult: Codable, Sendable {
     public var packsRepacked: Int
     public var packsKept: Int
     public var bytesFreed: UInt64
+    /// Files in the history that end in `.mlv` but are not valid pointers: reported, skipped.
+    public var skippedPointers: [String] = []
 
     enum CodingKeys: String, CodingKey {
+        case skippedPointers = "skipped_pointers"
         case dryRun = "dry_run"
         case liveObjects = "live_objects"
         case packsDeleted = "packs_deleted"
@@ -24,10 +27,10 @@ extension Workspace {
     /// Snapshots that must survive a gc: pointers in every commit reachable from any ref
     /// (branches, tags, remote-tracking refs, stash) or still in a reflog, the working pointers, what mlv last
     /// wrote (stat cache), work saved by `checkout --force`, and the run cache's outputs.
-    func liveRoots() throws -> Set<ObjectID> {
+    func liveRoots(skipped: inout [String]) throws -> Set<ObjectID> {
         var roots = Set<ObjectID>()
         for c in try git.allReachableCommits() {
-            for (_, p) in try targets(at: c) { if let s = p.snapshot { roots.insert(s) } }
+            for (_, p) in try readableTargets(at: c, skipped: &skipped) { if let s = p.snapshot { roots.insert(s) } }
         }
         for (_, p) in try targets() { if let s = p.snapshot { roots.insert(s) } }
         let cache = loadStatCache()
@@ -71,7 +74,8 @@ extension Workspace {
         defer { withExtendedLifetime(lock) {} }
         let store = try store()
         try store.loadIndex()
-        let live = try liveClosure(try liveRoots(), store: store)
+        var skipped: [String] = []
+        let live = try liveClosure(try liveRoots(skipped: &skipped), store: store)
         let all = try store.knownPacks()
         let entries = try store.entries(inPacks: Set(all))
         var delete: [ObjectID] = [], repack: [(ObjectID, [PackedEntry])] = [], keep: [ObjectID] = []
@@ -85,7 +89,8 @@ extension Workspace {
             else { keep.append(pack) }
         }
         var result = GCResult(dryRun: dryRun, liveObjects: live.count, packsDeleted: delete.count,
-                              packsRepacked: repack.count, packsKept: keep.count, bytesFreed: freed)
+                              packsRepacked: repack.count, packsKept: keep.count, bytesFreed: freed,
+                              skippedPointers: skipped)
         if dryRun || (delete.isEmpty && repack.isEmpty) { return result }
         // 1. Live objects of mostly-dead packs into new packs (and their index).
         let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))

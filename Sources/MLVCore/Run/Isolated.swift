@@ -41,7 +41,7 @@ extension Workspace {
         try FS.makeDirectories(dir)
         defer { makeWritable(dir); try? removeTree(dir) }
         try git.export(commit, to: dir)
-        let cfg = try Config.load(path: FS.join(dir, Config.fileName))
+        let cfg = try WorkTree(root: dir).read(Config.fileName).map { try Config.parse($0) } ?? Config()
         guard let stage = cfg.stages[name] else { throw PipelineError.unknownStage(name, known: cfg.stages.keys.sorted()) }
         _ = try Pipeline(cfg.stages, root: dir)
         let iso = try Workspace(isolatedAt: dir, sharing: self, config: cfg)
