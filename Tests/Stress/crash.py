@@ -147,10 +147,12 @@ def duration(args, cwd=repo, ok=(0,)):
 
 
 def rounds(n):
-    """Round numbers until n kills landed mid-way (at most 4n rounds); `landed()` counts one."""
+    """Round numbers until n kills landed mid-way (at most 4n rounds, and at least n + 20:
+    with few kills, a loaded machine can let several short runs finish before the kill);
+    `landed()` counts one."""
     state = {"killed": 0, "runs": 0}
     def gen():
-        while state["killed"] < n and state["runs"] < 4 * n:
+        while state["killed"] < n and state["runs"] < max(4 * n, n + 20):
             yield state["runs"]
             state["runs"] += 1
     return state, gen()
