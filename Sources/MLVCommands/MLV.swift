@@ -36,8 +36,13 @@ public struct MLV: ParsableCommand {
 
     /// Runs the command line and exits with the documented status.
     public static func run(arguments: [String]? = nil) -> Never {
+        let args = arguments ?? Array(CommandLine.arguments.dropFirst())
+        if let message = unknownCommand(args) {
+            Out.err("mlv: \(message)")
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(args)
             try command.run()
             Foundation.exit(0)
         } catch let e as ExitCode {
@@ -47,7 +52,43 @@ public struct MLV: ParsableCommand {
                 Out.err("mlv: error: \(message)")
                 Foundation.exit(status.rawValue)
             }
+            // ArgumentParser's own errors (usage, --help, validation) keep their codes; any
+            // other error would fall to 1, which the contract reserves for "differences".
+            if exitCode(for: error) == .failure {
+                Out.err("mlv: error: \(error)")
+                Foundation.exit(ExitStatus.userError.rawValue)
+            }
             exit(withError: error)
         }
     }
+
+    /// The message for a first word that is no command (`mlv comit -m x`, `mlv help nosuch`),
+    /// naming the nearest command as git does; nil when the words name a command.
+    static func unknownCommand(_ args: [String]) -> String? {
+        var words = args
+        if words.first == "help" { words.removeFirst() }
+        guard let first = words.first, !first.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        if names.contains(first) { return nil }
+        let nearest = names.map { ($0, editDistance($0, first)) }.min { $0.1 < $1.1 }
+        var message = "'\(first)' is not an mlv command (see `mlv --help`)"
+        if let (name, d) = nearest, d <= max(2, first.count / 3) { message += "; did you mean `mlv \(name)`?" }
+        return message
+    }
+}
+
+/// Levenshtein distance, for suggesting the command a typo meant.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a), y = Array(b)
+    var row = Array(0...y.count)
+    for i in 1...max(1, x.count) where !x.isEmpty {
+        var prev = row[0]
+        row[0] = i
+        for j in 1...max(1, y.count) where !y.isEmpty {
+            let cur = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (x[i - 1] == y[j - 1] ? 0 : 1))
+            prev = cur
+        }
+    }
+    return row[y.count]
 }

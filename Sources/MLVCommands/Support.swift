@@ -52,7 +52,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
         case .nothingToCommit: return (e.description, .differences)
         case .mergeConflict, .conflictedPointer: return (e.description, .refused)
         case .notAGitRepo, .notInitialized, .pathOutsideRepo, .pathInsideMetadata, .noSuchPath, .notTracked,
-             .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision,
+             .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision, .pathNotInDiff,
              .unsupportedFileType, .invalidArgument, .symlinkInPath, .fileInPath, .linkOutsideRepo, .foreignMetadata:
             return (e.description, .userError)
         }

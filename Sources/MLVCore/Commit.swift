@@ -71,13 +71,7 @@ extension Workspace {
                 continue
             }
             var p = old
-            p.type = w.type
-            p.executable = w.executable
-            p.snapshot = w.id
-            p.size = w.size
-            p.files = w.files
-            p.rows = w.rows
-            p.columns = w.columns
+            p.record(w)
             let before: Pointer? = noGit ? old : committed[path]
             let change: TargetChange.Change = before?.snapshot == nil ? .added : (p == before ? .unchanged : .modified)
             if p != old { newPointers.append((path, p)) }

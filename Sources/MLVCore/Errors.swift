@@ -24,6 +24,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     case badConfig(path: String, why: String)
     case unknownRevision(String)
     case pathNotInRevision(path: String, rev: String)
+    /// `mlv diff A B -- PATH` where PATH is tracked on neither side.
+    case pathNotInDiff(path: String, from: String, to: String)
     case unsupportedFileType(String)
     case dataModified([String])
     case codeModified([String])
@@ -65,6 +67,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(why); fix the file (see `man mlv-config`) or restore it with `git checkout -- \(path)`"
         case .unknownRevision(let r):
             return "unknown revision \(r.debugDescription); use a branch, tag, commit id or HEAD~N (see `git log`)"
+        case .pathNotInDiff(let p, let a, let b):
+            return "\(p) is not tracked at \(a) or \(b == "working tree" ? "in the working tree" : "at \(b)"); see `mlv ls \(a)` for what is"
         case .pathNotInRevision(let p, let r):
             return "\(p) is not tracked at \(r); see `mlv ls \(r)` for what is"
         case .unsupportedFileType(let p):

@@ -13,6 +13,20 @@ public struct WorkingSnapshot: Sendable {
     public var columns: UInt64?
 }
 
+extension Pointer {
+    /// Takes everything a pointer records of its target's content from a snapshot of it:
+    /// the one place commit and repro set these fields, so their figures agree.
+    mutating func record(_ w: WorkingSnapshot) {
+        type = w.type
+        executable = w.executable
+        snapshot = w.id
+        size = w.size
+        files = w.files
+        rows = w.rows
+        columns = w.columns
+    }
+}
+
 /// Reads working targets into snapshots: with a store writer (commit) every new chunk,
 /// manifest and tree is stored; without one (status, checkout's safety check) ids are only
 /// computed. Files whose stat matches the stat cache are not read at all.

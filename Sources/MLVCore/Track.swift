@@ -118,6 +118,12 @@ extension Workspace {
                 continue
             }
             guard existing.contains(where: { $0.path == rel }) else { throw MLVError.notTracked(rel) }
+            // A stage's output is tracked because the stage produces it: untracking it alone
+            // would leave a stage whose output nothing records (and `repro` would say "up to date").
+            if let (stage, _) = config.stages.sorted(by: { $0.key < $1.key }).first(where: { $0.value.outs.contains { RepoPath.isWithin(rel, $0) || RepoPath.isWithin($0, rel) } }) {
+                throw MLVError.invalidArgument("\(rel) is an output of stage \(stage); remove the stage first with `mlv stage remove \(stage)`, then untrack it")
+            }
+            try tree.checkParents(absolute(Pointer.pointerPath(for: rel)))
             FS.remove(absolute(Pointer.pointerPath(for: rel)))
             try setIgnored(rel, false)
             stageRemove.append(Pointer.pointerPath(for: rel))

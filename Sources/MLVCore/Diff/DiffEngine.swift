@@ -129,6 +129,11 @@ extension Workspace {
         func selected(_ p: String) -> Bool {
             filters.isEmpty || filters.contains { RepoPath.isWithin(p, $0) || RepoPath.isWithin($0, p) }
         }
+        // A path that names nothing on either side is a typo, not "no changes".
+        let known = Set(a.targets.keys).union(b.targets.keys).union(config.metrics).union(config.params)
+        for (input, f) in zip(o.paths, filters) where !known.contains(where: { RepoPath.isWithin($0, f) || RepoPath.isWithin(f, $0) }) {
+            throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
+        }
 
         var report = DiffReport(from: a.label, to: b.label, targets: [], metrics: [], params: [])
         for path in Set(a.targets.keys).union(b.targets.keys).sorted() where selected(path) {

@@ -211,11 +211,13 @@ extension Workspace {
         // Metrics files are stored too (they stay in git as well), so the run cache can
         // bring them back with the outputs.
         var outputs: [String: String] = [:]
+        var shapes: [String: WorkingSnapshot] = [:]
         for o in stage.outs + stage.metrics {
             guard let w = try snap.snapshot(o, kind: .dataset, previous: nil) else {
                 throw PipelineError.badStage(name, why: "the command succeeded but did not write its output \(o)")
             }
             outputs[o] = w.id.hex
+            shapes[o] = w
             if stage.outs.contains(o) { snap.cache.synced[o] = w.id }
         }
         try writer.commit()
@@ -235,25 +237,30 @@ extension Workspace {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         try FS.atomicWrite(Array(try e.encode(record)), to: FS.join(runCacheDir, fp + ".json"))
-        try trackOutputs(stage, outputs)
+        try trackOutputs(stage, outputs, shapes: shapes)
         return record
     }
 
     /// Outputs become tracked targets (pointers written, data ignored by git, both staged);
-    /// metrics files are recorded as metrics kept in git.
-    func trackOutputs(_ stage: Stage, _ outputs: [String: String]) throws {
+    /// metrics files are recorded as metrics kept in git. `shapes` holds what the run's own
+    /// snapshot found (sizes, file counts, rows × columns); outputs restored from the run
+    /// cache are read once more, so their pointers carry the same exact figures a
+    /// `mlv commit` would write.
+    func trackOutputs(_ stage: Stage, _ outputs: [String: String], shapes: [String: WorkingSnapshot] = [:]) throws {
         if isolated { return }   // a work directory: nothing to track, nothing to stage
         var stageFiles: [String] = []
+        let reader = Snapshotter(ws: self, cache: StatCache(), writer: nil)
         for (path, id) in outputs.sorted(by: { $0.key < $1.key }) where !stage.metrics.contains(path) {
             guard let oid = ObjectID(hex: id), let st = FS.lstat(absolute(path)) else { continue }
             let ptrPath = Pointer.pointerPath(for: path)
+            let isDir = st.st_mode & S_IFMT == S_IFDIR
             var p = (try? tree.read(ptrPath)).flatMap { $0 }.flatMap { try? Pointer(parsing: $0, path: ptrPath) }
-                ?? Pointer(kind: TargetKind.infer(path: path, isDirectory: st.st_mode & S_IFMT == S_IFDIR), type: st.st_mode & S_IFMT == S_IFDIR ? .dir : .file)
-            p.snapshot = oid
-            p.type = st.st_mode & S_IFMT == S_IFDIR ? .dir : .file
-            p.executable = p.type == .file && FileStat(st).isExecutable
-            p.size = p.type == .file ? UInt64(st.st_size) : p.size
-            p.files = p.type == .file ? 1 : p.files
+                ?? Pointer(kind: TargetKind.infer(path: path, isDirectory: isDir), type: isDir ? .dir : .file)
+            guard let w = try shapes[path].flatMap({ $0.id == oid ? $0 : nil }) ?? reader.snapshot(path, kind: p.kind, previous: nil),
+                  w.id == oid else {
+                throw MLVError.invalidArgument("\(path) changed while mlv recorded it as a stage output; run `mlv repro` again")
+            }
+            p.record(w)
             try writePointer(p, for: path)
             try setIgnored(path, true)
             stageFiles.append(ptrPath)

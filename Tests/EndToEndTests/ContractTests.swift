@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The exit-code contract and the figures mlv copies (issue 10, items 1, 11–14).
+@Suite struct ContractTests {
+    /// Every error type declared in Sources is mapped by `classify` (MLVCommands/Support.swift)
+    /// to a documented status, so none falls through to 1 ("differences found").
+    @Test func everyErrorTypeHasAnExitStatus() throws {
+        let sources = packageRoot + "/Sources"
+        let support = try String(contentsOfFile: sources + "/MLVCommands/Support.swift", encoding: .utf8)
+        var declared: [String] = []
+        let files = FileManager.default.enumerator(atPath: sources)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        let pattern = try NSRegularExpression(pattern: #"^\s*(?:public |internal |private |fileprivate )?(?:final )?(?:enum|struct|class) ([A-Za-z0-9_]+)[^{\n]*:[^{\n]*\bError\b"#, options: .anchorsMatchLines)
+        for f in files {
+            let text = try String(contentsOfFile: sources + "/" + f, encoding: .utf8)
+            for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                guard let r = Range(m.range(at: 1), in: text) else { continue }
+                declared.append(String(text[r]))
+            }
+        }
+        #expect(declared.count >= 10, "found only \(declared)")
+        // Local helper types that never leave their function are exempt by name.
+        let exempt: Set<String> = ["Bad"]
+        // Errors of MLVS3 never reach the CLI: RemoteStore wraps them (checked here too).
+        let wrapped: Set<String> = ["S3Error", "HTTPTransportError"]
+        for name in declared where !exempt.contains(name) && !wrapped.contains(name) {
+            #expect(support.contains("as \(name)"), "\(name) is not mapped to an exit status in classify()")
+        }
+        let remote = try String(contentsOfFile: sources + "/MLVCore/Remote/RemoteStore.swift", encoding: .utf8)
+        #expect(remote.contains("catch let e as S3Error"))
+    }
+
+    @Test func unknownCommandsAreUsageErrorsWithASuggestion() throws {
+        let s = try Sandbox(initMLV: false)
+        let typo = try s.mlv("comit", "-m", "x")
+        #expect(typo.status == 64, "\(typo.stderr)")
+        #expect(typo.stderr.contains("'comit' is not an mlv command") && typo.stderr.contains("mlv commit"), "\(typo.stderr)")
+        let help = try s.mlv("help", "nosuch")
+        #expect(help.status == 64, "\(help.stderr)")
+        #expect(try s.mlv("help", "status").status == 0)
+    }
+
+    @Test func diffOfAPathTrackedNowhereIsAnError() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 10).utf8))
+        for args in [["diff", "HEAD", "HEAD", "--", "data/nonexistent"], ["diff", "--", "data/nonexistent"]] {
+            let r = try s.run(mlvBinary, args)
+            #expect(r.status == 2, "\(args): \(r.status) \(r.stdout)")
+            #expect(r.stderr.contains("data/nonexistent is not tracked"), "\(r.stderr)")
+        }
+        #expect(try s.mlv("diff", "--", "data.csv").status == 0)
+    }
+
+    @Test func stageOutputsRecordExactSizesAndCannotBeUntrackedAlone() throws {
+        let s = try Sandbox()
+        try s.write("in/x.txt", "a\n")
+        try s.mlvOK("track", "in")
+        try s.mlvOK("commit", "-m", "base")
+        try s.mlvOK("stage", "add", "s", "--dep", "in", "--out", "out", "--out", "t.csv", "--",
+                    "sh", "-c", "mkdir -p out/sub; cp in/x.txt out/; cp in/x.txt out/sub/y; printf 'a,b\\n1,2\\n3,4\\n' > t.csv")
+        try s.mlvOK("repro")
+        let out = String(decoding: s.read("out.mlv") ?? [], as: UTF8.self)
+        #expect(out.contains("size: 4\n") && out.contains("files: 2\n"), "\(out)")
+        let t = String(decoding: s.read("t.csv.mlv") ?? [], as: UTF8.self)
+        #expect(t.contains("rows: 2\n") && t.contains("columns: 2\n") && t.contains("size: 12\n"), "\(t)")
+        // The same figures a commit of the same data writes.
+        try s.mlvOK("commit", "-m", "outputs")
+        #expect(String(decoding: s.read("out.mlv") ?? [], as: UTF8.self) == out)
+        let u = try s.mlv("untrack", "out")
+        #expect(u.status == 2 && u.stderr.contains("mlv stage remove s"), "\(u.stderr)")
+        #expect(s.exists("out.mlv"))
+    }
+}
