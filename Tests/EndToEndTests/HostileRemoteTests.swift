@@ -21,7 +21,7 @@ extension Sandbox {
         let p = Process()
         let errPath = root + "/stderr-" + UUID().uuidString
         let rssPath = root + "/rss-" + UUID().uuidString
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         if measure {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
             p.arguments = ["-f", "%M", "-o", rssPath, mlvBinary] + args
@@ -166,7 +166,7 @@ func age(_ path: String, seconds: Int) {
     @Test func aHugeRemoteIndexIsRefusedWithoutReadingIt() throws {
         let (s, clone) = try pushedWithClone([("data/a.bin", noise(10_000, seed: 1))])
         let huge = s.root + "/remote/index/" + String(repeating: "f", count: 64) + ".idx"
-        FileManager.default.createFile(atPath: huge, contents: nil)
+        _ = FileManager.default.createFile(atPath: huge, contents: nil)
         #expect(truncate(huge, off_t(1 << 30) + 1) == 0)   // sparse: no disk used
         let r = try s.mlvBounded(["fetch"], cwd: clone, seconds: 60, measure: true)
         #expect(!r.timedOut)
@@ -245,5 +245,56 @@ func age(_ path: String, seconds: Int) {
         #expect(r.status == 4, "\(r.stderr)")
         #expect(r.stderr.contains(remote + "/packs/"), "\(r.stderr)")
         #expect((r.maxRSSKiB ?? .max) < 150_000, "fetch peaked at \(r.maxRSSKiB ?? -1) KiB on \(total) bytes of packs")
+    }
+
+    /// Partial downloads of a stalled or killed fetch were never removed from .mlv/store/tmp,
+    /// not even by gc or fsck --repair: stale ones (mlv's names, over an hour old) go now.
+    @Test func staleStoreTemporariesAreRemovedByFetchGcAndRepair() throws {
+        for command in [["fetch"], ["gc"], ["fsck", "--repair"]] {
+            let (s, clone) = try pushedWithClone([("data/a.bin", noise(10_000, seed: 1))])
+            let tmp = clone + "/.mlv/store/tmp"
+            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            let stale = ["fetch-123-\(String(repeating: "a", count: 64)).pack", "remote-77-9-x.idx", "pack-5-42", "push-9.idx"]
+            let kept = ["fetch-124-young.pack", "notes.txt", "fetchy-1-x"]
+            for n in stale + kept { try s.write(n, Array("partial".utf8), in: tmp) }
+            for n in stale + kept where n != "fetch-124-young.pack" { age(tmp + "/" + n, seconds: 7200) }
+            let r = try s.run(mlvBinary, command, cwd: clone)
+            #expect(r.status == 0, "\(command): \(r.stderr)")
+            let left = Set(try FileManager.default.contentsOfDirectory(atPath: tmp))
+            #expect(left.isDisjoint(with: stale), "\(command): \(left)")
+            #expect(Set(kept).isSubset(of: left), "\(command): \(left)")
+        }
+    }
+
+    /// A corrupt or truncated remote pack is the remote's damage (exit 4), named by its path
+    /// on the remote, not the local temp file, and not blamed on the local store; a damaged
+    /// remote index too.
+    @Test func damagedRemoteFilesAreNamedOnTheRemote() throws {
+        let (s, clone) = try pushedWithClone([("data/a.bin", noise(300_000, seed: 1))])
+        let remote = s.root + "/remote"
+        let pack = remote + "/packs/" + (try packFiles(remote))[0]
+        let good = [UInt8](FileManager.default.contents(atPath: pack)!)
+        try Data(good.prefix(good.count - 1000)).write(to: URL(fileURLWithPath: pack))
+        let truncated = try s.mlv("fetch", cwd: clone)
+        #expect(truncated.status == 4, "\(truncated.stderr)")
+        #expect(truncated.stderr.contains(pack) && !truncated.stderr.contains(".mlv/store/tmp"), "\(truncated.stderr)")
+        #expect(!truncated.stderr.contains("the store is damaged"), "\(truncated.stderr)")
+        var flipped = good
+        flipped[flipped.count - 10] ^= 1
+        try Data(flipped).write(to: URL(fileURLWithPath: pack))
+        let corrupt = try s.mlv("fetch", cwd: clone)
+        #expect(corrupt.status == 4, "\(corrupt.stderr)")
+        #expect(corrupt.stderr.contains(pack) && !corrupt.stderr.contains("the store is damaged"), "\(corrupt.stderr)")
+        try Data(good).write(to: URL(fileURLWithPath: pack))
+        let index = remote + "/index/" + (try FileManager.default.contentsOfDirectory(atPath: remote + "/index"))[0]
+        var idx = [UInt8](FileManager.default.contents(atPath: index)!)
+        idx[idx.count - 3] ^= 1
+        try Data(idx).write(to: URL(fileURLWithPath: index))
+        // A clone that has not cached that index yet.
+        let clone2 = s.root + "/clone2"
+        try s.git("clone", "-q", s.repo, clone2, cwd: s.root)
+        let badIndex = try s.mlv("fetch", cwd: clone2)
+        #expect(badIndex.status == 4, "\(badIndex.stderr)")
+        #expect(badIndex.stderr.contains(index), "\(badIndex.stderr)")
     }
 }

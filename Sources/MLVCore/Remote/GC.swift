@@ -70,6 +70,7 @@ extension Workspace {
         let lock = try self.lock("gc") { _ in }
         defer { withExtendedLifetime(lock) {} }
         let store = try store()
+        if !dryRun { removeStaleTemporaries(store.tmpDir) }
         try store.loadIndex()
         let live = try liveClosure(try liveRoots(), store: store)
         let all = try store.knownPacks()
