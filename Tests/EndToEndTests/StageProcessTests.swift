@@ -80,4 +80,21 @@ func eventually(_ seconds: Double, _ cond: () -> Bool) -> Bool {
             #expect(s.read("o") == Array("old\n".utf8))
         }
     }
+
+    /// The run record asks the stage's program for `--version`: a program that leaves a
+    /// background process holding its output there must not hold `mlv repro` either.
+    @Test func aVersionProbeThatLeavesABackgroundProcessDoesNotHang() throws {
+        let s = try Sandbox()
+        let pidFile = s.root + "/bg.pid"
+        try s.write("tool.sh", "#!/bin/sh\nif [ \"$1\" = --version ]; then sleep 600 & echo $! > \(pidFile); echo tool 1.0; exit 0; fi\necho x > o\n")
+        try s.chmod("tool.sh", 0o755)
+        try s.mlvOK("stage", "add", "t", "--dep", "tool.sh", "--out", "o", "--", "./tool.sh")
+        let r = try s.mlvBounded(["repro", "t"], seconds: 30)
+        #expect(!r.timedOut, "mlv repro waited for the version probe's background process")
+        #expect(r.status == 0, "\(r.stderr)")
+        let record = String(decoding: s.read("mlv-runs/t.json") ?? [], as: UTF8.self)
+        #expect(record.contains("tool 1.0"), "\(record)")
+        let pid = Int32(String(decoding: FileManager.default.contents(atPath: pidFile) ?? Data(), as: UTF8.self).trimmed) ?? 0
+        #expect(pid > 0 && eventually(5) { !processAlive(pid) }, "the probe's background sleep outlived mlv")
+    }
 }

@@ -129,7 +129,8 @@ private func runInGroup(_ exe: String, _ argv: [String], env: [String: String], 
     var eof = false
     /// Reads what the pipe holds now; waits up to `ms` for more first.
     func pump(waiting ms: Int32) throws {
-        guard !eof else { return }
+        // Output closed, the command still running: wait without spinning.
+        guard !eof else { usleep(useconds_t(ms) * 1000); return }
         var p = pollfd(fd: out.read, events: Int16(POLLIN), revents: 0)
         if poll(&p, 1, ms) <= 0 { return }
         while true {
