@@ -73,13 +73,16 @@ private let drainGrace: Double = 0.2
 /// group when the command exits (or after `timeout` seconds, killing it). Returns the exit
 /// status (128 + signal when killed by one).
 private func runInGroup(_ exe: String, _ argv: [String], env: [String: String], cwd: String, forwardSignals: Bool,
-                        timeout: Double?, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int32 {
+                        timeout: Double?, _ sink: (UnsafeRawBufferPointer) -> Void) throws -> Int32 {
     // A parent may have started mlv with these signals blocked (the mask is inherited):
     // unblock them, for mlv to see them.
     var set = sigset_t()
     sigemptyset(&set)
     for s in forwardedSignals { sigaddset(&set, s) }
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    // An ignored SIGCHLD (inherited from a parent) would have the kernel reap the command
+    // before mlv could wait for it.
+    signal(SIGCHLD, SIG_DFL)
 
     let out = try makePipe()
     defer { close(out.read) }
@@ -128,14 +131,14 @@ private func runInGroup(_ exe: String, _ argv: [String], env: [String: String], 
     var buf = [UInt8](repeating: 0, count: 64 * 1024)
     var eof = false
     /// Reads what the pipe holds now; waits up to `ms` for more first.
-    func pump(waiting ms: Int32) throws {
+    func pump(waiting ms: Int32) {
         // Output closed, the command still running: wait without spinning.
         guard !eof else { usleep(useconds_t(ms) * 1000); return }
         var p = pollfd(fd: out.read, events: Int16(POLLIN), revents: 0)
         if poll(&p, 1, ms) <= 0 { return }
         while true {
             let n = buf.withUnsafeMutableBytes { read(out.read, $0.baseAddress, $0.count) }
-            if n > 0 { try buf.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }; continue }
+            if n > 0 { buf.withUnsafeBytes { sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }; continue }
             if n == 0 { eof = true }
             if n < 0 && errno == EINTR { continue }
             return
@@ -147,17 +150,17 @@ private func runInGroup(_ exe: String, _ argv: [String], env: [String: String], 
     let deadline = timeout.map { Date().addingTimeInterval($0) }
     while !hasExited(pid) {
         if let d = deadline, Date() > d { kill(-pid, SIGKILL) }
-        try pump(waiting: eof ? 20 : 50)
+        pump(waiting: eof ? 20 : 50)
     }
-    try pump(waiting: 0)
+    pump(waiting: 0)
     // The rest of the group: SIGTERM, a grace period, SIGKILL.
     kill(-pid, SIGTERM)
     let termBy = Date().addingTimeInterval(termGrace)
-    while groupHasOthers(pid) && Date() < termBy { try pump(waiting: 20) }
+    while groupHasOthers(pid) && Date() < termBy { pump(waiting: 20) }
     if groupHasOthers(pid) { kill(-pid, SIGKILL) }
     // Output still buffered, or from processes that left the group: briefly.
     let drainBy = Date().addingTimeInterval(drainGrace)
-    while !eof && Date() < drainBy { try pump(waiting: 20) }
+    while !eof && Date() < drainBy { pump(waiting: 20) }
     return reap(pid)
 }
 
