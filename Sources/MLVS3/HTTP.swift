@@ -71,10 +71,44 @@ private final class Exchange {
 
 private let memoryCap = 1 << 20
 
-/// MLV_HTTP_TRACE=1 prints each request and response header to stderr (curl's verbose mode)
-/// for debugging a server that disagrees; header values are shown as sent, so the
-/// Authorization signature appears, never the secret key.
+/// MLV_HTTP_TRACE=1 prints each request and response header to stderr (curl's verbose mode,
+/// through `traceLine`) for debugging a server that disagrees. Header values are shown as
+/// sent, so the Authorization signature appears (it proves nothing beyond one request and
+/// never reveals the secret key), except the session token, a credential: redacted.
 private let traceRequests: Bool = getenv("MLV_HTTP_TRACE").map { String(cString: $0) == "1" } ?? false
+
+/// Headers whose values are credentials, lowercased.
+private let secretHeaders = ["x-amz-security-token"]
+
+/// curl's verbose output, as curl prints it ("* " notes, "> " sent and "< " received
+/// headers; bodies left out), with credential header values replaced by "[redacted]".
+func traceText(_ type: curl_infotype, _ text: String) -> String? {
+    let mark: String
+    switch type {
+    case CURLINFO_TEXT: mark = "* "
+    case CURLINFO_HEADER_OUT: mark = "> "
+    case CURLINFO_HEADER_IN: mark = "< "
+    default: return nil
+    }
+    var out = ""
+    // "\r\n" is one Character in Swift: both line ends are separators.
+    for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        var l = String(line)
+        if let colon = l.firstIndex(of: ":"), secretHeaders.contains(l[..<colon].lowercased()) {
+            l = l[..<colon] + ": [redacted]"
+        }
+        if l.hasSuffix("\r") { l.removeLast() }
+        out += mark + l + "\n"
+    }
+    return out
+}
+
+private let traceLine: mlv_curl_debug_cb = { _, type, data, size, _ in
+    guard let data, let text = traceText(type, String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)) else { return 0 }
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    return 0
+}
 
 private let readBody: mlv_curl_io_cb = { buffer, size, count, user in
     let x = Unmanaged<Exchange>.fromOpaque(user!).takeUnretainedValue()
@@ -216,7 +250,10 @@ public final class HTTPConnection: @unchecked Sendable {
                 _ = mlv_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
                 _ = mlv_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, timeouts.stall)
                 _ = mlv_curl_set_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
-                if traceRequests { _ = mlv_curl_set_long(handle, CURLOPT_VERBOSE, 1) }
+                if traceRequests {
+                    _ = mlv_curl_set_debug(handle, traceLine)
+                    _ = mlv_curl_set_long(handle, CURLOPT_VERBOSE, 1)
+                }
                 _ = mlv_curl_set_list(handle, CURLOPT_HTTPHEADER, list)
                 _ = mlv_curl_set_cb(handle, CURLOPT_WRITEFUNCTION, writeBody)
                 _ = mlv_curl_set_ptr(handle, CURLOPT_WRITEDATA, user)

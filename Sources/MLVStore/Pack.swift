@@ -176,26 +176,51 @@ public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
 
 /// Reads every object of a pack and checks it against its id: type and encoding known,
 /// zstd frames decoding to exactly the recorded size, SHA-256 matching. Returns the entries.
+/// Packs checked here come from elsewhere (a remote, a damaged store) and their headers may
+/// declare sizes they do not hold: every object is streamed through fixed buffers (the
+/// stored bytes read 1 MiB at a time, the decoded ones hashed as they come), so memory
+/// stays a few MiB whatever an entry declares.
 public func verifyPack(_ f: FileHandleFD) throws -> [PackedEntry] {
     let entries = try scanPack(f)
-    let d = ZstdDecompressor()
-    var data = [UInt8](), out = [UInt8]()
+    let d = ZstdStreamDecoder()
+    var input = [UInt8](repeating: 0, count: 1 << 20)
     for e in entries {
-        data = [UInt8](repeating: 0, count: Int(e.storedLength))
-        let start = e.offset + UInt64(PackFormat.entryHeaderSize)
-        guard try data.withUnsafeMutableBytes({ try f.pread(into: $0, at: start) }) == data.count else {
-            throw StoreError.corruptPack(path: f.path, offset: e.offset, why: "truncated")
+        func bad(_ why: String) -> StoreError { .corruptPack(path: f.path, offset: e.offset, why: why) }
+        let hasher = SHA256Stream()
+        var produced: UInt64 = 0
+        var at = e.offset + UInt64(PackFormat.entryHeaderSize)
+        var left = Int(e.storedLength)
+        d.reset()
+        while left > 0 {
+            let want = min(left, input.count)
+            let n = try input.withUnsafeMutableBytes { try f.pread(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: at) }
+            guard n == want else { throw bad("truncated") }
+            try input.withUnsafeBytes { buf in
+                let piece = UnsafeRawBufferPointer(rebasing: buf[0..<n])
+                switch e.encoding {
+                case .raw:
+                    produced += UInt64(n)
+                    hasher.update(piece)
+                case .zstd:
+                    do {
+                        try d.feed(piece) { out in
+                            produced += UInt64(out.count)
+                            // Stop at the first byte past the recorded size: a frame declaring
+                            // (or producing) more is damaged, however much more.
+                            guard produced <= UInt64(e.rawLength) else {
+                                throw ZstdError.sizeMismatch(expected: Int(e.rawLength), actual: Int(clamping: produced))
+                            }
+                            hasher.update(out)
+                        }
+                    } catch let z as ZstdError { throw bad("object \(e.id.short): \(z)") }
+                }
+            }
+            left -= n
+            at += UInt64(n)
         }
-        switch e.encoding {
-        case .raw: out = data
-        case .zstd:
-            out = [UInt8](repeating: 0, count: Int(e.rawLength))
-            do {
-                try data.withUnsafeBytes { src in try out.withUnsafeMutableBytes { try d.decompress(src, into: $0) } }
-            } catch { throw StoreError.corruptPack(path: f.path, offset: e.offset, why: "object \(e.id.short): \(error)") }
-        }
-        guard out.count == Int(e.rawLength), ObjectID.hash(out) == e.id else {
-            throw StoreError.corruptPack(path: f.path, offset: e.offset, why: "object \(e.id.short) fails its SHA-256 check")
+        if e.encoding == .zstd && !d.atFrameEnd { throw bad("object \(e.id.short): \(ZstdError.corruptFrame("the frame ends early"))") }
+        guard produced == UInt64(e.rawLength), hasher.finish() == e.id else {
+            throw bad("object \(e.id.short) fails its SHA-256 check")
         }
     }
     return entries

@@ -1,9 +1,9 @@
 // MLVZstd — the only module that imports libzstd.
 //
 // Chunks are small (at most a few hundred KiB) and their uncompressed size is always
-// known from the index before they are read, so only zstd's one-shot API is wrapped:
-// a frame that decodes to anything but exactly the expected size is an error, which also
-// bounds memory against frames that declare an enormous content size.
+// known from the index before they are read, so reads use zstd's one-shot API: a frame
+// that decodes to anything but exactly the expected size is an error. Verifying a pack
+// from elsewhere, whose entries may declare any size, streams instead (ZstdStreamDecoder).
 import CZstd
 
 public enum ZstdError: Error, Equatable, CustomStringConvertible {
@@ -69,5 +69,54 @@ public final class ZstdDecompressor {
         let n = ZSTD_decompressDCtx(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
         if ZSTD_isError(n) != 0 { throw ZstdError.corruptFrame(String(cString: ZSTD_getErrorName(n))) }
         if n != dst.count { throw ZstdError.sizeMismatch(expected: dst.count, actual: n) }
+    }
+}
+
+/// A streaming decoder (`ZSTD_decompressStream`) for verifying objects whose size comes from
+/// untrusted headers: output arrives in pieces of at most `ZSTD_DStreamOutSize()` bytes, so
+/// memory does not grow with the size a frame declares. The window a frame may ask for is
+/// capped (`ZSTD_d_windowLogMax`), bounding the decoder's own buffer too. Not thread-safe.
+public final class ZstdStreamDecoder {
+    private let ctx: OpaquePointer
+    private var out: [UInt8]
+    private var finished = false
+
+    /// 2^23 = 8 MiB: the largest window zstd levels 1-19 (the levels mlv writes) ever use.
+    public static let defaultWindowLogMax: Int32 = 23
+
+    public init(windowLogMax: Int32 = ZstdStreamDecoder.defaultWindowLogMax) {
+        guard let ctx = ZSTD_createDCtx() else { preconditionFailure("ZSTD_createDCtx: out of memory") }
+        self.ctx = ctx
+        _ = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, windowLogMax)
+        out = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
+    }
+
+    deinit { ZSTD_freeDCtx(ctx) }
+
+    /// Starts a new frame, dropping any state of the previous one.
+    public func reset() {
+        _ = ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only)
+        finished = false
+    }
+
+    /// True when the last input fed ended exactly at the end of a frame (false before any).
+    public var atFrameEnd: Bool { finished }
+
+    /// Decodes `src` (any piece of the stored bytes, in order), handing each decoded piece
+    /// to `sink`.
+    public func feed(_ src: UnsafeRawBufferPointer, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+        repeat {
+            let (ret, produced) = out.withUnsafeMutableBytes { o -> (Int, Int) in
+                var output = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+                let r = ZSTD_decompressStream(ctx, &output, &input)
+                return (r, output.pos)
+            }
+            if ZSTD_isError(ret) != 0 { throw ZstdError.corruptFrame(String(cString: ZSTD_getErrorName(ret))) }
+            finished = ret == 0
+            if produced > 0 { try out.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            // Input left, or a full output buffer (more may be pending): go on.
+            if input.pos == input.size && produced < out.count { break }
+        } while true
     }
 }

@@ -256,14 +256,16 @@ func repositoryWithRemote(_ commits: [(path: String, bytes: [UInt8])]) throws ->
         try s.mlvOK("remote", "add", "origin", s.root + "/remote")
         try s.mlvOK("push")
         #expect(try s.mlvOK("fsck", "--remote", "origin").stdout.contains("no problems"))
-        // Partial files: an old one is cleared by the next push, a young one is left alone.
-        try s.write("old.pack.123.456", [1, 2, 3], in: s.root + "/remote/tmp")
-        try s.write("young.pack.123.456", [1, 2, 3], in: s.root + "/remote/tmp")
+        // Partial files (named as push names them): an old one is cleared by the next push,
+        // a young one is left alone.
+        let oldName = String(repeating: "a", count: 64) + ".pack.123.456", youngName = String(repeating: "b", count: 64) + ".pack.123.456"
+        try s.write(oldName, [1, 2, 3], in: s.root + "/remote/tmp")
+        try s.write(youngName, [1, 2, 3], in: s.root + "/remote/tmp")
         let old = Date().addingTimeInterval(-7200)
-        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: s.root + "/remote/tmp/old.pack.123.456")
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: s.root + "/remote/tmp/" + oldName)
         try s.mlvOK("push")
-        #expect(!FileManager.default.fileExists(atPath: s.root + "/remote/tmp/old.pack.123.456"))
-        #expect(FileManager.default.fileExists(atPath: s.root + "/remote/tmp/young.pack.123.456"))
+        #expect(!FileManager.default.fileExists(atPath: s.root + "/remote/tmp/" + oldName))
+        #expect(FileManager.default.fileExists(atPath: s.root + "/remote/tmp/" + youngName))
         let pack = try FileManager.default.subpathsOfDirectory(atPath: s.root + "/remote/packs").first { $0.hasSuffix(".pack") }!
         let path = s.root + "/remote/packs/" + pack
         var bytes = [UInt8](FileManager.default.contents(atPath: path)!)

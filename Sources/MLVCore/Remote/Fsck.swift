@@ -55,6 +55,7 @@ extension Workspace {
         let lock = try self.lock("fsck --repair") { _ in }
         defer { withExtendedLifetime(lock) {} }
         let store = try store()
+        removeStaleTemporaries(store.tmpDir)
         var good: [(ObjectID, [PackedEntry])] = []
         var lost: [String] = []
         let lostDir = FS.join(FS.dirname(store.packsDir), "lost")
@@ -97,10 +98,11 @@ extension Workspace {
         let store = try store()
         let problems = Mutex<[FsckProblem]>([])
         var listed = Set<ObjectID>()
-        for n in try r.indexNames() {
+        for (n, size) in try r.indexFiles() {
             let rel = "index/\(n)"
             do {
-                let bytes = try r.withLocalCopy(rel, tmpDir: store.tmpDir) { try FS.readAll($0) }
+                guard size <= maxRemoteIndexSize else { throw r.tooLarge(rel, size: size, limit: maxRemoteIndexSize) }
+                let bytes = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: maxRemoteIndexSize) { try readWhole($0, limit: maxRemoteIndexSize) }
                 guard indexFileName(bytes) == n else {
                     problems.withLock { $0.append(FsckProblem(what: "index", path: r.describe(rel), problem: "content does not match its name")) }
                     continue
@@ -113,15 +115,17 @@ extension Workspace {
         try inParallel(files.keys.sorted(), workers: r.parallelism) { p in
             let rel = remotePackRel(p)
             do {
-                let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir) { path in
-                    let h = try FileHandleFD.openRead(path)
+                let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: .max) { h in
                     guard try computePackID(h) == p else { return "headers do not match the pack's name" }
                     objects.add(UInt64(try verifyPack(h).count))
                     return nil
                 }
                 if let problem { problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: problem)) } }
             } catch let e as RemoteError {
-                throw e     // the remote stopped answering: not a finding about this pack
+                // The remote stopped answering: not a finding about this pack (a damaged
+                // file is one).
+                guard case .damaged(_, _, let why) = e else { throw e }
+                problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: why)) }
             } catch {
                 problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: "\(error)")) }
             }

@@ -73,6 +73,7 @@ extension Workspace {
         let lock = try self.lock("gc") { _ in }
         defer { withExtendedLifetime(lock) {} }
         let store = try store()
+        if !dryRun { removeStaleTemporaries(store.tmpDir) }
         try store.loadIndex()
         var skipped: [String] = []
         let live = try liveClosure(try liveRoots(skipped: &skipped), store: store)

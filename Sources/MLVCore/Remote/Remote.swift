@@ -14,6 +14,11 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
     case unsupportedURL(String)
     case unreachable(remote: String, why: String)
     case missingOnRemote(remote: String, count: Int)
+    /// A relative directory URL read from mlv.yaml.
+    case relativeURL(remote: String, url: String)
+    /// A file on the remote that is not what mlv wrote there (wrong content, wrong kind of
+    /// file, impossible size): integrity, like a damaged local store.
+    case damaged(remote: String, path: String, why: String)
 
     public var description: String {
         switch self {
@@ -27,6 +32,10 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
             return "remote \(r): \(why)"
         case .missingOnRemote(let r, let n):
             return "remote \(r) lacks \(n) object\(n == 1 ? "" : "s") the pointers need; push them from the clone that committed them"
+        case .relativeURL(let r, let u):
+            return "remote \(r): url \(u.debugDescription) in mlv.yaml is a relative path, which would name a different folder in every clone; give it an absolute one: `mlv remote remove \(r)` then `mlv remote add \(r) /absolute/path`"
+        case .damaged(let r, let path, let why):
+            return "remote \(r): \(path): \(why); the remote is damaged: check it with `mlv fsck --remote \(r)` and push again from a clone that has the data"
         }
     }
 }
@@ -53,11 +62,14 @@ extension Workspace {
         }
         guard let r = config.remotes[n] else { throw RemoteError.unknownRemote(n, known: config.remotes.keys.sorted()) }
         if r.url.hasPrefix("s3://") { return try S3Remote(name: n, url: r.url, endpoint: r.endpoint) }
-        return try DirectoryRemote(name: n, url: r.url, base: root)
+        return try DirectoryRemote(name: n, url: r.url)
     }
 
-    /// `mlv remote add`: the first remote becomes the default.
-    public func addRemote(_ name: String, url: String, endpoint: String?, makeDefault: Bool) throws {
+    /// `mlv remote add`: the first remote becomes the default. A directory typed as a relative
+    /// path is stored absolute (relative to where the command runs), as every clone must
+    /// find the same folder.
+    public func addRemote(_ name: String, url typed: String, endpoint: String?, makeDefault: Bool) throws {
+        var url = typed
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw MLVError.invalidArgument("remote names use letters, digits, '-' and '_'")
         }
@@ -68,7 +80,8 @@ extension Workspace {
             }
         } else {
             guard endpoint == nil else { throw MLVError.invalidArgument("--endpoint is for s3:// remotes") }
-            _ = try DirectoryRemote(name: name, url: url, base: root)
+            url = try DirectoryRemote.absoluteURL(typed, cwd: cwd)
+            _ = try DirectoryRemote(name: name, url: url)
         }
         if config.remotes[name] != nil { throw MLVError.invalidArgument("remote \(name) exists; remove it first with `mlv remote remove \(name)`") }
         config.remotes[name] = RemoteSettings(url: url, endpoint: endpoint)
@@ -130,11 +143,13 @@ extension Workspace {
     /// The remote's indexes, each checked against its name. Index files never change, so
     /// one read before is taken from .mlv/cache/remote-index instead of downloaded again.
     /// A damaged index is skipped when `strict` is false (push re-indexes what it needs),
-    /// and fails the call otherwise (fetch must not miss objects silently).
+    /// and fails the call otherwise (fetch must not miss objects silently). A file too large
+    /// to be an index is refused before it is downloaded.
     func remoteIndexes(_ r: any RemoteStore, store: Store, strict: Bool) throws -> [DecodedIndex] {
         try FS.makeDirectories(remoteIndexCache)
         var out: [DecodedIndex] = []
-        for n in try r.indexNames() {
+        for (n, size) in try r.indexFiles() {
+            let rel = "index/\(n)"
             let cached = FS.join(remoteIndexCache, n)
             do {
                 let bytes: [UInt8]
@@ -145,16 +160,19 @@ extension Workspace {
                         throw RemoteError.unreachable(remote: r.name, why: "cached index \(n) is damaged; removed, run the command again")
                     }
                 } else {
+                    guard size <= maxRemoteIndexSize else { throw r.tooLarge(rel, size: size, limit: maxRemoteIndexSize) }
                     let tmp = FS.join(store.tmpDir, "remote-\(getpid())-\(n)")
                     defer { FS.remove(tmp) }
-                    _ = try r.download("index/\(n)", to: tmp)
-                    bytes = try FS.readAll(tmp)
+                    _ = try r.download(rel, to: tmp, limit: maxRemoteIndexSize)
+                    bytes = try readWhole(FileHandleFD.openRead(tmp), limit: maxRemoteIndexSize)
                     guard indexFileName(bytes) == n else {
-                        throw RemoteError.unreachable(remote: r.name, why: "index \(n) does not match its name (damaged); not used")
+                        throw RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "its content does not match its name")
                     }
                     try FS.rename(tmp, cached)
                 }
-                out.append(try decodeIndex(bytes, path: r.describe("index/\(n)")))
+                do { out.append(try decodeIndex(bytes, path: r.describe(rel))) } catch let e as StoreError {
+                    throw remoteError(e, r, rel)
+                }
             } catch {
                 if strict { throw error }
             }
@@ -173,6 +191,7 @@ extension Workspace {
         defer { withExtendedLifetime(lock) {} }
         try r.prepare(forWriting: true)
         let store = try store()
+        removeStaleTemporaries(store.tmpDir)
         try store.loadIndex()
         var indexed = Set<ObjectID>(), onRemote = Set<ObjectID>()
         for idx in try remoteIndexes(r, store: store, strict: false) {
@@ -217,6 +236,7 @@ extension Workspace {
         defer { withExtendedLifetime(lock) {} }
         try r.prepare(forWriting: false)
         let store = try store()
+        removeStaleTemporaries(store.tmpDir)
         try store.loadIndex()
         // The remote's indexes: object -> remote pack.
         var where_: [ObjectID: ObjectID] = [:]
@@ -244,12 +264,16 @@ extension Workspace {
                 do {
                     let size = try r.download(rel, to: tmp)
                     let check = try FileHandleFD.openRead(tmp)
-                    guard try computePackID(check) == p else {
-                        throw StoreError.corruptPack(path: r.describe(rel), offset: 0, why: "its content does not match its name")
-                    }
+                    // What is wrong with the download is wrong on the remote: named there,
+                    // not in the local temp file, and not blamed on the local store.
                     let entries: [PackedEntry]
-                    do { entries = try verifyPack(check) } catch StoreError.corruptPack(_, let offset, let why) {
-                        throw StoreError.corruptPack(path: r.describe(rel), offset: offset, why: why)
+                    do {
+                        guard try computePackID(check) == p else {
+                            throw RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "its content does not match its name")
+                        }
+                        entries = try verifyPack(check)
+                    } catch let e as StoreError {
+                        throw remoteError(e, r, rel)
                     }
                     try store.adopt(packFile: tmp, id: p, entries: entries)
                     got.add(size)
@@ -280,4 +304,46 @@ extension Workspace {
         if missing > 0 { throw RemoteError.missingOnRemote(remote: r.name, count: missing) }
         return result
     }
+}
+
+/// The error to report for a remote file whose check (of a local copy) threw `e`: named on
+/// the remote, and a damaged remote rather than a damaged local store.
+func remoteError(_ e: StoreError, _ r: any RemoteStore, _ rel: String) -> any Error {
+    switch e {
+    case .corruptPack(_, let offset, let why):
+        return RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "corrupt pack at byte \(offset): \(why)")
+    case .corruptIndex(_, let why):
+        return RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "corrupt index: \(why)")
+    case .unsupportedVersion(_, let found):
+        return StoreError.unsupportedVersion(path: r.describe(rel), found: found)
+    default:
+        return e
+    }
+}
+
+/// Removes what mlv left in `.mlv/store/tmp` over an hour ago: partial downloads and packs
+/// of commands that were killed or stalled. Called with the repository lock held (push,
+/// fetch, gc, fsck --repair), so no running command of this clone owns them; the hour covers
+/// a clock skewed against the file system. Only regular files with the names mlv gives them
+/// there, never through a symlink.
+func removeStaleTemporaries(_ dir: String) {
+    guard let st = FS.lstat(dir), st.st_mode & S_IFMT == S_IFDIR else { return }
+    let hourAgo = realtimeNanoseconds() - 3_600_000_000_000
+    for n in (try? FS.list(dir)) ?? [] where isStoreTempName(n) {
+        let path = FS.join(dir, n)
+        if let e = FS.lstat(path), e.st_mode & S_IFMT == S_IFREG, FileStat(e).mtime < hourAgo { FS.remove(path) }
+    }
+}
+
+/// The names mlv's commands give their files in .mlv/store/tmp: `fetch-<pid>-…`,
+/// `remote-<pid>-…`, `push-<pid>.idx` (Remote.swift, RemoteStore.swift) and `pack-<pid>-…`
+/// (PackWriter).
+func isStoreTempName(_ n: String) -> Bool {
+    for prefix in ["fetch-", "remote-", "push-", "pack-"] where n.hasPrefix(prefix) {
+        let rest = n.dropFirst(prefix.count)
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let next = rest.dropFirst(digits.count).first else { return false }
+        return next == "-" || next == "."
+    }
+    return false
 }

@@ -25,14 +25,30 @@ protocol RemoteStore: Sendable {
     func prepare(forWriting: Bool) throws
     /// Pack files present, with their sizes.
     func packFiles() throws -> [ObjectID: UInt64]
-    func indexNames() throws -> [String]
-    /// Copies `rel` into the new local file `local` and fsyncs it. Returns its size.
-    func download(_ rel: String, to local: String) throws -> UInt64
+    /// Index files present (names under index/), with their sizes.
+    func indexFiles() throws -> [(name: String, size: UInt64)]
+    /// Copies `rel` into the new local file `local` and fsyncs it. Returns its size. A file
+    /// over `limit` bytes is refused (`RemoteError.damaged`) before it is copied.
+    func download(_ rel: String, to local: String, limit: UInt64) throws -> UInt64
     /// Stores a local file as `rel`, atomically. Returns the bytes sent.
     func upload(_ local: String, to rel: String) throws -> UInt64
-    /// Runs `body` on a local copy of `rel` (a directory remote's own file; a download into
-    /// `tmpDir` for object storage, removed afterwards).
-    func withLocalCopy<T>(_ rel: String, tmpDir: String, _ body: (String) throws -> T) throws -> T
+    /// Runs `body` on an open local copy of `rel` (a directory remote's own file, opened as
+    /// `download` would; a download into `tmpDir` for object storage, removed afterwards).
+    func withLocalCopy<T>(_ rel: String, tmpDir: String, limit: UInt64, _ body: (FileHandleFD) throws -> T) throws -> T
+}
+
+/// No index mlv writes comes near this: 1 GiB is 19 million objects (over a TiB of data)
+/// pushed at once. A bigger "index" is not one, and is refused before it is read.
+let maxRemoteIndexSize: UInt64 = 1 << 30
+
+/// The whole content of an open file of at most `limit` bytes (checked first).
+func readWhole(_ f: FileHandleFD, limit: UInt64) throws -> [UInt8] {
+    let size = UInt64(try f.stat().st_size)
+    guard size <= limit else { throw IOError("read (\(size) bytes, over the \(limit)-byte limit)", f.path, code: EFBIG) }
+    var out = [UInt8](repeating: 0, count: Int(size))
+    let n = try out.withUnsafeMutableBytes { try f.pread(into: $0, at: 0) }
+    if n < out.count { out.removeLast(out.count - n) }
+    return out
 }
 
 /// Where a pack lives on any remote.
@@ -41,27 +57,59 @@ func remotePackRel(_ id: ObjectID) -> String { "packs/\(id.hex.prefix(2))/\(id.h
 extension RemoteStore {
     func describe(_ rel: String) -> String { "\(location)/\(rel)" }
 
-    func withLocalCopy<T>(_ rel: String, tmpDir: String, _ body: (String) throws -> T) throws -> T {
+    func download(_ rel: String, to local: String) throws -> UInt64 { try download(rel, to: local, limit: .max) }
+
+    func withLocalCopy<T>(_ rel: String, tmpDir: String, limit: UInt64, _ body: (FileHandleFD) throws -> T) throws -> T {
         let tmp = FS.join(tmpDir, "remote-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(FS.basename(rel))")
         defer { FS.remove(tmp) }
-        _ = try download(rel, to: tmp)
-        return try body(tmp)
+        _ = try download(rel, to: tmp, limit: limit)
+        return try body(try FileHandleFD.openRead(tmp))
+    }
+
+    /// The refusal of a remote file over `limit` bytes.
+    func tooLarge(_ rel: String, size: UInt64, limit: UInt64) -> RemoteError {
+        .damaged(remote: name, path: describe(rel), why: "\(size) bytes, more than any file mlv writes there (\(limit))")
     }
 }
 
-/// A directory remote (a local path, a shared disk, NFS).
+/// A directory remote (a local path, a shared disk, NFS). Anyone with write access to it
+/// can put anything there (symlinks, FIFOs, huge files), so its files are opened in one
+/// place (`open`), as regular files only, and listings skip everything else.
 struct DirectoryRemote: RemoteStore {
     let name: String
     let root: String
     var location: String { root }
     var parallelism: Int { 4 }
 
-    init(name: String, url: String, base: String) throws {
+    /// `url` must be absolute: a relative one in a committed mlv.yaml would point every clone
+    /// at a different folder, outside any remote (`mlv remote add` stores absolute paths).
+    init(name: String, url: String) throws {
         self.name = name
+        let path = try DirectoryRemote.path(of: url)
+        guard path.hasPrefix("/") else { throw RemoteError.relativeURL(remote: name, url: url) }
+        root = path
+    }
+
+    /// The path a directory URL names (a path, or file://PATH).
+    static func path(of url: String) throws -> String {
         var path = url
         if path.hasPrefix("file://") { path = String(path.dropFirst(7)) }
-        guard !path.contains("://") else { throw RemoteError.unsupportedURL(url) }
-        root = path.hasPrefix("/") ? path : FS.join(base, path)
+        guard !path.contains("://"), !path.isEmpty else { throw RemoteError.unsupportedURL(url) }
+        return path
+    }
+
+    /// What `mlv remote add` stores for a path typed relative to `cwd`: absolute, with "."
+    /// and ".." resolved by name (symlinks are kept: they are the user's choice).
+    static func absoluteURL(_ url: String, cwd: String) throws -> String {
+        let path = try DirectoryRemote.path(of: url)
+        if path.hasPrefix("/") { return url }
+        var parts: [Substring] = []
+        for c in (cwd + "/" + path).split(separator: "/") {
+            if c == "." { continue }
+            if c == ".." { _ = parts.popLast(); continue }
+            parts.append(c)
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     func prepare(forWriting: Bool) throws {
@@ -74,12 +122,59 @@ struct DirectoryRemote: RemoteStore {
                 throw RemoteError.unreachable(remote: name, why: "cannot create \(root)/\(d) (\(error))")
             }
         }
-        // Partial files of interrupted pushes: removed once an hour old (a push still
-        // running, from this machine or another, writes younger files).
+        removeStaleUploads()
+    }
+
+    /// Partial files of interrupted pushes are removed once an hour old (a push still running,
+    /// from this machine or another, writes younger files). Only what mlv itself names there
+    /// (`upload`'s temp names), only regular files, and only in a real tmp folder: a symlinked
+    /// tmp or entry is never followed, so nothing outside the remote is ever deleted.
+    func removeStaleUploads() {
         let tmp = FS.join(root, "tmp")
+        guard let st = FS.lstat(tmp), st.st_mode & S_IFMT == S_IFDIR else { return }
         let hourAgo = realtimeNanoseconds() - 3_600_000_000_000
-        for n in (try? FS.list(tmp)) ?? [] {
-            if let st = FS.lstat(FS.join(tmp, n)), FileStat(st).mtime < hourAgo { FS.remove(FS.join(tmp, n)) }
+        for n in (try? FS.list(tmp)) ?? [] where DirectoryRemote.isUploadTempName(n) {
+            let path = FS.join(tmp, n)
+            if let e = FS.lstat(path), e.st_mode & S_IFMT == S_IFREG, FileStat(e).mtime < hourAgo { FS.remove(path) }
+        }
+    }
+
+    /// `upload`'s temp names: `<64 hex>.pack|idx.<pid>.<random>`.
+    static func isUploadTempName(_ n: String) -> Bool {
+        let p = n.split(separator: ".", omittingEmptySubsequences: false)
+        return p.count == 4 && ObjectID(hex: p[0]) != nil && (p[1] == "pack" || p[1] == "idx")
+            && UInt64(p[2]) != nil && UInt64(p[3]) != nil
+    }
+
+    /// The one place a file of this remote is opened for reading: a regular file only, never
+    /// through a symlink (`O_NOFOLLOW`), and without blocking on a FIFO or device
+    /// (`O_NONBLOCK` for the open, cleared once fstat shows a regular file); at most `limit`
+    /// bytes.
+    func open(_ rel: String, limit: UInt64) throws -> FileHandleFD {
+        let path = FS.join(root, rel)
+        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ELOOP { throw notRegular(rel) }
+            throw IOError("open", path)
+        }
+        let f = FileHandleFD(fd: fd, path: path)
+        let st = try f.stat()
+        guard st.st_mode & S_IFMT == S_IFREG else { throw notRegular(rel) }
+        let flags = fcntl(fd, F_GETFL)
+        if flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 { throw IOError("fcntl", path) }
+        guard UInt64(st.st_size) <= limit else { throw tooLarge(rel, size: UInt64(st.st_size), limit: limit) }
+        return f
+    }
+
+    private func notRegular(_ rel: String) -> RemoteError {
+        .damaged(remote: name, path: describe(rel), why: "not a regular file (a symlink, FIFO, device or folder mlv never writes)")
+    }
+
+    /// Regular files named `*<suffix>` in `dir` (nothing else mlv would have written).
+    private func regularFiles(in dir: String, suffix: String) throws -> [(String, UInt64)] {
+        try FS.list(dir).compactMap { n in
+            guard n.hasSuffix(suffix), let st = FS.lstat(FS.join(dir, n)), st.st_mode & S_IFMT == S_IFREG else { return nil }
+            return (n, UInt64(st.st_size))
         }
     }
 
@@ -88,21 +183,22 @@ struct DirectoryRemote: RemoteStore {
         let dir = FS.join(root, "packs")
         guard FS.isDirectory(dir) else { return [:] }
         for sub in try FS.list(dir) {
-            for f in try FS.list(FS.join(dir, sub)) where f.hasSuffix(".pack") {
-                if let id = ObjectID(hex: f.dropLast(5)), let st = FS.lstat(FS.join(dir, "\(sub)/\(f)")) { out[id] = UInt64(st.st_size) }
+            guard let st = FS.lstat(FS.join(dir, sub)), st.st_mode & S_IFMT == S_IFDIR else { continue }
+            for (f, size) in try regularFiles(in: FS.join(dir, sub), suffix: ".pack") {
+                if let id = ObjectID(hex: f.dropLast(5)), remotePackRel(id) == "packs/\(sub)/\(f)" { out[id] = size }
             }
         }
         return out
     }
 
-    func indexNames() throws -> [String] {
+    func indexFiles() throws -> [(name: String, size: UInt64)] {
         let dir = FS.join(root, "index")
         guard FS.isDirectory(dir) else { return [] }
-        return try FS.list(dir).filter { $0.hasSuffix(".idx") }.sorted()
+        return try regularFiles(in: dir, suffix: ".idx").map { (name: $0.0, size: $0.1) }.sorted { $0.name < $1.name }
     }
 
-    func download(_ rel: String, to local: String) throws -> UInt64 {
-        let src = try FileHandleFD.openRead(FS.join(root, rel))
+    func download(_ rel: String, to local: String, limit: UInt64) throws -> UInt64 {
+        let src = try open(rel, limit: limit)
         let size = UInt64(try src.stat().st_size)
         let out = try FileHandleFD.create(local)
         do {
@@ -120,6 +216,7 @@ struct DirectoryRemote: RemoteStore {
         let dest = FS.join(root, rel)
         let dir = FS.dirname(dest)
         if !FS.isDirectory(dir) { try FS.makeDirectories(dir) }
+        // The name `removeStaleUploads` recognises.
         let tmp = FS.join(root, "tmp/\(FS.basename(rel)).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         let src = try FileHandleFD.openRead(local)
         let size = UInt64(try src.stat().st_size)
@@ -135,8 +232,8 @@ struct DirectoryRemote: RemoteStore {
         return size
     }
 
-    func withLocalCopy<T>(_ rel: String, tmpDir: String, _ body: (String) throws -> T) throws -> T {
-        try body(FS.join(root, rel))
+    func withLocalCopy<T>(_ rel: String, tmpDir: String, limit: UInt64, _ body: (FileHandleFD) throws -> T) throws -> T {
+        try body(try open(rel, limit: limit))
     }
 }
 
@@ -165,7 +262,7 @@ struct S3Remote: RemoteStore {
     }
 
     /// One listing proves the endpoint answers, the credentials sign and the bucket exists.
-    func prepare(forWriting: Bool) throws { _ = try indexNames() }
+    func prepare(forWriting: Bool) throws { _ = try indexFiles() }
 
     func packFiles() throws -> [ObjectID: UInt64] {
         var out: [ObjectID: UInt64] = [:]
@@ -175,15 +272,18 @@ struct S3Remote: RemoteStore {
         return out
     }
 
-    func indexNames() throws -> [String] {
-        try mapped { try client.list("index") }.map(\.key).filter { $0.hasSuffix(".idx") && FS.dirname($0) == "index" }
-            .map { FS.basename($0) }.sorted()
+    func indexFiles() throws -> [(name: String, size: UInt64)] {
+        try mapped { try client.list("index") }.filter { $0.key.hasSuffix(".idx") && FS.dirname($0.key) == "index" }
+            .map { (name: FS.basename($0.key), size: $0.size) }.sorted { $0.name < $1.name }
     }
 
-    func download(_ rel: String, to local: String) throws -> UInt64 {
+    /// `limit` is checked against the listing's sizes by the callers (`indexFiles`) before
+    /// anything is downloaded; an object that grew since is refused here too.
+    func download(_ rel: String, to local: String, limit: UInt64) throws -> UInt64 {
         let out = try FileHandleFD.create(local)
         do {
             let n = try mapped { try client.get(rel, to: out) }
+            guard n <= limit else { throw tooLarge(rel, size: n, limit: limit) }
             try out.sync()
             return n
         } catch {

@@ -293,18 +293,8 @@ extension Workspace {
 
     func toolVersions(_ cmd: String, env: [String: String]) -> [String: String] {
         guard let exe = resolveCommand(cmd) else { return [:] }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["--version"]
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return [:] }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-        return p.terminationStatus == 0 && !line.isEmpty ? [cmd: line] : [:]
+        // Run like a stage (own process group, ended with it, bounded in time and output):
+        // `--version` of a stage's own script runs that script.
+        return versionLine(exe.hasPrefix("/") ? exe : absolute(exe), env: env, cwd: root).map { [cmd: $0] } ?? [:]
     }
 }
