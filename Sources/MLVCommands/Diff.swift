@@ -16,6 +16,7 @@ struct DiffGateOptions: ParsableArguments {
     /// Prints the report and exits with the documented status.
     func finish(_ report: DiffReport) throws {
         let gates = try self.gates()
+        for t in report.targets { for w in t.warnings ?? [] { MLVCommands.Out.err("warning: \(w)") } }
         var results: [GateResult] = []
         for g in gates {
             let v = try g.value(in: report)
@@ -106,9 +107,7 @@ struct Metrics: ParsableCommand {
         @Argument(help: "A revision.") var revision: String?
 
         func run() throws {
-            // A diff of the revision against itself lists every value once.
-            let r = try repo.open().diff(DiffOptions(from: revision ?? "HEAD", to: revision, onlyKinds: [.metrics]))
-            let values = r.metrics.map { ($0.file, $0.key, ($0.new ?? $0.old)?.description ?? "") }
+            let values = try repo.open().metricValues(at: revision).map { ($0.file, $0.key, $0.new?.description ?? "") }
             switch format {
             case .json:
                 struct V: Encodable { let file, key, value: String }

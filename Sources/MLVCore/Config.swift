@@ -77,6 +77,7 @@ public struct Config: Codable, Equatable, Sendable {
     public static func parse(_ bytes: [UInt8]) throws -> Config {
         let text = String(decoding: bytes, as: UTF8.self)
         let config: Config
+        try YAMLBudget.check(text, decoded: true) { MLVError.badConfig(path: Config.fileName, why: $0) }
         do {
             config = try YAMLDecoder().decode(Config.self, from: text.isEmpty ? "{}" : text)
         } catch let e as YamlError {

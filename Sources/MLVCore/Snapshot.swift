@@ -256,13 +256,16 @@ func tabularSeparator(_ path: String) -> UInt8? {
 }
 
 /// Rows (lines after the header) and columns (header fields, quotes respected) of a table.
-func tableShape(lineBreaks: UInt64, endsWithLineBreak: Bool, header: [UInt8], separator: UInt8) -> (UInt64, UInt64) {
+/// Columns are exact or nil: nil when the header may be cut (the archiver keeps at most
+/// `Archiver.firstLineLimit` bytes of it) or goes on past its first line (a quoted line break).
+func tableShape(lineBreaks: UInt64, endsWithLineBreak: Bool, header: [UInt8], separator: UInt8) -> (UInt64, UInt64?) {
     let lines = lineBreaks + (endsWithLineBreak ? 0 : 1)
     if lines == 0 { return (0, 0) }
+    if header.count >= Archiver.firstLineLimit { return (lines - 1, nil) }
     var fields: UInt64 = 1
     var quoted = false
     for b in header {
         if b == UInt8(ascii: "\"") { quoted.toggle() } else if b == separator && !quoted { fields += 1 }
     }
-    return (lines - 1, fields)
+    return (lines - 1, quoted ? nil : fields)
 }

@@ -34,6 +34,9 @@ public final class Archiver {
     private let stage: BlockStage
 
     public static let blockSize = 8 * 1024 * 1024 // bytes read per step
+    /// The most of a file's first line `archiveFile(countLines:)` keeps: a longer one is cut
+    /// here (so a `firstLine` this long may be incomplete).
+    public static let firstLineLimit = 1 << 20
 
     /// The two block buffers, allocated once and reused for every file of a session.
     private lazy var slots: [Block] = {
@@ -74,7 +77,7 @@ public final class Archiver {
             if n > 0 { lastByte = b.buf[valid - 1] }
             if firstLine == nil {
                 // The header: up to the first line break (or 1 MiB), found in the first block.
-                let head = UnsafeRawBufferPointer(rebasing: b.buf[0..<min(valid, 1 << 20)])
+                let head = UnsafeRawBufferPointer(rebasing: b.buf[0..<min(valid, Archiver.firstLineLimit)])
                 if let nl = memchr(head.baseAddress!, 0x0A, head.count) {
                     firstLine = Array(UnsafeRawBufferPointer(start: head.baseAddress!, count: UnsafeRawPointer(nl) - head.baseAddress!))
                 } else {

@@ -77,6 +77,9 @@ public enum DiffError: Error, CustomStringConvertible, Equatable {
     case unknownKey(file: String, column: String, columns: [String])
     case tooLarge(String, limit: Int)
     case badExpression(String, why: String)
+    /// A table wider or with longer records than `TableLimits`: `mlv diff` falls back to a
+    /// byte-level summary and shows this as a warning.
+    case tooWide(file: String, why: String)
 
     public var description: String {
         switch self {
@@ -86,6 +89,8 @@ public enum DiffError: Error, CustomStringConvertible, Equatable {
             return "\(file): no column \(column.debugDescription) to use as --key; columns are \(columns.prefix(12).joined(separator: ", "))"
         case .tooLarge(let what, let limit):
             return "\(what) is larger than \(limit / 1024 / 1024) MiB; metrics and params files must be small"
+        case .tooWide(let file, let why):
+            return "\(file): \(why)"
         case .badExpression(let expr, let why):
             return "--fail-on \(expr.debugDescription): \(why); see `mlv diff --help` for the expression language"
         }

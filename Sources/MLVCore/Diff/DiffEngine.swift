@@ -45,9 +45,12 @@ public struct TargetDiff: Codable, Sendable {
     public var binary: BinaryDiff?
     public var features: FeaturesDiff?
     public var tensors: SafetensorsDiff?
+    /// What could not be compared in detail, one line each (a table past `TableLimits`, a
+    /// safetensors header past its limits): the diff shows a byte-level summary instead.
+    public var warnings: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case path, kind, change, files, table, tables, binary, features, tensors
+        case path, kind, change, files, table, tables, binary, features, tensors, warnings
         case oldSnapshot = "old_snapshot"
         case newSnapshot = "new_snapshot"
         case oldSize = "old_size"
@@ -98,33 +101,56 @@ extension Workspace {
     /// `mlv diff`: compares tracked data, metrics and params between two commits, or between a
     /// commit and the working tree. Nothing is checked out: pointers come from git, content
     /// streams from the store (or the working tree).
+    /// One side of a diff: the commit `rev` names, or (nil) the working tree, whose snapshots
+    /// are taken with `snap` (made on first use and kept for listing folder files).
+    func diffSide(_ rev: String?, snap: inout Snapshotter?) throws -> DiffSide {
+        if let rev {
+            let c = try resolve(rev)
+            var s = DiffSide(label: rev, commit: c)
+            for (p, ptr) in try targets(at: c) { s.targets[p] = ptr }
+            return s
+        }
+        // The working tree: current pointers, with the snapshot of what is on disk.
+        let sn = snap ?? Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        snap = sn
+        var s = DiffSide(label: "working tree", commit: nil)
+        for (p, ptr) in try targets() {
+            guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else { continue }
+            var q = ptr
+            q.snapshot = w.id
+            q.size = w.size
+            q.files = w.files
+            q.type = w.type
+            s.targets[p] = q
+        }
+        return s
+    }
+
+    /// `mlv metrics show`: every metric at a revision, or (nil) in the working tree, as
+    /// changes with only `new` set. Read from that one side: a metrics file deleted in the
+    /// working tree is not listed, and the working tree needs no commit yet.
+    public func metricValues(at revision: String?) throws -> [MetricChange] {
+        let store = try store()
+        var snap: Snapshotter? = nil
+        let s = try diffSide(revision, snap: &snap)
+        var out: [MetricChange] = []
+        func add(_ path: String, _ bytes: [UInt8]?) throws {
+            guard let bytes else { return }
+            let values = try flattenMetrics(bytes, path: "\(path)@\(s.label)", formatPath: path)
+            out += compareMetrics(file: path, old: [:], new: values)
+        }
+        for (path, p) in s.targets.sorted(by: { $0.key < $1.key }) where p.kind == .metrics {
+            try add(path, try content(s, path, p, store: store))
+        }
+        for path in config.metrics { try add(path, try gitFile(s, path)) }
+        return out
+    }
+
     public func diff(_ o: DiffOptions) throws -> DiffReport {
         let store = try store()
         var snap: Snapshotter? = nil
-        func side(_ rev: String?) throws -> DiffSide {
-            if let rev {
-                let c = try resolve(rev)
-                var s = DiffSide(label: rev, commit: c)
-                for (p, ptr) in try targets(at: c) { s.targets[p] = ptr }
-                return s
-            }
-            // The working tree: current pointers, with the snapshot of what is on disk.
-            let sn = snap ?? Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
-            snap = sn
-            var s = DiffSide(label: "working tree", commit: nil)
-            for (p, ptr) in try targets() {
-                guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else { continue }
-                var q = ptr
-                q.snapshot = w.id
-                q.size = w.size
-                q.files = w.files
-                q.type = w.type
-                s.targets[p] = q
-            }
-            return s
-        }
-        let a = try side(o.from ?? "HEAD")
-        let b = try side(o.to)
+        let a = try diffSide(o.from ?? "HEAD", snap: &snap)
+        let b = try diffSide(o.to, snap: &snap)
         let filters = try o.paths.map { try userPath($0) }
         func selected(_ p: String) -> Bool {
             filters.isEmpty || filters.contains { RepoPath.isWithin(p, $0) || RepoPath.isWithin($0, p) }
@@ -166,18 +192,30 @@ extension Workspace {
                         if let fmt = TableFormat(path: f.path) {
                             var fileOptions = tableOptions
                             fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
-                            t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
-                                                              format: fmt, options: fileOptions) { newSide in
-                                newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
-                                        : try self.stream(a, f.path, fa[f.path]!.0, store: store)
+                            do {
+                                t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
+                                                                  format: fmt, options: fileOptions) { newSide in
+                                    newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
+                                            : try self.stream(a, f.path, fa[f.path]!.0, store: store)
+                                }
+                            } catch let e as DiffError {
+                                // Too wide to compare as a table: the file list still says it changed.
+                                guard case .tooWide = e else { throw e }
+                                t.warnings = (t.warnings ?? []) + ["\(e); not compared as a table"]
                             }
                         }
                     }
                 } else if pa.type == .file && pb.type == .file {
                     if kind == .dataset, let fmt = try TableFormat(path: path) ?? sniff(b, path, sb, store: store) {
-                        t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
-                                                 format: fmt, options: tableOptions) { newSide in
-                            newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
+                        do {
+                            t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
+                                                     format: fmt, options: tableOptions) { newSide in
+                                newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
+                            }
+                        } catch let e as DiffError {
+                            guard case .tooWide = e else { throw e }
+                            t.warnings = ["\(e); showing a byte-level summary instead of a table diff"]
+                            t.binary = try binaryDiff(a, b, path, sa, sb, store: store)
                         }
                     } else if kind == .features {
                         let fa = try FeatureSet.parse(readAll(stream(a, path, sa, store: store), limit: 64 << 20, what: path), path: "\(path)@\(a.label)")
@@ -187,9 +225,14 @@ extension Workspace {
                     } else {
                         t.binary = try binaryDiff(a, b, path, sa, sb, store: store)
                         if path.lowercased().hasSuffix(".safetensors"), pa.size <= Workspace.tensorDiffLimit, pb.size <= Workspace.tensorDiffLimit {
-                            t.tensors = try diffSafetensors(old: readAll(stream(a, path, sa, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
-                                                            new: readAll(stream(b, path, sb, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
-                                                            path: path)
+                            do {
+                                t.tensors = try diffSafetensors(old: readAll(stream(a, path, sa, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
+                                                                new: readAll(stream(b, path, sb, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
+                                                                path: path)
+                            } catch let e as DiffError {
+                                guard case .tooWide = e else { throw e }
+                                t.warnings = ["\(e); showing the byte-level summary only"]
+                            }
                         }
                     }
                 }

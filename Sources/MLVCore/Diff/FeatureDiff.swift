@@ -46,7 +46,9 @@ public struct FeatureSet: Codable, Equatable, Sendable {
 
     static func parse(_ bytes: [UInt8], path: String) throws -> FeatureSet {
         do {
-            let f = try YAMLDecoder().decode(FeatureSet.self, from: String(decoding: bytes, as: UTF8.self))
+            let text = String(decoding: bytes, as: UTF8.self)
+            try YAMLBudget.check(text, decoded: true) { DiffError.malformed(file: path, line: 0, why: $0) }
+            let f = try YAMLDecoder().decode(FeatureSet.self, from: text)
             if let v = f.version, v != 1 { throw DiffError.malformed(file: path, line: 0, why: "feature definitions version \(v) is not supported (1)") }
             return f
         } catch let e as DiffError { throw e } catch let e as DecodingError {

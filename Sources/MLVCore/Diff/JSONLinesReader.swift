@@ -21,59 +21,135 @@ final class JSONLinesReader: RowSource {
     private let lines: LineReader
     private(set) var header: [String] = []
     private(set) var line = 0
+    private var headerSet: Set<String> = []
     private var values: [[UInt8]] = []
     private var pending: [String: Any]? = nil
+    private let maxColumns: Int
 
-    init(stream: ByteStream, name: String) throws {
+    init(stream: ByteStream, name: String,
+         maxColumns: Int = TableLimits.maxColumns, maxRecordBytes: Int = TableLimits.maxRecordBytes) throws {
         self.name = name
-        lines = LineReader(stream)
-        if let (obj, n) = try nextObject() {
-            header = obj.keys.sorted()
-            if let order = firstKeyOrder { header = order }
+        self.maxColumns = maxColumns
+        lines = LineReader(stream, name: name, maxLineBytes: maxRecordBytes)
+        if let (obj, n, bytes) = try nextObject() {
+            header = keyOrder(bytes, keys: obj.count) ?? obj.keys.sorted()
+            headerSet = Set(header)
             pending = obj
             line = n
         }
     }
 
-    private var firstKeyOrder: [String]? = nil
-
-    private func nextObject() throws -> ([String: Any], Int)? {
+    private func nextObject() throws -> ([String: Any], Int, ArraySlice<UInt8>)? {
         while let (bytes, n) = try lines.next() {
             let trimmed = bytes.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
             if trimmed.isEmpty || trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             guard let obj = try? JSONSerialization.jsonObject(with: Data(trimmed)) as? [String: Any] else {
                 throw DiffError.malformed(file: name, line: n, why: "not a JSON object (JSON Lines needs one object per line)")
             }
-            if firstKeyOrder == nil { firstKeyOrder = keyOrder(trimmed) ?? obj.keys.sorted() }
-            return (obj, n)
+            if obj.count > maxColumns {
+                throw DiffError.tooWide(file: name, why: "line \(n) has \(obj.count) keys, more than the \(maxColumns) mlv compares")
+            }
+            return (obj, n, trimmed)
         }
         return nil
     }
 
-    /// The keys of a flat object in the order they appear in the text (JSONSerialization
-    /// loses it); nil if the line is not simple enough to tell.
-    private func keyOrder(_ bytes: ArraySlice<UInt8>) -> [String]? {
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let positions = obj.keys.compactMap { k -> (String, String.Index)? in
-            guard let data = try? JSONSerialization.data(withJSONObject: [k], options: [.fragmentsAllowed]),
-                  let quoted = String(data: data, encoding: .utf8)?.dropFirst().dropLast(),
-                  let r = text.range(of: String(quoted) + ":") ?? text.range(of: String(quoted) + " :") else { return nil }
-            return (k, r.lowerBound)
+    /// The keys of an object in the order they appear in the text (JSONSerialization loses
+    /// it), in one pass over the bytes; nil if the text does not read as `keys` distinct keys.
+    private func keyOrder(_ bytes: ArraySlice<UInt8>, keys keyCount: Int) -> [String]? {
+        var keys: [String] = []
+        keys.reserveCapacity(keyCount)
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        func skipSpace() { while i < end, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0A || bytes[i] == 0x0D { i += 1 } }
+        /// A string literal at `i` (opening quote), with its escapes undone.
+        func string() -> String? {
+            guard i < end, bytes[i] == 0x22 else { return nil }
+            i += 1
+            var out: [UInt8] = []
+            var pendingHigh: UInt32? = nil      // a \uD800-\uDBFF waiting for its low half
+            while i < end {
+                let c = bytes[i]
+                i += 1
+                if c == 0x22 { return pendingHigh == nil ? String(decoding: out, as: UTF8.self) : nil }
+                guard c == 0x5C else { out.append(c); continue }
+                guard i < end else { return nil }
+                let e = bytes[i]
+                i += 1
+                var scalar: UInt32
+                switch e {
+                case UInt8(ascii: "n"): scalar = 0x0A
+                case UInt8(ascii: "t"): scalar = 0x09
+                case UInt8(ascii: "r"): scalar = 0x0D
+                case UInt8(ascii: "b"): scalar = 0x08
+                case UInt8(ascii: "f"): scalar = 0x0C
+                case UInt8(ascii: "u"):
+                    guard end - i >= 4, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else { return nil }
+                    i += 4
+                    scalar = v
+                default: scalar = UInt32(e)     // \" \\ \/
+                }
+                if let high = pendingHigh {
+                    guard (0xDC00...0xDFFF).contains(scalar) else { return nil }
+                    scalar = 0x10000 + ((high - 0xD800) << 10) + (scalar - 0xDC00)
+                    pendingHigh = nil
+                } else if (0xD800...0xDBFF).contains(scalar) {
+                    pendingHigh = scalar
+                    continue
+                }
+                guard let u = Unicode.Scalar(scalar) else { return nil }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            }
+            return nil
         }
-        guard positions.count == obj.count else { return nil }
-        return positions.sorted { $0.1 < $1.1 }.map(\.0)
+        /// Skips one value (the text is valid JSON: JSONSerialization read it).
+        func skipValue() {
+            var depth = 0
+            while i < end {
+                let c = bytes[i]
+                if c == 0x22 { _ = string(); if depth == 0 { return }; continue }
+                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth += 1 }
+                else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+                    if depth == 0 { return }
+                    depth -= 1
+                    if depth == 0 { i += 1; return }
+                } else if c == UInt8(ascii: ","), depth == 0 { return }
+                i += 1
+            }
+        }
+        skipSpace()
+        guard i < end, bytes[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        while true {
+            skipSpace()
+            if i < end, bytes[i] == UInt8(ascii: "}") { break }
+            guard let k = string() else { return nil }
+            keys.append(k)
+            skipSpace()
+            guard i < end, bytes[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            skipSpace()
+            skipValue()
+            skipSpace()
+            guard i < end else { return nil }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            guard bytes[i] == UInt8(ascii: "}") else { return nil }
+            break
+        }
+        // Repeated keys: JSONSerialization kept one of them; the order is not certain.
+        guard keys.count == keyCount, Set(keys).count == keyCount else { return nil }
+        return keys
     }
 
     func next() throws -> Bool {
         let obj: [String: Any]
         if let p = pending { obj = p; pending = nil } else {
-            guard let (o, n) = try nextObject() else { return false }
+            guard let (o, n, _) = try nextObject() else { return false }
             obj = o
             line = n
         }
-        for k in obj.keys where !header.contains(k) {
-            throw DiffError.malformed(file: name, line: line, why: "key \(k.debugDescription) is not in the first row's keys (\(header.joined(separator: ", ")))")
+        for k in obj.keys where !headerSet.contains(k) {
+            throw DiffError.malformed(file: name, line: line, why: "key \(k.debugDescription) is not in the first row's keys (\(header.prefix(12).joined(separator: ", "))\(header.count > 12 ? ", ..." : ""))")
         }
         values = header.map { k in cell(obj[k]) }
         return true
@@ -99,12 +175,18 @@ final class JSONLinesReader: RowSource {
 /// Splits a stream into lines (without the line break), numbered from 1.
 final class LineReader {
     private let stream: ByteStream
+    private let name: String
+    private let maxLineBytes: Int
     private var block = UnsafeRawBufferPointer(start: nil, count: 0)
     private var pos = 0
     private var lineNo = 0
     private var done = false
 
-    init(_ stream: ByteStream) { self.stream = stream }
+    init(_ stream: ByteStream, name: String, maxLineBytes: Int = TableLimits.maxRecordBytes) {
+        self.stream = stream
+        self.name = name
+        self.maxLineBytes = maxLineBytes
+    }
 
     func next() throws -> ([UInt8], Int)? {
         var out: [UInt8] = []
@@ -121,6 +203,9 @@ final class LineReader {
             let start = pos
             while pos < block.count && block[pos] != 0x0A { pos += 1 }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start..<pos]))
+            if out.count > maxLineBytes {
+                throw DiffError.tooWide(file: name, why: "line \(lineNo + 1) is longer than \(maxLineBytes >> 20) MiB, the most mlv compares")
+            }
             if pos < block.count {
                 pos += 1
                 lineNo += 1

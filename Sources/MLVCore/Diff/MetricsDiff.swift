@@ -139,6 +139,7 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
         }
         do {
             let text = String(decoding: bytes, as: UTF8.self)
+            try YAMLBudget.check(text) { DiffError.malformed(file: path, line: 0, why: $0) }
             if let root = try Yams.compose(yaml: text) { try walkNode(root, "") }
         } catch let e as YamlError {
             throw DiffError.malformed(file: path, line: yamlLine(e), why: "not valid YAML (\(String(describing: e).split(separator: "\n").first ?? ""))")

@@ -13,25 +13,63 @@ struct SafetensorsHeader {
     var tensors: [String: Tensor]
     var dataStart: Int
 
-    static func parse(prefix: [UInt8], path: String) throws -> SafetensorsHeader? {
+    /// The largest header mlv reads. The format allows 100 MB; real headers are a few hundred
+    /// bytes per tensor (a checkpoint of 2,000 tensors: about 300 KiB), so 16 MiB is some
+    /// 100,000 tensors, and keeps the parsed header (about 200 bytes a tensor) small.
+    static let maxHeaderBytes = 16 << 20
+
+    /// Nil when `prefix` is not a safetensors file (no length, or one the format forbids);
+    /// throws `DiffError.tooWide` for a header past `maxHeaderBytes`.
+    static func parse(prefix: [UInt8], path: String, maxHeaderBytes: Int = maxHeaderBytes) throws -> SafetensorsHeader? {
         guard prefix.count >= 8 else { return nil }
         let raw = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard raw > 1, raw <= 100 << 20 else { return nil }
         let n = Int(raw)
         guard prefix.count >= 8 + n else { return nil }
-        guard let json = try? JSONSerialization.jsonObject(with: Data(prefix[8..<(8 + n)])) as? [String: Any] else {
+        if n > maxHeaderBytes {
+            throw DiffError.tooWide(file: path, why: "safetensors header of \(n) bytes, more than the \(maxHeaderBytes >> 20) MiB mlv reads")
+        }
+        // JSONDecoder, not JSONSerialization: the header becomes the structs below directly,
+        // without an object per value (JSONSerialization took 1.2 GB for 300,000 tensors).
+        do {
+            let h = try JSONDecoder().decode(HeaderJSON.self, from: Data(prefix[8..<(8 + n)]))
+            return SafetensorsHeader(tensors: h.tensors, dataStart: 8 + n)
+        } catch let e as BadEntry {
+            throw DiffError.malformed(file: path, line: 0, why: "safetensors entry \(e.name.debugDescription) is malformed")
+        } catch {
             throw DiffError.malformed(file: path, line: 0, why: "safetensors header is not valid JSON")
         }
+    }
+
+    private struct BadEntry: Error { let name: String }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    private struct EntryJSON: Decodable {
+        var dtype: String
+        var shape: [Int]
+        var data_offsets: [Int]
+    }
+
+    /// {name: {dtype, shape, data_offsets}, "__metadata__": {...}}
+    private struct HeaderJSON: Decodable {
         var tensors: [String: Tensor] = [:]
-        for (name, v) in json where name != "__metadata__" {
-            guard let d = v as? [String: Any], let dtype = d["dtype"] as? String, let shape = d["shape"] as? [Int],
-                  shape.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }),
-                  let off = d["data_offsets"] as? [Int], off.count == 2, off[0] >= 0, off[1] >= off[0], off[1] < 1 << 50 else {
-                throw DiffError.malformed(file: path, line: 0, why: "safetensors entry \(name.debugDescription) is malformed")
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            for k in c.allKeys where k.stringValue != "__metadata__" {
+                guard let d = try? c.decode(EntryJSON.self, forKey: k),
+                      d.shape.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }),
+                      d.data_offsets.count == 2, d.data_offsets[0] >= 0, d.data_offsets[1] >= d.data_offsets[0],
+                      d.data_offsets[1] < 1 << 50 else { throw BadEntry(name: k.stringValue) }
+                tensors[k.stringValue] = Tensor(dtype: d.dtype, shape: d.shape, begin: d.data_offsets[0], end: d.data_offsets[1])
             }
-            tensors[name] = Tensor(dtype: dtype, shape: shape, begin: off[0], end: off[1])
         }
-        return SafetensorsHeader(tensors: tensors, dataStart: 8 + n)
     }
 }
 

@@ -1,3 +1,16 @@
+/// How much of one table mlv compares. Past these, `mlv diff` shows a byte-level summary with
+/// a warning instead of a table diff (see `DiffError.tooWide`), and a metrics CSV is refused.
+enum TableLimits {
+    /// Columns (CSV/TSV header fields, JSON Lines keys). Each column costs a profile per side
+    /// (a 4 KiB HyperLogLog, a reservoir of up to 4,096 values, up to 2,000 category counts):
+    /// 10,000 columns keep the fixed part to 80 MiB. A table that wide is a matrix (pixels,
+    /// one-hot features, genomics) whose per-column statistics nobody reads column by column.
+    static let maxColumns = 10_000
+    /// Bytes of one record (a CSV/TSV row, quoted line breaks included, or a JSON Lines line):
+    /// the reader holds a whole record in memory, and JSON Lines parses it as one object.
+    static let maxRecordBytes = 16 << 20
+}
+
 /// Streams the records of a CSV or TSV file (RFC 4180: quoted fields may hold separators,
 /// doubled quotes and line breaks; CRLF or LF; an optional UTF-8 BOM). The first record is
 /// the header. Every record must have as many fields as the header: a ragged row is an error
@@ -20,10 +33,16 @@ final class TableReader {
     private(set) var starts: [Int] = []
     private(set) var ends: [Int] = []
 
-    init(stream: ByteStream, name: String, separator: UInt8) throws {
+    private let maxColumns: Int
+    private let maxRecordBytes: Int
+
+    init(stream: ByteStream, name: String, separator: UInt8,
+         maxColumns: Int = TableLimits.maxColumns, maxRecordBytes: Int = TableLimits.maxRecordBytes) throws {
         self.stream = stream
         self.name = name
         self.separator = separator
+        self.maxColumns = maxColumns
+        self.maxRecordBytes = maxRecordBytes
         bytes.reserveCapacity(4096)
         if try readRecord() {
             header = (0..<starts.count).map { String(decoding: bytes[starts[$0]..<ends[$0]], as: UTF8.self) }
@@ -112,6 +131,7 @@ final class TableReader {
                 if i > start {
                     bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start..<i]))
                     fieldStart = false
+                    if bytes.count > maxRecordBytes { throw recordTooLarge() }
                 }
                 pos = i
                 if i == n { continue }
@@ -121,6 +141,9 @@ final class TableReader {
                     ends.append(bytes.count)
                     starts.append(bytes.count)
                     fieldStart = true
+                    if starts.count > maxColumns {
+                        throw DiffError.tooWide(file: name, why: "line \(line) has more than \(maxColumns) fields, the most mlv compares")
+                    }
                 } else if c == 0x0A {
                     nextLine += 1
                     ends.append(bytes.count)
@@ -148,12 +171,18 @@ final class TableReader {
                 } else {
                     if c == 0x0A { nextLine += 1 }
                     bytes.append(c)
+                    if bytes.count > maxRecordBytes { throw recordTooLarge() }
                 }
             }
         }
+        if bytes.count > maxRecordBytes { throw recordTooLarge() }
         if quoted { throw DiffError.malformed(file: name, line: quoteLine, why: "a quoted field is never closed") }
         ends.append(bytes.count)
         return true
+    }
+
+    private func recordTooLarge() -> DiffError {
+        DiffError.tooWide(file: name, why: "the record at line \(line) is larger than \(maxRecordBytes >> 20) MiB, the most mlv compares")
     }
 }
 
