@@ -60,6 +60,13 @@ private func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
 
 private func plural(_ n: UInt64, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
 
+/// A path for an error message: hostile ones run to 64 KiB (256 levels of 255-byte names),
+/// so long ones keep their start and end.
+func shown(_ path: String) -> String {
+    guard path.utf8.count > 160 else { return path }
+    return "\(path.prefix(60))…(\(path.utf8.count) bytes)…\(path.suffix(60))"
+}
+
 /// The totals of one tree's entries, or nil when they overflow.
 func totals(of tree: Tree) -> (size: UInt64, files: UInt64)? {
     var size: UInt64 = 0, files: UInt64 = 0
@@ -72,8 +79,8 @@ func totals(of tree: Tree) -> (size: UInt64, files: UInt64)? {
 }
 
 func mismatch(_ path: String, declared: (size: UInt64, files: UInt64), held: (size: UInt64, files: UInt64)?, by owner: String) -> String {
-    let holds = held.map { "\(plural($0.files, "file")) of \($0.size) bytes" } ?? "more than 2^64 files or bytes"
-    return "\(owner) says \(path) has \(plural(declared.files, "file")) of \(declared.size) bytes, its tree holds \(holds)"
+    let holds = held.map { "\(plural($0.files, "file")) of \(plural($0.size, "byte"))" } ?? "more than 2^64 files or bytes"
+    return "\(owner) says \(shown(path)) has \(plural(declared.files, "file")) of \(plural(declared.size, "byte")), its tree holds \(holds)"
 }
 
 public extension Store {
@@ -111,11 +118,11 @@ public extension Store {
             }
             // Nesting counts from the snapshot's root: the parent sits `stack.count` deep.
             guard stack.count + child.depth <= TreeLimits.maxDepth else {
-                throw bad("\(path) is nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
+                throw bad("\(shown(path)) is nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
             }
             var f = stack[top].facts
             guard let s = add(f.size, child.size), let n = add(f.files, child.files) else {
-                throw bad("\(stack[top].path) holds more than 2^64 files or bytes")
+                throw bad("\(shown(stack[top].path)) holds more than 2^64 files or bytes")
             }
             f.size = s
             f.files = n
@@ -145,7 +152,7 @@ public extension Store {
             case .file, .symlink:
                 var f = stack[top].facts
                 guard let s = add(f.size, e.size), let n = add(f.files, e.files) else {
-                    throw bad("\(stack[top].path) holds more than 2^64 files or bytes")
+                    throw bad("\(shown(stack[top].path)) holds more than 2^64 files or bytes")
                 }
                 f.size = s
                 f.files = n
@@ -160,7 +167,7 @@ public extension Store {
                 }
                 let path = stack[top].path + "/" + e.name
                 guard stack.count < TreeLimits.maxDepth else {
-                    throw bad("\(path) is nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
+                    throw bad("\(shown(path)) is nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
                 }
                 stack.append(Frame(id: e.id, entries: try tree(e.id).entries, path: path))
             }
@@ -239,7 +246,7 @@ public struct TreeWalker {
     private mutating func open(_ item: Item) throws {
         func bad(_ why: String) -> ObjectError { .badSnapshot(target: target, why: why) }
         guard item.depth < TreeLimits.maxDepth else {
-            throw bad("\(item.path) is nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
+            throw bad("\(shown(item.path)) is nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
         }
         let tree = try store.tree(item.entry.id)
         let held = totals(of: tree)
