@@ -223,4 +223,38 @@ import Testing
         }
         try expectRefusedEverywhere(s, mentions: ["folders"])
     }
+
+    @Test func workingFoldersDeeperThanTheLimitAreRefusedAtTrackAndCommit() throws {
+        let s = try Sandbox()
+        // data/ plus 255 folders: 256 trees, the limit, stored and read back.
+        let fine = Array(repeating: "d", count: 255).joined(separator: "/")
+        try s.write("data/" + fine + "/f.txt", "deep\n")
+        try s.mlvOK("track", "data")
+        try s.mlvOK("commit", "-m", "deep")
+        #expect(try s.mlvOK("ls", "HEAD").stdout.contains("f.txt"))
+        // One more level: refused when committing (and when tracking a fresh folder).
+        try s.write("data/" + fine + "/d/g.txt", "deeper\n")
+        expectRefusal(try mlvTimed(s, ["commit", "-m", "deeper"]), "commit", status: 2, mentions: ["256 folders deep"])
+        try s.write("more/" + fine + "/d/g.txt", "deeper\n")
+        expectRefusal(try mlvTimed(s, ["track", "more"]), "track", status: 2, mentions: ["256 folders deep"])
+        #expect(!s.exists("more.mlv"))
+    }
+
+    @Test func aSnapshotWithPathsPastPATHMAXIsRefusedBeforeCheckoutCreatesAFolder() throws {
+        // 20 levels of 250-byte names: a 5 KB path, which no system call takes.
+        let s = try hostileFolder { p in
+            let (m, size) = try p.manifest([Array("x".utf8)])
+            var id = try p.tree([TreeEntry(name: "f", kind: .file, size: size, files: 1, id: m)])
+            for i in 0..<20 {
+                id = try p.tree([TreeEntry(name: String(repeating: Character(UnicodeScalar(UInt8(97 + i))), count: 250),
+                                           kind: .directory, size: size, files: 1, id: id)])
+            }
+            return (id, size, 1)
+        }
+        let before = listing(s.repo + "/data")
+        expectRefusal(try mlvTimed(s, ["checkout"]), "checkout", status: 2, mentions: ["data", "PATH_MAX"])
+        #expect(listing(s.repo + "/data") == before)
+        // Listing it is fine: nothing is written.
+        #expect(try s.mlvOK("ls", "HEAD").stdout.contains("/f"))
+    }
 }
