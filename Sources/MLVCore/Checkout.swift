@@ -73,6 +73,7 @@ extension Workspace {
             let rel = try userPath(paths[0])
             guard let loc = try store.location(of: id), loc.type != .chunk else { throw StoreError.missingObject(id, type: .tree) }
             let entry = TreeEntry(name: FS.basename(rel), kind: loc.type == .tree ? .directory : .file, size: 0, files: 0, id: id)
+            try checkBeforePlacing(entry, at: rel, declared: false)
             if let w = try snap.snapshot(rel, kind: .dataset, previous: nil), w.id != id, !force {
                 throw MLVError.dataModified([rel])
             } else if force, FS.exists(absolute(rel)) {
@@ -100,6 +101,7 @@ extension Workspace {
                 guard let entry = try self.entry(in: rootEntry, at: String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)) else {
                     throw MLVError.pathNotInRevision(path: rel, rev: rev ?? "HEAD")
                 }
+                try checkBeforePlacing(entry, at: rel, declared: true)
                 // Recorded versions of this path: the current pointer's and mlv's last write.
                 var known: Set<ObjectID> = [entry.id]
                 let sub = String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)
@@ -139,6 +141,12 @@ extension Workspace {
         for (path, p) in current { states[path] = try workingState(path, p, snap) }
         let desired = try commit.map { try targets(at: $0) } ?? current
         let desiredByPath = Dictionary(desired.map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+        // Every snapshot about to be written is checked before anything moves (limits, totals).
+        for (path, p) in desired {
+            guard let s = p.snapshot, !(states[path]?.working?.id == s && states[path]?.working?.executable == p.executable) else { continue }
+            try checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
+                                             executable: p.executable, size: p.size, files: p.files, id: s), at: path, declared: true)
+        }
 
         // Uncommitted work that this checkout would overwrite or remove.
         var modified: [(String, TargetKind)] = []

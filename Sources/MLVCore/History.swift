@@ -92,23 +92,29 @@ extension Workspace {
     /// `mlv ls REV[:PATH]`: the files of the snapshots at REV (all targets, or below PATH).
     public func list(rev: String, path: String?) throws -> [ListedFile] {
         var out: [ListedFile] = []
-        func walk(_ e: TreeEntry, _ rel: String) throws {
-            switch e.kind {
-            case .file: out.append(ListedFile(path: rel, type: "file", size: e.size, executable: e.executable, id: e.id.hex))
-            case .symlink: out.append(ListedFile(path: rel, type: "symlink", size: e.size, executable: false, id: e.id.hex))
-            case .directory:
-                for c in try store().tree(e.id).entries { try walk(c, rel + "/" + c.name) }
+        // Iterative, with the snapshot's totals and nesting checked as it goes (TreeWalker):
+        // a hostile tree stops the listing with an error instead of the stack or the memory.
+        func walk(_ e: TreeEntry, _ rel: String, target: String) throws {
+            var w = TreeWalker(store: try store(), root: e, path: rel, target: target)
+            while let item = try w.next() {
+                let e = item.entry
+                switch e.kind {
+                case .file: out.append(ListedFile(path: item.path, type: "file", size: e.size, executable: e.executable, id: e.id.hex))
+                case .symlink: out.append(ListedFile(path: item.path, type: "symlink", size: e.size, executable: false, id: e.id.hex))
+                case .directory: break
+                }
             }
         }
         if let p = path {
             let e = try storedEntry(rev: rev, path: p)
-            try walk(e, try RepoPath.fromUser(p, cwd: root, root: root))
+            let rel = try RepoPath.fromUser(p, cwd: root, root: root)
+            try walk(e, rel, target: rel)
         } else {
             let c = try resolve(rev)
             for (t, p) in try targets(at: c) {
                 guard let s = p.snapshot else { continue }
                 try walk(TreeEntry(name: t, kind: p.type == .dir ? .directory : .file, executable: p.executable,
-                                   size: p.size, files: p.files, id: s), t)
+                                   size: p.size, files: p.files, id: s), t, target: t)
             }
         }
         return out

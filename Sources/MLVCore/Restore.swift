@@ -184,7 +184,7 @@ final class Restorer {
     /// Creates a symlink under a temporary name, to be renamed by `finish()`.
     func writeSymlink(_ id: ObjectID, to abs: String, rel: String, direct: Bool = false) throws {
         let target = try store.readObject(id, type: .chunk)
-        guard let s = String(validating: target, as: UTF8.self), !s.contains("\0") else {
+        guard target.count <= TreeLimits.maxLinkBytes, let s = String(validating: target, as: UTF8.self), !s.contains("\0") else {
             throw ObjectError.corrupt(id: id, type: .chunk, why: "symlink target is not a valid path")
         }
         try tree?.checkParents(abs)
@@ -277,8 +277,12 @@ func removeTree(_ path: String) throws {
 /// In direct mode there are two: while one is written to disk (an O_DIRECT write blocks until
 /// the device has the data), the next is filled, from the store or from the old file, which
 /// may itself have to come from disk. Reading and writing then overlap instead of taking turns.
+///
+/// A buffer holds a batch plus an unaligned tail. One chunk may be bigger than a batch (the
+/// format allows objects up to 256 MiB, though mlv's own chunker never cuts one over 256 KiB):
+/// then the buffer being filled grows to fit it, and stays that size.
 final class Sink {
-    static let capacity = Restorer.batchBytes + 4096 * 2   // bytes per buffer: a batch plus an unaligned tail
+    static let capacity = Restorer.batchBytes + 4096 * 2   // bytes per buffer at first: a batch plus an unaligned tail
     static let alignment = 4096                            // O_DIRECT's buffer, size and offset unit
 
     let f: FileHandleFD
@@ -311,16 +315,24 @@ final class Sink {
         spare?.deallocate()
     }
 
-    /// Room for `n` more bytes (n <= batchBytes), flushing what is staged if needed.
+    /// Room for `n` more bytes, flushing what is staged if needed.
     func reserve(_ n: Int) throws -> UnsafeMutableRawBufferPointer {
-        precondition(n <= Restorer.batchBytes)
-        if count + n > Sink.capacity { try flush() }
+        if count + n > buf.count { try flush() }
+        if count + n > buf.count {
+            // Only `buf` grows: the writer thread may still be writing `spare`. What flush()
+            // left staged (an unaligned tail) moves along.
+            let a = Sink.alignment
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: (count + n + a - 1) / a * a + a, alignment: a)
+            if count > 0 { bigger.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: count) }
+            buf.deallocate()
+            buf = bigger
+        }
         return UnsafeMutableRawBufferPointer(rebasing: buf[count..<(count + n)])
     }
 
     func commit(_ n: Int) throws {
         count += n
-        if count + Restorer.batchBytes > Sink.capacity { try flush() }
+        if count + Restorer.batchBytes > buf.count { try flush() }
     }
 
     /// Appends `total` bytes of `src` from `offset`, calling `progress` with each piece's size.

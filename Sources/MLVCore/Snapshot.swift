@@ -191,7 +191,11 @@ final class Snapshotter {
         return (a.id, a)
     }
 
-    private func directory(_ rel: String) throws -> (ObjectID, UInt64, UInt64) {
+    /// `depth`: trees from the target's root to this folder's, this one included; past the
+    /// format's limit the folder could be stored but never read back (and the recursion stays
+    /// bounded).
+    private func directory(_ rel: String, depth: Int = 1) throws -> (ObjectID, UInt64, UInt64) {
+        guard depth <= TreeLimits.maxDepth else { throw MLVError.invalidArgument(tooDeep(rel)) }
         let abs = ws.absolute(rel)
         // The folder's own stat, taken before listing it: a name added after this changes
         // its mtime, so the cache never vouches for a listing it did not see.
@@ -219,7 +223,7 @@ final class Snapshotter {
                 entries.append(TreeEntry(name: name, kind: .file, executable: FileStat(st).isExecutable,
                                          size: UInt64(st.st_size), files: 1, id: id))
             case S_IFDIR:
-                let (id, size, files) = try directory(childRel)
+                let (id, size, files) = try directory(childRel, depth: depth + 1)
                 entries.append(TreeEntry(name: name, kind: .directory, size: size, files: files, id: id))
             case S_IFLNK:
                 let target = try readLink(FS.join(abs, name))
@@ -235,6 +239,12 @@ final class Snapshotter {
         let id = try archiver.store(tree.encoded(), type: .tree)
         return (id, tree.size, tree.files)
     }
+}
+
+/// The error for a working folder nested deeper than a snapshot may be (man/mlv-store.5, LIMITS).
+func tooDeep(_ rel: String) -> String {
+    let shown = rel.utf8.count > 160 ? "\(rel.prefix(60))…\(rel.suffix(60))" : rel
+    return "\(shown) is nested more than \(TreeLimits.maxDepth) folders deep inside its target, deeper than mlv stores (see `man mlv-store`, LIMITS); flatten it, or track a folder further down"
 }
 
 /// Names of the temporary files mlv writes next to their final place.

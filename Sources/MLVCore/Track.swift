@@ -85,13 +85,14 @@ extension Workspace {
     }
 
     /// Refuses a directory that holds something mlv cannot store faithfully.
-    private func checkTree(_ rel: String) throws {
+    private func checkTree(_ rel: String, depth: Int = 1) throws {
+        guard depth <= TreeLimits.maxDepth else { throw MLVError.invalidArgument(tooDeep(rel)) }
         for name in try FS.list(absolute(rel)) {
             let child = rel + "/" + name
             do { try validateName(name) } catch { throw MLVError.invalidArgument("\(child.debugDescription): \(error)") }
             guard let st = FS.lstat(absolute(child)) else { continue }
             switch st.st_mode & S_IFMT {
-            case S_IFDIR: try checkTree(child)
+            case S_IFDIR: try checkTree(child, depth: depth + 1)
             case S_IFREG, S_IFLNK: continue
             default: throw MLVError.unsupportedFileType(child)
             }

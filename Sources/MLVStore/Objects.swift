@@ -10,7 +10,7 @@ import Glibc
 //                u8 kind | u8 flags | u16 name length | name (UTF-8) | u64 size | u64 files | 32 id
 //   kind 1 file (id = file manifest), 2 directory (id = tree), 3 symlink (id = chunk holding
 //   the link target); flags bit 0 = executable; size = bytes below the entry; files = regular
-//   files below it (1 for a file).
+//   files below it (1 for a file). Limits (names, nesting, totals): TreeWalk.swift.
 
 public struct ManifestChunk: Sendable, Equatable {
     public var id: ObjectID
@@ -97,6 +97,9 @@ public struct TreeEntry: Sendable, Equatable {
 public enum ObjectError: Error, CustomStringConvertible, Equatable {
     case corrupt(id: ObjectID, type: ObjectType, why: String)
     case badName(String, why: String)
+    /// A snapshot whose trees are well-formed one by one but not as a whole: totals that do
+    /// not add up, nesting or size past the format's limits (man/mlv-store.5, LIMITS).
+    case badSnapshot(target: String, why: String)
 
     public var description: String {
         switch self {
@@ -104,6 +107,8 @@ public enum ObjectError: Error, CustomStringConvertible, Equatable {
             return "\(type) \(id.short) is malformed: \(why); run `mlv fsck` to check the store"
         case .badName(let name, let why):
             return "refusing file name \(name.debugDescription): \(why)"
+        case .badSnapshot(let target, let why):
+            return "\(target): refusing its snapshot: \(why); the data was written by a faulty or hostile tool: check `git log -- \(target).mlv` and run `mlv fsck`"
         }
     }
 }
@@ -117,7 +122,10 @@ public func validateName(_ name: String) throws {
     for u in name.utf8 where u == UInt8(ascii: "/") || u == 0 || u == UInt8(ascii: "\n") || u == UInt8(ascii: "\r") {
         throw ObjectError.badName(name, why: "contains '/', NUL, or a line break")
     }
-    if name.utf8.count > 4096 { throw ObjectError.badName(name, why: "longer than 4096 bytes") }
+    // NAME_MAX: no Linux file system holds a longer name, so no real folder has one.
+    if name.utf8.count > TreeLimits.maxNameBytes {
+        throw ObjectError.badName(name, why: "longer than \(TreeLimits.maxNameBytes) bytes")
+    }
     // A .git folder inside data would let checkout plant a repository (with hooks and
     // config) in the working tree; git refuses such names in trees for the same reason.
     if name.lowercased() == ".git" { throw ObjectError.badName(name, why: "a .git folder cannot be part of tracked data") }
@@ -188,6 +196,17 @@ public struct Tree: Sendable, Equatable {
                   let nameBytes = r.readBytes(Int(nameLen)), let size = r.read(UInt64.self),
                   let files = r.read(UInt64.self), let eid = r.readID() else { throw bad("truncated entry") }
             guard let kind = EntryKind(rawValue: k) else { throw bad("unknown entry kind \(k)") }
+            // Counts of one entry: a file is one file; a link is none and holds a target of
+            // 1 to 4096 bytes (Linux has no empty link, and readlink's limit is PATH_MAX).
+            // Folders' counts are checked against their trees by whoever walks them.
+            switch kind {
+            case .file: guard files == 1 else { throw bad("file entry counts \(files) files, not 1") }
+            case .symlink:
+                guard files == 0, size >= 1, size <= UInt64(TreeLimits.maxLinkBytes) else {
+                    throw bad("symlink entry with \(files) files and a \(size)-byte target")
+                }
+            case .directory: break
+            }
             guard let name = String(validating: nameBytes, as: UTF8.self) else { throw bad("name is not UTF-8") }
             do { try validateName(name) } catch { throw bad("\(error)") }
             let nb = Array(nameBytes)

@@ -185,8 +185,8 @@ extension Workspace {
             }
             if let pa, let pb, let sa = pa.snapshot, let sb = pb.snapshot {
                 if pa.type == .dir && pb.type == .dir {
-                    let fa = try listFiles(a, path, sa, store: store, snap: snap)
-                    let fb = try listFiles(b, path, sb, store: store, snap: snap)
+                    let fa = try listFiles(a, path, sa, declared: (pa.size, pa.files), store: store, snap: snap)
+                    let fb = try listFiles(b, path, sb, declared: (pb.size, pb.files), store: store, snap: snap)
                     t.files = fileChanges(fa, fb)
                     for f in t.files where f.change == "modified" && t.tables.count < 5 {
                         if let fmt = TableFormat(path: f.path) {
@@ -306,7 +306,9 @@ extension Workspace {
     }
 
     /// Every file below a folder target: path -> (manifest id, size).
-    func listFiles(_ s: DiffSide, _ root: String, _ id: ObjectID, store: Store, snap: Snapshotter?) throws -> [String: (ObjectID, UInt64)] {
+    /// `declared`: the pointer's size and files, which the stored tree must match.
+    func listFiles(_ s: DiffSide, _ root: String, _ id: ObjectID, declared: (size: UInt64, files: UInt64)? = nil,
+                   store: Store, snap: Snapshotter?) throws -> [String: (ObjectID, UInt64)] {
         var out: [String: (ObjectID, UInt64)] = [:]
         if s.commit == nil, let snap {
             // The working tree: the snapshot pass just recorded every file's manifest.
@@ -315,16 +317,13 @@ extension Workspace {
             }
             return out
         }
-        func walk(_ tree: ObjectID, _ prefix: String) throws {
-            for e in try store.tree(tree).entries {
-                switch e.kind {
-                case .file: out[prefix + "/" + e.name] = (e.id, e.size)
-                case .directory: try walk(e.id, prefix + "/" + e.name)
-                case .symlink: continue
-                }
-            }
+        // Iterative, totals and nesting checked as it goes (TreeWalker).
+        var w = TreeWalker(store: store, root: TreeEntry(name: root, kind: .directory, size: declared?.size ?? 0,
+                                                         files: declared?.files ?? 0, id: id),
+                           path: root, target: root, declared: declared != nil)
+        while let item = try w.next() {
+            if item.entry.kind == .file { out[item.path] = (item.entry.id, item.entry.size) }
         }
-        try walk(id, root)
         return out
     }
 

@@ -43,17 +43,17 @@ extension Workspace {
             }
         case .dir:
             var lines: [String] = []
-            func walk(_ tree: ObjectID, _ prefix: String) throws {
-                for e in try store.tree(tree).entries {
-                    switch e.kind {
-                    case .file: lines.append("file \(prefix)\(e.name) \(e.size) bytes \(e.id.short)")
-                    case .symlink: lines.append("link \(prefix)\(e.name)")
-                    case .directory: try walk(e.id, prefix + e.name + "/")
-                    }
-                    if lines.count >= 10_000 { return }
+            // Iterative, totals and nesting checked as it goes (TreeWalker).
+            var w = TreeWalker(store: store, root: TreeEntry(name: target, kind: .directory, size: p.size, files: p.files, id: id),
+                               path: "", target: target)
+            while lines.count < 10_000, let item = try w.next() {
+                let e = item.entry, rel = item.path.dropFirst()   // paths below the root start with "/"
+                switch e.kind {
+                case .file: lines.append("file \(rel) \(e.size) bytes \(e.id.short)")
+                case .symlink: lines.append("link \(rel)")
+                case .directory: continue
                 }
             }
-            try walk(id, "")
             out += lines
         }
         return out.joined(separator: "\n") + "\n"

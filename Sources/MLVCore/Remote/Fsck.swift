@@ -213,7 +213,15 @@ extension Workspace {
                 commits += 1
                 for (path, p) in try readableTargets(at: c, skipped: &skipped) {
                     guard let s = p.snapshot, checked.insert(s).inserted else { continue }
-                    do { _ = try closure([s], store: store) } catch StoreError.missingObject(let id, _) where emptyClone || promised.contains(id) {
+                    do {
+                        _ = try closure([s], store: store)
+                        // The snapshot as a whole: limits, and totals against the pointer's.
+                        if p.type == .dir {
+                            try store.checkSnapshot(s, target: path, declared: (p.size, p.files))
+                        } else if try store.manifest(s).size != p.size {
+                            throw ObjectError.badSnapshot(target: path, why: "its pointer says \(p.size) bytes, the stored file has \(try store.manifest(s).size)")
+                        }
+                    } catch StoreError.missingObject(let id, _) where emptyClone || promised.contains(id) {
                         notFetched += 1
                         if required.contains(s) { headNotFetched = true }
                     } catch {

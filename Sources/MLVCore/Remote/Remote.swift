@@ -101,22 +101,27 @@ extension Workspace {
     /// Snapshot roots the pointers hold: at the given revisions, or HEAD and the working tree.
     /// With `paths`, only targets at or below (or containing) those paths count.
     func pointerRoots(revs: [String], allCommits: Bool, paths: [String] = []) throws -> Set<ObjectID> {
+        Set(try pointedSnapshots(revs: revs, allCommits: allCommits, paths: paths).map(\.id))
+    }
+
+    /// The same, with the target and pointer naming each (a snapshot may be named by several).
+    func pointedSnapshots(revs: [String], allCommits: Bool, paths: [String] = []) throws -> [(id: ObjectID, path: String, pointer: Pointer)] {
         let wanted = try paths.map { try userPath($0) }
         func selected(_ t: String) -> Bool {
             wanted.isEmpty || wanted.contains { RepoPath.isWithin(t, $0) || RepoPath.isWithin($0, t) }
         }
-        var roots = Set<ObjectID>()
+        var out: [(id: ObjectID, path: String, pointer: Pointer)] = []
         var commits: [GitOID] = try revs.map { try resolve($0) }
         if allCommits, let h = try git.head() { commits = try git.history(from: h) }
         if revs.isEmpty && !allCommits {
             if let h = try git.head() { commits.append(h) }
-            for (t, p) in try targets() where selected(t) { if let s = p.snapshot { roots.insert(s) } }
+            for (t, p) in try targets() where selected(t) { if let s = p.snapshot { out.append((s, t, p)) } }
         }
-        for c in commits { for (t, p) in try targets(at: c) where selected(t) { if let s = p.snapshot { roots.insert(s) } } }
-        if !wanted.isEmpty && roots.isEmpty {
+        for c in commits { for (t, p) in try targets(at: c) where selected(t) { if let s = p.snapshot { out.append((s, t, p)) } } }
+        if !wanted.isEmpty && out.isEmpty {
             throw MLVError.notTracked(wanted.joined(separator: ", "))
         }
-        return roots
+        return out
     }
 
     /// Every object id below the roots (trees, manifests, chunks), from the local store. An
@@ -245,7 +250,12 @@ extension Workspace {
         }
         let sizes = try r.packFiles()
         var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: 0, alreadyThereBytes: nil, objects: 0)
-        var pending = Array(try pointerRoots(revs: revs, allCommits: false, paths: paths))
+        let pointed = try pointedSnapshots(revs: revs, allCommits: false, paths: paths)
+        var pending = Array(Set(pointed.map(\.id)))
+        // The target first naming each tree, for errors; and how far below a root the walk is:
+        // a tree first met `maxDepth` levels down lies deeper than the format allows.
+        var named = Dictionary(pointed.map { ($0.id, $0.path) }, uniquingKeysWith: { a, _ in a })
+        var level = 0
         var seen = Set<ObjectID>()
         var missing = 0
         while !pending.isEmpty {
@@ -293,15 +303,33 @@ extension Workspace {
             for id in pending where seen.insert(id).inserted {
                 guard let loc = try store.location(of: id) else { continue }
                 switch loc.type {
-                case .tree: next += try store.tree(id).entries.map(\.id)
+                case .tree:
+                    let target = named[id] ?? "a snapshot"
+                    guard level < TreeLimits.maxDepth else {
+                        throw ObjectError.badSnapshot(target: target, why: "its trees are nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
+                    }
+                    for e in try store.tree(id).entries {
+                        next.append(e.id)
+                        if e.kind == .directory && named[e.id] == nil { named[e.id] = target }
+                    }
                 case .file: next += try store.manifest(id).chunks.map(\.id)
                 case .chunk: break
                 }
             }
             pending = next.filter { !seen.contains($0) }
+            level += 1
         }
         result.objects = seen.count
         if missing > 0 { throw RemoteError.missingOnRemote(remote: r.name, count: missing) }
+        // All here now: each snapshot as a whole, against the limits and its pointer's totals,
+        // once per distinct tree, before a checkout could start expanding it.
+        for (id, path, p) in pointed {
+            if p.type == .dir {
+                try store.checkSnapshot(id, target: path, declared: (p.size, p.files))
+            } else if try store.manifest(id).size != p.size {
+                throw ObjectError.badSnapshot(target: path, why: "its pointer says \(p.size) bytes, the stored file has \(try store.manifest(id).size)")
+            }
+        }
         return result
     }
 }

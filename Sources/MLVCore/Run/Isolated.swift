@@ -54,9 +54,10 @@ extension Workspace {
         let snap = Snapshotter(ws: iso, cache: StatCache(), writer: nil)
         for (path, p) in try targets(at: commit) where !stage.outs.contains(where: { RepoPath.isWithin(path, $0) }) {
             guard let s = p.snapshot else { continue }
-            try iso.place(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
-                                    executable: p.executable, size: p.size, files: p.files, id: s),
-                          at: path, restorer: restorer, snap: snap)
+            let entry = TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
+                                  executable: p.executable, size: p.size, files: p.files, id: s)
+            try iso.checkBeforePlacing(entry, at: path, declared: true)
+            try iso.place(entry, at: path, restorer: restorer, snap: snap)
         }
         _ = try restorer.finish()
         for d in stage.deps {

@@ -1,0 +1,30 @@
+import MLVStore
+
+extension Workspace {
+    /// Checks a snapshot before any of it is written at `rel` (checkout, pull, runs): the whole
+    /// tree against the format's limits and its totals (`Store.checkSnapshot`, which visits
+    /// each distinct tree once), a file's manifest against its declared size, and the longest
+    /// path it would create against PATH_MAX. Called for every target of a plan before the
+    /// first is placed, so a hostile snapshot is refused before a single folder is created.
+    /// `declared`: whether `entry`'s size and files are known (a pointer's, or a tree's).
+    func checkBeforePlacing(_ entry: TreeEntry, at rel: String, declared: Bool) throws {
+        let store = try store()
+        switch entry.kind {
+        case .directory:
+            let facts = try store.checkSnapshot(entry.id, target: rel, declared: declared ? (entry.size, entry.files) : nil)
+            // Temporary names (FS.tempPath) add up to about 30 bytes to the last component.
+            let longest = absolute(rel).utf8.count + 1 + facts.longestPath + 32
+            if facts.longestPath > 0 && longest >= TreeLimits.pathMax {
+                throw MLVError.invalidArgument("\(rel): its snapshot holds a path of \(facts.longestPath) bytes; here it would pass the system's \(TreeLimits.pathMax)-byte path limit (PATH_MAX); check it out in a folder with a shorter path")
+            }
+        case .file:
+            guard declared else { return }
+            let size = try store.manifest(entry.id).size
+            guard size == entry.size else {
+                throw ObjectError.badSnapshot(target: rel, why: "its pointer says \(entry.size) bytes, the stored file has \(size)")
+            }
+        case .symlink:
+            return
+        }
+    }
+}
