@@ -244,8 +244,9 @@ public final class GitRepository {
     }
 
     /// What `changes()` lists, less the paths where a checkout of `target` loses nothing:
-    /// both the index entry and the working file hold HEAD's or `target`'s version (or are
-    /// absent where that commit has no such file). That is the state an interrupted checkout
+    /// the path is the same in HEAD and `target` (checkout does not touch it), or both the
+    /// index entry and the working file hold HEAD's or `target`'s version (or are absent
+    /// where that commit has no such file). That is the state an interrupted checkout
     /// leaves (some files written, HEAD not yet moved); git's own checkout lets such paths
     /// through for the same reason.
     public func changes(against target: GitOID) throws -> [GitChange] {
@@ -269,6 +270,8 @@ public final class GitRepository {
                     guard var x = a, var y = b else { return a == nil && b == nil }
                     return git_oid_equal(&x, &y) != 0
                 }
+                // The same in both commits: checkout leaves the file alone, local change and all.
+                if same(want, was) { return false }
                 let recorded = { (x: git_oid?) in same(x, want) || same(x, was) }
                 return !(recorded(staged) && recorded(onDisk))
             }
@@ -364,13 +367,14 @@ public final class GitRepository {
         let changed = try changedPaths(from: head(), to: commit)
         let own = changed.filter(isOwn)
         let others = changed.filter { !isOwn($0) }
-        if !others.isEmpty || changed.isEmpty {
+        // Only paths that differ between the two commits are touched (exact names), as git
+        // does: a local change to a file that is the same in both is kept, even with force.
+        if !others.isEmpty {
             var opts = git_checkout_options()
             try check(git_checkout_options_init(&opts, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout")
             opts.checkout_strategy = (force ? GIT_CHECKOUT_FORCE.rawValue : GIT_CHECKOUT_SAFE.rawValue)
-                | (own.isEmpty ? 0 : GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue)
-            // Only the other changed paths (exact names) when mlv wrote some itself.
-            var cPaths = (own.isEmpty ? [] : others).map { strdup($0) }
+                | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
+            var cPaths = others.map { strdup($0) }
             defer { cPaths.forEach { free($0) } }
             try cPaths.withUnsafeMutableBufferPointer { buf in
                 opts.paths = git_strarray(strings: buf.baseAddress, count: buf.count)

@@ -83,3 +83,35 @@ import Testing
         #expect(c.status == 3 && c.stderr.contains("unresolved merge conflict"), "\(c.stderr)")
     }
 }
+
+/// git's rule (issue 10 #10): a local change to a file that is the same in both commits is
+/// kept by a checkout, with or without --force, and does not block it.
+@Suite struct CheckoutKeepsUnrelatedCodeChangesTests {
+    @Test func aLocalChangeToAFileTheSameInBothCommitsIsKept() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 10).utf8))
+        try s.write("evaluate.py", "print('v1')\n")
+        try s.git("add", "evaluate.py")
+        try s.git("commit", "-qm", "code")
+        try s.write("data.csv", csv(rows: 20))
+        try s.mlvOK("commit", "-m", "d")
+        try s.git("tag", "d")
+        try s.git("checkout", "-q", "HEAD~1")
+        try s.mlvOK("checkout")
+        try s.write("evaluate.py", "print('local edit')\n")
+        let r = try s.mlv("checkout", "d")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(s.read("evaluate.py") == Array("print('local edit')\n".utf8))
+        #expect(s.read("data.csv") == Array(csv(rows: 20).utf8))
+        let f = try s.mlv("checkout", "--force", "HEAD~1")
+        #expect(f.status == 0, "\(f.stderr)")
+        #expect(s.read("evaluate.py") == Array("print('local edit')\n".utf8), "--force reverted a change checkout had no reason to touch")
+        #expect(s.read("data.csv") == Array(csv(rows: 10).utf8))
+        // A change to a file that does differ between the commits is still refused.
+        try s.git("checkout", "-q", "evaluate.py")
+        try s.write("evaluate.py", "print('v2')\n")
+        try s.git("commit", "-qam", "code v2")
+        try s.write("evaluate.py", "print('another local edit')\n")
+        let blocked = try s.mlv("checkout", "d")
+        #expect(blocked.status == 3, "\(blocked.stderr)")
+    }
+}
