@@ -72,8 +72,8 @@ extension Workspace {
             guard paths.count == 1 else { throw MLVError.invalidArgument("--snapshot restores exactly one path: mlv checkout --snapshot ID -- PATH") }
             let rel = try userPath(paths[0])
             guard let loc = try store.location(of: id), loc.type != .chunk else { throw StoreError.missingObject(id, type: .tree) }
-            let entry = TreeEntry(name: FS.basename(rel), kind: loc.type == .tree ? .directory : .file, size: 0, files: 0, id: id)
-            try checkBeforePlacing(entry, at: rel, declared: false)
+            let entry = try checkBeforePlacing(TreeEntry(name: FS.basename(rel), kind: loc.type == .tree ? .directory : .file,
+                                                         size: 0, files: 0, id: id), at: rel, declared: false)
             if let w = try snap.snapshot(rel, kind: .dataset, previous: nil), w.id != id, !force {
                 throw MLVError.dataModified([rel])
             } else if force, FS.exists(absolute(rel)) {
@@ -101,7 +101,7 @@ extension Workspace {
                 guard let entry = try self.entry(in: rootEntry, at: String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)) else {
                     throw MLVError.pathNotInRevision(path: rel, rev: rev ?? "HEAD")
                 }
-                try checkBeforePlacing(entry, at: rel, declared: true)
+                _ = try checkBeforePlacing(entry, at: rel, declared: true)
                 // Recorded versions of this path: the current pointer's and mlv's last write.
                 var known: Set<ObjectID> = [entry.id]
                 let sub = String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)
@@ -144,7 +144,7 @@ extension Workspace {
         // Every snapshot about to be written is checked before anything moves (limits, totals).
         for (path, p) in desired {
             guard let s = p.snapshot, !(states[path]?.working?.id == s && states[path]?.working?.executable == p.executable) else { continue }
-            try checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
+            _ = try checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
                                              executable: p.executable, size: p.size, files: p.files, id: s), at: path, declared: true)
         }
 
@@ -265,7 +265,7 @@ extension Workspace {
                 if known == entry.id && fs.isExecutable == entry.executable { return }
                 if let k = known, let m = try? store().manifest(k) { reuse = Restorer.Reuse(path: abs, manifest: m, stat: fs) }
             }
-            try restorer.writeFile(entry.id, to: abs, rel: rel, executable: entry.executable, reuse: reuse)
+            try restorer.writeFile(entry.id, to: abs, rel: rel, executable: entry.executable, reuse: reuse, size: entry.size)
         case .symlink:
             if let st, st.st_mode & S_IFMT == S_IFLNK, let t = try? readLink(abs),
                ObjectID.hash(t) == entry.id { return }
@@ -297,7 +297,7 @@ extension Workspace {
     /// Writes `entry` at `abs` where nothing exists yet (inside a folder being built).
     private func placeFresh(_ entry: TreeEntry, at abs: String, rel: String, restorer: Restorer) throws {
         switch entry.kind {
-        case .file: try restorer.writeFile(entry.id, to: abs, rel: rel, executable: entry.executable, reuse: nil, direct: true)
+        case .file: try restorer.writeFile(entry.id, to: abs, rel: rel, executable: entry.executable, reuse: nil, direct: true, size: entry.size)
         case .symlink: try restorer.writeSymlink(entry.id, to: abs, rel: rel, direct: true)
         case .directory:
             try FS.makeDirectories(abs)

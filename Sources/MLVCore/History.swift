@@ -86,7 +86,12 @@ extension Workspace {
         }
         let out = FileHandleFD(fd: dup(fd), path: "standard output")
         let r = try Restorer(store: store())
-        try r.fill(out, try store().manifest(e.id), reuse: nil)
+        let m = try store().manifest(e.id)
+        // The tree (or pointer) bounds what is written: a manifest describing more is refused.
+        guard m.size == e.size else {
+            throw ObjectError.corrupt(id: e.id, type: .file, why: "\(path) is listed with \(e.size) bytes, its manifest has \(m.size)")
+        }
+        try r.fill(out, m, reuse: nil)
     }
 
     /// `mlv ls REV[:PATH]`: the files of the snapshots at REV (all targets, or below PATH).

@@ -75,10 +75,15 @@ final class Restorer {
     /// Writes a file's content to a temporary file next to `abs`, to be renamed by `finish()`.
     /// With `direct`, `abs` lies inside a folder that is itself being built under a temporary
     /// name, so the file is written in place.
+    /// `size`: what the tree entry (or pointer) says the file holds; a manifest describing more
+    /// is refused, so a snapshot's declared size bounds what a checkout writes.
     func writeFile(_ manifestID: ObjectID, to abs: String, rel: String, executable: Bool, reuse: Reuse?,
-                   direct: Bool = false) throws {
+                   direct: Bool = false, size: UInt64? = nil) throws {
         let manifest = try store.manifest(manifestID)
         try tree?.checkParents(abs)
+        if let size, manifest.size != size {
+            throw ObjectError.corrupt(id: manifestID, type: .file, why: "\(rel) is listed with \(size) bytes, its manifest has \(manifest.size)")
+        }
         let tmp = direct ? abs : FS.tempPath(for: abs)
         let f = try FileHandleFD.create(tmp, mode: executable ? 0o755 : 0o644)
         if direct { directWrites.append((rel, manifestID)) } else { pendingRenames.append((tmp, abs, rel, manifestID)) }

@@ -67,7 +67,9 @@ final class Snapshotter {
         case S_IFREG:
             let separator = kind == .dataset ? tabularSeparator(target) : nil
             let (id, archived) = try file(target, st, countLines: separator != nil)
-            var s = WorkingSnapshot(id: id, type: .file, size: UInt64(st.st_size), files: 1,
+            // The bytes read, not the stat taken before: a file growing meanwhile must not get
+            // a size its manifest does not have (readers refuse that mismatch).
+            var s = WorkingSnapshot(id: id, type: .file, size: archived?.size ?? UInt64(st.st_size), files: 1,
                                     executable: FileStat(st).isExecutable)
             if let sep = separator {
                 if let a = archived, let breaks = a.lineBreaks {
@@ -219,9 +221,9 @@ final class Snapshotter {
             guard fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }   // vanished meanwhile
             switch st.st_mode & S_IFMT {
             case S_IFREG:
-                let (id, _) = try file(childRel, st)
+                let (id, archived) = try file(childRel, st)
                 entries.append(TreeEntry(name: name, kind: .file, executable: FileStat(st).isExecutable,
-                                         size: UInt64(st.st_size), files: 1, id: id))
+                                         size: archived?.size ?? UInt64(st.st_size), files: 1, id: id))
             case S_IFDIR:
                 let (id, size, files) = try directory(childRel, depth: depth + 1)
                 entries.append(TreeEntry(name: name, kind: .directory, size: size, files: files, id: id))

@@ -257,4 +257,27 @@ import Testing
         // Listing it is fine: nothing is written.
         #expect(try s.mlvOK("ls", "HEAD").stdout.contains("/f"))
     }
+
+    @Test func aManifestBiggerThanItsEntrySaysIsRefused() throws {
+        // The tree's totals add up, but the file's manifest describes 1 MB, not 1 byte: a
+        // manifest repeating one 256 MiB chunk could describe petabytes.
+        let s = try hostileFolder { p in
+            let (m, _) = try p.manifest([noise(1_000_000, seed: 9)])
+            return (try p.tree([TreeEntry(name: "f", kind: .file, size: 1, files: 1, id: m)]), 1, 1)
+        }
+        let before = listing(s.repo + "/data")
+        expectRefusal(try mlvTimed(s, ["checkout"]), "checkout", mentions: ["data/f", "1 bytes", "1000000"])
+        #expect(listing(s.repo + "/data") == before)
+        expectRefusal(try mlvTimed(s, ["show", "HEAD:data/f"]), "show", mentions: ["data/f", "1000000"])
+        // The same for a file target: its pointer's size bounds it.
+        let p = try Planter(s)
+        let (m, _) = try p.manifest([noise(1_000_000, seed: 9)])
+        try p.commit()
+        try commitPointer(s, "one.bin", dir: false, snapshot: m, size: 1, files: 1)
+        try s.git("rm", "-q", "--cached", "data.mlv")
+        try s.git("commit", "-q", "-m", "only one.bin")
+        expectRefusal(try mlvTimed(s, ["checkout", "--", "one.bin"]), "checkout one.bin", mentions: ["one.bin", "1000000"])
+        #expect(!s.exists("one.bin"))
+        expectRefusal(try mlvTimed(s, ["show", "HEAD:one.bin"]), "show one.bin", mentions: ["one.bin", "1000000"])
+    }
 }

@@ -56,7 +56,7 @@ extension Workspace {
             guard let s = p.snapshot else { continue }
             let entry = TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
                                   executable: p.executable, size: p.size, files: p.files, id: s)
-            try iso.checkBeforePlacing(entry, at: path, declared: true)
+            _ = try iso.checkBeforePlacing(entry, at: path, declared: true)
             try iso.place(entry, at: path, restorer: restorer, snap: snap)
         }
         _ = try restorer.finish()

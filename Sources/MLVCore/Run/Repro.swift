@@ -282,8 +282,8 @@ extension Workspace {
         restorer.tree = tree
         defer { restorer.abandon() }
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
-        let entry = TreeEntry(name: FS.basename(path), kind: loc.type == .tree ? .directory : .file, size: 0, files: 0, id: id)
-        try checkBeforePlacing(entry, at: path, declared: false)
+        let entry = try checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: loc.type == .tree ? .directory : .file,
+                                                     size: 0, files: 0, id: id), at: path, declared: false)
         try place(entry, at: path, restorer: restorer, snap: snap)
         for (rel, mid) in try restorer.finish() {
             if let st = FS.lstat(absolute(rel)) { snap.cache.record(rel, FileStat(st), manifest: mid) }
