@@ -61,6 +61,10 @@ struct Diff: ParsableCommand {
         Metrics and params (JSON, YAML, CSV): every value old, new, delta, relative change, \
         nested keys flattened with dots.
 
+        Limits: a table wider than 10,000 columns or with a record over 16 MiB, and a \
+        safetensors header over 16 MiB, get the byte-level summary and a warning on stderr \
+        (`warnings` in JSON); a YAML file expanding past 1,000,000 nodes through aliases is an error.
+
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
 
         Gates for CI (exit status):

@@ -16,77 +16,130 @@ enum YAMLBudget {
     /// text), while a walk of that many nodes stays well under a second.
     static let maxNodes = 1_000_000
 
-    /// Entries of one mapping in a file decoded through Yams' Codable decoder (mlv.yaml,
-    /// feature definitions). That decoder finds each key by a linear scan of the mapping, so a
-    /// mapping read as a dictionary costs entries² comparisons: 20,000 entries took 47 s
-    /// (debug build). 5,000 stays under a second, and is more stages, remotes, per-target
-    /// settings or tags of one view than a hand-written file has.
-    static let maxDecodedMappingEntries = 5_000
+    /// What decoding a file through Yams' Codable decoder (mlv.yaml, feature definitions) may
+    /// cost, as the sum over its mappings (aliases expanded, `<<` merges included) of entries².
+    /// That decoder finds each key by a linear scan of the mapping, so a mapping read as a
+    /// dictionary (targets, stages, remotes, tags) costs entries² comparisons: 20,000 targets
+    /// took 23 s (release build). 4,000,000 is one mapping of 2,000 entries (about 0.25 s), or
+    /// 1,000 stages of 7 fields with room to spare.
+    static let maxDecodeCost = 4_000_000
 
-    /// The expanded node count of `text` (every document of the stream), or nil once it passes
-    /// `limit` or a mapping has more than `maxEntries` entries. Text libyaml cannot parse is
-    /// counted up to the error and left for Yams to report.
-    static func expandedNodes(_ text: String, limit: Int = maxNodes, maxEntries: Int = .max) -> Int? {
+    /// What one pass over `text`'s events found, or nil past a limit.
+    struct Count: Equatable {
+        var nodes: Int
+        var decodeCost: Int
+    }
+
+    /// Counts `text` (every document of the stream) with aliases expanded: nil once the nodes
+    /// pass `limit` or the decode cost `maxCost`. Text libyaml cannot parse is counted up to
+    /// the error and left for Yams to report.
+    static func count(_ text: String, limit: Int = maxNodes, maxCost: Int = .max) -> Count? {
         var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { return 0 }
+        guard yaml_parser_initialize(&parser) == 1 else { return Count(nodes: 0, decodeCost: 0) }
         defer { yaml_parser_delete(&parser) }
         let utf8 = Array(text.utf8)
-        if utf8.isEmpty { return 0 }
-        return utf8.withUnsafeBufferPointer { buf -> Int? in
+        if utf8.isEmpty { return Count(nodes: 0, decodeCost: 0) }
+        return utf8.withUnsafeBufferPointer { buf -> Count? in
             yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
-            // The count so far; a node's expanded size is the count after its end minus the
-            // count before its start, which is what an alias to it adds.
-            var total = 0
-            var sizes: [String: Int] = [:]                  // anchor -> expanded size
-            var open: [(start: Int, anchor: String?, mapping: Bool, children: Int)] = []  // collections being read
-            func anchorName(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? {
-                p.map { String(cString: $0) }
+            // Running totals; what a node adds to them is the total after its end minus the
+            // total before its start, which is also what an alias to it adds.
+            var total = 0, cost = 0
+            struct Anchored { var nodes = 1, cost = 0, mergeEntries = 0 }
+            var anchors: [String: Anchored] = [:]
+            struct Frame {
+                var start: Int, costStart: Int, anchor: String?, mapping: Bool
+                var children = 0
+                var merged = 0               // mapping: entries a `<<` brings in
+                var mergeNext = false        // mapping: the next value is a `<<` value
+                var itemEntries = 0          // sequence: entries of its mapping items (what it merges)
+                var mergeInto: Int? = nil    // this node is the `<<` value of that frame
+                var entries: Int { (children + 1) / 2 + merged }
+            }
+            var open: [Frame] = []
+            func name(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? { p.map { String(cString: $0) } }
+            func scalarIs(_ e: yaml_event_t, _ text: String) -> Bool {
+                let v = e.data.scalar
+                guard v.length == text.utf8.count, let p = v.value else { return false }
+                return text.utf8.elementsEqual(UnsafeBufferPointer(start: p, count: v.length))
             }
             while true {
-                // Every event but an end is a node inside the innermost open collection.
                 var event = yaml_event_t()
-                guard yaml_parser_parse(&parser, &event) == 1 else { return total }
+                guard yaml_parser_parse(&parser, &event) == 1 else { return Count(nodes: total, decodeCost: cost) }
                 defer { yaml_event_delete(&event) }
                 let t = event.type
-                if t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT || t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT,
-                   !open.isEmpty {
-                    open[open.count - 1].children += 1
-                    // A mapping's children are its keys and values.
-                    if open[open.count - 1].mapping && (open[open.count - 1].children + 1) / 2 > maxEntries { return nil }
+                // Every event but an end is a node inside the innermost open collection.
+                var mergeTarget: Int? = nil
+                let isNode = t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT || t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT
+                let parent = open.indices.last
+                var isKey = false
+                if isNode, let p = parent {
+                    open[p].children += 1
+                    if open[p].mapping {
+                        isKey = open[p].children % 2 == 1
+                        if !isKey && open[p].mergeNext { mergeTarget = p; open[p].mergeNext = false }
+                    }
                 }
                 switch t {
                 case YAML_STREAM_END_EVENT:
-                    return total
+                    return Count(nodes: total, decodeCost: cost)
                 case YAML_SCALAR_EVENT:
                     total += 1
-                    if let a = anchorName(event.data.scalar.anchor) { sizes[a] = 1 }
+                    if let a = name(event.data.scalar.anchor) { anchors[a] = Anchored() }
+                    // A merge key: `<<` plain, or any scalar tagged !!merge (as Yams resolves it).
+                    if isKey, let p = parent, (event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && scalarIs(event, "<<"))
+                        || name(event.data.scalar.tag) == "tag:yaml.org,2002:merge" {
+                        open[p].mergeNext = true
+                    }
                 case YAML_ALIAS_EVENT:
                     // An undefined alias is Yams' error to report; count it as one node.
-                    total += anchorName(event.data.alias.anchor).flatMap { sizes[$0] } ?? 1
+                    let a = name(event.data.alias.anchor).flatMap { anchors[$0] } ?? Anchored()
+                    total += a.nodes
+                    cost += a.cost
+                    if let m = mergeTarget { open[m].merged += a.mergeEntries }
+                    if let p = parent, !open[p].mapping { open[p].itemEntries += a.mergeEntries }
                 case YAML_SEQUENCE_START_EVENT:
-                    open.append((total, anchorName(event.data.sequence_start.anchor), false, 0))
+                    open.append(Frame(start: total, costStart: cost, anchor: name(event.data.sequence_start.anchor), mapping: false, mergeInto: mergeTarget))
                     total += 1
                 case YAML_MAPPING_START_EVENT:
-                    open.append((total, anchorName(event.data.mapping_start.anchor), true, 0))
+                    open.append(Frame(start: total, costStart: cost, anchor: name(event.data.mapping_start.anchor), mapping: true, mergeInto: mergeTarget))
                     total += 1
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                    if let o = open.popLast(), let anchor = o.anchor { sizes[anchor] = total - o.start }
+                    guard let f = open.popLast() else { break }
+                    // What this node can bring into a mapping it is merged into.
+                    let entries = f.mapping ? f.entries : f.itemEntries
+                    if f.mapping {
+                        let (sq, o1) = entries.multipliedReportingOverflow(by: entries)
+                        let (c, o2) = cost.addingReportingOverflow(sq)
+                        if o1 || o2 { return nil }
+                        cost = c
+                        if let p = open.indices.last, !open[p].mapping { open[p].itemEntries += entries }
+                    }
+                    if let m = f.mergeInto { open[m].merged += entries }
+                    if let a = f.anchor { anchors[a] = Anchored(nodes: total - f.start, cost: cost - f.costStart, mergeEntries: entries) }
                 default:
                     break
                 }
-                if total > limit { return nil }
+                if total > limit || cost > maxCost { return nil }
+                // A mapping's own cost is only added at its end: stop a wide one as it grows.
+                if let p = open.indices.last, open[p].mapping {
+                    let e = open[p].entries
+                    if e > 0 && e > maxCost / e { return nil }        // e² > maxCost, without overflow
+                }
             }
         }
     }
 
+    /// The expanded node count of `text`, or nil past `limit`.
+    static func expandedNodes(_ text: String, limit: Int = maxNodes) -> Int? { count(text, limit: limit)?.nodes }
+
     /// Throws `error(why)` when `text` expands past `limit` nodes, or (`decoded`: a file read
-    /// through Yams' Codable decoder) has a mapping of more than `maxDecodedMappingEntries`.
+    /// through Yams' Codable decoder) its mappings cost more than `maxDecodeCost` to decode.
     static func check(_ text: String, limit: Int = maxNodes, decoded: Bool = false, _ error: (_ why: String) -> any Error) throws {
-        let maxEntries = decoded ? maxDecodedMappingEntries : .max
-        if expandedNodes(text, limit: limit, maxEntries: maxEntries) == nil {
-            // Tell which limit it was: the count alone is cheap to redo without the width one.
-            if decoded && expandedNodes(text, limit: limit) != nil {
-                throw error("a mapping has more than \(maxEntries.formatted) entries, the most mlv reads in this file")
+        let maxCost = decoded ? maxDecodeCost : .max
+        if count(text, limit: limit, maxCost: maxCost) == nil {
+            // Tell which limit it was: the count alone is cheap to redo.
+            if decoded && count(text, limit: limit) != nil {
+                throw error("its mappings are too large for mlv to read (entries² summed over every mapping, aliases and << merges expanded, pass \(maxCost.formatted): about one mapping of 2,000 entries)")
             }
             throw error("expands to more than \(limit.formatted) YAML nodes (through &anchor/*alias repeats); mlv reads at most \(limit.formatted), so write the values out or split the file")
         }

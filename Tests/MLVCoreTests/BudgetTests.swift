@@ -63,10 +63,24 @@ func yamlBomb(levels: Int, use: String = "top: *l\(0)") -> String {
             _ = try Config.parse(Array(wide.utf8))
             Issue.record("a 6,000-entry mapping was decoded")
         } catch {
-            #expect("\(error)".contains("mlv.yaml") && "\(error)".contains("5,000 entries"), "\(error)")
+            #expect("\(error)".contains("mlv.yaml") && "\(error)".contains("too large"), "\(error)")
         }
-        let ok = "targets:\n" + (0..<100).map { "  d\($0).csv: {key: [id]}\n" }.joined()
-        #expect(try Config.parse(Array(ok.utf8)).targets.count == 100)
+        let ok = "targets:\n" + (0..<1_900).map { "  d\($0).csv: {key: [id]}\n" }.joined()
+        #expect(try Config.parse(Array(ok.utf8)).targets.count == 1_900)
+    }
+
+    /// The decode cost counts what Yams decodes: aliases expanded, `<<` merges flattened.
+    @Test func decodeCostCountsAliasesAndMerges() {
+        func block(_ anchor: String) -> String { "\(anchor): &\(anchor) {" + (0..<1_000).map { "\(anchor)\($0): 1" }.joined(separator: ", ") + "}\n" }
+        let three = block("a") + block("b") + block("c")
+        #expect(YAMLBudget.count(three)?.decodeCost == 3_000_000 + 9)
+        // Merged: one mapping of 3,000 entries (plus the `<<` key) on top.
+        #expect(YAMLBudget.count(three + "m: {<<: [*a, *b, *c]}\n")!.decodeCost >= 3_000_000 + 3_000 * 3_000)
+        #expect(YAMLBudget.count(three + "m: {<<: *a, x: 1}\n")!.decodeCost >= 3_000_000 + 1_000 * 1_000)
+        #expect(YAMLBudget.count(three + "m: {<<: *a, x: 1}\n", maxCost: YAMLBudget.maxDecodeCost) == nil)
+        // Repeated through aliases: each use is decoded again.
+        #expect(YAMLBudget.count(block("a") + "u: [*a, *a, *a, *a]\n")!.decodeCost == 5_000_000 + 4)
+        #expect(YAMLBudget.count("a: 1\n") == YAMLBudget.Count(nodes: 3, decodeCost: 1))
     }
 
     @Test func featureDefinitionsAliasBombIsRefused() throws {
@@ -116,7 +130,10 @@ func yamlBomb(levels: Int, use: String = "top: *l\(0)") -> String {
         }
         let wide = "{" + row(10_001) { "\"k\($0)\": 1" } + "}\n"
         #expect(throws: DiffError.self) { _ = try read(wide) }
-        do { _ = try read(wide) } catch { #expect("\(error)" == "t.jsonl: line 1 has 10001 keys, more than the 10000 mlv compares") }
+        do { _ = try read(wide) } catch { #expect("\(error)" == "t.jsonl: line 1 has more than 10000 keys, the most mlv compares") }
+        // Commas inside strings and nested values are no keys.
+        let nested = "{\"a\": \"" + String(repeating: ",", count: 20_000) + "\", \"b\": [" + row(20_000) { "\($0)" } + "], \"c\": {\"x,y\": 1, \"z\": 2}}\n"
+        #expect(try read(nested).header == ["a", "b", "c"])
         do {
             _ = try read("{\"a\": 1}\n{\"a\": \"" + String(repeating: "x", count: 16 << 20) + "\"}\n")
             Issue.record("a line over 16 MiB was read")
