@@ -267,13 +267,21 @@ final class Restorer {
 }
 
 /// `rm -rf` without following symlinks.
+/// Iterative, so a folder nested 100,000 levels deep (a hostile checkout's leftovers, say)
+/// cannot overflow the stack: a folder is listed when first met and removed when met again
+/// after its contents.
 func removeTree(_ path: String) throws {
-    guard let st = FS.lstat(path) else { return }
-    if st.st_mode & S_IFMT == S_IFDIR {
-        for name in try FS.list(path) { try removeTree(FS.join(path, name)) }
-        if rmdir(path) != 0 { throw IOError("rmdir", path) }
-    } else if unlink(path) != 0 {
-        throw IOError("remove", path)
+    var stack: [(path: String, listed: Bool)] = [(path, false)]
+    while let (p, listed) = stack.popLast() {
+        guard let st = FS.lstat(p) else { continue }
+        if st.st_mode & S_IFMT != S_IFDIR {
+            if unlink(p) != 0 && errno != ENOENT { throw IOError("remove", p) }
+        } else if listed {
+            if rmdir(p) != 0 && errno != ENOENT { throw IOError("rmdir", p) }
+        } else {
+            stack.append((p, true))
+            for name in try FS.list(p) { stack.append((FS.join(p, name), false)) }
+        }
     }
 }
 

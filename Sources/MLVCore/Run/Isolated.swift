@@ -120,14 +120,26 @@ extension Workspace {
     }
 }
 
+/// Both walk iteratively (no recursion over a tree of any depth) and never follow links.
 private func makeReadOnly(_ path: String) {
-    guard let st = FS.lstat(path) else { return }
-    if st.st_mode & S_IFMT == S_IFDIR { for n in (try? FS.list(path)) ?? [] { makeReadOnly(FS.join(path, n)) } }
-    if st.st_mode & S_IFMT != S_IFLNK { chmod(path, st.st_mode & ~0o222 & 0o7777) }
+    // Children first: a folder made read-only before its entries could not be listed again.
+    var stack: [(String, Bool)] = [(path, false)]
+    while let (p, listed) = stack.popLast() {
+        guard let st = FS.lstat(p) else { continue }
+        if st.st_mode & S_IFMT == S_IFDIR && !listed {
+            stack.append((p, true))
+            for n in (try? FS.list(p)) ?? [] { stack.append((FS.join(p, n), false)) }
+        } else if st.st_mode & S_IFMT != S_IFLNK {
+            chmod(p, st.st_mode & ~0o222 & 0o7777)
+        }
+    }
 }
 
 private func makeWritable(_ path: String) {
-    guard let st = FS.lstat(path), st.st_mode & S_IFMT != S_IFLNK else { return }
-    chmod(path, (st.st_mode | 0o200) & 0o7777)
-    if st.st_mode & S_IFMT == S_IFDIR { for n in (try? FS.list(path)) ?? [] { makeWritable(FS.join(path, n)) } }
+    var stack = [path]
+    while let p = stack.popLast() {
+        guard let st = FS.lstat(p), st.st_mode & S_IFMT != S_IFLNK else { continue }
+        chmod(p, (st.st_mode | 0o200) & 0o7777)
+        if st.st_mode & S_IFMT == S_IFDIR { for n in (try? FS.list(p)) ?? [] { stack.append(FS.join(p, n)) } }
+    }
 }
