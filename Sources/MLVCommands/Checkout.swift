@@ -48,6 +48,7 @@ struct Checkout: ParsableCommand {
         let r = try ws.checkout(rev: revision, paths: paths, force: force, snapshot: snapshot, waiting: waitingNotice)
         if json { try Out.json(r); return }
         for w in r.warnings { Out.err("warning: \(w)") }
+        if let c = r.completed, !quiet { Out.err("completed the interrupted checkout of \(c.prefix(12)) first") }
         if quiet { return }
         if let st = r.stash {
             Out.err("stashed your uncommitted git changes as \(st.prefix(12)); bring them back with `git stash pop`")

@@ -17,6 +17,9 @@ struct Status: ParsableCommand {
           missing objects   the store lacks the pointer's data: run `mlv pull`
           conflicted        the pointer has a git merge conflict: pick a side, `git add`, `mlv checkout`
 
+        An interrupted `mlv checkout REV` (killed mid-switch) is reported first; any \
+        `mlv checkout` completes it, and `mlv commit` refuses until then.
+
         Pointers that differ from HEAD's are listed apart, as changes to be committed \
         (after `mlv repro`, an interrupted commit or checkout, `git add` of a pointer): \
         `mlv commit` records them. Anything listed makes `--exit-code` exit 1.
@@ -39,6 +42,9 @@ struct Status: ParsableCommand {
         } else {
             if let b = ws.git.currentBranch() { Out.line("On branch \(b)") }
             else if let h = try ws.git.head() { Out.line("HEAD detached at \(h.short)") }
+            if let to = r.interruptedCheckout {
+                Out.line("An interrupted `mlv checkout` left the switch to \(to) half done: run `mlv checkout` to finish it.")
+            }
             let dirty = r.targets.filter { ($0.state != .clean && $0.pointer != .removed) || $0.missingObjects }
             // Pointers that differ from HEAD's; a never-committed target shows as `added` above.
             let staged = r.targets.filter { $0.pointer == .changed || $0.pointer == .removed || ($0.pointer == .new && $0.state != .added) }

@@ -19,6 +19,8 @@ public struct CheckoutResult: Codable, Sendable {
     public var stash: String?
     public var targets: [Item] = []
     public var saved: [Saved] = []
+    /// The commit of an interrupted checkout that this one completed first.
+    public var completed: String?
     /// Things done differently than asked, each one line (shown on stderr by the CLI).
     public var warnings: [String] = []
     public var filesWritten = 0
@@ -26,7 +28,7 @@ public struct CheckoutResult: Codable, Sendable {
     public var bytesReused: UInt64 = 0
 
     enum CodingKeys: String, CodingKey {
-        case commit, branch, stash, targets, saved, warnings
+        case commit, branch, stash, targets, saved, warnings, completed
         case filesWritten = "files_written"
         case bytesWritten = "bytes_written"
         case bytesReused = "bytes_reused"
@@ -39,10 +41,27 @@ extension Workspace {
     /// Safety rule: working data is overwritten or removed only when its content is already
     /// recorded: it equals the pointer, or what mlv last wrote or committed there. Anything
     /// else is uncommitted work: refused, or with `force` saved into the store first.
+    ///
+    /// A switch to another commit is a transaction (see CheckoutJournal): one that was
+    /// interrupted is completed first, by any `mlv checkout`.
     public func checkout(rev: String?, paths: [String], force: Bool, snapshot: String?,
                          waiting: @escaping (String) -> Void) throws -> CheckoutResult {
         let lock = try self.lock("checkout", waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
+        guard let journal = try CheckoutJournal.read(self) else {
+            return try checkoutLocked(rev: rev, paths: paths, force: force, snapshot: snapshot)
+        }
+        // The interrupted switch's checks ran before it changed anything (uncommitted work was
+        // refused or saved then), so finishing it is what the user asked for back then.
+        var done = try checkoutLocked(rev: journal.branch ?? journal.to.hex, paths: [], force: false, snapshot: nil)
+        done.completed = journal.to.hex
+        if rev == nil && paths.isEmpty && snapshot == nil { return done }
+        var result = try checkoutLocked(rev: rev, paths: paths, force: force, snapshot: snapshot)
+        result.completed = journal.to.hex
+        return result
+    }
+
+    private func checkoutLocked(rev: String?, paths: [String], force: Bool, snapshot: String?) throws -> CheckoutResult {
         let store = try store()
         var result = CheckoutResult()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
@@ -196,8 +215,13 @@ extension Workspace {
             result.targets.append(.init(path: path, action: "updated", snapshot: s.hex))
             synced[path] = s
         }
+        var journal: CheckoutJournal? = nil
         if let c = commit {
             let branch = git.isLocalBranch(rev!) ? rev! : nil
+            // From here on pointers, code and HEAD move: journaled until the data is in place.
+            let j = CheckoutJournal(from: try git.head(), to: c, branch: branch)
+            try j.write(self)
+            journal = j
             try git.checkout(c, branch: branch, force: force,
                              atomically: { $0 == Config.fileName || $0.hasSuffix(Pointer.suffix) })
             result.commit = c.hex
@@ -214,7 +238,9 @@ extension Workspace {
             snap.cache.forget(target: path)
             result.targets.append(.init(path: path, action: overlaps ? "untracked" : "removed", snapshot: nil))
         }
-        return try finish(result, restorer, snap, synced: synced)
+        let done = try finish(result, restorer, snap, synced: synced)
+        try journal?.remove(self)
+        return done
     }
 
     private func finish(_ r: CheckoutResult, _ restorer: Restorer, _ snap: Snapshotter,

@@ -48,6 +48,8 @@ extension Workspace {
     public func commit(message: String, paths: [String], noGit: Bool, waiting: @escaping (String) -> Void) throws -> CommitResult {
         let lock = try self.lock("commit", waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
+        // Pointers half-way between two commits are no one's intent: finish the switch first.
+        if let j = try CheckoutJournal.read(self) { throw MLVError.interruptedCheckout(to: j.branch ?? j.to.short) }
         var selected = try targets()
         if !paths.isEmpty {
             let wanted = try paths.map { try userPath($0) }

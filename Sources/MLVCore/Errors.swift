@@ -42,6 +42,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     case foreignMetadata(String)
     /// A pointer file with an unresolved merge conflict in git's index.
     case conflictedPointer(String)
+    /// A `mlv checkout REV` was interrupted mid-switch (its journal is there).
+    case interruptedCheckout(to: String)
 
     public var description: String {
         switch self {
@@ -92,6 +94,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
             return "\(p) is a symlink leading outside the working tree (to \(target)); mlv reads only files inside the repository: replace it with the file itself"
         case .foreignMetadata(let why):
             return why
+        case .interruptedCheckout(let to):
+            return "an interrupted `mlv checkout` left the switch to \(to) half done; run `mlv checkout` to finish it first"
         case .conflictedPointer(let p):
             return "\(p) has an unresolved merge conflict; pick a side with `git checkout --ours \(p)` or `git checkout --theirs \(p)` (or edit it), then `git add \(p)` and `mlv checkout`"
         }

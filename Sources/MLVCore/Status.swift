@@ -48,8 +48,11 @@ public struct StatusResult: Codable, Sendable {
     /// Files looked at, and how many of them had to be read (the rest matched the stat cache).
     public var entriesChecked: Int
     public var filesRead: Int
+    /// The commit (or branch) an interrupted `mlv checkout` was switching to; nil when none.
+    public var interruptedCheckout: String?
 
     enum CodingKeys: String, CodingKey {
+        case interruptedCheckout = "interrupted_checkout"
         case targets
         case gitFiles = "git_files"
         case entriesChecked = "entries_checked"
@@ -60,7 +63,8 @@ public struct StatusResult: Codable, Sendable {
     /// the store holds the data, and mlv's git-kept files match HEAD. The one definition used
     /// by the text, `--exit-code` and JSON (`clean`).
     public var isClean: Bool {
-        targets.allSatisfy { $0.state == .clean && $0.pointer == .committed && !$0.missingObjects }
+        interruptedCheckout == nil
+            && targets.allSatisfy { $0.state == .clean && $0.pointer == .committed && !$0.missingObjects }
             && gitFiles.allSatisfy { $0.state == "clean" }
     }
 }
@@ -153,6 +157,8 @@ extension Workspace {
         // Remember what was hashed so the next status need not read it again.
         var cache = snap.cache
         if cache.misses > 0 { try? saveStatCache(&cache) }
-        return StatusResult(targets: out, gitFiles: gitFiles, entriesChecked: cache.hits + cache.misses, filesRead: snap.filesRead)
+        let journal = try CheckoutJournal.read(self)
+        return StatusResult(targets: out, gitFiles: gitFiles, entriesChecked: cache.hits + cache.misses, filesRead: snap.filesRead,
+                            interruptedCheckout: journal.map { $0.branch ?? $0.to.hex })
     }
 }

@@ -115,3 +115,38 @@ import Testing
         #expect(blocked.status == 3, "\(blocked.stderr)")
     }
 }
+
+/// A `mlv checkout REV` killed after it moved pointers but before HEAD (issue 10 #7, issue 16
+/// #7): the journal makes the next command finish it instead of committing the mix. The
+/// interrupted state is built exactly as the journal's format (mlv-store(5)) and git leave it.
+@Suite struct InterruptedCheckoutTests {
+    @Test func theNextCheckoutCompletesItAndCommitRefusesMeanwhile() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 10).utf8))
+        let v1 = try s.head()
+        for rows in [20, 30, 40] {
+            try s.write("data.csv", csv(rows: rows))
+            try s.mlvOK("commit", "-m", "rows \(rows)")
+        }
+        let v4 = try s.head()
+        // Killed mid-way through `mlv checkout <v1>`: journal written, v1's pointer in place,
+        // HEAD and the data still v4's.
+        try s.write(".mlv/state/checkout-journal", "mlv checkout journal 1\nfrom \(v4)\nto \(v1)\nbranch -\n")
+        try s.git("checkout", v1, "--", "data.csv.mlv")
+        let st = try s.mlv("status", "--exit-code")
+        #expect(st.status == 1 && st.stdout.contains("interrupted `mlv checkout`"), "\(st.stdout)")
+        let c = try s.mlv("commit", "-m", "code only")
+        #expect(c.status == 3 && c.stderr.contains("run `mlv checkout` to finish it"), "\(c.stderr)")
+        #expect(try s.head() == v4)
+        let done = try s.mlv("checkout")
+        #expect(done.status == 0, "\(done.stderr)")
+        #expect(try s.head() == v1)
+        #expect(s.read("data.csv") == Array(csv(rows: 10).utf8))
+        #expect(!s.exists(".mlv/state/checkout-journal"))
+        #expect(try s.mlv("status", "--exit-code").status == 0)
+        #expect(try s.git("status", "--porcelain", "--untracked-files=no").stdout.isEmpty)
+        // A journal mlv cannot read is an error naming it, not ignored.
+        try s.write(".mlv/state/checkout-journal", "garbage\n")
+        let bad = try s.mlv("checkout", "main")
+        #expect(bad.status == 2 && bad.stderr.contains("checkout-journal"), "\(bad.stderr)")
+    }
+}

@@ -208,6 +208,14 @@ def stress_checkout(n):
         label = f"checkout kill {i + 1}"
         check_store(label=label)
         check_whole(allowed, label=label)
+        # A plain `mlv checkout` finishes whatever was interrupted (or syncs data to the
+        # pointers); then status and git agree that nothing differs from HEAD.
+        mlv("checkout")
+        if mlv("status", "--exit-code", ok=(0, 1)).returncode != 0:
+            raise Failed(f"{label}: after `mlv checkout`, status is not clean: {mlv('status').stdout.decode()[-1500:]}")
+        porcelain = git("status", "--porcelain", "--untracked-files=no")
+        if porcelain:
+            raise Failed(f"{label}: after `mlv checkout`, git status shows changes: {porcelain}")
         mlv("checkout", target)
         want = committed[git("rev-parse", target)]
         for p in FILES:
