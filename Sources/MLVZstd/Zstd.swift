@@ -107,16 +107,20 @@ public final class ZstdStreamDecoder {
     public func feed(_ src: UnsafeRawBufferPointer, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
         repeat {
+            let before = input.pos
             let (ret, produced) = out.withUnsafeMutableBytes { o -> (Int, Int) in
                 var output = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
                 let r = ZSTD_decompressStream(ctx, &output, &input)
                 return (r, output.pos)
             }
             if ZSTD_isError(ret) != 0 { throw ZstdError.corruptFrame(String(cString: ZSTD_getErrorName(ret))) }
-            finished = ret == 0
+            // 0: a frame is complete. A call after that with nothing left answers with a
+            // hint for the next frame's header: only one that made progress starts a frame.
+            if ret == 0 { finished = true } else if produced > 0 || input.pos > before { finished = false }
             if produced > 0 { try out.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
-            // Input left, or a full output buffer (more may be pending): go on.
-            if input.pos == input.size && produced < out.count { break }
+            // Until all input is consumed and a call yields nothing more: the decoder may
+            // keep buffered input and hand out one block per call.
+            if input.pos == input.size && produced == 0 { break }
         } while true
     }
 }
