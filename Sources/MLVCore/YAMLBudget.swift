@@ -40,6 +40,8 @@ enum YAMLBudget {
         let utf8 = Array(text.utf8)
         if utf8.isEmpty { return Count(nodes: 0, decodeCost: 0) }
         return utf8.withUnsafeBufferPointer { buf -> Count? in
+            // As Yams reads a String: UTF-8, never guessed from the first bytes.
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
             yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
             // Running totals; what a node adds to them is the total after its end minus the
             // total before its start, which is also what an alias to it adds.
