@@ -10,11 +10,15 @@ import Yams
 /// `&a` node) let a few hundred bytes stand for billions of nodes (the "billion laughs"), and
 /// everything downstream walks the expanded tree.
 enum YAMLBudget {
-    /// Nodes a YAML file may expand to, counting every alias as the whole node it repeats.
-    /// A file without aliases has at most about one node per byte, so this is far above any
-    /// hand-written config or metrics file (a 1,000,000-node metrics file is megabytes of
-    /// text), while a walk of that many nodes stays well under a second.
-    static let maxNodes = 1_000_000
+    /// Nodes a YAML file may expand to beyond one per byte of its text, counting every alias as
+    /// the whole node it repeats. Without aliases a file has at most about one node per byte,
+    /// so only alias expansion can use this allowance: what mlv does with a file stays
+    /// proportional to its size plus this (a metrics file of 1,000,000 values takes 6 s to
+    /// show, so the 405-byte "billion laughs" could otherwise still cost seconds).
+    static let aliasAllowance = 100_000
+
+    /// The node limit for `text`: its bytes plus `aliasAllowance`.
+    static func nodeLimit(_ text: String) -> Int { text.utf8.count + aliasAllowance }
 
     /// What decoding a file through Yams' Codable decoder (mlv.yaml, feature definitions) may
     /// cost, as the sum over its mappings (aliases expanded, `<<` merges included) of entries².
@@ -31,15 +35,18 @@ enum YAMLBudget {
     }
 
     /// Counts `text` (every document of the stream) with aliases expanded: nil once the nodes
-    /// pass `limit` or the decode cost `maxCost`. Text libyaml cannot parse is counted up to
+    /// pass `limit` (default: `nodeLimit(text)`) or the decode cost `maxCost`. Text libyaml cannot parse is counted up to
     /// the error and left for Yams to report.
-    static func count(_ text: String, limit: Int = maxNodes, maxCost: Int = .max) -> Count? {
+    static func count(_ text: String, limit: Int? = nil, maxCost: Int = .max) -> Count? {
+        let limit = limit ?? nodeLimit(text)
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { return Count(nodes: 0, decodeCost: 0) }
         defer { yaml_parser_delete(&parser) }
         let utf8 = Array(text.utf8)
         if utf8.isEmpty { return Count(nodes: 0, decodeCost: 0) }
         return utf8.withUnsafeBufferPointer { buf -> Count? in
+            // As Yams reads a String: UTF-8, never guessed from the first bytes.
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
             yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
             // Running totals; what a node adds to them is the total after its end minus the
             // total before its start, which is also what an alias to it adds.
@@ -130,18 +137,18 @@ enum YAMLBudget {
     }
 
     /// The expanded node count of `text`, or nil past `limit`.
-    static func expandedNodes(_ text: String, limit: Int = maxNodes) -> Int? { count(text, limit: limit)?.nodes }
+    static func expandedNodes(_ text: String, limit: Int? = nil) -> Int? { count(text, limit: limit)?.nodes }
 
-    /// Throws `error(why)` when `text` expands past `limit` nodes, or (`decoded`: a file read
-    /// through Yams' Codable decoder) its mappings cost more than `maxDecodeCost` to decode.
-    static func check(_ text: String, limit: Int = maxNodes, decoded: Bool = false, _ error: (_ why: String) -> any Error) throws {
+    /// Throws `error(why)` when `text` expands past `nodeLimit(text)` nodes, or (`decoded`: a
+    /// file read through Yams' Codable decoder) its mappings cost more than `maxDecodeCost`.
+    static func check(_ text: String, decoded: Bool = false, _ error: (_ why: String) -> any Error) throws {
         let maxCost = decoded ? maxDecodeCost : .max
-        if count(text, limit: limit, maxCost: maxCost) == nil {
+        if count(text, maxCost: maxCost) == nil {
             // Tell which limit it was: the count alone is cheap to redo.
-            if decoded && count(text, limit: limit) != nil {
+            if decoded && count(text) != nil {
                 throw error("its mappings are too large for mlv to read (entries² summed over every mapping, aliases and << merges expanded, pass \(maxCost.formatted): about one mapping of 2,000 entries)")
             }
-            throw error("expands to more than \(limit.formatted) YAML nodes (through &anchor/*alias repeats); mlv reads at most \(limit.formatted), so write the values out or split the file")
+            throw error("expands to more than \(nodeLimit(text).formatted) YAML nodes through &anchor/*alias repeats (mlv reads at most \(aliasAllowance.formatted) more nodes than the file has bytes); write the values out")
         }
     }
 }

@@ -98,9 +98,6 @@ struct DiffSide {
 }
 
 extension Workspace {
-    /// `mlv diff`: compares tracked data, metrics and params between two commits, or between a
-    /// commit and the working tree. Nothing is checked out: pointers come from git, content
-    /// streams from the store (or the working tree).
     /// One side of a diff: the commit `rev` names, or (nil) the working tree, whose snapshots
     /// are taken with `snap` (made on first use and kept for listing folder files).
     func diffSide(_ rev: String?, snap: inout Snapshotter?) throws -> DiffSide {
@@ -146,6 +143,9 @@ extension Workspace {
         return out
     }
 
+    /// `mlv diff`: compares tracked data, metrics and params between two commits, or between a
+    /// commit and the working tree. Nothing is checked out: pointers come from git, content
+    /// streams from the store (or the working tree).
     public func diff(_ o: DiffOptions) throws -> DiffReport {
         let store = try store()
         var snap: Snapshotter? = nil
