@@ -52,11 +52,15 @@ public struct MLV: ParsableCommand {
                 Out.err("mlv: error: \(message)")
                 Foundation.exit(status.rawValue)
             }
-            // ArgumentParser's own errors (usage, --help, validation) keep their codes; any
-            // other error would fall to 1, which the contract reserves for "differences".
+            // Any error whose status ArgumentParser leaves at 1 would read as "differences
+            // found": a usage error of ours (a ValidationError thrown while running, say)
+            // exits 64, anything else 2.
             if exitCode(for: error) == .failure {
-                Out.err("mlv: error: \(error)")
-                Foundation.exit(ExitStatus.userError.rawValue)
+                let fromParser = String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+                var message = fromParser ? fullMessage(for: error) : String(describing: error)
+                if message.hasPrefix("Error: ") { message.removeFirst(7) }
+                Out.err("mlv: error: \(message)")
+                Foundation.exit(fromParser ? ExitStatus.usage.rawValue : ExitStatus.userError.rawValue)
             }
             exit(withError: error)
         }

@@ -13,6 +13,8 @@ struct Status: ParsableCommand {
           added             tracked but never committed
           deleted           the data is gone from the working tree
           out of sync       the pointer changed (git pull, git switch): run `mlv checkout`
+          diverged          edited here while the pointer changed: `mlv checkout --force -- PATH`
+                            saves your version and brings the pointer's; `mlv commit` refuses
           not checked out   never written here (fresh clone): run `mlv checkout` or `mlv pull`
           missing objects   the store lacks the pointer's data: run `mlv pull`
           conflicted        the pointer has a git merge conflict: pick a side, `git add`, `mlv checkout`
@@ -86,6 +88,9 @@ struct Status: ParsableCommand {
             }
             if dirty.contains(where: { $0.state == .outOfSync || $0.state == .notCheckedOut }) {
                 Out.line("Bring data in line with the pointers with `mlv checkout`.")
+            }
+            if let d = dirty.first(where: { $0.state == .diverged }) {
+                Out.line("\(d.path) was edited while its pointer moved: `mlv checkout --force -- \(d.path)` saves your version in the store and brings the pointer's; combine them, then commit.")
             }
             if let c = dirty.first(where: { $0.state == .conflicted }) {
                 Out.line("Resolve a conflicted pointer with `git checkout --ours \(c.path).mlv` (or --theirs), `git add \(c.path).mlv`, then `mlv checkout`.")

@@ -50,7 +50,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
         switch e {
         case .dataModified, .codeModified: return (e.description, .refused)
         case .nothingToCommit: return (e.description, .differences)
-        case .mergeConflict, .conflictedPointer, .interruptedCheckout: return (e.description, .refused)
+        case .mergeConflict, .conflictedPointer, .interruptedCheckout, .staleData: return (e.description, .refused)
         case .notAGitRepo, .notInitialized, .pathOutsideRepo, .pathInsideMetadata, .noSuchPath, .notTracked,
              .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision, .pathNotInDiff,
              .unsupportedFileType, .invalidArgument, .symlinkInPath, .fileInPath, .linkOutsideRepo, .foreignMetadata:

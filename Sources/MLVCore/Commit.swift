@@ -66,10 +66,17 @@ extension Workspace {
         // "modified" against it, and is staged with the rest.
         var committed: [String: Pointer] = [:]
         if !noGit, let h = try git.head() { for (t, p) in try targets(at: h) { committed[t] = p } }
+        // Data that is not the pointer's while the pointer moved since mlv last wrote it (git
+        // pull, git checkout, git merge): recording it would undo that change unseen.
+        var stale: [String] = []
         for (path, old) in selected {
             guard let w = try snap.snapshot(path, kind: old.kind, previous: old) else {
                 changes.append(TargetChange(path: path, kind: old.kind, change: .missing, snapshot: old.snapshot?.hex,
                                             size: old.size, files: old.files))
+                continue
+            }
+            if let synced = snap.cache.synced[path], let ptr = old.snapshot, synced != ptr, w.id != ptr {
+                stale.append(path)
                 continue
             }
             var p = old
@@ -81,6 +88,7 @@ extension Workspace {
             changes.append(TargetChange(path: path, kind: p.kind, change: change, snapshot: w.id.hex, size: w.size,
                                         files: w.files, rows: w.rows, columns: w.columns))
         }
+        if !stale.isEmpty { throw MLVError.staleData(stale) }
         try writer.commit()                                   // packs, then the index
         for (path, p) in newPointers { try writePointer(p, for: path) }   // then pointers
         var cache = snap.cache

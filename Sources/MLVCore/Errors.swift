@@ -44,6 +44,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     case conflictedPointer(String)
     /// A `mlv checkout REV` was interrupted mid-switch (its journal is there).
     case interruptedCheckout(to: String)
+    /// Targets whose data is not their pointer's while the pointer moved since mlv wrote it.
+    case staleData([String])
 
     public var description: String {
         switch self {
@@ -94,6 +96,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
             return "\(p) is a symlink leading outside the working tree (to \(target)); mlv reads only files inside the repository: replace it with the file itself"
         case .foreignMetadata(let why):
             return why
+        case .staleData(let paths):
+            return "\(paths.joined(separator: ", ")): the pointer moved (git pull, checkout or merge) since this data was written here, and the data is not the pointer's; committing it would undo that change. Run `mlv checkout` to bring the data in line (add --force to save your version in the store first), then commit"
         case .interruptedCheckout(let to):
             return "an interrupted `mlv checkout` left the switch to \(to) half done; run `mlv checkout` to finish it first"
         case .conflictedPointer(let p):

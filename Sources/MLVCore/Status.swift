@@ -10,6 +10,7 @@ public struct TargetStatus: Codable, Equatable, Sendable {
         case notCheckedOut = "not_checked_out"   // data never written here (a fresh clone): run `mlv checkout`
         case outOfSync = "out_of_sync"           // the pointer moved (git pull, git switch): run `mlv checkout`
         case conflicted        // the pointer has an unresolved merge conflict in git
+        case diverged          // edited here while the pointer moved (git pull): committing would undo the other change
     }
     /// The pointer file against HEAD's: what `mlv commit` (or `git commit`) would record.
     public enum PointerState: String, Codable, Sendable {
@@ -84,6 +85,7 @@ extension Workspace {
         } else if let w {
             if w.id == p.snapshot && w.executable == p.executable && w.type == p.type { state = .clean }
             else if snap.cache.synced[path] == w.id { state = .outOfSync }
+            else if let s = snap.cache.synced[path], s != p.snapshot { state = .diverged }
             else { state = .modified }
         } else {
             state = snap.cache.synced[path] == nil ? .notCheckedOut : .deleted

@@ -41,6 +41,13 @@ import Testing
         #expect(try s.mlv("help", "status").status == 0)
     }
 
+    @Test func usageErrorsFoundWhileRunningExit64InOneLine() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 10).utf8))
+        let r = try s.mlv("diff", "--fail-on", "loss >")
+        #expect(r.status == 64, "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && !r.stderr.contains("CommandError") && r.stderr.hasPrefix("mlv: error: --fail-on"), "\(r.stderr)")
+    }
+
     @Test func diffOfAPathTrackedNowhereIsAnError() throws {
         let s = try Sandbox.committing("data.csv", Array(csv(rows: 10).utf8))
         for args in [["diff", "HEAD", "HEAD", "--", "data/nonexistent"], ["diff", "--", "data/nonexistent"]] {

@@ -150,3 +150,49 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains("checkout-journal"), "\(bad.stderr)")
     }
 }
+
+/// A commit never records data that is not its pointer's while the pointer moved since mlv
+/// wrote it (found by a newcomer run): after a plain `git checkout` (out of sync) the other
+/// branch's data would land on this one; after an edit and a `git pull` (diverged) the
+/// teammate's change would be undone.
+@Suite struct StaleDataCommitTests {
+    @Test func outOfSyncDataIsNotCommitted() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 100).utf8))
+        try s.git("checkout", "-q", "-b", "b")
+        try s.write("d.csv", csv(rows: 101))
+        try s.mlvOK("commit", "-m", "b: add row")
+        try s.git("checkout", "-q", "main")
+        #expect(try s.mlv("status").stdout.contains("out of sync"))
+        try s.write("notes.txt", "note\n")
+        try s.git("add", "notes.txt")
+        let main = try s.head()
+        let r = try s.mlv("commit", "-m", "main: notes")
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("d.csv: the pointer moved") && r.stderr.contains("mlv checkout"), "\(r.stderr)")
+        #expect(try s.head() == main)
+        try s.mlvOK("checkout")
+        try s.mlvOK("commit", "-m", "main: notes")
+        #expect(try s.shown("HEAD:d.csv") == Array(csv(rows: 100).utf8))
+    }
+
+    @Test func anEditOnTopOfAMovedPointerIsDivergedAndNotCommitted() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 100).utf8))
+        let v1 = try s.head()
+        try s.write("d.csv", csv(rows: 120))
+        try s.mlvOK("commit", "-m", "teammate's version")
+        // As after `git pull` with local edits: the data is v1's plus an edit, the pointer v2's.
+        try s.git("checkout", "-q", v1)
+        try s.mlvOK("checkout")
+        try s.git("checkout", "-q", "main")
+        try s.write("d.csv", csv(rows: 100) + "999,edited,1.0,1\n")
+        let st = try s.mlv("status", "--json")
+        #expect(st.stdout.contains("\"diverged\""), "\(st.stdout)")
+        let r = try s.mlv("commit", "-m", "mine")
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(try s.shown("HEAD:d.csv") == Array(csv(rows: 120).utf8))
+        // The way out the message names: save mine, bring theirs.
+        let f = try s.mlvOK("checkout", "--force", "--", "d.csv")
+        #expect(f.stderr.contains("saved your uncommitted d.csv"), "\(f.stderr)")
+        #expect(s.read("d.csv") == Array(csv(rows: 120).utf8))
+    }
+}
