@@ -93,7 +93,8 @@ extension Workspace {
             guard let loc = try store.location(of: id), loc.type != .chunk else { throw StoreError.missingObject(id, type: .tree) }
             let entry = try checkBeforePlacing(TreeEntry(name: FS.basename(rel), kind: loc.type == .tree ? .directory : .file,
                                                          size: 0, files: 0, id: id), at: rel, declared: false)
-            if let w = try snap.snapshot(rel, kind: .dataset, previous: nil), w.id != id, !force {
+            // The safety rule: what is there may be replaced when the store holds it.
+            if let w = try snap.snapshot(rel, kind: .dataset, previous: nil), w.id != id, try !store.contains(w.id), !force {
                 throw MLVError.dataModified([rel])
             } else if force, FS.exists(absolute(rel)) {
                 try save(rel, kind: .dataset)

@@ -196,3 +196,32 @@ import Testing
         #expect(s.read("d.csv") == Array(csv(rows: 120).utf8))
     }
 }
+
+/// `mlv repro` replaces outputs (a run, or a run-cache restore); a hand-edited output is
+/// saved into the store first and the way back printed, never silently lost.
+@Suite struct ReproKeepsEditedOutputsTests {
+    @Test func aHandEditedOutputIsSavedBeforeARunCacheRestore() throws {
+        let s = try Sandbox()
+        try s.write("in/x.txt", "a\n")
+        try s.mlvOK("track", "in")
+        try s.mlvOK("commit", "-m", "base")
+        try s.mlvOK("stage", "add", "s", "--dep", "in", "--out", "model.json", "--", "sh", "-c", "echo '{\"w\": 1}' > model.json")
+        try s.mlvOK("repro")
+        try s.mlvOK("commit", "-m", "trained")
+        // Change the input and back, so the next repro restores from the run cache.
+        try s.write("in/x.txt", "b\n")
+        try s.mlvOK("repro")
+        try s.write("in/x.txt", "a\n")
+        try s.write("model.json", "{\"hand\": \"edited\"}\n")
+        let r = try s.mlvOK("repro")
+        #expect(r.stdout.contains("saved your uncommitted model.json"), "\(r.stdout)")
+        #expect(s.read("model.json") == Array("{\"w\": 1}\n".utf8))
+        guard let cmd = r.stdout.split(separator: "`").first(where: { $0.hasPrefix("mlv checkout --snapshot") }) else {
+            Issue.record("no restore command printed: \(r.stdout)")
+            return
+        }
+        let args = cmd.split(separator: " ").dropFirst().map(String.init)
+        try s.run(mlvBinary, args)
+        #expect(s.read("model.json") == Array("{\"hand\": \"edited\"}\n".utf8))
+    }
+}

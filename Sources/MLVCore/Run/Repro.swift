@@ -128,6 +128,7 @@ extension Workspace {
                 return ReproStep(stage: name, action: "skipped", reason: "inputs and outputs unchanged since its record", record: r)
             }
         }
+        try saveEditedOutputs(name, stage, output: output)
         // The run cache: this exact input set ran before and its outputs are in the store.
         if let cached = try? FS.readAll(FS.join(runCacheDir, fp + ".json")),
            var r = try? JSONDecoder().decode(RunRecord.self, from: Data(cached)),
@@ -239,6 +240,32 @@ extension Workspace {
         try FS.atomicWrite(Array(try e.encode(record)), to: FS.join(runCacheDir, fp + ".json"))
         try trackOutputs(stage, outputs, shapes: shapes)
         return record
+    }
+
+    /// Outputs edited by hand — content no commit, run or save recorded — are saved into the
+    /// store before a run or a run-cache restore replaces them, as `checkout --force` does,
+    /// and the way back is printed: repro never destroys work that was not committed.
+    private func saveEditedOutputs(_ name: String, _ stage: Stage, output: (String) -> Void) throws {
+        let pointers = Dictionary(try targets().map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+        let store = try store()
+        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        var edited: [(String, TargetKind)] = []
+        for o in stage.outs {
+            guard let p = pointers[o] else { continue }
+            let st = try workingState(o, p, snap)
+            guard st.state == .modified || st.state == .diverged, let w = st.working, try !store.contains(w.id) else { continue }
+            edited.append((o, p.kind))
+        }
+        guard !edited.isEmpty else { return }
+        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
+        let saver = Snapshotter(ws: self, cache: snap.cache, writer: writer)
+        var saved: [(String, ObjectID)] = []
+        for (o, kind) in edited { if let w = try saver.snapshot(o, kind: kind, previous: nil) { saved.append((o, w.id)) } }
+        try writer.commit()
+        for (o, id) in saved {
+            try appendSavedLog(o, id)
+            output("[\(name)] saved your uncommitted \(o) as snapshot \(id.hex.prefix(12)) before replacing it; bring it back with `mlv checkout --snapshot \(id.hex) -- \(shellQuote(o))`")
+        }
     }
 
     /// Outputs become tracked targets (pointers written, data ignored by git, both staged);
