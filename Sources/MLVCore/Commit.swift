@@ -105,7 +105,8 @@ extension Workspace {
         // same commit as the data they describe.
         let gitKept = (config.metrics + config.params).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
         try git.stage(add: pointerFiles + gitKept)
-        if try git.indexMatchesHead() { throw MLVError.nothingToCommit }
+        // A merge in progress is concluded even when its result equals HEAD's tree.
+        if try git.indexMatchesHead() && git.mergeHeads().isEmpty { throw MLVError.nothingToCommit }
         let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
         let id = try git.commit(message: message, signature: sig)   // last: the git commit
         result.commit = id.hex

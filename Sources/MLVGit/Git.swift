@@ -335,6 +335,15 @@ public final class GitRepository {
             try check(git_commit_lookup(&p, repo, &oid), "read HEAD commit")
             parents.append(p)
         }
+        // During a `git merge` (MERGE_HEAD present) the commit concludes it, with the merged
+        // commits as further parents, as `git commit` does; the merge state is then cleared.
+        let merging = try mergeHeads()
+        for m in merging {
+            var p: OpaquePointer?
+            var oid = m.raw
+            try check(git_commit_lookup(&p, repo, &oid), "read MERGE_HEAD commit \(m.short)")
+            parents.append(p)
+        }
         var out = git_oid()
         _ = try parents.withUnsafeMutableBufferPointer { pp in
             try check(git_commit_create(&out, repo, "HEAD", sig, sig, nil, message, tree, pp.count, pp.baseAddress), "commit")
@@ -342,6 +351,7 @@ public final class GitRepository {
         // Seen on a full disk: git_commit_create returned success while HEAD stayed where it
         // was. Only a commit that a fresh look at the repository finds at HEAD is reported.
         let made = GitOID(out)
+        if !merging.isEmpty { try check(git_repository_state_cleanup(repo), "clear the merge state") }
         let fresh = try GitRepository(discover: workdir)
         guard (try? fresh.head()) == made, (try? fresh.commitInfo(made)) != nil else {
             throw GitError(operation: "commit", code: -1, message:
@@ -349,6 +359,20 @@ public final class GitRepository {
                 isSystemFailure: true)
         }
         return made
+    }
+
+    /// The commits a `git merge` in progress is merging (`git_repository_mergehead_foreach`).
+    public func mergeHeads() throws -> [GitOID] {
+        final class Box { var ids: [GitOID] = [] }
+        let box = Box()
+        let rc = git_repository_mergehead_foreach(repo, { oid, payload in
+            guard let oid, let payload else { return 0 }
+            Unmanaged<Box>.fromOpaque(payload).takeUnretainedValue().ids.append(GitOID(oid.pointee))
+            return 0
+        }, Unmanaged.passUnretained(box).toOpaque())
+        if rc == GIT_ENOTFOUND.rawValue { return [] }
+        try check(rc, "read MERGE_HEAD")
+        return box.ids
     }
 
     /// Checks out a commit's tree into the working tree and moves HEAD to the branch `branch`,

@@ -225,3 +225,31 @@ import Testing
         #expect(s.read("model.json") == Array("{\"hand\": \"edited\"}\n".utf8))
     }
 }
+
+/// `mlv commit` while a `git merge` is in progress concludes the merge: both parents, and
+/// git's merge state cleared (found by a newcomer run: it made a one-parent commit).
+@Suite struct CommitConcludesMergeTests {
+    @Test func aCommitDuringAMergeHasBothParents() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 100).utf8))
+        try s.git("checkout", "-q", "-b", "feature")
+        try s.write("d.csv", csv(rows: 110))
+        try s.mlvOK("commit", "-m", "feature rows")
+        let feature = try s.head()
+        try s.git("checkout", "-q", "main")
+        try s.mlvOK("checkout")
+        try s.write("d.csv", csv(rows: 105, seed: 3))
+        try s.mlvOK("commit", "-m", "main rows")
+        _ = try s.run("/usr/bin/git", ["merge", "-q", "feature"])
+        #expect(FileManager.default.fileExists(atPath: s.repo + "/.git/MERGE_HEAD"))
+        _ = try s.run("/usr/bin/git", ["checkout", "--ours", "d.csv.mlv"])
+        try s.git("add", "d.csv.mlv")
+        try s.mlvOK("checkout")
+        try s.write("d.csv", csv(rows: 115, seed: 3))
+        try s.mlvOK("commit", "-m", "Merge feature")
+        let parents = try s.git("rev-list", "--parents", "-n", "1", "HEAD").stdout.split(separator: " ").dropFirst()
+        #expect(parents.count == 2, "\(parents)")
+        #expect(parents.contains { feature.hasPrefix($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        #expect(!FileManager.default.fileExists(atPath: s.repo + "/.git/MERGE_HEAD"))
+        #expect(try s.shown("HEAD:d.csv") == Array(csv(rows: 115, seed: 3).utf8))
+    }
+}
