@@ -79,8 +79,11 @@ struct Ls: ParsableCommand {
     @Argument(help: "REV[:PATH] (default HEAD).") var spec: String = "HEAD"
 
     func run() throws {
-        let (rev, path) = splitSpec(spec)
-        let files = try repo.open().list(rev: rev, path: path)
+        let ws = try repo.open()
+        var (rev, path) = splitSpec(spec)
+        // `mlv ls v1.0`: a word that names a revision is one, dots or not.
+        if !spec.contains(":"), path != nil, (try? ws.resolve(spec)) != nil { (rev, path) = (spec, nil) }
+        let files = try ws.list(rev: rev, path: path)
         if json { try Out.json(files); return }
         let width = files.map { bytes($0.size).count }.max() ?? 0
         for f in files {

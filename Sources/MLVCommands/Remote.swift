@@ -22,6 +22,7 @@ struct RemoteCommand: ParsableCommand {
 
             Examples:
               mlv remote add origin /mnt/team/mlv-store
+              mlv remote add local ~/mlv-remote --create    # make the folder
               mlv remote add backup file:///srv/mlv --default
               mlv remote add s3 s3://ml-data/projects/churn
               mlv remote add minio s3://mlv --endpoint http://127.0.0.1:9000
@@ -31,9 +32,11 @@ struct RemoteCommand: ParsableCommand {
         @Argument(help: "Where it is.") var url: String
         @Option(help: "Endpoint of an S3-compatible server (for s3:// URLs).") var endpoint: String?
         @Flag(help: "Make it the default remote.") var `default` = false
+        @Flag(help: "Create the folder of a directory remote if it does not exist (without it, a missing folder is refused: likely a typo or an unmounted share).")
+        var create = false
 
         func run() throws {
-            try repo.open().addRemote(name, url: url, endpoint: endpoint, makeDefault: `default`)
+            try repo.open().addRemote(name, url: url, endpoint: endpoint, makeDefault: `default`, create: create)
             Out.line("remote \(name) added (\(url))")
         }
     }
@@ -131,8 +134,7 @@ struct Pull: ParsableCommand {
         let ws = try repo.open()
         try report(try ws.fetch(remote: remote, revs: [], paths: paths), verb: "fetched", json: false)
         let r = try ws.checkout(rev: nil, paths: paths, force: force, snapshot: nil, waiting: waitingNotice)
-        for t in r.targets where t.action != "unchanged" { Out.line("\(pad(t.action, 9)) \(t.path)") }
-        Out.line("wrote \(r.filesWritten) file\(r.filesWritten == 1 ? "" : "s") (\(bytes(r.bytesWritten)))")
+        Checkout.render(r, quiet: false)
     }
 }
 

@@ -109,12 +109,21 @@ extension Workspace {
             let current = try targets()
             var modified: [String] = []
             var plan: [(String, TreeEntry, TargetKind)] = []
+            // A path inside a target names that part of it; a folder holding targets names
+            // each of them (`mlv checkout -- models/`).
+            var wanted: [String] = []
             for input in paths {
                 let rel = try userPath(input)
-                guard let t = source.first(where: { RepoPath.isWithin(rel, $0.path) }) else {
+                if source.contains(where: { RepoPath.isWithin(rel, $0.path) }) { wanted.append(rel); continue }
+                let inside = source.filter { RepoPath.isWithin($0.path, rel) }.map(\.path)
+                guard !inside.isEmpty else {
                     if let r = rev { throw MLVError.pathNotInRevision(path: rel, rev: r) }
                     throw MLVError.notTracked(rel)
                 }
+                wanted += inside
+            }
+            for rel in wanted {
+                guard let t = source.first(where: { RepoPath.isWithin(rel, $0.path) }) else { continue }
                 guard let root = t.pointer.snapshot else { throw MLVError.invalidArgument("\(t.path) has no committed data yet; run `mlv commit` first") }
                 let rootEntry = TreeEntry(name: FS.basename(t.path), kind: t.pointer.type == .dir ? .directory : .file,
                                           executable: t.pointer.executable, size: t.pointer.size, files: t.pointer.files, id: root)

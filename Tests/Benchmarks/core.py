@@ -179,7 +179,7 @@ if "w1" in groups:
         shutil.rmtree(remote, ignore_errors=True)
         os.makedirs(remote)
         if tool == "mlv":
-            sh(f"{A.mlv} remote add origin {remote}", cwd=repo)
+            sh(f"{A.mlv} remote add origin {remote} --create", cwd=repo)
             record("w1", "push v1 to a dir remote", tool, f"{A.mlv} push", repo)
             copy = os.path.join(A.root, "work-core", "store-copy")
             shutil.rmtree(copy, ignore_errors=True)

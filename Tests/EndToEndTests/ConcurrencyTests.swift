@@ -87,7 +87,7 @@ import Testing
 
     @Test func twoPushesToOneRemote() throws {
         let s = try Sandbox.committing("data/a.bin", noise(6 << 20, seed: 37))
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
         try s.git("commit", "-q", "-m", "remote")
         try s.mlvOK("push")
         // A second clone with its own new data, pushing to the same remote at the same time.

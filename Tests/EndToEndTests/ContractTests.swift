@@ -78,3 +78,33 @@ import Testing
         #expect(s.exists("out.mlv"))
     }
 }
+
+/// Documented examples a newcomer run found failing: `mlv ls v1.0` (a tag with dots),
+/// `mlv checkout -- models/` and `mlv pull -- models/` (a folder holding targets), and
+/// `mlv pull --force` telling where the uncommitted data went.
+@Suite struct DocumentedExamplesTests {
+    @Test func aTagWithDotsAndAFolderOfTargets() throws {
+        let s = try Sandbox()
+        try s.write("models/a.bin", [1, 2, 3])
+        try s.write("models/b.bin", [4, 5, 6])
+        try s.mlvOK("track", "models/a.bin", "models/b.bin")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.git("tag", "v1.0")
+        let ls = try s.mlvOK("ls", "--json", "v1.0")
+        #expect(ls.stdout.contains("models/a.bin") && ls.stdout.contains("models/b.bin"), "\(ls.stdout)")
+        try s.write("models/a.bin", [9])
+        try s.write("models/b.bin", [8])
+        try s.mlvOK("commit", "-m", "v2")
+        try s.mlvOK("checkout", "v1.0", "--", "models/")
+        #expect(s.read("models/a.bin") == [1, 2, 3] && s.read("models/b.bin") == [4, 5, 6])
+        // pull --force of a folder of targets, with uncommitted data: saved and said so.
+        let remote = s.root + "/remote"
+        try s.mlvOK("remote", "add", "origin", remote, "--create")
+        try s.mlvOK("push")
+        try s.write("models/a.bin", [7, 7])
+        let p = try s.mlv("pull", "--force", "--", "models/")
+        #expect(p.status == 0, "\(p.stderr)")
+        #expect(p.stderr.contains("saved your uncommitted models/a.bin"), "\(p.stderr)")
+        #expect(s.read("models/a.bin") == [9])
+    }
+}

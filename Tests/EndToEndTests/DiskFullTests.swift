@@ -120,7 +120,7 @@ import Testing
         try origin.write("data/a.bin", noise(8 << 20, seed: 54))
         try origin.mlvOK("track", "data")
         try origin.mlvOK("commit", "-m", "v1")
-        try origin.mlvOK("remote", "add", "origin", origin.root + "/remote")
+        try origin.mlvOK("remote", "add", "origin", origin.root + "/remote", "--create")
         try origin.git("commit", "-q", "-m", "remote")
         try origin.mlvOK("push")
         let s = try smallDisk(6)

@@ -123,7 +123,7 @@ func age(_ path: String, seconds: Int) {
         try s.mlvOK("track", "data/a.bin")
         try s.mlvOK("commit", "-m", "v1")
         try FileManager.default.createDirectory(atPath: s.repo + "/sub", withIntermediateDirectories: true)
-        try s.mlvOK("remote", "add", "origin", "../../store", cwd: s.repo + "/sub")
+        try s.mlvOK("remote", "add", "origin", "../../store", "--create", cwd: s.repo + "/sub")
         let yaml = String(decoding: s.read("mlv.yaml") ?? [], as: UTF8.self)
         #expect(yaml.contains("url: \(s.root)/store"), "\(yaml)")
         try s.mlvOK("push")

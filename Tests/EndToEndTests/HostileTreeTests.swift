@@ -101,7 +101,7 @@ import Testing
         try s.write("data/ok.txt", "fine\n")
         try s.mlvOK("track", "data")
         try s.mlvOK("commit", "-m", "v1")
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
         try s.git("commit", "-q", "-m", "remote")
         let p = try Planter(s)
         let (root, size, files) = try build(p)
@@ -141,7 +141,7 @@ import Testing
 
     @Test func aChunkOver16MiBIsRestoredByCheckoutShowAndPull() throws {
         let s = try Sandbox()
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
         try s.git("commit", "-q", "-m", "remote")
         let p = try Planter(s)
         // The format allows objects up to 256 MiB; mlv's chunker never cuts one over 256 KiB.

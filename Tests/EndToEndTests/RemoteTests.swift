@@ -11,7 +11,7 @@ func repositoryWithRemote(_ commits: [(path: String, bytes: [UInt8])]) throws ->
         try s.mlvOK("track", path)
         try s.mlvOK("commit", "-m", "add \(path)")
     }
-    try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+    try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
     try s.git("commit", "-q", "-m", "remote")
     return s
 }
@@ -24,7 +24,7 @@ func repositoryWithRemote(_ commits: [(path: String, bytes: [UInt8])]) throws ->
         try s.write("data/t.csv", csv(rows: 1000))
         try s.mlvOK("track", "data")
         try s.mlvOK("commit", "-m", "v1")
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
         try s.git("commit", "-q", "-m", "remote")
         return s
     }
@@ -79,7 +79,12 @@ func repositoryWithRemote(_ commits: [(path: String, bytes: [UInt8])]) throws ->
         #expect(try s.mlv("remote", "add", "s3", "s3://Bad_Bucket/prefix").status == 2)
         #expect(try s.mlv("remote", "add", "web", "https://example.com/store").status == 2)
         #expect(try s.mlv("remote", "add", "dir", s.root + "/x", "--endpoint", "http://127.0.0.1:9").status == 2)
-        try s.mlvOK("remote", "add", "gone", s.root + "/does-not-exist")
+        // A folder that does not exist is refused (a typo, an unmounted share) unless --create.
+        let typo = try s.mlv("remote", "add", "gone", s.root + "/does-not-exist")
+        #expect(typo.status == 2 && typo.stderr.contains("--create"), "\(typo.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: s.root + "/does-not-exist"))
+        try s.mlvOK("remote", "add", "gone", s.root + "/does-not-exist", "--create")
+        try FileManager.default.removeItem(atPath: s.root + "/does-not-exist")
         let f = try s.mlv("fetch", "gone")
         #expect(f.status == 2 && f.stderr.contains("remote gone"))
         #expect(try s.mlvOK("remote", "list").stdout.contains("origin"))
@@ -253,7 +258,7 @@ func repositoryWithRemote(_ commits: [(path: String, bytes: [UInt8])]) throws ->
         try s.write("data/a.bin", noise(300_000, seed: 4))
         try s.mlvOK("track", "data/a.bin")
         try s.mlvOK("commit", "-m", "a")
-        try s.mlvOK("remote", "add", "origin", s.root + "/remote")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
         try s.mlvOK("push")
         #expect(try s.mlvOK("fsck", "--remote", "origin").stdout.contains("no problems"))
         // Partial files (named as push names them): an old one is cleared by the next push,

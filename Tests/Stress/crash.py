@@ -169,7 +169,7 @@ def setup():
     global commit_time
     commit_time = commit_version(2, "v2")
     git("tag", "v2")
-    mlv("remote", "add", "origin", remote)
+    mlv("remote", "add", "origin", remote, "--create")
     git("commit", "-q", "-m", "remote")
     committed[git("rev-parse", "HEAD")] = committed[git("rev-parse", "v2")]
 

@@ -68,7 +68,9 @@ extension Workspace {
     /// `mlv remote add`: the first remote becomes the default. A directory typed as a relative
     /// path is stored absolute (relative to where the command runs), as every clone must
     /// find the same folder.
-    public func addRemote(_ name: String, url typed: String, endpoint: String?, makeDefault: Bool) throws {
+    /// A directory that does not exist is refused unless `create`: a typo or an unmounted
+    /// share would otherwise become a new, empty remote on the local disk.
+    public func addRemote(_ name: String, url typed: String, endpoint: String?, makeDefault: Bool, create: Bool = false) throws {
         var url = typed
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw MLVError.invalidArgument("remote names use letters, digits, '-' and '_'")
@@ -81,7 +83,13 @@ extension Workspace {
         } else {
             guard endpoint == nil else { throw MLVError.invalidArgument("--endpoint is for s3:// remotes") }
             url = try DirectoryRemote.absoluteURL(typed, cwd: cwd)
-            _ = try DirectoryRemote(name: name, url: url)
+            let dir = try DirectoryRemote(name: name, url: url)
+            if !FS.isDirectory(dir.root) {
+                guard create else {
+                    throw MLVError.invalidArgument("\(dir.root) does not exist; check the path (is the share mounted?), or add --create to make the folder")
+                }
+                try FS.makeDirectories(dir.root)
+            }
         }
         if config.remotes[name] != nil { throw MLVError.invalidArgument("remote \(name) exists; remove it first with `mlv remote remove \(name)`") }
         config.remotes[name] = RemoteSettings(url: url, endpoint: endpoint)
