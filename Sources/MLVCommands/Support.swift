@@ -53,7 +53,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
         case .mergeConflict, .conflictedPointer, .interruptedCheckout, .staleData: return (e.description, .refused)
         case .notAGitRepo, .notInitialized, .pathOutsideRepo, .pathInsideMetadata, .noSuchPath, .notTracked,
              .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision, .pathNotInDiff,
-             .unsupportedFileType, .invalidArgument, .symlinkInPath, .fileInPath, .linkOutsideRepo, .foreignMetadata:
+             .unsupportedFileType, .invalidArgument, .symlinkInPath, .fileInPath, .linkOutsideRepo, .foreignMetadata, .checkoutThroughLink:
             return (e.description, .userError)
         }
     case let e as StoreError:

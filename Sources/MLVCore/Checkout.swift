@@ -155,6 +155,22 @@ extension Workspace {
 
         // Whole-tree checkout: to REV (moving HEAD), or to the current pointers.
         let commit = try rev.map { try resolve($0) }
+        if let c = commit {
+            // git writes and removes the paths that differ between the commits, following
+            // links on the way (libgit2 does not look for them): a link mlv restored inside a
+            // folder target (`d/s -> ../../victim`) would carry `d/s/config` outside the tree.
+            // Every such path is checked before anything moves; a link git tracks itself is
+            // among the changed paths and replaced by git, so only foreign links stop it.
+            let changed = try git.changedPaths(from: git.head(), to: c)
+            let changedSet = Set(changed)
+            for p in changed {
+                do { try tree.checkParents(absolute(p)) } catch MLVError.symlinkInPath(let path, let link) where !changedSet.contains(link) {
+                    throw MLVError.checkoutThroughLink(path: path, link: link, rev: rev ?? c.short)
+                } catch MLVError.symlinkInPath {
+                    continue
+                }
+            }
+        }
         if commit != nil {
             // Cheap check first: no data is read when git would refuse anyway. With --force,
             // uncommitted code (and pointer) edits are stashed, not thrown away.

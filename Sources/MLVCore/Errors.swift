@@ -46,6 +46,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     case interruptedCheckout(to: String)
     /// Targets whose data is not their pointer's while the pointer moved since mlv wrote it.
     case staleData([String])
+    /// git would write `path` of `rev` through `link`, a symlink git does not track.
+    case checkoutThroughLink(path: String, link: String, rev: String)
 
     public var description: String {
         switch self {
@@ -96,6 +98,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
             return "\(p) is a symlink leading outside the working tree (to \(target)); mlv reads only files inside the repository: replace it with the file itself"
         case .foreignMetadata(let why):
             return why
+        case .checkoutThroughLink(let path, let link, let rev):
+            return "\(rev) has \(path), but \(link) here is a symlink git does not track (restored data, or made by hand); git would write through it, possibly outside the repository. Nothing was changed; if the link is yours to drop, remove it (`rm \(link)`) and run the checkout again"
         case .staleData(let paths):
             return "\(paths.joined(separator: ", ")): the pointer moved (git pull, checkout or merge) since this data was written here, and the data is not the pointer's; committing it would undo that change. Run `mlv checkout` to bring the data in line (add --force to save your version in the store first), then commit"
         case .interruptedCheckout(let to):

@@ -435,7 +435,7 @@ public final class GitRepository {
     }
 
     /// Paths whose content differs between two commits (all of `to`'s when `from` is nil).
-    func changedPaths(from: GitOID?, to: GitOID) throws -> [String] {
+    public func changedPaths(from: GitOID?, to: GitOID) throws -> [String] {
         try withTree(of: to) { newTree in
             func diff(_ oldTree: OpaquePointer?) throws -> [String] {
                 var d: OpaquePointer?

@@ -230,3 +230,45 @@ import Testing
         #expect(try s.shown("HEAD:data.csv") == Array(csv(rows: 120).utf8))
     }
 }
+
+/// Red-team finding F1: a folder target's snapshot holds a link (`d/s -> ../../victim`), an
+/// older commit has git files below it (`d/s/config`); after the README's `mlv pull`, a
+/// `mlv checkout HEAD~1` let git write (and later delete) through the link.
+@Suite struct CheckoutThroughRestoredLinkTests {
+    @Test func gitNeverWritesThroughALinkMlvRestored() throws {
+        let sb = try Sandbox(initMLV: false)
+        let victim = try HostileRepositoryTests.bystander(sb)
+        let remote = sb.root + "/remote"
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+        let att = sb.root + "/att"
+        try FileManager.default.createDirectory(atPath: att, withIntermediateDirectories: true)
+        try sb.git("init", "-q", "-b", "main", cwd: att)
+        try sb.mlvOK("init", cwd: att)
+        try sb.mlvOK("remote", "add", "origin", remote, cwd: att)
+        try sb.write("d/s/keep.txt", Array("OVERWRITTEN\n".utf8), in: att)
+        try sb.git("add", "-A", cwd: att)
+        try sb.git("commit", "-qm", "old layout", cwd: att)
+        try sb.git("rm", "-q", "-r", "--cached", "d", cwd: att)
+        try FileManager.default.removeItem(atPath: att + "/d")
+        try sb.write("d/a.txt", Array("a\n".utf8), in: att)
+        try FileManager.default.createSymbolicLink(atPath: att + "/d/s", withDestinationPath: "../../victim")
+        try sb.mlvOK("track", "d", cwd: att)
+        try sb.git("add", "-A", cwd: att)
+        try sb.mlvOK("commit", "-m", "data", cwd: att)
+        try sb.mlvOK("push", cwd: att)
+        try sb.git("clone", "-q", att, sb.root + "/clone", cwd: sb.root)
+        let clone = sb.root + "/clone"
+        try sb.mlvOK("pull", cwd: clone)
+        let r = try sb.run(mlvBinary, ["checkout", "HEAD~1"], cwd: clone)
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("d/s here is a symlink git does not track"), "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: victim + "/keep.txt") == Data("precious\n".utf8))
+        let head = try sb.run("/usr/bin/git", ["rev-parse", "HEAD"], cwd: clone).stdout
+        let main = try sb.run("/usr/bin/git", ["rev-parse", "main"], cwd: clone).stdout
+        #expect(head == main, "HEAD moved although the checkout was refused")
+        // The documented way out: drop the link, then the checkout goes through (inside the tree).
+        try FileManager.default.removeItem(atPath: clone + "/d/s")
+        _ = try sb.run(mlvBinary, ["checkout", "--force", "HEAD~1"], cwd: clone)
+        #expect(FileManager.default.contents(atPath: victim + "/keep.txt") == Data("precious\n".utf8))
+    }
+}
