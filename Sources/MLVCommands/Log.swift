@@ -21,7 +21,9 @@ struct Log: ParsableCommand {
     @Argument(help: "A tracked target (default: all).") var path: String?
 
     func run() throws {
-        let entries = try repo.open().log(path: path, limit: n)
+        var skipped: [String] = []
+        let entries = try repo.open().log(path: path, limit: n, skipped: &skipped)
+        for s in skipped { Out.err("warning: skipped \(s)") }
         if json { try Out.json(entries); return }
         if entries.isEmpty { Out.line("no history yet\(path.map { " for \($0)" } ?? "")"); return }
         for e in entries {

@@ -127,8 +127,18 @@ enum Out {
         print(s)
     }
 
+    /// One message line on stderr. Control characters in it (from a file name, a remote's
+    /// answer, a hostile pointer) are shown escaped, never sent to the terminal.
     static func err(_ s: String) {
-        let b = Array((s + "\n").utf8)
+        var visible = ""
+        for ch in s.unicodeScalars {
+            if (ch.value < 0x20 && ch.value != 0x09 && ch.value != 0x0A) || (0x7F...0x9F).contains(ch.value) {
+                visible += "\\u{\(String(ch.value, radix: 16))}"
+            } else {
+                visible.unicodeScalars.append(ch)
+            }
+        }
+        let b = Array((visible + "\n").utf8)
         _ = b.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 

@@ -27,8 +27,9 @@ public struct ListedFile: Codable, Sendable {
 
 extension Workspace {
     /// `mlv log`: commits that changed a target's pointer (or any target's), newest first;
-    /// `limit` counts commits.
-    public func log(path: String?, limit: Int?) throws -> [LogEntry] {
+    /// `limit` counts commits. A file ending in `.mlv` that is not a pointer, in any commit,
+    /// is left out and named in `skipped` (as fsck and gc do), not an error for good.
+    public func log(path: String?, limit: Int?, skipped: inout [String]) throws -> [LogEntry] {
         let target = try path.map { try userPath($0) }
         guard let head = try git.head() else { return [] }
         var out: [LogEntry] = []
@@ -37,8 +38,9 @@ extension Workspace {
             if let l = limit, commits >= l { break }
             let before = out.count
             let info = try git.commitInfo(c)
-            let now = try pointers(at: c, only: target)
-            let parent = try info.parents.first.map { try pointers(at: $0, only: target) } ?? [:]
+            let now = try pointers(at: c, only: target, skipped: &skipped)
+            var ignored: [String] = []   // the parent's are reported when the walk gets there
+            let parent = try info.parents.first.map { try pointers(at: $0, only: target, skipped: &ignored) } ?? [:]
             for key in Set(now.keys).union(parent.keys).sorted() {
                 let a = parent[key], b = now[key]
                 if a == b { continue }
@@ -54,13 +56,16 @@ extension Workspace {
         return out
     }
 
-    private func pointers(at c: GitOID, only target: String?) throws -> [String: Pointer] {
+    private func pointers(at c: GitOID, only target: String?, skipped: inout [String]) throws -> [String: Pointer] {
         if let t = target {
             let p = Pointer.pointerPath(for: t)
-            guard let bytes = try git.blob(at: p, in: c) else { return [:] }
-            return [t: try Pointer(parsing: bytes, path: "\(p) at \(c.short)")]
+            guard let bytes = try git.blob(at: p, in: c, limit: Pointer.maxBytes) else { return [:] }
+            do { return [t: try Pointer(parsing: bytes, path: "\(p) at \(c.short)")] } catch let e as MLVError {
+                skipped.append("\(e)")
+                return [:]
+            }
         }
-        return Dictionary(try targets(at: c).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(try readableTargets(at: c, skipped: &skipped).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Finds the stored entry for `path` (a target or a path inside one) at a revision.

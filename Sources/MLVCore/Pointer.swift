@@ -50,6 +50,8 @@ public struct Pointer: Equatable, Sendable {
     public var columns: UInt64?
 
     public static let suffix = ".mlv"
+    /// A pointer is a few lines; anything bigger is not one (and is never read whole).
+    public static let maxBytes = 64 * 1024
     static let header = "# mlv pointer: git versions this file, mlv keeps the data (see `man mlv-store`)"
 
     public init(kind: TargetKind, type: TargetType) {
@@ -74,7 +76,7 @@ public struct Pointer: Equatable, Sendable {
 
     /// Parses a pointer; every problem is reported with its line number.
     public init(parsing bytes: [UInt8], path: String) throws {
-        guard bytes.count <= 64 * 1024, let text = String(validating: bytes, as: UTF8.self) else {
+        guard bytes.count <= Pointer.maxBytes, let text = String(validating: bytes, as: UTF8.self) else {
             throw MLVError.badPointer(path: path, line: 1, why: "not a pointer file (binary or too large)")
         }
         var fields: [String: (String, Int)] = [:]

@@ -92,6 +92,11 @@ public struct WorkTree: Sendable {
     /// nil when there is no such file.
     public func read(_ rel: String, limit: Int = 64 << 20) throws -> [UInt8]? {
         guard let real = try resolvedForReading(rel) else { return nil }
+        // A folder, FIFO or device where a file is expected is bad input (exit 2), not a
+        // failing disk; and a FIFO must not block the open.
+        if let st = FS.lstat(real), st.st_mode & S_IFMT != S_IFREG {
+            throw MLVError.invalidArgument("\(rel) is not a regular file (\(st.st_mode & S_IFMT == S_IFDIR ? "a folder" : "a FIFO, socket or device")); mlv expected a file there")
+        }
         let f = try FileHandleFD.openRead(real, regularOnly: true)
         let size = Int(try f.stat().st_size)
         guard size <= limit else {

@@ -137,7 +137,7 @@ public final class Workspace {
         let conflicts = Set(try git.conflictedPaths().filter { $0.hasSuffix(Pointer.suffix) })
         if !skippingConflicts, let c = conflicts.sorted().first { throw MLVError.conflictedPointer(c) }
         var out: [(String, Pointer)] = []
-        for p in try git.indexPaths(endingWith: Pointer.suffix).sorted() where !conflicts.contains(p) {
+        for p in try git.indexPaths(endingWith: Pointer.suffix, regularFilesOnly: true).sorted() where !conflicts.contains(p) {
             let target = String(p.dropLast(Pointer.suffix.count))
             guard (try? RepoPath.validate(target, source: p)) != nil else { continue }
             // A pointer deleted in the working tree: untracked. One reached through a link
@@ -169,7 +169,7 @@ public final class Workspace {
         for p in try git.paths(in: commit, endingWith: Pointer.suffix) {
             let target = String(p.dropLast(Pointer.suffix.count))
             try RepoPath.validate(target, source: "\(p) at \(commit.short)")
-            guard let bytes = try git.blob(at: p, in: commit) else { continue }
+            guard let bytes = try git.blob(at: p, in: commit, limit: Pointer.maxBytes) else { continue }
             out.append((target, try Pointer(parsing: bytes, path: "\(p) at \(commit.short)")))
         }
         try Workspace.checkNoNesting(out.map(\.0), context: "both tracked at \(commit.short)")
@@ -187,9 +187,11 @@ public final class Workspace {
             let target = String(p.dropLast(Pointer.suffix.count))
             do {
                 try RepoPath.validate(target, source: "\(p) at \(commit.short)")
-                guard let bytes = try git.blob(at: p, in: commit) else { continue }
+                guard let bytes = try git.blob(at: p, in: commit, limit: Pointer.maxBytes) else { continue }
                 out.append((target, try Pointer(parsing: bytes, path: "\(p) at \(commit.short)")))
             } catch let e as MLVError {
+                skipped.append("\(e)")
+            } catch let e as GitError where !e.isSystemFailure {
                 skipped.append("\(e)")
             }
         }

@@ -183,8 +183,10 @@ public final class GitRepository {
     }
 
     /// The content of a file at a commit, or nil when the commit has no such file
-    /// (`git_tree_entry_bypath`, `git_blob_lookup`).
-    public func blob(at path: String, in commit: GitOID) throws -> [UInt8]? {
+    /// (`git_tree_entry_bypath`, `git_blob_lookup`). A blob larger than `limit` bytes is an
+    /// error before anything is copied: a few MB of history can hold a gigabyte blob that
+    /// compresses to nothing.
+    public func blob(at path: String, in commit: GitOID, limit: Int = 64 << 20) throws -> [UInt8]? {
         try withTree(of: commit) { tree in
             var entry: OpaquePointer?
             let rc = git_tree_entry_bypath(&entry, tree, path)
@@ -192,6 +194,17 @@ public final class GitRepository {
             try check(rc, "find \(path)")
             defer { git_tree_entry_free(entry) }
             guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
+            // The size from the object's header first (`git_odb_read_header`): looking the blob
+            // up would inflate all of it, however big, before its size could be checked.
+            var odb: OpaquePointer?
+            try check(git_repository_odb(&odb, repo), "open the object database")
+            defer { git_odb_free(odb) }
+            var declared = 0
+            var type = GIT_OBJECT_ANY
+            try check(git_odb_read_header(&declared, &type, odb, git_tree_entry_id(entry)), "read \(path)")
+            guard declared <= limit else {
+                throw GitError(operation: "read \(path)", code: -1, message: "\(path) at \(commit.short) is \(declared) bytes, more than the \(limit) mlv reads from a file of its kind; it is not what its name says")
+            }
             var blob: OpaquePointer?
             try check(git_blob_lookup(&blob, repo, git_tree_entry_id(entry)), "read \(path)")
             defer { git_blob_free(blob) }
@@ -208,7 +221,9 @@ public final class GitRepository {
         try withTree(of: commit) { tree in
             let cb: git_treewalk_cb = { root, entry, payload in
                 let box = Unmanaged<Box>.fromOpaque(payload!).takeUnretainedValue()
-                guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return 0 }
+                // Regular files only: a symlink or a submodule with a matching name is none.
+                let mode = git_tree_entry_filemode(entry)
+                guard mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE else { return 0 }
                 let name = String(cString: git_tree_entry_name(entry))
                 if name.hasSuffix(box.suffix) { box.paths.append(String(cString: root!) + name) }
                 return 0
@@ -625,12 +640,14 @@ public final class GitRepository {
 
     /// Paths in git's index whose name ends with `suffix` (`git_index_get_byindex`), each
     /// once: during a merge conflict a path has up to three entries (base, ours, theirs).
-    public func indexPaths(endingWith suffix: String) throws -> [String] {
+    /// With `regularFilesOnly`, symlinks and submodules (gitlinks) are left out.
+    public func indexPaths(endingWith suffix: String, regularFilesOnly: Bool = false) throws -> [String] {
         let index = try openIndex()
         defer { git_index_free(index) }
         var out: [String] = []
         for i in 0..<git_index_entrycount(index) {
             guard let e = git_index_get_byindex(index, i), let p = e.pointee.path else { continue }
+            if regularFilesOnly && e.pointee.mode & 0o170000 != 0o100000 { continue }
             let path = String(cString: p)
             if path.hasSuffix(suffix) && out.last != path { out.append(path) }
         }

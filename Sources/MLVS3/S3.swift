@@ -163,6 +163,7 @@ public struct S3Client: Sendable {
         let full = location.key(sub)
         var out: [(String, UInt64)] = []
         var token: String?
+        var seen = Set<String>()
         repeat {
             var q = [("list-type", "2"), ("prefix", full.hasSuffix("/") ? full : full + "/")]
             if let t = token { q.append(("continuation-token", t)) }
@@ -175,7 +176,13 @@ public struct S3Client: Sendable {
                 let rel = location.prefix.isEmpty ? k : String(k.dropFirst(location.prefix.count + 1))
                 out.append((rel, s))
             }
-            token = XML.first("IsTruncated", in: text) == "true" ? XML.first("NextContinuationToken", in: text) : nil
+            guard XML.first("IsTruncated", in: text) == "true" else { break }
+            // A server that says "more" without a new token (or repeats one) would keep a
+            // listing going for ever: that answer is broken, not a longer list.
+            guard let next = XML.first("NextContinuationToken", in: text), !next.isEmpty, seen.insert(next).inserted else {
+                throw S3Error.badResponse("listing of \(location.url)/\(sub): the server says the list goes on but gives no new continuation token")
+            }
+            token = next
         } while token != nil
         return out
     }

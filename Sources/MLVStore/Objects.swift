@@ -122,6 +122,11 @@ public func validateName(_ name: String) throws {
     for u in name.utf8 where u == UInt8(ascii: "/") || u == 0 || u == UInt8(ascii: "\n") || u == UInt8(ascii: "\r") {
         throw ObjectError.badName(name, why: "contains '/', NUL, or a line break")
     }
+    // Control characters (but tab): a name holding ESC or BEL would drive the terminal of
+    // whoever runs `mlv ls` or `mlv diff` (set its title, clear it, rewrite lines).
+    for ch in name.unicodeScalars where (ch.value < 0x20 && ch.value != 0x09) || (0x7F...0x9F).contains(ch.value) {
+        throw ObjectError.badName(name, why: "contains the control character U+\(String(ch.value, radix: 16, uppercase: true))")
+    }
     // NAME_MAX: no Linux file system holds a longer name, so no real folder has one.
     if name.utf8.count > TreeLimits.maxNameBytes {
         throw ObjectError.badName(name, why: "longer than \(TreeLimits.maxNameBytes) bytes")

@@ -31,6 +31,11 @@ public enum TreeLimits {
     /// room for any real data set (millions of links, as in a model hub cache) while keeping
     /// the work of a hostile one to seconds.
     public static let maxHollowEntries: UInt64 = 1 << 24
+    /// Regular files in one snapshot, counted over the expanded tree. A folder target of more
+    /// files is better split into several targets; the cap keeps what a listing, a diff or a
+    /// checkout of a snapshot must hold bounded (a 7 KB "DAG bomb" of trees naming the next
+    /// one twice declares 2^40 files).
+    public static let maxFiles: UInt64 = 1 << 24
     /// The longest path a checkout can write: Linux's PATH_MAX, terminating NUL included.
     public static let pathMax = 4096
 }
@@ -92,6 +97,9 @@ public extension Store {
     @discardableResult
     func checkSnapshot(_ root: ObjectID, target: String, declared: (size: UInt64, files: UInt64)?) throws -> TreeFacts {
         let facts = try checkTree(root, target: target)
+        guard facts.files <= TreeLimits.maxFiles else {
+            throw ObjectError.badSnapshot(target: target, why: "it holds \(facts.files) files, more than the \(TreeLimits.maxFiles) one snapshot may (split the folder into several targets)")
+        }
         if let d = declared, d.size != facts.size || d.files != facts.files {
             throw ObjectError.badSnapshot(target: target, why: mismatch(target, declared: d, held: (facts.size, facts.files), by: "its pointer"))
         }

@@ -197,6 +197,23 @@ import Testing
         try expectRefusedEverywhere(s, mentions: ["files"])
     }
 
+    @Test func aTreeDAGBombWithHonestTotalsIsRefused() throws {
+        // Red-team F4: the pointer itself declares the 2^40 files the DAG expands to, so every
+        // total checks out; the per-snapshot file limit stops it.
+        let s = try hostileFolder { p in
+            let (m, size) = try p.manifest([Array("x".utf8)])
+            var id = try p.tree([TreeEntry(name: "f", kind: .file, size: size, files: 1, id: m)])
+            var files: UInt64 = 1
+            for _ in 0..<40 {
+                id = try p.tree([TreeEntry(name: "a", kind: .directory, size: files * size, files: files, id: id),
+                                 TreeEntry(name: "b", kind: .directory, size: files * size, files: files, id: id)])
+                files *= 2
+            }
+            return (id, files * size, files)
+        }
+        try expectRefusedEverywhere(s, mentions: ["files"])
+    }
+
     @Test func aTreeDAGBombWithFalseTotalsIsRefused() throws {
         let s = try hostileFolder { p in
             let (m, size) = try p.manifest([Array("x".utf8)])

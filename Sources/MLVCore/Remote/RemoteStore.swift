@@ -118,11 +118,20 @@ struct DirectoryRemote: RemoteStore {
             return
         }
         for d in ["packs", "index", "tmp"] {
+            try checkRealFolder(d)
             do { try FS.makeDirectories(FS.join(root, d)) } catch {
                 throw RemoteError.unreachable(remote: name, why: "cannot create \(root)/\(d) (\(error))")
             }
         }
         removeStaleUploads()
+    }
+
+    /// Pushes write only into real folders of the remote: a `index` or `packs/XX` that is a
+    /// link (planted by whoever else can write the remote) would carry the files elsewhere.
+    private func checkRealFolder(_ rel: String) throws {
+        if let st = FS.lstat(FS.join(root, rel)), st.st_mode & S_IFMT != S_IFDIR {
+            throw RemoteError.damaged(remote: name, path: FS.join(root, rel), why: "not a real folder (\(st.st_mode & S_IFMT == S_IFLNK ? "a symlink" : "a file")); mlv writes only into folders it can vouch for")
+        }
     }
 
     /// Partial files of interrupted pushes are removed once an hour old (a push still running,
@@ -215,6 +224,7 @@ struct DirectoryRemote: RemoteStore {
     func upload(_ local: String, to rel: String) throws -> UInt64 {
         let dest = FS.join(root, rel)
         let dir = FS.dirname(dest)
+        try checkRealFolder(FS.dirname(rel))
         if !FS.isDirectory(dir) { try FS.makeDirectories(dir) }
         // The name `removeStaleUploads` recognises.
         let tmp = FS.join(root, "tmp/\(FS.basename(rel)).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
@@ -247,6 +257,7 @@ struct S3Remote: RemoteStore {
 
     init(name: String, url: String, endpoint: String?, environment: AWSEnvironment = .current()) throws {
         self.name = name
+        if let e = endpoint { try S3Remote.checkTransport(remote: name, endpoint: e) }
         do {
             let region = environment.region()
             let location = try S3Location(url: url, endpoint: endpoint ?? environment.endpoint(), region: region)
@@ -254,6 +265,20 @@ struct S3Remote: RemoteStore {
         } catch let e as S3Error {
             throw RemoteError.unreachable(remote: name, why: e.description)
         }
+    }
+
+    /// An endpoint from the committed mlv.yaml is the repository author's choice, and every
+    /// request carries the user's access key id (and session token): over plain http they
+    /// would cross the network readable by anyone on the way. http is accepted for a loopback
+    /// server (a local MinIO, the tests' moto), or when the user says so with
+    /// MLV_S3_ALLOW_HTTP=1 in the environment.
+    static func checkTransport(remote: String, endpoint: String) throws {
+        guard endpoint.lowercased().hasPrefix("http://") else { return }
+        let hostPort = endpoint.dropFirst(7).split(separator: "/").first.map(String.init) ?? ""
+        let host = hostPort.hasPrefix("[") ? String(hostPort.prefix { $0 != "]" }.dropFirst()) : String(hostPort.split(separator: ":").first ?? "")
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if loopback || getenv("MLV_S3_ALLOW_HTTP").map({ String(cString: $0) }) == "1" { return }
+        throw RemoteError.unreachable(remote: remote, why: "endpoint \(endpoint) is plain http: mlv sends your AWS credentials only over https (or to this machine); use https, or set MLV_S3_ALLOW_HTTP=1 if this network is yours")
     }
 
     /// S3 failures become one-line errors that name the remote.

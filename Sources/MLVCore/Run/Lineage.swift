@@ -32,16 +32,22 @@ extension Workspace {
             // Oldest commit in REV's history whose pointer for p holds this snapshot.
             var found: String? = nil
             for c in history {
-                guard let bytes = try git.blob(at: Pointer.pointerPath(for: p), in: c),
+                guard let bytes = try git.blob(at: Pointer.pointerPath(for: p), in: c, limit: Pointer.maxBytes),
                       let ptr = try? Pointer(parsing: bytes, path: p) else { continue }
                 if ptr.snapshot?.hex == snapshot { found = c.hex } else if found != nil { break }
             }
             introduced[key] = found
             return found
         }
+        // Each (path, snapshot) is expanded once: a later mention shows the node without its
+        // inputs again. Run records come from the repository, and one whose outputs are its
+        // own inputs (a cycle), or shared inputs at every level, would otherwise expand
+        // without end.
+        var expanded = Set<String>()
         func node(_ p: String, _ snapshot: String?, depth: Int) throws -> LineageNode {
             let snap = snapshot ?? pointers[p]?.snapshot?.hex
             var n = LineageNode(path: p, snapshot: snap, commit: try snap.flatMap { try firstCommit(p, $0) }, inputs: [])
+            guard expanded.insert(p + " " + (snap ?? "-")).inserted else { return n }
             guard depth < 32, let (name, _) = cfg.stages.first(where: { $0.value.outs.contains(p) || $0.value.metrics.contains(p) }),
                   let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit),
                   let record = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else { return n }

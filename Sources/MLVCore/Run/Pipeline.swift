@@ -102,6 +102,10 @@ public struct Pipeline: Sendable {
                 }
             }
             for p in s.params where paramSpec(p) == nil { throw PipelineError.badParam(stage: name, spec: p) }
+            // A stage that reads its own output is the shortest cycle.
+            if s.deps.contains(where: { d in (s.outs + s.metrics).contains { RepoPath.isWithin(d, $0) || RepoPath.isWithin($0, d) } }) {
+                throw PipelineError.cycle([name, name])
+            }
             for o in s.outs + s.metrics {
                 if let other = producer[o] { throw PipelineError.sharedOutput(o, stages: [other, name].sorted()) }
                 producer[o] = name
