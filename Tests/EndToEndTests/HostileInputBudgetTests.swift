@@ -132,4 +132,18 @@ func wideCSV(columns: Int, rows: Int = 2, bump: Int = 0) -> String {
         #expect(!after.stdout.contains("f1"), "\(after.stdout)")
         #expect(try s.mlvOK("metrics", "show", "HEAD").stdout.contains("f1"))
     }
+
+    /// `mlv diff` before the first commit compares against nothing: everything is added.
+    @Test func diffBeforeTheFirstCommit() throws {
+        let s = try Sandbox()
+        try s.write("data/t.csv", "a,b\n1,2\n")
+        try s.write("metrics.json", "{\"acc\": 0.9}\n")
+        try s.mlvOK("track", "data/t.csv")
+        try s.mlvOK("track", "--kind", "metrics", "metrics.json")
+        let r = try json(s.mlvOK("diff", "--format", "json"))
+        #expect((r["targets"] as? [[String: Any]])?.map { $0["change"] as? String } == ["added"])
+        let m = try #require((r["metrics"] as? [[String: Any]])?.first)
+        #expect(m["key"] as? String == "acc" && m["old"] == nil && m["new"] as? Double == 0.9, "\(m)")
+        #expect(try s.mlvOK("metrics", "diff").stdout.contains("acc"))
+    }
 }
