@@ -44,6 +44,15 @@ func wideCSV(columns: Int, rows: Int = 2, bump: Int = 0) -> String {
         #expect(r.stderr.contains("mlv.yaml") && r.stderr.contains("100,000 more nodes than the file has bytes"), "\(r.stderr)")
     }
 
+    /// A base-60 integer that overflows in mlv.yaml crashed every command inside Yams.
+    @Test func overflowingBase60IntegerInConfigIsAnError() throws {
+        let s = try Sandbox()
+        try s.write("mlv.yaml", "version: 1:0:0:0:0:0:0:0:0:0:0:0\n")
+        let r = try s.mlv("status")
+        #expect(r.status == 2, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("mlv.yaml") && r.stderr.contains("base-60") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     /// (13) A table wider than 10,000 columns gets a byte-level summary and one warning line,
     /// not a table diff; the pointer's `columns` is exact.
     @Test func tooWideCSVGetsByteSummaryAndWarning() throws {
