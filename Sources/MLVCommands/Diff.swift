@@ -63,7 +63,8 @@ struct Diff: ParsableCommand {
 
         Limits: a table wider than 10,000 columns or with a record over 16 MiB, and a \
         safetensors header over 16 MiB, get the byte-level summary and a warning on stderr \
-        (`warnings` in JSON); a YAML file whose aliases expand it past 100,000 nodes more than its bytes is an error.
+        (`warnings` in JSON); a YAML file whose aliases expand it past 100,000 nodes more \
+        than its bytes is an error.
 
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
 

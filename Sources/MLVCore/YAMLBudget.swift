@@ -32,6 +32,9 @@ enum YAMLBudget {
     struct Count: Equatable {
         var nodes: Int
         var decodeCost: Int
+        /// The first plain scalar Yams' Int conversion would trap on, and its line (1-based).
+        var overflowingInt: String? = nil
+        var overflowingIntLine = 0
     }
 
     /// Counts `text` (every document of the stream) with aliases expanded: nil once the nodes
@@ -63,6 +66,10 @@ enum YAMLBudget {
                 var entries: Int { (children + 1) / 2 + merged }
             }
             var open: [Frame] = []
+            var firstTrap: (String, Int)? = nil
+            func result() -> Count {
+                Count(nodes: total, decodeCost: cost, overflowingInt: firstTrap?.0, overflowingIntLine: firstTrap?.1 ?? 0)
+            }
             func name(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? { p.map { String(cString: $0) } }
             func scalarIs(_ e: yaml_event_t, _ text: String) -> Bool {
                 let v = e.data.scalar
@@ -71,7 +78,7 @@ enum YAMLBudget {
             }
             while true {
                 var event = yaml_event_t()
-                guard yaml_parser_parse(&parser, &event) == 1 else { return Count(nodes: total, decodeCost: cost) }
+                guard yaml_parser_parse(&parser, &event) == 1 else { return result() }
                 defer { yaml_event_delete(&event) }
                 let t = event.type
                 // Every event but an end is a node inside the innermost open collection.
@@ -88,10 +95,14 @@ enum YAMLBudget {
                 }
                 switch t {
                 case YAML_STREAM_END_EVENT:
-                    return Count(nodes: total, decodeCost: cost)
+                    return result()
                 case YAML_SCALAR_EVENT:
                     total += 1
                     if let a = name(event.data.scalar.anchor) { anchors[a] = Anchored() }
+                    if firstTrap == nil, event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE, let v = event.data.scalar.value {
+                        let text = String(decoding: UnsafeBufferPointer(start: v, count: event.data.scalar.length), as: UTF8.self)
+                        if yamsIntConversionTraps(text) { firstTrap = (text, Int(event.start_mark.line) + 1) }
+                    }
                     // A merge key: `<<` plain, or any scalar tagged !!merge (as Yams resolves it).
                     if isKey, let p = parent, (event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && scalarIs(event, "<<"))
                         || name(event.data.scalar.tag) == "tag:yaml.org,2002:merge" {
@@ -140,10 +151,15 @@ enum YAMLBudget {
     static func expandedNodes(_ text: String, limit: Int? = nil) -> Int? { count(text, limit: limit)?.nodes }
 
     /// Throws `error(why)` when `text` expands past `nodeLimit(text)` nodes, or (`decoded`: a
-    /// file read through Yams' Codable decoder) its mappings cost more than `maxDecodeCost`.
+    /// file read through Yams' Codable decoder) its mappings cost more than `maxDecodeCost` or
+    /// it has a value Yams would trap on when decoding it as an integer.
     static func check(_ text: String, decoded: Bool = false, _ error: (_ why: String) -> any Error) throws {
         let maxCost = decoded ? maxDecodeCost : .max
-        if count(text, maxCost: maxCost) == nil {
+        let c = count(text, maxCost: maxCost)
+        if decoded, let c, let v = c.overflowingInt {
+            throw error("line \(c.overflowingIntLine): \(v.prefix(40).debugDescription) is a base-60 integer too large for mlv to read; quote it if it is text")
+        }
+        if c == nil {
             // Tell which limit it was: the count alone is cheap to redo.
             if decoded && count(text) != nil {
                 throw error("its mappings are too large for mlv to read (entries² summed over every mapping, aliases and << merges expanded, pass \(maxCost.formatted): about one mapping of 2,000 entries)")
@@ -151,6 +167,33 @@ enum YAMLBudget {
             throw error("expands to more than \(nodeLimit(text).formatted) YAML nodes through &anchor/*alias repeats (mlv reads at most \(aliasAllowance.formatted) more nodes than the file has bytes); write the values out")
         }
     }
+}
+
+/// Whether Yams' Int conversion of the plain scalar `text` traps. It reads `a:b:c` (YAML 1.1
+/// base 60) with unchecked arithmetic, so one that overflows, or has 11 or more parts (the
+/// base reaches 60^11), crashes the process; Codable decoding of an Int field (`version`,
+/// `compression_level`, `seed`) calls it on any plain scalar. Mirrors
+/// `FixedWidthInteger.private_construct` and `String.sexagesimal()` of Yams 6.
+func yamsIntConversionTraps(_ text: String) -> Bool {
+    guard text.contains(":") else { return false }
+    var s = Substring(text.replacingOccurrences(of: "_", with: ""))
+    if s.hasPrefix("-") || s.hasPrefix("+") { s = s.dropFirst() }
+    if s.hasPrefix("0") { return false }            // 0x, 0b, 0o, 0: Int(_:radix:), which is safe
+    var digits: [Int] = []
+    for part in s.split(separator: ":", omittingEmptySubsequences: false) {
+        guard let d = Int(part, radix: 10) else { return false }   // then Yams returns nil
+        digits.append(d)
+    }
+    var base = 1, value = 0
+    for d in digits.reversed() {
+        let (m, o1) = d.multipliedReportingOverflow(by: base)
+        let (v, o2) = value.addingReportingOverflow(m)
+        let (b, o3) = base.multipliedReportingOverflow(by: 60)
+        if o1 || o2 || o3 { return true }
+        value = v
+        base = b
+    }
+    return value == .min                            // then sign * value overflows
 }
 
 private extension Int {

@@ -44,6 +44,15 @@ func wideCSV(columns: Int, rows: Int = 2, bump: Int = 0) -> String {
         #expect(r.stderr.contains("mlv.yaml") && r.stderr.contains("100,000 more nodes than the file has bytes"), "\(r.stderr)")
     }
 
+    /// A base-60 integer that overflows in mlv.yaml crashed every command inside Yams.
+    @Test func overflowingBase60IntegerInConfigIsAnError() throws {
+        let s = try Sandbox()
+        try s.write("mlv.yaml", "version: 1:0:0:0:0:0:0:0:0:0:0:0\n")
+        let r = try s.mlv("status")
+        #expect(r.status == 2, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("mlv.yaml") && r.stderr.contains("base-60") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     /// (13) A table wider than 10,000 columns gets a byte-level summary and one warning line,
     /// not a table diff; the pointer's `columns` is exact.
     @Test func tooWideCSVGetsByteSummaryAndWarning() throws {
@@ -131,5 +140,19 @@ func wideCSV(columns: Int, rows: Int = 2, bump: Int = 0) -> String {
         #expect(after.stdout.contains("acc"), "\(after.stdout)")
         #expect(!after.stdout.contains("f1"), "\(after.stdout)")
         #expect(try s.mlvOK("metrics", "show", "HEAD").stdout.contains("f1"))
+    }
+
+    /// `mlv diff` before the first commit compares against nothing: everything is added.
+    @Test func diffBeforeTheFirstCommit() throws {
+        let s = try Sandbox()
+        try s.write("data/t.csv", "a,b\n1,2\n")
+        try s.write("metrics.json", "{\"acc\": 0.9}\n")
+        try s.mlvOK("track", "data/t.csv")
+        try s.mlvOK("track", "--kind", "metrics", "metrics.json")
+        let r = try json(s.mlvOK("diff", "--format", "json"))
+        #expect((r["targets"] as? [[String: Any]])?.map { $0["change"] as? String } == ["added"])
+        let m = try #require((r["metrics"] as? [[String: Any]])?.first)
+        #expect(m["key"] as? String == "acc" && m["old"] == nil && m["new"] as? Double == 0.9, "\(m)")
+        #expect(try s.mlvOK("metrics", "diff").stdout.contains("acc"))
     }
 }

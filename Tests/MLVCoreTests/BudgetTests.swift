@@ -87,6 +87,29 @@ func yamlBomb(levels: Int, use: String = "top: *l\(0)") -> String {
         #expect(YAMLBudget.count("a: 1\n") == YAMLBudget.Count(nodes: 3, decodeCost: 1))
     }
 
+    /// Yams reads plain `a:b:c` scalars as base-60 integers with unchecked arithmetic: one that
+    /// overflows (or has 11 parts) trapped every mlv command when it was in mlv.yaml, and
+    /// `mlv diff` on a metrics file (found by fuzzing the metrics parser).
+    @Test func base60IntegersThatOverflowDoNotTrap() throws {
+        #expect(yamsIntConversionTraps("1:0:0:0:0:0:0:0:0:0:0"))
+        #expect(yamsIntConversionTraps("3400000001858504700:3"))
+        #expect(yamsIntConversionTraps("-1_0:0:0:0:0:0:0:0:0:0:0"))
+        for safe in ["1:0:0:0:0:0:0:0:0:0", "1:30", "0:1:0:0:0:0:0:0:0:0:0:0", "a:b", "12", "1::2"] {
+            #expect(!yamsIntConversionTraps(safe), "\(safe)")
+        }
+        let bomb = "version: 1:0:0:0:0:0:0:0:0:0:0:0\n"
+        do {
+            _ = try Config.parse(Array(bomb.utf8))
+            Issue.record("read")
+        } catch {
+            #expect("\(error)".contains("mlv.yaml") && "\(error)".contains("line 1:") && "\(error)".contains("quote it"), "\(error)")
+        }
+        #expect(throws: DiffError.self) { try FeatureSet.parse(Array(bomb.utf8), path: "f.yaml") }
+        #expect(try Config.parse(Array("version: 1\nstages: {a: {cmd: [sleep, '1:0:0:0:0:0:0:0:0:0:0:0']}}\n".utf8)).stages["a"]?.cmd.count == 2)
+        let m = try flattenMetrics(Array("a: 1:0:0:0:0:0:0:0:0:0:0:0\nb: 1:30\nc: 3400000001858504700:3\n".utf8), path: "m.yaml")
+        #expect(m["a"] == .number(pow(60, 11)) && m["b"] == .number(90) && m["c"]?.number != nil, "\(m)")
+    }
+
     @Test func featureDefinitionsAliasBombIsRefused() throws {
         do {
             _ = try FeatureSet.parse(Array(yamlBomb(levels: 6, use: "junk: *l0").utf8), path: "features.yaml@HEAD")

@@ -95,6 +95,8 @@ struct DiffSide {
     let commit: GitOID?
     /// Target path -> (pointer with the content's snapshot id).
     var targets: [String: Pointer] = [:]
+    /// HEAD before the first commit: nothing at all (not the working tree, as `commit` nil says otherwise).
+    var empty = false
 }
 
 extension Workspace {
@@ -149,7 +151,9 @@ extension Workspace {
     public func diff(_ o: DiffOptions) throws -> DiffReport {
         let store = try store()
         var snap: Snapshotter? = nil
-        let a = try diffSide(o.from ?? "HEAD", snap: &snap)
+        // Before the first commit, HEAD is an empty side: everything in the working tree is added.
+        let a = try o.from == nil && git.head() == nil ? DiffSide(label: "HEAD (no commits yet)", commit: nil, empty: true)
+                                                        : diffSide(o.from ?? "HEAD", snap: &snap)
         let b = try diffSide(o.to, snap: &snap)
         let filters = try o.paths.map { try userPath($0) }
         func selected(_ p: String) -> Bool {
@@ -286,6 +290,7 @@ extension Workspace {
 
     /// A file git itself tracks, at a commit or in the working tree.
     func gitFile(_ s: DiffSide, _ path: String) throws -> [UInt8]? {
+        if s.empty { return nil }
         if let c = s.commit { return try git.blob(at: path, in: c) }
         return try tree.read(path)
     }

@@ -121,7 +121,11 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
                 switch Tag.Name(rawValue: n.tag.rawValue) {
                 case Tag.Name.null: break
                 case Tag.Name.bool: out[prefix] = n.bool.map { .bool($0) } ?? .text(sc.string)
-                case Tag.Name.int, Tag.Name.float: out[prefix] = (n.int.map { Double($0) } ?? n.float).map { .number($0) } ?? .text(sc.string)
+                case Tag.Name.int, Tag.Name.float:
+                    // Base-60 integers (1:30:00) through Double: Yams' Int conversion traps when
+                    // one overflows (found by fuzzing: `3400000001858504700:3`).
+                    let int = sc.string.contains(":") ? nil : n.int.map { Double($0) }
+                    out[prefix] = (int ?? n.float).map { .number($0) } ?? .text(sc.string)
                 default: out[prefix] = .text(sc.string)
                 }
             case .mapping(let m):
