@@ -51,6 +51,11 @@ public enum PackFormat {
     public static let targetPackSize = 32 * 1024 * 1024
     /// No object may claim to be bigger than this (the largest is a manifest of a huge file).
     public static let maxObjectSize = 256 * 1024 * 1024
+    /// No pack mlv writes is bigger: a pack is closed once it reaches `targetPackSize`, so it
+    /// holds at most that plus one more object (stored raw when zstd does not help), with
+    /// headers and 1 MiB to spare. A remote file claiming more is refused before a byte of
+    /// it is copied (a sparse 1 TB file costs the remote nothing and would fill the disk).
+    public static let maxPackSize = UInt64(packHeaderSize + targetPackSize + entryHeaderSize + maxObjectSize + (1 << 20))
 }
 
 /// Where an object lives.

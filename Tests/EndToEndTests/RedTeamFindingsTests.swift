@@ -161,3 +161,23 @@ import Testing
         #expect(!r.stderr.contains("\u{1B}") && !r.stderr.contains("\u{07}"), "raw control characters in the message")
     }
 }
+
+/// Red-team F8: a sparse pack on a directory remote (4 KB on disk, 2 GB apparent) was copied
+/// whole into the local store's tmp/ before being checked.
+@Suite struct OversizedRemotePackTests {
+    @Test func aPackBiggerThanAnyPackMlvWritesIsRefusedUncopied() throws {
+        let s = try Sandbox.committing("a.txt", Array("a\n".utf8))
+        let remote = s.root + "/remote"
+        try s.mlvOK("remote", "add", "origin", remote, "--create")
+        try s.git("commit", "-qm", "remote")
+        try s.mlvOK("push")
+        let packs = (FileManager.default.enumerator(atPath: remote + "/packs")?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".pack") }
+        #expect(packs.count == 1)
+        for p in packs { #expect(truncate(remote + "/packs/" + p, off_t(2) << 30) == 0) }
+        try s.git("clone", "-q", s.repo, s.root + "/clone", cwd: s.root)
+        let r = try s.run(mlvBinary, ["fetch"], cwd: s.root + "/clone")
+        #expect(r.status == 4 && r.stderr.contains("more than any file mlv writes there"), "\(r.status) \(r.stderr)")
+        let tmp = (try? FileManager.default.contentsOfDirectory(atPath: s.root + "/clone/.mlv/store/tmp")) ?? []
+        #expect(tmp.isEmpty, "\(tmp)")
+    }
+}

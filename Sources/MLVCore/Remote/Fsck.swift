@@ -115,7 +115,7 @@ extension Workspace {
         try inParallel(files.keys.sorted(), workers: r.parallelism) { p in
             let rel = remotePackRel(p)
             do {
-                let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: .max) { h in
+                let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: PackFormat.maxPackSize) { h in
                     guard try computePackID(h) == p else { return "headers do not match the pack's name" }
                     objects.add(UInt64(try verifyPack(h).count))
                     return nil

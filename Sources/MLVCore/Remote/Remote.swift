@@ -280,7 +280,7 @@ extension Workspace {
                 guard sizes[p] != nil else { throw StoreError.missingPack(path: r.describe(rel)) }
                 let tmp = FS.join(store.tmpDir, "fetch-\(getpid())-\(p.hex).pack")
                 do {
-                    let size = try r.download(rel, to: tmp)
+                    let size = try r.download(rel, to: tmp, limit: PackFormat.maxPackSize)
                     let check = try FileHandleFD.openRead(tmp)
                     // What is wrong with the download is wrong on the remote: named there,
                     // not in the local temp file, and not blamed on the local store.

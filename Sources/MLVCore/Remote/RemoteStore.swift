@@ -57,8 +57,6 @@ func remotePackRel(_ id: ObjectID) -> String { "packs/\(id.hex.prefix(2))/\(id.h
 extension RemoteStore {
     func describe(_ rel: String) -> String { "\(location)/\(rel)" }
 
-    func download(_ rel: String, to local: String) throws -> UInt64 { try download(rel, to: local, limit: .max) }
-
     func withLocalCopy<T>(_ rel: String, tmpDir: String, limit: UInt64, _ body: (FileHandleFD) throws -> T) throws -> T {
         let tmp = FS.join(tmpDir, "remote-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(FS.basename(rel))")
         defer { FS.remove(tmp) }
