@@ -181,17 +181,23 @@ import Testing
         try expectRefusedEverywhere(s, mentions: ["256 levels"])
     }
 
+    /// A tree "DAG bomb": each of 40 levels names the next tree twice, with honest totals
+    /// (2^40 files at the top). Returns the root, one file's size, and the expanded count.
+    func honestDAGBomb(_ p: Planter) throws -> (ObjectID, UInt64, UInt64) {
+        let (m, size) = try p.manifest([Array("x".utf8)])
+        var id = try p.tree([TreeEntry(name: "f", kind: .file, size: size, files: 1, id: m)])
+        var files: UInt64 = 1
+        for _ in 0..<40 {
+            id = try p.tree([TreeEntry(name: "a", kind: .directory, size: files * size, files: files, id: id),
+                             TreeEntry(name: "b", kind: .directory, size: files * size, files: files, id: id)])
+            files *= 2
+        }
+        return (id, size, files)
+    }
+
     @Test func aTreeDAGBombWhosePointerSaysOneFileIsRefused() throws {
         let s = try hostileFolder { p in
-            let (m, size) = try p.manifest([Array("x".utf8)])
-            var id = try p.tree([TreeEntry(name: "f", kind: .file, size: size, files: 1, id: m)])
-            var files: UInt64 = 1
-            // Each level names the next tree twice, with honest totals: 2^40 files at the top.
-            for _ in 0..<40 {
-                id = try p.tree([TreeEntry(name: "a", kind: .directory, size: files * size, files: files, id: id),
-                                 TreeEntry(name: "b", kind: .directory, size: files * size, files: files, id: id)])
-                files *= 2
-            }
+            let (id, size, _) = try honestDAGBomb(p)
             return (id, size, 1)
         }
         try expectRefusedEverywhere(s, mentions: ["files"])
@@ -201,14 +207,7 @@ import Testing
         // Red-team F4: the pointer itself declares the 2^40 files the DAG expands to, so every
         // total checks out; the per-snapshot file limit stops it.
         let s = try hostileFolder { p in
-            let (m, size) = try p.manifest([Array("x".utf8)])
-            var id = try p.tree([TreeEntry(name: "f", kind: .file, size: size, files: 1, id: m)])
-            var files: UInt64 = 1
-            for _ in 0..<40 {
-                id = try p.tree([TreeEntry(name: "a", kind: .directory, size: files * size, files: files, id: id),
-                                 TreeEntry(name: "b", kind: .directory, size: files * size, files: files, id: id)])
-                files *= 2
-            }
+            let (id, size, files) = try honestDAGBomb(p)
             return (id, files * size, files)
         }
         try expectRefusedEverywhere(s, mentions: ["files"])
