@@ -118,7 +118,7 @@ public struct WorkTree: Sendable {
 
 extension WorkTree {
     /// Refuses a `.mlv/` that is not mlv's own: any path under it tracked by git, or a symlink
-    /// anywhere inside it. A cloned repository could otherwise hand mlv a `.mlv/store` link to
+    /// anywhere inside it (but inside isolated runs' work folders). A cloned repository could otherwise hand mlv a `.mlv/store` link to
     /// another project's store (which `gc` would prune) or a `.mlv/lock` link to any file
     /// (which taking the lock would truncate). Pack fan-out folders are checked but not
     /// listed: packs and indexes are only ever read through their hash and unlinked, never
@@ -142,7 +142,9 @@ extension WorkTree {
                 if t == S_IFLNK {
                     throw MLVError.foreignMetadata("\(r) is a symlink: mlv does not follow links inside .mlv/ (they could lead its writes and deletions outside the repository); \(fix)")
                 }
-                if t == S_IFDIR && !isFanOut && r != ".mlv/store/index" { stack.append((dir + "/" + name, r)) }
+                // Not listed: `.mlv/work/` holds isolated runs' exported commits, links and all
+                // (mlv only creates and removes folders there, never following a link).
+                if t == S_IFDIR && !isFanOut && r != ".mlv/store/index" && r != ".mlv/work" { stack.append((dir + "/" + name, r)) }
             }
         }
     }

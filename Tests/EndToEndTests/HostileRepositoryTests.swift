@@ -48,6 +48,20 @@ import Testing
         #expect(try FileManager.default.subpathsOfDirectory(atPath: other.repo + "/.mlv/store/packs").filter { $0.hasSuffix(".pack") } == otherPacks)
     }
 
+    @Test func linksInsideAnIsolatedRunsWorkFolderAreNotForeign() throws {
+        // `.mlv/work/` holds isolated runs' exported commits, links and all; one left by a
+        // killed `mlv run --rev` must not stop every later command.
+        let sb = try Sandbox.committing("data.csv", Array(csv(rows: 5).utf8))
+        try FileManager.default.createDirectory(atPath: sb.repo + "/.mlv/work/train-1-2/code", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/.mlv/work/train-1-2/code/link", withDestinationPath: "/")
+        try sb.mlvOK("status")
+        // The work folder itself as a link is still refused.
+        try FileManager.default.removeItem(atPath: sb.repo + "/.mlv/work")
+        try FileManager.default.createSymbolicLink(atPath: sb.repo + "/.mlv/work", withDestinationPath: sb.root)
+        let r = try sb.mlv("status")
+        #expect(r.status == 2 && r.stderr.contains(".mlv/work is a symlink"), "\(r.stderr)")
+    }
+
     @Test func checkoutNeverRemovesThroughAParentTurnedSymlink() throws {
         // The repro of issue 16 #2: the next commit turns the target's parent `d` into `d -> ..`.
         let sb = try Sandbox()
