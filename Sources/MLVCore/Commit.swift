@@ -106,7 +106,9 @@ extension Workspace {
         let gitKept = (config.metrics + config.params).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
         try git.stage(add: pointerFiles + gitKept)
         // A merge in progress is concluded even when its result equals HEAD's tree.
-        if try git.indexMatchesHead() && git.mergeHeads().isEmpty { throw MLVError.nothingToCommit }
+        if try git.indexMatchesHead() && git.mergeHeads().isEmpty {
+            throw MLVError.nothingToCommit(missing: changes.filter { $0.change == .missing }.map(\.path))
+        }
         let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
         let id = try git.commit(message: message, signature: sig)   // last: the git commit
         result.commit = id.hex

@@ -31,7 +31,9 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     case codeModified([String])
     case mergeConflict(String)
     case invalidArgument(String)
-    case nothingToCommit
+    /// Nothing to record; `missing` names targets whose data is gone (not a change a commit
+    /// records: they are restored or untracked).
+    case nothingToCommit(missing: [String])
     /// A folder on the way to `path` is a symlink: acting on `path` could leave the tree.
     case symlinkInPath(path: String, link: String)
     /// A file stands where `path` needs a folder.
@@ -88,8 +90,11 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
             return why
         case .invalidArgument(let why):
             return why
-        case .nothingToCommit:
-            return "nothing to commit: tracked data is unchanged and nothing is staged in git"
+        case .nothingToCommit(let missing):
+            guard let first = missing.first else {
+                return "nothing to commit: tracked data is unchanged and nothing is staged in git"
+            }
+            return "nothing to commit: \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") deleted here, and a commit records data, not its absence; bring it back with `mlv checkout -- \(first)`, or stop tracking it with `mlv untrack \(first)`"
         case .symlinkInPath(let p, let link):
             return "\(p): \(link) is a symlink; mlv does not read, write or remove data through links (they could lead outside the repository); replace \(link) with a real folder, or untrack \(p)"
         case .fileInPath(let p, let file):

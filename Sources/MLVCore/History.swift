@@ -31,7 +31,16 @@ extension Workspace {
     /// is left out and named in `skipped` (as fsck and gc do), not an error for good.
     public func log(path: String?, limit: Int?, skipped: inout [String]) throws -> [LogEntry] {
         let target = try path.map { try userPath($0) }
-        guard let head = try git.head() else { return [] }
+        // A path no pointer names, now or in the history walked, is a typo: an error, not
+        // "no history".
+        func unknown(_ found: [LogEntry]) throws -> Bool {
+            guard let t = target, found.isEmpty else { return false }
+            return try !targets().contains(where: { $0.path == t })
+        }
+        guard let head = try git.head() else {
+            if try unknown([]), let t = target { throw MLVError.notTracked(t) }
+            return []
+        }
         var out: [LogEntry] = []
         var commits = 0
         for c in try git.history(from: head) {
@@ -53,6 +62,7 @@ extension Workspace {
             }
             if out.count > before { commits += 1 }
         }
+        if try unknown(out), let t = target, limit == nil { throw MLVError.notTracked(t) }
         return out
     }
 

@@ -108,3 +108,25 @@ import Testing
         #expect(s.read("models/a.bin") == [9])
     }
 }
+
+/// Messages a newcomer run found misleading: `mlv log` of a path tracked nowhere said "no
+/// history yet" with exit 0; committing after deleting a target said the data was unchanged.
+@Suite struct EverydayMessagesTests {
+    @Test func logOfAnUnknownPathIsAnErrorAndOfAnOldTargetShowsItsHistory() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 5).utf8))
+        let r = try s.mlv("log", "data/nope.csv")
+        #expect(r.status == 2 && r.stderr.contains("data/nope.csv is not tracked"), "\(r.status) \(r.stderr)")
+        try s.mlvOK("untrack", "d.csv")
+        try s.mlvOK("commit", "-m", "untracked")
+        let old = try s.mlvOK("log", "d.csv")
+        #expect(old.stdout.contains("d.csv"), "\(old.stdout)")
+    }
+
+    @Test func committingADeletedTargetSaysWhatToDo() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 5).utf8))
+        try FileManager.default.removeItem(atPath: s.repo + "/d.csv")
+        let r = try s.mlv("commit", "-m", "gone")
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("d.csv is deleted here") && r.stderr.contains("mlv untrack d.csv"), "\(r.stderr)")
+    }
+}
