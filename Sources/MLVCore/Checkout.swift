@@ -166,8 +166,8 @@ extension Workspace {
             for p in changed {
                 do { try tree.checkParents(absolute(p)) } catch MLVError.symlinkInPath(let path, let link) where !changedSet.contains(link) {
                     throw MLVError.checkoutThroughLink(path: path, link: link, rev: rev ?? c.short)
-                } catch MLVError.symlinkInPath {
-                    continue
+                } catch MLVError.symlinkInPath, MLVError.fileInPath {
+                    continue   // git replaces what it tracks itself (a link, a file becoming a folder)
                 }
             }
         }
@@ -248,8 +248,15 @@ extension Workspace {
             let j = CheckoutJournal(from: try git.head(), to: c, branch: branch)
             try j.write(self)
             journal = j
-            try git.checkout(c, branch: branch, force: force,
-                             atomically: { $0 == Config.fileName || $0.hasSuffix(Pointer.suffix) })
+            do {
+                try git.checkout(c, branch: branch, force: force,
+                                 atomically: { $0 == Config.fileName || $0.hasSuffix(Pointer.suffix) })
+            } catch let e as GitError where !e.isSystemFailure {
+                // git refused (a file in the way, say) after planning, before writing: nothing
+                // moved, so there is no switch to complete; the journal goes with the attempt.
+                if try git.head() == j.from { try j.remove(self) }
+                throw e
+            }
             result.commit = c.hex
             result.branch = branch
         }

@@ -286,3 +286,24 @@ import Testing
         #expect(FileManager.default.contents(atPath: victim + "/keep.txt") == Data("precious\n".utf8))
     }
 }
+
+/// The check before a checkout (F1) must not stop ordinary history: a tracked file that
+/// becomes a folder, and a tracked link that becomes a folder, are git's to replace.
+@Suite struct CheckoutAcrossTypeChangesTests {
+    @Test func aFileOrATrackedLinkBecomingAFolderChecksOut() throws {
+        let s = try Sandbox.committing("data.csv", Array(csv(rows: 5).utf8))
+        try s.write("code", "a file\n")
+        try FileManager.default.createSymbolicLink(atPath: s.repo + "/ln", withDestinationPath: "code")
+        try s.git("add", "code", "ln")
+        try s.git("commit", "-qm", "file and link")
+        try s.git("rm", "-q", "code", "ln")
+        try s.write("code/main.py", "print(1)\n")
+        try s.write("ln/x.txt", "x\n")
+        try s.git("add", "code", "ln")
+        try s.git("commit", "-qm", "folders now")
+        try s.mlvOK("checkout", "HEAD~1")
+        #expect(s.read("code") == Array("a file\n".utf8))
+        try s.mlvOK("checkout", "main")
+        #expect(s.read("code/main.py") == Array("print(1)\n".utf8) && s.read("ln/x.txt") == Array("x\n".utf8))
+    }
+}

@@ -253,3 +253,22 @@ import Testing
         #expect(try s.shown("HEAD:d.csv") == Array(csv(rows: 115, seed: 3).utf8))
     }
 }
+
+/// A checkout git refuses before writing anything (an untracked file in the way) leaves no
+/// journal behind: there is no switch to complete, and commit is not blocked.
+@Suite struct RefusedCheckoutLeavesNoJournalTests {
+    @Test func anUntrackedFileInTheWay() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 5).utf8))
+        try s.git("checkout", "-q", "-b", "b")
+        try s.write("new.txt", "tracked on b\n")
+        try s.git("add", "new.txt")
+        try s.git("commit", "-qm", "b")
+        try s.git("checkout", "-q", "main")
+        try s.write("new.txt", "mine, untracked\n")
+        let r = try s.mlv("checkout", "b")
+        #expect(r.status != 0, "\(r.stdout)")
+        #expect(!s.exists(".mlv/state/checkout-journal"))
+        #expect(s.read("new.txt") == Array("mine, untracked\n".utf8))
+        #expect(!(try s.mlv("status").stdout.contains("interrupted")))
+    }
+}
