@@ -122,6 +122,14 @@ import Testing
         #expect(old.stdout.contains("d.csv"), "\(old.stdout)")
     }
 
+    @Test func aDriftGateNamingNoTrackedDatasetIsAnError() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 50).utf8))
+        try s.write("d.csv", csv(rows: 60))
+        let r = try s.mlv("diff", "--fail-on", "drift(data/nope.csv) > 0.01")
+        #expect(r.status == 2 && r.stderr.contains("data/nope.csv is not tracked"), "\(r.status) \(r.stderr)")
+        #expect(try s.mlv("diff", "--fail-on", "drift(d.csv) > 100").status == 0)
+    }
+
     @Test func committingADeletedTargetSaysWhatToDo() throws {
         let s = try Sandbox.committing("d.csv", Array(csv(rows: 5).utf8))
         try FileManager.default.removeItem(atPath: s.repo + "/d.csv")

@@ -64,6 +64,19 @@ public struct DiffReport: Codable, Sendable {
     public var targets: [TargetDiff]
     public var metrics: [MetricChange]
     public var params: [MetricChange]
+    /// Every target either side tracks, changed or not: what a gate may name (not in JSON;
+    /// nil for a report made elsewhere than `diff`, whose sides are unknown).
+    public var tracked: Set<String>? = nil
+
+    enum CodingKeys: String, CodingKey { case from, to, targets, metrics, params }
+
+    public init(from: String, to: String, targets: [TargetDiff], metrics: [MetricChange], params: [MetricChange]) {
+        self.from = from
+        self.to = to
+        self.targets = targets
+        self.metrics = metrics
+        self.params = params
+    }
 
     /// True when anything differs.
     public var hasChanges: Bool {
@@ -166,6 +179,7 @@ extension Workspace {
         }
 
         var report = DiffReport(from: a.label, to: b.label, targets: [], metrics: [], params: [])
+        report.tracked = Set(a.targets.keys).union(b.targets.keys)
         for path in Set(a.targets.keys).union(b.targets.keys).sorted() where selected(path) {
             let pa = a.targets[path], pb = b.targets[path]
             let kind = (pb ?? pa)!.kind

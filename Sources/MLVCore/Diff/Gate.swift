@@ -55,6 +55,10 @@ public struct Gate: Sendable, Equatable {
         case .new(let k): return try metric(k).new?.number
         case .drift(let p):
             let path = p.hasPrefix("./") ? String(p.dropFirst(2)) : p
+            // A typo must not pass as "no drift": the path has to be (inside) a tracked target.
+            guard r.tracked?.contains(where: { RepoPath.isWithin(path, $0) || RepoPath.isWithin($0, path) }) ?? true else {
+                throw DiffError.badExpression(text, why: "\(path) is not tracked at \(r.from) or in \(r.to); drift() takes a dataset (or a folder of them) mlv tracks")
+            }
             var best: Double? = nil
             for t in r.targets {
                 if t.path == path, let d = t.table?.maxDrift { best = max(best ?? d, d) }
