@@ -60,6 +60,7 @@ extension Workspace {
         let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: writer)
         snap.removesTempFiles = true
+        snap.needsShape = true
         var changes: [TargetChange] = []
         var newPointers: [(String, Pointer)] = []
         // What HEAD has: a pointer an interrupted commit wrote but never committed is

@@ -39,6 +39,10 @@ final class Snapshotter {
     /// Whether temporary files of an interrupted checkout may be deleted when met: only for
     /// a caller holding the repository lock (a running checkout's files look the same).
     var removesTempFiles = false
+    /// Commit sets this: a table whose rows × columns neither this read nor the previous
+    /// pointer knows (data brought back from an older commit, say) is read again to count
+    /// them, so equal data always gets an equal pointer.
+    var needsShape = false
 
     init(ws: Workspace, cache: StatCache, writer: StoreWriter?) {
         self.ws = ws
@@ -78,6 +82,12 @@ final class Snapshotter {
                 } else if let p = previous, p.snapshot == id {
                     s.rows = p.rows
                     s.columns = p.columns
+                } else if needsShape {
+                    let a = try archiver.archiveFile(at: abs, countLines: true)
+                    if a.id == id, let breaks = a.lineBreaks {
+                        (s.rows, s.columns) = tableShape(lineBreaks: breaks, endsWithLineBreak: a.endsWithLineBreak,
+                                                         header: a.firstLine, separator: sep)
+                    }
                 }
             }
             return s

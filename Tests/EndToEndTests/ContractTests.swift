@@ -130,6 +130,18 @@ import Testing
         #expect(try s.mlv("diff", "--fail-on", "drift(d.csv) > 100").status == 0)
     }
 
+    @Test func equalDataGetsAnEqualPointerWhenBroughtBack() throws {
+        // Rows × columns were lost when data the store already held was committed again.
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 5).utf8))
+        let v1 = String(decoding: s.read("d.csv.mlv") ?? [], as: UTF8.self)
+        #expect(v1.contains("rows: 5\n") && v1.contains("columns: 4\n"), "\(v1)")
+        try s.write("d.csv", csv(rows: 6))
+        try s.mlvOK("commit", "-m", "v2")
+        try s.mlvOK("checkout", "HEAD~1", "--", "d.csv")
+        try s.mlvOK("commit", "-m", "rollback")
+        #expect(String(decoding: s.read("d.csv.mlv") ?? [], as: UTF8.self) == v1)
+    }
+
     @Test func committingADeletedTargetSaysWhatToDo() throws {
         let s = try Sandbox.committing("d.csv", Array(csv(rows: 5).utf8))
         try FileManager.default.removeItem(atPath: s.repo + "/d.csv")
