@@ -51,9 +51,16 @@ extension Workspace {
         guard let journal = try CheckoutJournal.read(self) else {
             return try checkoutLocked(rev: rev, paths: paths, force: force, snapshot: snapshot)
         }
+        // HEAD moved by other means since (a `git checkout` of the user's, which the hooks
+        // follow with `mlv checkout`): that choice stands, the old switch is not resumed.
+        if try !journal.isCurrent(self) {
+            try journal.remove(self)
+            return try checkoutLocked(rev: rev, paths: paths, force: force, snapshot: snapshot)
+        }
         // The interrupted switch's checks ran before it changed anything (uncommitted work was
-        // refused or saved then), so finishing it is what the user asked for back then.
-        var done = try checkoutLocked(rev: journal.branch ?? journal.to.hex, paths: [], force: false, snapshot: nil)
+        // refused or saved then), so finishing it is what the user asked for back then; work
+        // edited since is refused as any checkout refuses it, or saved with --force.
+        var done = try checkoutLocked(rev: journal.branch ?? journal.to.hex, paths: [], force: force, snapshot: nil, completing: true)
         done.completed = journal.to.hex
         if rev == nil && paths.isEmpty && snapshot == nil { return done }
         var result = try checkoutLocked(rev: rev, paths: paths, force: force, snapshot: snapshot)
@@ -61,7 +68,10 @@ extension Workspace {
         return result
     }
 
-    private func checkoutLocked(rev: String?, paths: [String], force: Bool, snapshot: String?) throws -> CheckoutResult {
+    /// `completing`: this finishes a journaled switch, whose earlier attempt may have moved
+    /// pointers already; its journal stays until the data is in place, whatever fails.
+    private func checkoutLocked(rev: String?, paths: [String], force: Bool, snapshot: String?,
+                                completing: Bool = false) throws -> CheckoutResult {
         let store = try store()
         var result = CheckoutResult()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
@@ -245,16 +255,16 @@ extension Workspace {
         if let c = commit {
             let branch = git.isLocalBranch(rev!) ? rev! : nil
             // From here on pointers, code and HEAD move: journaled until the data is in place.
-            let j = CheckoutJournal(from: try git.head(), to: c, branch: branch)
+            let j = CheckoutJournal(from: try git.head(), fromBranch: git.currentBranch(), to: c, branch: branch)
             try j.write(self)
             journal = j
             do {
                 try git.checkout(c, branch: branch, force: force,
                                  atomically: { $0 == Config.fileName || $0.hasSuffix(Pointer.suffix) })
-            } catch let e as GitError where !e.isSystemFailure {
-                // git refused (a file in the way, say) after planning, before writing: nothing
+            } catch let e as GitError where e.isConflict {
+                // git refused (a file in the way, say) while planning, before writing: nothing
                 // moved, so there is no switch to complete; the journal goes with the attempt.
-                if try git.head() == j.from { try j.remove(self) }
+                if !completing, try git.head() == j.from { try j.remove(self) }
                 throw e
             }
             result.commit = c.hex

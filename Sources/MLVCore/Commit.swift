@@ -49,7 +49,7 @@ extension Workspace {
         let lock = try self.lock("commit", waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         // Pointers half-way between two commits are no one's intent: finish the switch first.
-        if let j = try CheckoutJournal.read(self) { throw MLVError.interruptedCheckout(to: j.branch ?? j.to.short) }
+        if let j = try CheckoutJournal.read(self), try j.isCurrent(self) { throw MLVError.interruptedCheckout(to: j.branch ?? j.to.short) }
         var selected = try targets()
         if !paths.isEmpty {
             let wanted = try paths.map { try userPath($0) }
@@ -105,7 +105,7 @@ extension Workspace {
         // Metrics and params files mlv tracks live in git: their new versions go into the
         // same commit as the data they describe.
         let gitKept = (config.metrics + config.params).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
-        try git.stage(add: pointerFiles + gitKept)
+        try stageInGit(pointerFiles + gitKept)
         // A merge in progress is concluded even when its result equals HEAD's tree.
         if try git.indexMatchesHead() && git.mergeHeads().isEmpty {
             throw MLVError.nothingToCommit(missing: changes.filter { $0.change == .missing }.map(\.path))

@@ -100,6 +100,12 @@ public struct Config: Codable, Equatable, Sendable {
     /// mlv.yaml comes from whoever wrote the repository, and `metrics: [../../.aws/credentials]`
     /// must not make `mlv metrics show` print a file outside it.
     func validatePaths() throws {
+        for name in stages.keys where !Config.isValidName(name) {
+            throw MLVError.badConfig(path: Config.fileName, why: "stage name \(name.debugDescription) must use letters, digits, '-' and '_' (it names files in mlv-runs/)")
+        }
+        for name in remotes.keys where !Config.isValidName(name) {
+            throw MLVError.badConfig(path: Config.fileName, why: "remote name \(name.debugDescription) must use letters, digits, '-' and '_'")
+        }
         func check(_ field: String, _ path: String) throws {
             do { try RepoPath.validate(path, source: path) } catch {
                 throw MLVError.badConfig(path: Config.fileName, why: "\(field): \(path.debugDescription) is not a path inside the repository (relative, without `..`, outside .git and .mlv)")
@@ -125,6 +131,12 @@ public struct Config: Codable, Equatable, Sendable {
         let body = try encoder.encode(self)
         let text = "# mlv configuration: committed, shared by everyone who clones the repository (man mlv-config)\n" + body + (body.hasSuffix("\n") ? "" : "\n")
         try FS.atomicWrite(Array(text.utf8), to: path)
+    }
+
+    /// The rule for stage and remote names: letters, digits, '-' and '_'. A stage's name is a
+    /// file name in mlv-runs/, and both are printed: no '/', '..' or control characters.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
 
     /// The kind recorded for a git-tracked metrics or params file.

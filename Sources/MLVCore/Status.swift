@@ -159,7 +159,7 @@ extension Workspace {
         // Remember what was hashed so the next status need not read it again.
         var cache = snap.cache
         if cache.misses > 0 { try? saveStatCache(&cache) }
-        let journal = try CheckoutJournal.read(self)
+        let journal = try CheckoutJournal.read(self).flatMap { try $0.isCurrent(self) ? $0 : nil }
         return StatusResult(targets: out, gitFiles: gitFiles, entriesChecked: cache.hits + cache.misses, filesRead: snap.filesRead,
                             interruptedCheckout: journal.map { $0.branch ?? $0.to.hex })
     }

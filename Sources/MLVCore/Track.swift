@@ -79,7 +79,7 @@ extension Workspace {
         }
         if !toStage.isEmpty {
             if FS.exists(absolute(".gitignore")) { toStage.append(".gitignore") }
-            try git.stage(add: toStage)
+            try stageInGit(toStage)
         }
         return out
     }
@@ -132,7 +132,7 @@ extension Workspace {
             removed.append(rel)
         }
         if FS.exists(absolute(".gitignore")) && !stageRemove.isEmpty { stageAdd.append(".gitignore") }
-        try git.stage(add: stageAdd, remove: stageRemove)
+        try stageInGit(stageAdd, remove: stageRemove)
         try saveStatCache(&cache)
         return removed
     }

@@ -217,6 +217,17 @@ public final class Workspace {
         }
     }
 
+    /// Stages working files in git (`git add`), each checked first the way every other access
+    /// is (WorkTree): libgit2 follows links in the folders above a path, so a committed
+    /// `cfg -> .git` with `metrics: [cfg/config]` would commit .git/config (tokens and all).
+    func stageInGit(_ add: [String], remove: [String] = []) throws {
+        for p in add {
+            try tree.checkParents(absolute(p))
+            _ = try tree.resolvedForReading(p)
+        }
+        try git.stage(add: add, remove: remove)
+    }
+
     public func writePointer(_ p: Pointer, for target: String) throws {
         try tree.checkParents(absolute(Pointer.pointerPath(for: target)))
         try FS.atomicWrite(Array(p.encoded().utf8), to: absolute(Pointer.pointerPath(for: target)))

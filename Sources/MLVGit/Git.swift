@@ -35,6 +35,9 @@ public struct GitError: Error, CustomStringConvertible, Equatable {
     }
 
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
+    /// A checkout refused for local changes or files in the way (`GIT_ECONFLICT`): libgit2
+    /// finds these while planning, before it writes anything.
+    public var isConflict: Bool { code == GIT_ECONFLICT.rawValue }
 }
 
 @discardableResult

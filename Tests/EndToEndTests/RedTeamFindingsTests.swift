@@ -181,3 +181,93 @@ import Testing
         #expect(tmp.isEmpty, "\(tmp)")
     }
 }
+
+/// Findings of the second red-team pass (each failed on the build it was found on).
+@Suite struct RedTeamRoundTwoTests {
+    @Test func commitNeverStagesAFileBelowALinkedFolder() throws {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 5).utf8))
+        try FileManager.default.createSymbolicLink(atPath: s.repo + "/cfg", withDestinationPath: ".git")
+        var yaml = String(decoding: s.read("mlv.yaml") ?? [], as: UTF8.self)
+        yaml = yaml.replacingOccurrences(of: "metrics: []", with: "metrics:\n- cfg/config")
+        try s.write("mlv.yaml", yaml)
+        try s.git("config", "http.extraheader", "AUTHORIZATION: bearer ghp_SECRET")
+        try s.write("a.py", "x\n")
+        try s.git("add", "a.py")
+        let r = try s.mlv("commit", "-m", "work")
+        #expect(r.status == 2 && r.stderr.contains("cfg is a symlink"), "\(r.status) \(r.stderr)")
+        let tree = try s.git("ls-tree", "-r", "HEAD", "--name-only").stdout
+        #expect(!tree.contains("cfg/config"), "\(tree)")
+    }
+
+    @Test func runRecordsAreNeverWrittenThroughALinkedFolder() throws {
+        let s = try Sandbox()
+        let victim = s.root + "/victim"
+        try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
+        try Data("PRIVATE KEY\n".utf8).write(to: URL(fileURLWithPath: victim + "/id_rsa"))
+        try s.write("in/x.txt", "a\n")
+        try s.mlvOK("track", "in")
+        try s.mlvOK("commit", "-m", "base")
+        try s.mlvOK("stage", "add", "gen", "--dep", "in", "--out", "out.txt", "--", "sh", "-c", "cp in/x.txt out.txt")
+        try FileManager.default.createSymbolicLink(atPath: s.repo + "/mlv-runs", withDestinationPath: victim)
+        let r = try s.mlv("repro")
+        #expect(r.status == 2 && r.stderr.contains("mlv-runs is a symlink"), "\(r.status) \(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: victim) == ["id_rsa"])
+        #expect(!(try s.git("diff", "--cached", "--name-only").stdout.contains("id_rsa")))
+    }
+
+    @Test func stageAndRemoteNamesFromMlvYamlAreChecked() throws {
+        let s = try Sandbox()
+        try s.write("mlv.yaml", "version: 1\nstages:\n  \"../../victim/pwn\":\n    cmd: [\"true\"]\n")
+        let r = try s.mlv("repro")
+        #expect(r.status == 2 && r.stderr.contains("stage name"), "\(r.stderr)")
+        try s.write("mlv.yaml", "version: 1\nremotes:\n  \"x\\e]2;owned\\a\": {url: /tmp}\n")
+        let l = try s.mlv("remote", "list")
+        #expect(l.status == 2 && l.stderr.contains("remote name") && !l.stderr.contains("\u{1B}"), "\(l.stderr)")
+        try s.write("mlv.yaml", "version: 1\n")
+        let f = try s.mlv("remote", "add", "x", "file://backuphost/srv/mlv", "--create")
+        #expect(f.status == 2, "\(f.stderr)")
+    }
+
+    /// Journal states a killed checkout leaves, built as mlv-store(5) documents them.
+    func interrupted() throws -> (Sandbox, v1: String, main: String) {
+        let s = try Sandbox.committing("d.csv", Array(csv(rows: 10).utf8))
+        let v1 = try s.head()
+        try s.write("d.csv", csv(rows: 20))
+        try s.mlvOK("commit", "-m", "v2")
+        let main = try s.head()
+        try s.write(".mlv/state/checkout-journal", "mlv checkout journal 1\nfrom \(main)\nfrom-branch main\nto \(v1)\nbranch -\n")
+        try s.git("checkout", v1, "--", "d.csv.mlv")
+        return (s, v1, main)
+    }
+
+    @Test func aFailedCompletionKeepsTheJournal() throws {
+        let (s, v1, _) = try interrupted()
+        FileManager.default.createFile(atPath: s.repo + "/.git/index.lock", contents: Data())
+        let r = try s.mlv("checkout")
+        #expect(r.status != 0)
+        #expect(s.exists(".mlv/state/checkout-journal"), "the journal went with a failed completion")
+        #expect(try s.mlv("commit", "-m", "mix").status == 3)
+        try FileManager.default.removeItem(atPath: s.repo + "/.git/index.lock")
+        try s.mlvOK("checkout")
+        #expect(try s.head() == v1 && s.read("d.csv") == Array(csv(rows: 10).utf8))
+    }
+
+    @Test func forceCompletesWithEditedData() throws {
+        let (s, v1, _) = try interrupted()
+        try s.write("d.csv", csv(rows: 20) + "999,x,1,1\n")
+        #expect(try s.mlv("checkout").status == 3)
+        let f = try s.mlvOK("checkout", "--force")
+        #expect(f.stderr.contains("saved your uncommitted d.csv"), "\(f.stderr)")
+        #expect(try s.head() == v1 && s.read("d.csv") == Array(csv(rows: 10).utf8))
+    }
+
+    @Test func aGitCheckoutMadeSinceWinsOverAStaleJournal() throws {
+        let (s, _, main) = try interrupted()
+        try s.git("checkout", "-q", "--", "d.csv.mlv")
+        try s.git("checkout", "-q", "-b", "newwork")
+        try s.mlvOK("checkout")
+        #expect(try s.head() == main)
+        #expect(try s.git("branch", "--show-current").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "newwork")
+        #expect(!s.exists(".mlv/state/checkout-journal"))
+    }
+}

@@ -130,7 +130,7 @@ import Testing
         let v4 = try s.head()
         // Killed mid-way through `mlv checkout <v1>`: journal written, v1's pointer in place,
         // HEAD and the data still v4's.
-        try s.write(".mlv/state/checkout-journal", "mlv checkout journal 1\nfrom \(v4)\nto \(v1)\nbranch -\n")
+        try s.write(".mlv/state/checkout-journal", "mlv checkout journal 1\nfrom \(v4)\nfrom-branch main\nto \(v1)\nbranch -\n")
         try s.git("checkout", v1, "--", "data.csv.mlv")
         let st = try s.mlv("status", "--exit-code")
         #expect(st.status == 1 && st.stdout.contains("interrupted `mlv checkout`"), "\(st.stdout)")

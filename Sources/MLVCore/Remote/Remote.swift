@@ -72,7 +72,7 @@ extension Workspace {
     /// share would otherwise become a new, empty remote on the local disk.
     public func addRemote(_ name: String, url typed: String, endpoint: String?, makeDefault: Bool, create: Bool = false) throws {
         var url = typed
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+        guard Config.isValidName(name) else {
             throw MLVError.invalidArgument("remote names use letters, digits, '-' and '_'")
         }
         if url.hasPrefix("s3://") {
@@ -95,7 +95,7 @@ extension Workspace {
         config.remotes[name] = RemoteSettings(url: url, endpoint: endpoint)
         if makeDefault || config.defaultRemote == nil { config.defaultRemote = name }
         try config.save(path: configPath)
-        try git.stage(add: [Config.fileName])
+        try stageInGit([Config.fileName])
     }
 
     public func removeRemote(_ name: String) throws {
@@ -103,7 +103,7 @@ extension Workspace {
         config.remotes[name] = nil
         if config.defaultRemote == name { config.defaultRemote = config.remotes.keys.sorted().first }
         try config.save(path: configPath)
-        try git.stage(add: [Config.fileName])
+        try stageInGit([Config.fileName])
     }
 
     /// Snapshot roots the pointers hold: at the given revisions, or HEAD and the working tree.

@@ -91,7 +91,11 @@ struct DirectoryRemote: RemoteStore {
     /// The path a directory URL names (a path, or file://PATH).
     static func path(of url: String) throws -> String {
         var path = url
-        if path.hasPrefix("file://") { path = String(path.dropFirst(7)) }
+        if path.hasPrefix("file://") {
+            path = String(path.dropFirst(7))
+            // file:///abs/path only: `file://host/path` names another machine, not a folder here.
+            guard path.hasPrefix("/") else { throw RemoteError.unsupportedURL(url) }
+        }
         guard !path.contains("://"), !path.isEmpty else { throw RemoteError.unsupportedURL(url) }
         return path
     }

@@ -58,6 +58,9 @@ extension Workspace {
     }
 
     func writeRunRecord(_ r: RunRecord) throws {
+        // A committed `mlv-runs -> /elsewhere` must not carry the record (or what is staged
+        // from the folder) outside the tree.
+        try tree.checkParents(absolute("\(Workspace.runsDir)/\(r.stage).json"))
         try FS.makeDirectories(absolute(Workspace.runsDir))
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -298,7 +301,7 @@ extension Workspace {
         stageFiles += stage.metrics.filter { FS.exists(absolute($0)) }
         if FS.exists(absolute(".gitignore")) { stageFiles.append(".gitignore") }
         if let names = try? FS.list(absolute(Workspace.runsDir)) { stageFiles += names.map { "\(Workspace.runsDir)/\($0)" } }
-        try git.stage(add: stageFiles)
+        try stageInGit(stageFiles)
     }
 
     /// Puts a stored snapshot back at `path` (a run's output).

@@ -4,7 +4,7 @@ extension Workspace {
     /// `mlv stage add`: adds (or with `replace`, redefines) a stage, validating the whole
     /// pipeline first, and stages mlv.yaml in git.
     public func addStage(_ name: String, _ stage: Stage, replace: Bool) throws {
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+        guard Config.isValidName(name) else {
             throw PipelineError.badStage(name, why: "names use letters, digits, '-' and '_'")
         }
         if config.stages[name] != nil && !replace {
@@ -19,13 +19,13 @@ extension Workspace {
         _ = try Pipeline(stages, root: root)
         config.stages = stages
         try config.save(path: configPath)
-        try git.stage(add: [Config.fileName])
+        try stageInGit([Config.fileName])
     }
 
     public func removeStage(_ name: String) throws {
         guard config.stages[name] != nil else { throw PipelineError.unknownStage(name, known: config.stages.keys.sorted()) }
         config.stages[name] = nil
         try config.save(path: configPath)
-        try git.stage(add: [Config.fileName])
+        try stageInGit([Config.fileName])
     }
 }
