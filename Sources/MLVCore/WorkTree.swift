@@ -61,13 +61,6 @@ public struct WorkTree: Sendable {
         try removeTree(abs)
     }
 
-    /// `rename(from, to)` with both sides' parents checked.
-    public func rename(_ from: String, _ to: String) throws {
-        try checkParents(from)
-        try checkParents(to)
-        try FS.rename(from, to)
-    }
-
     /// Where `rel` really is once every link is resolved, provided that lies inside the
     /// working tree and outside `.git`/`.mlv`; nil when nothing is there.
     public func resolvedForReading(_ rel: String) throws -> String? {
