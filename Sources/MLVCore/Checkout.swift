@@ -322,7 +322,7 @@ extension Workspace {
         for t in snap.cache.verified.keys where RepoPath.isWithin(rel, t) || RepoPath.isWithin(t, rel) {
             snap.cache.verified[t] = nil
         }
-        try ensureParentDirectories(of: rel)
+        try tree.makeParents(absolute(rel))
         let abs = absolute(rel)
         let st = FS.lstat(abs)
         switch entry.kind {
@@ -372,25 +372,6 @@ extension Workspace {
             try FS.makeDirectories(abs)
             for e in try store().tree(entry.id).entries {
                 try placeFresh(e, at: FS.join(abs, e.name), rel: rel + "/" + e.name, restorer: restorer)
-            }
-        }
-    }
-
-    /// Creates the folders above `rel`, refusing to go through a symlink: data is never
-    /// written anywhere a link could redirect it, in or out of the repository.
-    func ensureParentDirectories(of rel: String) throws {
-        var path = root
-        for c in rel.split(separator: "/").dropLast() {
-            path = FS.join(path, String(c))
-            if let st = FS.lstat(path) {
-                if st.st_mode & S_IFMT == S_IFLNK {
-                    throw MLVError.invalidArgument("\(String(path.dropFirst(root.count + 1))) is a symlink; refusing to write tracked data through it")
-                }
-                if st.st_mode & S_IFMT != S_IFDIR {
-                    throw MLVError.invalidArgument("\(String(path.dropFirst(root.count + 1))) is a file where a folder is needed; move it away and retry")
-                }
-            } else if mkdir(path, 0o755) != 0 && errno != EEXIST {
-                throw IOError("mkdir", path)
             }
         }
     }

@@ -41,12 +41,21 @@ public struct WorkTree: Sendable {
 
     /// Throws unless every folder between the root and `abs`'s parent is a real directory:
     /// an operation on `abs` then acts inside the tree. `abs` itself may be anything or absent.
-    public func checkParents(_ abs: String) throws {
+    public func checkParents(_ abs: String) throws { try walkParents(abs, creating: false) }
+
+    /// Creates the folders above `abs` that are missing, under the same rule.
+    public func makeParents(_ abs: String) throws { try walkParents(abs, creating: true) }
+
+    private func walkParents(_ abs: String, creating: Bool) throws {
         guard let rel = relative(abs) else { throw MLVError.pathOutsideRepo(abs) }
         var path = root
         for c in rel.split(separator: "/").dropLast() {
             path += "/" + c
-            guard let st = FS.lstat(path) else { return }   // nothing below it exists yet
+            guard let st = FS.lstat(path) else {
+                guard creating else { return }   // nothing below it exists yet
+                if mkdir(path, 0o755) != 0 && errno != EEXIST { throw IOError("mkdir", path) }
+                continue
+            }
             switch st.st_mode & S_IFMT {
             case S_IFDIR: continue
             case S_IFLNK: throw MLVError.symlinkInPath(path: rel, link: relative(path) ?? path)

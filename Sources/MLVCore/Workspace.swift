@@ -153,14 +153,21 @@ public final class Workspace {
     /// content, links included, so a target below it would be written through whatever the
     /// folder holds — a symlink `d/s -> /outside` would carry `d/s/x` outside the tree.
     static func checkNoNesting(_ paths: [String], context: String) throws {
+        if let (inner, outer) = nestings(paths).first { throw MLVError.nestedTarget(inner, inside: "\(outer) (\(context))") }
+    }
+
+    /// Each path that lies inside another of `paths`, with the nearest one holding it.
+    static func nestings(_ paths: [String]) -> [(inner: String, outer: String)] {
         let all = Set(paths)
+        var out: [(String, String)] = []
         for p in paths {
             var parent = RepoPath.parent(p)
             while !parent.isEmpty {
-                if all.contains(parent) { throw MLVError.nestedTarget(p, inside: "\(parent) (\(context))") }
+                if all.contains(parent) { out.append((p, parent)); break }
                 parent = RepoPath.parent(parent)
             }
         }
+        return out
     }
 
     /// The pointers recorded in a commit.
@@ -195,18 +202,12 @@ public final class Workspace {
                 skipped.append("\(e)")
             }
         }
-        let all = Set(out.map(\.0))
-        return out.filter { t in
-            var parent = RepoPath.parent(t.0)
-            while !parent.isEmpty {
-                if all.contains(parent) {
-                    skipped.append("\(MLVError.nestedTarget(t.0, inside: "\(parent) (both tracked at \(commit.short))"))")
-                    return false
-                }
-                parent = RepoPath.parent(parent)
-            }
-            return true
+        let nested = Workspace.nestings(out.map(\.0))
+        for (inner, outer) in nested {
+            skipped.append("\(MLVError.nestedTarget(inner, inside: "\(outer) (both tracked at \(commit.short))"))")
         }
+        let inner = Set(nested.map(\.inner))
+        return out.filter { !inner.contains($0.0) }
     }
 
     public func resolve(_ rev: String) throws -> GitOID {

@@ -18,6 +18,11 @@ public struct IOError: Error, CustomStringConvertible, Equatable {
         self.code = code
     }
 
+    /// The operation of a refusal by `openRead(regularOnly:followLinks:)`.
+    public static let notRegularOp = "open (not a regular file)"
+    /// True for a path that was not a regular file (or was a link, where links are refused).
+    public var isNotRegularFile: Bool { op == IOError.notRegularOp }
+
     public var description: String {
         let why = String(cString: strerror(code))
         if code == ENOSPC { return "\(path): \(op) failed: \(why) (free some disk space and run the command again)" }
@@ -37,14 +42,20 @@ public final class FileHandleFD: Sendable {
 
     /// Opens `path` for reading. With `regularOnly`, anything but a regular file (a FIFO, a
     /// device, a folder) is refused without blocking: a FIFO planted where a file should be
-    /// would otherwise hang `open` until someone writes to it.
-    public static func openRead(_ path: String, regularOnly: Bool = false) throws -> FileHandleFD {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
-        if fd < 0 { throw IOError("open", path) }
+    /// would otherwise hang `open` until someone writes to it (`O_NONBLOCK` for the open,
+    /// cleared once fstat shows a regular file). With `followLinks: false` a symlink at `path`
+    /// is refused the same way (`O_NOFOLLOW`). Both refusals are `IOError.isNotRegularFile`.
+    public static func openRead(_ path: String, regularOnly: Bool = false, followLinks: Bool = true) throws -> FileHandleFD {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0) | (followLinks ? 0 : O_NOFOLLOW))
+        if fd < 0 {
+            if !followLinks && errno == ELOOP { throw IOError(IOError.notRegularOp, path, code: ELOOP) }
+            throw IOError("open", path)
+        }
         let f = FileHandleFD(fd: fd, path: path)
         if regularOnly {
-            guard try f.stat().st_mode & S_IFMT == S_IFREG else { throw IOError("open (not a regular file)", path, code: EINVAL) }
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            guard try f.stat().st_mode & S_IFMT == S_IFREG else { throw IOError(IOError.notRegularOp, path, code: EINVAL) }
+            let flags = fcntl(fd, F_GETFL)
+            if flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 { throw IOError("fcntl", path) }
         }
         return f
     }

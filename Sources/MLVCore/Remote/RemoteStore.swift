@@ -162,17 +162,11 @@ struct DirectoryRemote: RemoteStore {
     /// (`O_NONBLOCK` for the open, cleared once fstat shows a regular file); at most `limit`
     /// bytes.
     func open(_ rel: String, limit: UInt64) throws -> FileHandleFD {
-        let path = FS.join(root, rel)
-        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ELOOP { throw notRegular(rel) }
-            throw IOError("open", path)
+        let f: FileHandleFD
+        do { f = try FileHandleFD.openRead(FS.join(root, rel), regularOnly: true, followLinks: false) } catch let e as IOError where e.isNotRegularFile {
+            throw notRegular(rel)
         }
-        let f = FileHandleFD(fd: fd, path: path)
         let st = try f.stat()
-        guard st.st_mode & S_IFMT == S_IFREG else { throw notRegular(rel) }
-        let flags = fcntl(fd, F_GETFL)
-        if flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 { throw IOError("fcntl", path) }
         guard UInt64(st.st_size) <= limit else { throw tooLarge(rel, size: UInt64(st.st_size), limit: limit) }
         return f
     }
