@@ -150,3 +150,27 @@ import Testing
         #expect(r.stderr.contains("d.csv is deleted here") && r.stderr.contains("mlv untrack d.csv"), "\(r.stderr)")
     }
 }
+
+/// The rows × columns a pointer records, checked against Python's own csv module (an outside
+/// reader) on quoted fields with commas, empty fields, a missing final line break, and TSV.
+@Suite struct TableShapeAgainstPythonTests {
+    @Test func pointerShapeMatchesPythonsCSVReader() throws {
+        let s = try Sandbox()
+        let files: [(String, String)] = [
+            ("a.csv", "id,name,note\n1,\"Smith, J\",x\n2,,\"a \"\"quoted\"\" word\"\n3,Lee,\n"),
+            ("b.csv", "id,v\n1,2\n3,4"),
+            ("c.tsv", "k\tv\tw\n1\t2\t3\n4\t5\t6\n7\t8\t9\n"),
+        ]
+        for (name, text) in files { try s.write(name, text) }
+        try s.mlvOK("track", "a.csv", "b.csv", "c.tsv")
+        try s.mlvOK("commit", "-m", "tables")
+        for (name, _) in files {
+            let delim = name.hasSuffix(".tsv") ? "\\t" : ","
+            let py = try s.run("/usr/bin/env", ["python3", "-c", "import csv,sys; r=list(csv.reader(open(sys.argv[1], newline=''), delimiter='\(delim)')); print(len(r)-1, len(r[0]))", s.repo + "/" + name])
+            let want = py.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+            let ptr = String(decoding: s.read(name + ".mlv") ?? [], as: UTF8.self)
+            #expect(want.count == 2, "python: \(py.stderr)")
+            #expect(ptr.contains("rows: \(want.first ?? "?")\n") && ptr.contains("columns: \(want.last ?? "?")\n"), "\(name): python says \(want), pointer \(ptr)")
+        }
+    }
+}
