@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release demo test man bench
+.PHONY: setup build release demo test man bench install
 
 setup:
 	bash .ci/setup
@@ -24,8 +24,32 @@ test: build
 	bash Tests/Scripts/s3-server.sh swift test
 
 # Regenerate the man pages after changing a command (a test fails while they are stale).
+# Tests/Scripts/man.py runs generate-manual and keeps each help text's lines and symbols.
 man: build
-	.build/debug/generate-manual .build/debug/mlv --multi-page --date 2026-11-27 -o man
+	python3 Tests/Scripts/man.py .build/debug/mlv .build/debug/generate-manual man
+
+# Installs the binary, the man pages and shell completions under $(DESTDIR)$(PREFIX).
+# MLV_BIN installs that binary instead of building the release one (the tests use the debug build).
+PREFIX ?= /usr/local
+MLV_BIN ?=
+install:
+	@if [ -z "$(MLV_BIN)" ]; then $(MAKE) release; fi
+	@set -euo pipefail; \
+	bin="$(MLV_BIN)"; bin="$${bin:-.build/release/mlv}"; \
+	root="$(DESTDIR)$(PREFIX)"; tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	"$$bin" --generate-completion-script bash > "$$tmp/mlv"; \
+	"$$bin" --generate-completion-script zsh > "$$tmp/_mlv"; \
+	"$$bin" --generate-completion-script fish > "$$tmp/mlv.fish"; \
+	install -d "$$root/bin" "$$root/share/man/man1" "$$root/share/man/man5" \
+	  "$$root/share/bash-completion/completions" "$$root/share/zsh/site-functions" \
+	  "$$root/share/fish/vendor_completions.d"; \
+	install -m 755 "$$bin" "$$root/bin/mlv"; \
+	install -m 644 man/*.1 "$$root/share/man/man1/"; \
+	install -m 644 man/*.5 "$$root/share/man/man5/"; \
+	install -m 644 "$$tmp/mlv" "$$root/share/bash-completion/completions/mlv"; \
+	install -m 644 "$$tmp/_mlv" "$$root/share/zsh/site-functions/_mlv"; \
+	install -m 644 "$$tmp/mlv.fish" "$$root/share/fish/vendor_completions.d/mlv.fish"; \
+	echo "installed mlv in $$root/bin, man pages in $$root/share/man, completions for bash, zsh and fish"
 
 bench: release
 	python3 Tests/Benchmarks/core.py

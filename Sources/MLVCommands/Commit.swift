@@ -11,6 +11,10 @@ struct Commit: ParsableCommand {
         Author and committer come from git config (user.name, user.email) or \
         GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL / GIT_AUTHOR_DATE, as with `git commit`.
 
+        A file over 10 MiB that goes into git itself rather than mlv's store (a `git add` of \
+        a model) draws a one-line warning with the fix; `git config mlv.largeFileWarning 50m` \
+        moves the threshold (k, m, g suffixes), 0 turns it off.
+
         Examples:
           mlv commit -m "Add March data"
           mlv commit -m "Retrain" models/model.safetensors   # only this target
@@ -21,6 +25,7 @@ struct Commit: ParsableCommand {
     @Option(name: .shortAndLong, help: "The commit message.") var message: String?
     @Flag(help: "Store the data and update the pointers, but make no git commit.") var noGit = false
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var output: QuietOption
     @Argument(help: "Commit only these targets (default: all tracked targets).") var paths: [String] = []
 
     func validate() throws {
@@ -30,7 +35,11 @@ struct Commit: ParsableCommand {
     }
 
     func run() throws {
+        output.apply()
         let r = try repo.open().commit(message: message ?? "", paths: paths, noGit: noGit, waiting: waitingNotice)
+        for f in r.largeFilesInGit {
+            Out.err("warning: \(f.path) (\(bytes(f.size))) went into git itself, not mlv's store; track it with `git rm --cached \(shellQuote(f.path)) && mlv track \(shellQuote(f.path))` (threshold: git config mlv.largeFileWarning)")
+        }
         if json { try Out.json(r); return }
         let width = max(10, r.targets.map(\.path.count).max() ?? 0)
         for t in r.targets where t.change != .unchanged {

@@ -169,10 +169,10 @@ struct DiffDriver: ParsableCommand {
         commandName: "diff-driver",
         abstract: "Summarize a pointer file's data for `git diff` (a textconv driver).",
         discussion: """
-        With these two lines, plain `git diff` and `git log -p` show what changed in the data \
-        (columns, counts, statistics, files) instead of two snapshot ids:
-          git config diff.mlv.textconv "mlv diff-driver"
-          echo '*.mlv diff=mlv' >> .gitattributes
+        `mlv init` registers it, so plain `git diff` and `git log -p` show what changed in the \
+        data (columns, counts, statistics, files) instead of two snapshot ids:
+          git config diff.mlv.textconv "mlv diff-driver"   # in .git/config
+          *.mlv diff=mlv                                    # in .gitattributes
         """)
 
     @OptionGroup var repo: RepoOptions

@@ -6,8 +6,11 @@ struct Init: ParsableCommand {
         abstract: "Set up mlv in a git repository.",
         discussion: """
         Creates the local store (.mlv/, ignored by git), the committed config mlv.yaml, and \
-        registers the merge driver for pointer files. Safe to run again. A fresh clone of a \
-        repository that already uses mlv needs no `mlv init`: any command sets it up.
+        registers git's merge driver and `git diff` textconv driver for pointer files (so plain \
+        `git diff` shows what changed in the data). Hooks and drivers call `mlv` from PATH. \
+        Safe to run again: it also rewrites hooks and drivers an older mlv registered by the \
+        absolute path of its binary. A fresh clone of a repository that already uses mlv needs \
+        no `mlv init`: any command sets it up.
 
         Examples:
           mlv init                 # in an existing git repository
@@ -19,8 +22,10 @@ struct Init: ParsableCommand {
     @Flag(help: "Create a git repository here if there is none.") var git = false
     @Flag(help: "Install git hooks that run `mlv checkout` after git checkout, switch, pull and rebase.") var hooks = false
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var output: QuietOption
 
     func run() throws {
+        output.apply()
         let (ws, created) = try Workspace.initialize(cwd: repo.cwd(), createGit: git)
         var hookFiles: [String] = []
         if hooks { hookFiles = try ws.installHooks(force: false) }
@@ -54,9 +59,18 @@ struct Hooks: ParsableCommand {
             """)
         @OptionGroup var repo: RepoOptions
         @Flag(help: "Replace hooks that mlv did not write.") var force = false
+        @Flag(help: "Print the result as JSON.") var json = false
+        @OptionGroup var output: QuietOption
 
         func run() throws {
-            for h in try repo.open().installHooks(force: force) { Out.line("installed \(h)") }
+            output.apply()
+            let hooks = try repo.open().installHooks(force: force)
+            if json {
+                struct R: Encodable { let hooks: [String] }
+                try Out.json(R(hooks: hooks))
+                return
+            }
+            for h in hooks { Out.line("installed \(h)") }
         }
     }
 }

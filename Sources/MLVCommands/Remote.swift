@@ -34,9 +34,14 @@ struct RemoteCommand: ParsableCommand {
         @Flag(help: "Make it the default remote.") var `default` = false
         @Flag(help: "Create the folder of a directory remote if it does not exist (without it, a missing folder is refused: likely a typo or an unmounted share).")
         var create = false
+        @Flag(help: "Print the result as JSON.") var json = false
+        @OptionGroup var output: QuietOption
 
         func run() throws {
-            try repo.open().addRemote(name, url: url, endpoint: endpoint, makeDefault: `default`, create: create)
+            output.apply()
+            let ws = try repo.open()
+            try ws.addRemote(name, url: url, endpoint: endpoint, makeDefault: `default`, create: create)
+            if json, let r = RemoteJSON.all(ws.config).first(where: { $0.name == name }) { try Out.json(r); return }
             Out.line("remote \(name) added (\(url))")
         }
     }
@@ -48,11 +53,7 @@ struct RemoteCommand: ParsableCommand {
 
         func run() throws {
             let c = try repo.open().config
-            if json {
-                struct R: Encodable { let name: String; let url: String; let isDefault: Bool }
-                try Out.json(c.remotes.keys.sorted().map { R(name: $0, url: c.remotes[$0]!.url, isDefault: c.defaultRemote == $0) })
-                return
-            }
+            if json { try Out.json(RemoteJSON.all(c)); return }
             for n in c.remotes.keys.sorted() { Out.line("\(n)\t\(c.remotes[n]!.url)\(c.defaultRemote == n ? "\t(default)" : "")") }
         }
     }
@@ -61,11 +62,30 @@ struct RemoteCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a remote from mlv.yaml (its data is left alone).")
         @OptionGroup var repo: RepoOptions
         @Argument(help: "The remote's name.") var name: String
+        @Flag(help: "Print the result as JSON.") var json = false
+        @OptionGroup var output: QuietOption
 
         func run() throws {
-            try repo.open().removeRemote(name)
+            output.apply()
+            let ws = try repo.open()
+            let was = RemoteJSON.all(ws.config).first { $0.name == name }
+            try ws.removeRemote(name)
+            if json, let r = was { try Out.json(r); return }
             Out.line("remote \(name) removed")
         }
+    }
+}
+
+/// A remote in JSON, as `remote list`, `remote add` and `remote remove` print it.
+struct RemoteJSON: Encodable {
+    let name: String
+    let url: String
+    let isDefault: Bool
+
+    enum CodingKeys: String, CodingKey { case name, url, isDefault = "default" }
+
+    static func all(_ c: Config) -> [RemoteJSON] {
+        c.remotes.keys.sorted().compactMap { n in c.remotes[n].map { RemoteJSON(name: n, url: $0.url, isDefault: c.defaultRemote == n) } }
     }
 }
 
@@ -91,9 +111,10 @@ struct Push: ParsableCommand {
     @Option(help: "Push what these revisions pin (repeatable).") var rev: [String] = []
     @Flag(help: "Push what every commit reachable from HEAD pins.") var allCommits = false
     @Flag(help: "Print as JSON.") var json = false
+    @OptionGroup var output: QuietOption
     @Argument(help: "The remote (default: the default remote).") var remote: String?
 
-    func run() throws { try report(try repo.open().push(remote: remote, revs: rev, allCommits: allCommits), verb: "pushed", json: json) }
+    func run() throws { output.apply(); try report(try repo.open().push(remote: remote, revs: rev, allCommits: allCommits), verb: "pushed", json: json) }
 }
 
 struct Fetch: ParsableCommand {
@@ -108,10 +129,11 @@ struct Fetch: ParsableCommand {
     @OptionGroup var repo: RepoOptions
     @Option(help: "Fetch what these revisions pin (repeatable; default HEAD and the working tree).") var rev: [String] = []
     @Flag(help: "Print as JSON.") var json = false
+    @OptionGroup var output: QuietOption
     @Argument(help: "The remote (default: the default remote).") var remote: String?
     @Argument(parsing: .postTerminator, help: "After --: only these targets.") var paths: [String] = []
 
-    func run() throws { try report(try repo.open().fetch(remote: remote, revs: rev, paths: paths), verb: "fetched", json: json) }
+    func run() throws { output.apply(); try report(try repo.open().fetch(remote: remote, revs: rev, paths: paths), verb: "fetched", json: json) }
 }
 
 struct Pull: ParsableCommand {
@@ -127,14 +149,23 @@ struct Pull: ParsableCommand {
         """)
     @OptionGroup var repo: RepoOptions
     @Flag(name: .shortAndLong, help: "Overwrite uncommitted data (saved into the store first).") var force = false
+    @Flag(help: "Print the result as JSON: {\"fetch\": what fetch --json prints, \"checkout\": what checkout --json prints}.") var json = false
+    @OptionGroup var output: QuietOption
     @Argument(help: "The remote (default: the default remote).") var remote: String?
     @Argument(parsing: .postTerminator, help: "After --: only these targets.") var paths: [String] = []
 
     func run() throws {
+        output.apply()
         let ws = try repo.open()
-        try report(try ws.fetch(remote: remote, revs: [], paths: paths), verb: "fetched", json: false)
+        let fetched = try ws.fetch(remote: remote, revs: [], paths: paths)
+        if !json { try report(fetched, verb: "fetched", json: false) }
         let r = try ws.checkout(rev: nil, paths: paths, force: force, snapshot: nil, waiting: waitingNotice)
-        Checkout.render(r, quiet: false)
+        if json {
+            struct Both: Encodable { let fetch: TransferResult; let checkout: CheckoutResult }
+            try Out.json(Both(fetch: fetched, checkout: r))
+            return
+        }
+        Checkout.render(r, quiet: output.quiet)
     }
 }
 
@@ -160,12 +191,14 @@ struct Fsck: ParsableCommand {
     @Flag(help: "First rebuild the indexes from the packs (damaged packs are moved to .mlv/store/lost/), then check.")
     var repair = false
     @Flag(help: "Print as JSON.") var json = false
+    @OptionGroup var output: QuietOption
 
     func validate() throws {
         if repair && remote != nil { throw ValidationError("--repair works on the local store; check a remote with --remote alone") }
     }
 
     func run() throws {
+        output.apply()
         let ws = try repo.open()
         var repaired: RepairResult?
         if repair {
@@ -180,7 +213,8 @@ struct Fsck: ParsableCommand {
         struct Both: Encodable { let repair: RepairResult; let check: FsckResult }
         if json, let x = repaired { try Out.json(Both(repair: x, check: r)) } else if json { try Out.json(r) } else {
             for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
-            for p in r.problems { Out.line("\(p.what) \(p.path): \(p.problem)") }
+            // With --quiet the problems still show, on stderr: they are what went wrong.
+            for p in r.problems { (output.quiet ? Out.err : Out.line)("\(p.what) \(p.path): \(p.problem)") }
             Out.line("checked \(r.packs) pack\(r.packs == 1 ? "" : "s"), \(r.objects) objects, \(r.commits) commits: \(r.problems.isEmpty ? "no problems" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")")
             if r.notFetched > 0 {
                 Out.line("\(r.notFetched) committed snapshot\(r.notFetched == 1 ? "" : "s") not in this store (for the remote to hold; `mlv fetch --rev REV` brings a commit's)"
@@ -197,9 +231,12 @@ struct GC: ParsableCommand {
         abstract: "Remove store data that nothing reachable needs; repack mostly-dead packs.",
         discussion: """
         Keeps everything the pointers of any commit reachable from a branch, tag, \
-        remote-tracking ref or stash entry need, plus the working pointers, data mlv last \
-        wrote, work saved by `checkout --force`, and run-cache outputs. Safe against a \
-        concurrent commit: it holds the repository lock.
+        remote-tracking ref, stash entry or reflog entry need, plus the working pointers, data \
+        mlv last wrote, work saved by `checkout --force`, and run-cache outputs. Safe against a \
+        concurrent commit: it holds the repository lock. It reports what it keeps only for a \
+        reflog or the stash (`kept_for_reflog_or_stash` in JSON: snapshots, objects, stored \
+        bytes, the refs whose logs reach them); `git reflog expire --expire=now --all && git \
+        stash clear`, then `mlv gc`, lets that go.
 
         Examples:
           mlv gc --dry-run
@@ -208,11 +245,17 @@ struct GC: ParsableCommand {
     @OptionGroup var repo: RepoOptions
     @Flag(help: "Only report what would be freed.") var dryRun = false
     @Flag(help: "Print as JSON.") var json = false
+    @OptionGroup var output: QuietOption
 
     func run() throws {
+        output.apply()
         let r = try repo.open().gc(dryRun: dryRun)
         if json { try Out.json(r); return }
         for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
         Out.line("\(dryRun ? "would free" : "freed") \(bytes(r.bytesFreed)): \(r.packsDeleted) pack\(r.packsDeleted == 1 ? "" : "s") deleted, \(r.packsRepacked) repacked, \(r.packsKept) kept; \(r.liveObjects) live objects")
+        let k = r.keptForReflogOrStash
+        if k.snapshots > 0 {
+            Out.line("kept \(k.snapshots) snapshot\(k.snapshots == 1 ? "" : "s") (\(bytes(k.bytes)) in \(k.objects) object\(k.objects == 1 ? "" : "s")) only for the reflog or stash (\(k.refs.joined(separator: ", "))); to let go: git reflog expire --expire=now --all && git stash clear, then mlv gc")
+        }
     }
 }

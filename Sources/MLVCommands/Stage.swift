@@ -29,6 +29,8 @@ struct StageCommand: ParsableCommand {
         @Option(name: .customLong("env"), help: "An environment variable passed through (repeatable).") var env: [String] = []
         @Option(help: "Seed exported as MLV_SEED.") var seed: Int?
         @Flag(name: .shortAndLong, help: "Redefine an existing stage.") var force = false
+        @Flag(help: "Print the result as JSON.") var json = false
+        @OptionGroup var output: QuietOption
         @Argument(parsing: .postTerminator, help: "After --: the command and its arguments.") var command: [String] = []
 
         func validate() throws {
@@ -36,8 +38,12 @@ struct StageCommand: ParsableCommand {
         }
 
         func run() throws {
+            output.apply()
             let stage = Stage(cmd: command, deps: deps, params: params, outs: outs, metrics: metrics, env: env, seed: seed)
             try repo.open().addStage(name, stage, replace: force)
+            // The shape of `mlv stage list --json` for this stage.
+            struct R: Encodable { let name: String; let stage: Stage }
+            if json { try Out.json(R(name: name, stage: stage)); return }
             Out.line("stage \(name) added to \(Config.fileName); run it with `mlv repro \(name)`")
         }
     }
@@ -74,9 +80,14 @@ struct StageCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a stage from mlv.yaml.", discussion: "Example:\n  mlv stage remove evaluate")
         @OptionGroup var repo: RepoOptions
         @Argument(help: "The stage's name.") var name: String
+        @Flag(help: "Print the result as JSON.") var json = false
+        @OptionGroup var output: QuietOption
 
         func run() throws {
+            output.apply()
             try repo.open().removeStage(name)
+            struct R: Encodable { let name: String; let removed: Bool }
+            if json { try Out.json(R(name: name, removed: true)); return }
             Out.line("stage \(name) removed")
         }
     }

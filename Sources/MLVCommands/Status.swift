@@ -35,8 +35,10 @@ struct Status: ParsableCommand {
     @OptionGroup var repo: RepoOptions
     @Flag(help: "Print the result as JSON.") var json = false
     @Flag(help: "Exit with status 1 when anything is not clean.") var exitCode = false
+    @OptionGroup var output: QuietOption
 
     func run() throws {
+        output.apply()
         let ws = try repo.open()
         let r = try ws.status()
         if json {

@@ -122,8 +122,21 @@ final class TerminalProgress {
     }
 }
 
+/// -q/--quiet for the commands that act: nothing on stdout; warnings, the way back from
+/// anything saved, and errors still go to stderr, and the exit status tells the outcome.
+struct QuietOption: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Print nothing on stdout (warnings and errors still go to stderr).") var quiet = false
+
+    /// Call first in `run()`.
+    func apply() { Out.quiet = quiet }
+}
+
 enum Out {
+    /// Set by `QuietOption`: `line` prints nothing (JSON, asked for explicitly, still prints).
+    nonisolated(unsafe) static var quiet = false
+
     static func line(_ s: String = "") {
+        if quiet { return }
         print(s)
     }
 

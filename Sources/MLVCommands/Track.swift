@@ -29,6 +29,7 @@ struct Track: ParsableCommand {
     @OptionGroup var repo: RepoOptions
     @Option(help: "What the paths hold: dataset, features, model, metrics or params.") var kind: TargetKind?
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var output: QuietOption
     @Argument(help: "Files or folders to track.") var paths: [String]
 
     func validate() throws {
@@ -36,6 +37,7 @@ struct Track: ParsableCommand {
     }
 
     func run() throws {
+        output.apply()
         let items = try repo.open().track(paths, kind: kind)
         if json { try Out.json(items); return }
         for i in items {
@@ -60,6 +62,8 @@ struct Untrack: ParsableCommand {
         """)
 
     @OptionGroup var repo: RepoOptions
+    @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var output: QuietOption
     @Argument(help: "Tracked files or folders.") var paths: [String]
 
     func validate() throws {
@@ -67,7 +71,14 @@ struct Untrack: ParsableCommand {
     }
 
     func run() throws {
-        for p in try repo.open().untrack(paths) { Out.line("no longer tracking \(p)") }
+        output.apply()
+        let untracked = try repo.open().untrack(paths)
+        if json {
+            struct R: Encodable { let path: String }
+            try Out.json(untracked.map { R(path: $0) })
+            return
+        }
+        for p in untracked { Out.line("no longer tracking \(p)") }
     }
 }
 

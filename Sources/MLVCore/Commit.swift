@@ -1,3 +1,4 @@
+import Foundation
 import MLVGit
 import MLVStore
 
@@ -26,9 +27,13 @@ public struct CommitResult: Codable, Sendable {
     /// The git commit, or nil with --no-git.
     public var commit: String?
     public var branch: String?
+    /// Files over `git config mlv.largeFileWarning` that this commit put in git itself
+    /// rather than in mlv's store (a `git add` of a model, say): warned about.
+    public var largeFilesInGit: [LargeGitFile] = []
 
     enum CodingKeys: String, CodingKey {
         case targets, commit, branch, chunks
+        case largeFilesInGit = "large_files_in_git"
         case bytesRead = "bytes_read"
         case filesRead = "files_read"
         case newBytes = "new_bytes"
@@ -37,7 +42,27 @@ public struct CommitResult: Codable, Sendable {
     }
 }
 
+public struct LargeGitFile: Codable, Equatable, Sendable {
+    public var path: String
+    public var size: UInt64
+}
+
 extension Workspace {
+    /// `git config mlv.largeFileWarning`: the size above which a file committed to git
+    /// itself draws a warning, in git's integer form (k, m, g suffixes: 1024, 1024², 1024³);
+    /// 0 turns the warning off. Default 10m (10 MiB). nil when off.
+    func largeFileWarningLimit() throws -> UInt64? {
+        guard let raw = try git.config("mlv.largeFileWarning")?.trimmingCharacters(in: .whitespaces) else { return 10 << 20 }
+        var digits = Substring(raw.lowercased())
+        var unit: UInt64 = 1
+        if let last = digits.last, let shift = ["k": 10, "m": 20, "g": 30][last] { unit = 1 << UInt64(shift); digits = digits.dropLast() }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let n = UInt64(digits),
+              n.multipliedReportingOverflow(by: unit).overflow == false else {
+            throw MLVError.invalidArgument("git config mlv.largeFileWarning is '\(raw)', not a size; set bytes with an optional k, m or g suffix, or 0 to turn the warning off (`git config mlv.largeFileWarning 50m`)")
+        }
+        return n == 0 ? nil : n * unit
+    }
+
     private func selectedGitKept(_ path: String, _ paths: [String]) -> Bool {
         paths.contains { (try? userPath($0)) == path }
     }
@@ -46,6 +71,7 @@ extension Workspace {
     /// packs, the index, the pointers and the git commit, so that whatever a crash
     /// interrupts, nothing refers to data that is not durable.
     public func commit(message: String, paths: [String], noGit: Bool, waiting: @escaping (String) -> Void) throws -> CommitResult {
+        let largeLimit = noGit ? nil : try largeFileWarningLimit()   // a bad setting stops before any work
         let lock = try self.lock("commit", waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         // Pointers half-way between two commits are no one's intent: finish the switch first.
@@ -109,6 +135,11 @@ extension Workspace {
         // A merge in progress is concluded even when its result equals HEAD's tree.
         if try git.indexMatchesHead() && git.mergeHeads().isEmpty {
             throw MLVError.nothingToCommit(missing: changes.filter { $0.change == .missing }.map(\.path))
+        }
+        if let limit = largeLimit {
+            let mlvOwn = Set(pointerFiles + gitKept)
+            result.largeFilesInGit = try git.stagedBlobs(largerThan: limit).filter { !mlvOwn.contains($0.path) }
+                .map { LargeGitFile(path: $0.path, size: $0.size) }
         }
         let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
         let id = try git.commit(message: message, signature: sig)   // last: the git commit

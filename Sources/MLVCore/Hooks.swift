@@ -15,24 +15,51 @@ extension Workspace {
         var written: [String] = []
         for name in Workspace.hookNames {
             let path = FS.join(dir, name)
-            if FS.exists(path) {
-                let text = String(decoding: try FS.readAll(path), as: UTF8.self)
-                if !text.contains(Workspace.hookMarker) && !force {
-                    throw MLVError.invalidArgument("\(path) already exists and was not written by mlv; add `mlv checkout` to it yourself, or rerun with --force to replace it")
-                }
+            if FS.exists(path), try !isOwnHook(path), !force {
+                throw MLVError.invalidArgument("\(path) already exists and was not written by mlv; add `mlv checkout` to it yourself, or rerun with --force to replace it")
             }
-            let script = """
-            #!/bin/sh
-            \(Workspace.hookMarker): keeps tracked data in line with the pointers git just changed.
-            # A hook cannot undo git's own step, so a refusal here (uncommitted data) only warns.
-            \(shellQuote(Workspace.executablePath)) checkout --quiet || echo "mlv: data not updated; see the message above, then run \\`mlv checkout\\`" >&2
-            exit 0
-
-            """
-            try FS.atomicWrite(Array(script.utf8), to: path, mode: 0o755)
+            try FS.atomicWrite(Array(Workspace.hookScript(name).utf8), to: path, mode: 0o755)
             written.append(".git/hooks/" + name)
         }
         return written
+    }
+
+    /// `mlv init` run again: rewrites the hooks an mlv wrote (older ones called mlv by an
+    /// absolute path that breaks when the binary moves), leaving others alone. Returns
+    /// those it changed.
+    func repairHooks() throws -> [String] {
+        var repaired: [String] = []
+        for name in Workspace.hookNames {
+            let path = FS.join(FS.join(git.gitDir, "hooks"), name)
+            guard FS.exists(path), try isOwnHook(path) else { continue }
+            let script = Workspace.hookScript(name)
+            if try FS.readAll(path) == Array(script.utf8) { continue }
+            try FS.atomicWrite(Array(script.utf8), to: path, mode: 0o755)
+            repaired.append(".git/hooks/" + name)
+        }
+        return repaired
+    }
+
+    private func isOwnHook(_ path: String) throws -> Bool {
+        String(decoding: try FS.readAll(path), as: UTF8.self).contains(Workspace.hookMarker)
+    }
+
+    /// The hook calls `mlv` from PATH, as git's merge and diff drivers do, so moving or
+    /// reinstalling the binary does not break it; without mlv on PATH it says how to repair
+    /// in one line and lets git's own step stand.
+    static func hookScript(_ name: String) -> String {
+        """
+        #!/bin/sh
+        \(hookMarker): keeps tracked data in line with the pointers git just changed.
+        # A hook cannot undo git's own step, so a refusal here (uncommitted data) only warns.
+        if ! command -v mlv >/dev/null 2>&1; then
+          echo "mlv: \(name) hook: mlv is not on PATH, so tracked data was not updated; put mlv on PATH (\\`make install\\` in mlv's source installs it), then run \\`mlv checkout\\`" >&2
+          exit 0
+        fi
+        mlv checkout --quiet || echo "mlv: data not updated; see the message above, then run \\`mlv checkout\\`" >&2
+        exit 0
+
+        """
     }
 }
 

@@ -33,13 +33,6 @@ public final class Workspace {
     /// For an isolated run: the main workspace's run cache, so the run fills it.
     var sharedRunCache: String?
 
-    /// The executable running now, for the hooks and merge driver it registers.
-    public static var executablePath: String {
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = buf.withUnsafeMutableBytes { readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4095) }
-        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : "mlv"
-    }
-
     /// A work directory at `dir` for an isolated run: code and data materialized there, the
     /// main repository's git and store shared, `config` as of the pinned commit.
     init(isolatedAt dir: String, sharing main: Workspace, config: Config) throws {
@@ -98,16 +91,35 @@ public final class Workspace {
         }
         if try ws.ensureLine("/.mlv/", in: ".gitignore") { created.append(".gitignore entry for .mlv/") }
         if try ws.ensureLine("*.mlv merge=mlv", in: ".gitattributes") { created.append(".gitattributes merge driver line") }
+        if try ws.ensureLine("*.mlv diff=mlv", in: ".gitattributes") { created.append(".gitattributes diff driver line") }
         try git.stage(add: [Config.fileName, ".gitignore", ".gitattributes"])
+        // Run again, init repairs what an older mlv registered by the absolute path of its
+        // binary (which breaks when the binary moves).
+        created += try ws.registerDrivers()
+        created += try ws.repairHooks().map { "\($0) (now calls mlv from PATH)" }
         return (ws, created)
     }
 
     private func createLocalState() throws {
         try FS.makeDirectories(FS.join(mlvDir, "state"))
         _ = try store()
-        // Local git config is not cloned, so every new clone registers the driver again.
-        try git.setConfig("merge.mlv.name", "mlv pointer merge driver")
-        try git.setConfig("merge.mlv.driver", "\(shellQuote(Workspace.executablePath)) merge-driver %O %A %B %P")
+        // Local git config is not cloned, so every new clone registers the drivers again.
+        _ = try registerDrivers()
+    }
+
+    /// git's merge driver and `git diff` textconv driver for pointer files, in .git/config.
+    /// They call `mlv` from PATH, as the hooks do, so they survive the binary moving.
+    /// Returns the settings it changed.
+    func registerDrivers() throws -> [String] {
+        let settings = [("merge.mlv.name", "mlv pointer merge driver"),
+                        ("merge.mlv.driver", "mlv merge-driver %O %A %B %P"),
+                        ("diff.mlv.textconv", "mlv diff-driver")]
+        var changed: [String] = []
+        for (key, value) in settings where try git.config(key) != value {
+            try git.setConfig(key, value)
+            changed.append("git config \(key)")
+        }
+        return changed
     }
 
     public func store() throws -> Store {

@@ -567,16 +567,79 @@ public final class GitRepository {
         }
     }
 
-    /// Every commit reachable from any reference (branches, tags, remote-tracking refs, the
-    /// stash and HEAD), for garbage collection (`git_revwalk_push_glob`, `git_stash_foreach`).
-    public func allReachableCommits() throws -> [GitOID] {
-        var walk: OpaquePointer?
-        try check(git_revwalk_new(&walk, repo), "walk")
-        defer { git_revwalk_free(walk) }
-        let rc = git_revwalk_push_glob(walk, "refs/*")
-        if rc != GIT_ENOTFOUND.rawValue { try check(rc, "walk refs") }
-        if try head() != nil { try check(git_revwalk_push_head(walk), "walk HEAD") }
-        // Every stash entry (git keeps older ones only in the reflog of refs/stash).
+    /// Files staged against HEAD (added or changed) whose blob is larger than `limit` bytes,
+    /// for the warning about big files committed to git itself (`git_diff_tree_to_index`;
+    /// sizes read from the object headers, the blobs themselves are not loaded).
+    public func stagedBlobs(largerThan limit: UInt64) throws -> [(path: String, size: UInt64)] {
+        let index = try openIndex()
+        defer { git_index_free(index) }
+        func diffAgainst(_ tree: OpaquePointer?) throws -> [(path: String, size: UInt64)] {
+            var diff: OpaquePointer?
+            try check(git_diff_tree_to_index(&diff, repo, tree, index, nil), "compare HEAD with the index")
+            defer { git_diff_free(diff) }
+            var odb: OpaquePointer?
+            try check(git_repository_odb(&odb, repo), "open object database")
+            defer { git_odb_free(odb) }
+            var out: [(String, UInt64)] = []
+            for i in 0..<git_diff_num_deltas(diff) {
+                guard let d = git_diff_get_delta(diff, i)?.pointee, let p = d.new_file.path else { continue }
+                guard [GIT_DELTA_ADDED, GIT_DELTA_MODIFIED, GIT_DELTA_RENAMED, GIT_DELTA_COPIED, GIT_DELTA_TYPECHANGE].contains(d.status),
+                      d.new_file.mode == UInt16(GIT_FILEMODE_BLOB.rawValue) || d.new_file.mode == UInt16(GIT_FILEMODE_BLOB_EXECUTABLE.rawValue) else { continue }
+                var oid = d.new_file.id
+                var length = 0
+                var type = GIT_OBJECT_ANY
+                guard git_odb_read_header(&length, &type, odb, &oid) == 0, type == GIT_OBJECT_BLOB else { continue }
+                if UInt64(length) > limit { out.append((String(cString: p), UInt64(length))) }
+            }
+            return out
+        }
+        guard let h = try head() else { return try diffAgainst(nil) }
+        return try withTree(of: h) { try diffAgainst($0) }
+    }
+
+    /// The commits gc must keep, split by why: `fromRefs` are reachable from HEAD and every
+    /// reference except the stash; `onlyFromLogs` only from a stash entry or a reflog entry
+    /// (old or new side, as git's own gc counts them), each with the refs whose logs reach
+    /// it (`refs/stash` for stash entries), so gc can say what holds them and how to let go.
+    public func reachableCommitsBySource() throws -> (fromRefs: [GitOID], onlyFromLogs: [(commit: GitOID, via: [String])]) {
+        final class Names { var names: [String] = [] }
+        let names = Names()
+        let ncb: git_reference_foreach_name_cb = { name, payload in
+            Unmanaged<Names>.fromOpaque(payload!).takeUnretainedValue().names.append(String(cString: name!))
+            return 0
+        }
+        _ = git_reference_foreach_name(repo, ncb, Unmanaged.passUnretained(names).toOpaque())
+        let refs = names.names.filter { $0 != "refs/stash" }
+        let hasHead = try head() != nil
+        func commitExists(_ id: git_oid) -> Bool {
+            var oid = id
+            var obj: OpaquePointer?
+            guard git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT) == 0 else { return false }
+            git_object_free(obj)
+            return true
+        }
+        func walk(push: [git_oid], pushRefs: Bool, hideRefs: Bool) throws -> [GitOID] {
+            var w: OpaquePointer?
+            try check(git_revwalk_new(&w, repo), "walk")
+            defer { git_revwalk_free(w) }
+            // A ref to something that is not a commit (a tag of a tree) is not history: skipped.
+            if pushRefs {
+                for r in refs { _ = git_revwalk_push_ref(w, r) }
+                if hasHead { _ = git_revwalk_push_head(w) }
+            }
+            if hideRefs {
+                for r in refs { _ = git_revwalk_hide_ref(w, r) }
+                if hasHead { _ = git_revwalk_hide_head(w) }
+            }
+            for var id in push { try check(git_revwalk_push(w, &id), "walk stash and reflogs") }
+            var out: [GitOID] = []
+            var oid = git_oid()
+            while git_revwalk_next(&oid, w) == 0 { out.append(GitOID(oid)) }
+            return out
+        }
+        let fromRefs = try walk(push: [], pushRefs: true, hideRefs: false)
+        // What each log still reaches: stash entries, then every reflog (HEAD's included).
+        var sources: [(String, [git_oid])] = []
         final class Box { var ids: [git_oid] = [] }
         let box = Box()
         let cb: git_stash_cb = { _, _, oid, payload in
@@ -584,35 +647,30 @@ public final class GitRepository {
             return 0
         }
         _ = git_stash_foreach(repo, cb, Unmanaged.passUnretained(box).toOpaque())
-        // And everything a reflog still remembers (git reset --hard HEAD@{1} can go back).
-        final class Names { var names: [String] = ["HEAD"] }
-        let names = Names()
-        let ncb: git_reference_foreach_name_cb = { name, payload in
-            Unmanaged<Names>.fromOpaque(payload!).takeUnretainedValue().names.append(String(cString: name!))
-            return 0
-        }
-        _ = git_reference_foreach_name(repo, ncb, Unmanaged.passUnretained(names).toOpaque())
-        for name in names.names {
+        sources.append(("refs/stash", box.ids))
+        for name in ["HEAD"] + names.names where name != "refs/stash" {
             var log: OpaquePointer?
             guard git_reflog_read(&log, repo, name) == 0 else { continue }
             defer { git_reflog_free(log) }
+            var ids: [git_oid] = []
             for i in 0..<git_reflog_entrycount(log) {
-                if let e = git_reflog_entry_byindex(log, i), let id = git_reflog_entry_id_new(e) {
-                    var oid = id.pointee
-                    var obj: OpaquePointer?
-                    // Only ids that still name a commit (a reflog may point at pruned objects).
-                    if git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT) == 0 {
-                        git_object_free(obj)
-                        box.ids.append(oid)
-                    }
+                guard let e = git_reflog_entry_byindex(log, i) else { continue }
+                // Only ids that still name a commit (a reflog may point at pruned objects).
+                for side in [git_reflog_entry_id_old(e), git_reflog_entry_id_new(e)] {
+                    if let ptr = side, git_oid_is_zero(ptr) == 0, commitExists(ptr.pointee) { ids.append(ptr.pointee) }
                 }
             }
+            sources.append((name, ids))
         }
-        for var id in box.ids { try check(git_revwalk_push(walk, &id), "walk stash and reflogs") }
-        var out: [GitOID] = []
-        var oid = git_oid()
-        while git_revwalk_next(&oid, walk) == 0 { out.append(GitOID(oid)) }
-        return out
+        var via: [GitOID: [String]] = [:]
+        var order: [GitOID] = []
+        for (name, ids) in sources where !ids.isEmpty {
+            for c in try walk(push: ids, pushRefs: false, hideRefs: true) {
+                if via[c] == nil { order.append(c) }
+                via[c, default: []].append(name)
+            }
+        }
+        return (fromRefs, order.map { ($0, via[$0]!) })
     }
 
     /// Sets a value in the repository's own config (`.git/config`).

@@ -42,6 +42,11 @@ struct Sandbox {
     var environment: [String: String] {
         // The developer's own AWS settings must not leak into a test.
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
+        // Hooks and git's merge and diff drivers call `mlv` from PATH: the binary under test
+        // comes first (a test that sets PATH itself decides alone).
+        if self.env["PATH"] == nil {
+            env["PATH"] = (mlvBinary as NSString).deletingLastPathComponent + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        }
         env.merge(self.env) { $1 }
         env["HOME"] = root + "/home"
         env["GIT_CONFIG_NOSYSTEM"] = "1"

@@ -11,9 +11,24 @@ public struct GCResult: Codable, Sendable {
     public var bytesFreed: UInt64
     /// Files in the history that end in `.mlv` but are not valid pointers: reported, skipped.
     public var skippedPointers: [String] = []
+    /// What is kept only because a reflog or the stash still reaches it.
+    public var keptForReflogOrStash = KeptForLogs()
+
+    public struct KeptForLogs: Codable, Sendable {
+        /// Snapshots no branch, tag, remote-tracking ref or working state needs.
+        public var snapshots = 0
+        /// The objects (trees, manifests, chunks) only they hold, and their stored bytes.
+        public var objects = 0
+        public var bytes: UInt64 = 0
+        /// The refs whose logs reach them (`refs/stash` for stash entries).
+        public var refs: [String] = []
+        /// The command that lets them go (it forgets every reflog entry and stash entry).
+        public var command = "git reflog expire --expire=now --all && git stash clear && mlv gc"
+    }
 
     enum CodingKeys: String, CodingKey {
         case skippedPointers = "skipped_pointers"
+        case keptForReflogOrStash = "kept_for_reflog_or_stash"
         case dryRun = "dry_run"
         case liveObjects = "live_objects"
         case packsDeleted = "packs_deleted"
@@ -27,9 +42,12 @@ extension Workspace {
     /// Snapshots that must survive a gc: pointers in every commit reachable from any ref
     /// (branches, tags, remote-tracking refs, stash) or still in a reflog, the working pointers, what mlv last
     /// wrote (stat cache), work saved by `checkout --force`, and the run cache's outputs.
-    func liveRoots(skipped: inout [String]) throws -> Set<ObjectID> {
+    /// `logs` holds those kept only because a reflog or the stash reaches a commit that pins
+    /// them, with the refs whose logs do; `roots` the rest.
+    func liveRoots(skipped: inout [String]) throws -> (roots: Set<ObjectID>, logs: [ObjectID: Set<String>]) {
         var roots = Set<ObjectID>()
-        for c in try git.allReachableCommits() {
+        let commits = try git.reachableCommitsBySource()
+        for c in commits.fromRefs {
             for (_, p) in try readableTargets(at: c, skipped: &skipped) { if let s = p.snapshot { roots.insert(s) } }
         }
         for (_, p) in try targets() { if let s = p.snapshot { roots.insert(s) } }
@@ -47,12 +65,19 @@ extension Workspace {
                   let r = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else { continue }
             for id in r.outputs.values { if let o = ObjectID(hex: id) { roots.insert(o) } }
         }
-        return roots
+        var logs: [ObjectID: Set<String>] = [:]
+        for (c, via) in commits.onlyFromLogs {
+            for (_, p) in try readableTargets(at: c, skipped: &skipped) {
+                if let s = p.snapshot, !roots.contains(s) { logs[s, default: []].formUnion(via) }
+            }
+        }
+        return (roots, logs)
     }
 
     /// Like `closure`, but skips what the store does not have (data never fetched here).
-    func liveClosure(_ roots: Set<ObjectID>, store: Store) throws -> Set<ObjectID> {
-        var seen = Set<ObjectID>()
+    /// Objects in `known` are taken as already walked (with everything below them).
+    func liveClosure(_ roots: Set<ObjectID>, store: Store, known: Set<ObjectID> = []) throws -> Set<ObjectID> {
+        var seen = known
         var stack = Array(roots)
         while let id = stack.popLast() {
             guard seen.insert(id).inserted, let loc = try store.location(of: id) else { continue }
@@ -76,9 +101,23 @@ extension Workspace {
         if !dryRun { removeStaleTemporaries(store.tmpDir) }
         try store.loadIndex()
         var skipped: [String] = []
-        let live = try liveClosure(try liveRoots(skipped: &skipped), store: store)
+        let (roots, logs) = try liveRoots(skipped: &skipped)
+        let needed = try liveClosure(roots, store: store)
+        let live = try liveClosure(Set(logs.keys), store: store, known: needed)
+        let onlyLogs = live.subtracting(needed)
         let all = try store.knownPacks()
         let entries = try store.entries(inPacks: Set(all))
+        var kept = GCResult.KeptForLogs()
+        // Snapshots this store holds (one never fetched here frees nothing).
+        let held = try logs.filter { try onlyLogs.contains($0.key) && store.location(of: $0.key) != nil }
+        kept.snapshots = held.count
+        kept.refs = Set(held.values.flatMap { $0 }).sorted()
+        for (_, es) in entries {
+            for e in es where onlyLogs.contains(e.id) {
+                kept.objects += 1
+                kept.bytes += UInt64(e.storedLength) + UInt64(PackFormat.entryHeaderSize)
+            }
+        }
         var delete: [ObjectID] = [], repack: [(ObjectID, [PackedEntry])] = [], keep: [ObjectID] = []
         var freed: UInt64 = 0
         for (pack, es) in entries {
@@ -91,7 +130,7 @@ extension Workspace {
         }
         var result = GCResult(dryRun: dryRun, liveObjects: live.count, packsDeleted: delete.count,
                               packsRepacked: repack.count, packsKept: keep.count, bytesFreed: freed,
-                              skippedPointers: skipped)
+                              skippedPointers: skipped, keptForReflogOrStash: kept)
         if dryRun || (delete.isEmpty && repack.isEmpty) { return result }
         // 1. Live objects of mostly-dead packs into new packs (and their index).
         let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
