@@ -26,16 +26,17 @@ struct Init: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let (ws, created) = try Workspace.initialize(cwd: repo.cwd(), createGit: git)
+        let (ws, created, repaired) = try Workspace.initialize(cwd: repo.cwd(), createGit: git)
         var hookFiles: [String] = []
         if hooks { hookFiles = try ws.installHooks(force: false) }
         if json {
-            struct R: Encodable { let root: String; let created: [String]; let hooks: [String] }
-            try Out.json(R(root: ws.root, created: created, hooks: hookFiles))
+            struct R: Encodable { let root: String; let created: [String]; let repaired: [String]; let hooks: [String] }
+            try Out.json(R(root: ws.root, created: created, repaired: repaired, hooks: hookFiles))
             return
         }
         if created.isEmpty { Out.line("mlv is already set up in \(ws.root)") }
         else { Out.line("Initialized mlv in \(ws.root): created \(created.joined(separator: ", "))") }
+        if !repaired.isEmpty { Out.line("repaired \(repaired.joined(separator: ", ")): they now call mlv from PATH") }
         for h in hookFiles { Out.line("installed \(h)") }
         if !created.isEmpty { Out.line("Next: mlv track PATH..., then mlv commit -m MESSAGE") }
     }

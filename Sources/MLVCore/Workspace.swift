@@ -71,8 +71,9 @@ public final class Workspace {
     }
 
     /// `mlv init`: creates (or, run again, completes) the local store, the committed config,
-    /// the ignore and attribute lines, and the merge driver. Returns what it created.
-    public static func initialize(cwd: String, createGit: Bool) throws -> (Workspace, [String]) {
+    /// the ignore and attribute lines, and git's merge and diff drivers. Returns what it
+    /// created, and what it repaired (drivers and hooks an older mlv registered differently).
+    public static func initialize(cwd: String, createGit: Bool) throws -> (Workspace, created: [String], repaired: [String]) {
         var created: [String] = []
         let git: GitRepository
         do { git = try GitRepository(discover: cwd) } catch let e as GitError where e.isNotFound {
@@ -95,9 +96,8 @@ public final class Workspace {
         try git.stage(add: [Config.fileName, ".gitignore", ".gitattributes"])
         // Run again, init repairs what an older mlv registered by the absolute path of its
         // binary (which breaks when the binary moves).
-        created += try ws.registerDrivers()
-        created += try ws.repairHooks().map { "\($0) (now calls mlv from PATH)" }
-        return (ws, created)
+        let repaired = try ws.registerDrivers() + ws.repairHooks()
+        return (ws, created, repaired)
     }
 
     private func createLocalState() throws {

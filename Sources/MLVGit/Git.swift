@@ -647,6 +647,10 @@ public final class GitRepository {
             return 0
         }
         _ = git_stash_foreach(repo, cb, Unmanaged.passUnretained(box).toOpaque())
+        // The stash ref itself: its reflog (the entries above) may have been expired while
+        // the ref still holds the latest entry.
+        var top = git_oid()
+        if git_reference_name_to_id(&top, repo, "refs/stash") == 0, commitExists(top) { box.ids.append(top) }
         sources.append(("refs/stash", box.ids))
         for name in ["HEAD"] + names.names where name != "refs/stash" {
             var log: OpaquePointer?

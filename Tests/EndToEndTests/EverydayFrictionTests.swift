@@ -134,7 +134,8 @@ import Testing
         let old = "#!/bin/sh\n# installed by `mlv hooks install`: keeps tracked data in line.\n'/gone/mlv' checkout --quiet\nexit 0\n"
         try Data(old.utf8).write(to: URL(fileURLWithPath: hook))
         try s.git("config", "merge.mlv.driver", "'/gone/mlv' merge-driver %O %A %B %P")
-        try s.mlvOK("init")
+        let again = try s.mlvOK("init")
+        #expect(again.stdout.contains("repaired") && again.stdout.contains("merge.mlv.driver") && again.stdout.contains("post-checkout"), "\(again.stdout)")
         let text = String(decoding: FileManager.default.contents(atPath: hook) ?? Data(), as: UTF8.self)
         #expect(!text.contains("/gone/mlv"), "\(text)")
         #expect(!(try s.git("config", "merge.mlv.driver").stdout.contains("/gone/mlv")))
@@ -251,6 +252,16 @@ import Testing
         #expect(refs.contains("HEAD") && refs.contains("refs/heads/main"), "\(refs)")
         let t = try s.mlvOK("gc", "--dry-run")
         #expect(t.stdout.contains("git reflog expire --expire=now --all && git stash clear"), "\(t.stdout)")
+        // The same snapshot held by a stash entry alone (its pointer stashed, reflogs gone).
+        let v2 = try s.git("show", "HEAD@{1}:data/d.csv.mlv").stdout
+        try s.write("data/d.csv.mlv", v2)
+        try s.git("stash", "-q")
+        try s.git("reflog", "expire", "--expire=now", "--all")
+        let st = try s.mlvOK("gc", "--dry-run", "--json")
+        let so = try #require(try JSONSerialization.jsonObject(with: Data(st.stdout.utf8)) as? [String: Any])
+        let sk = try #require(so["kept_for_reflog_or_stash"] as? [String: Any], "\(st.stdout)")
+        #expect((sk["snapshots"] as? NSNumber)?.intValue == 1)
+        #expect((sk["refs"] as? [String]) == ["refs/stash"], "\(st.stdout)")
         try s.run("/bin/sh", ["-c", "git reflog expire --expire=now --all && git stash clear"])
         let after = try s.mlvOK("gc", "--json")
         let a = try #require(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any])
