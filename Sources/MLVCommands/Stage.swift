@@ -117,7 +117,8 @@ struct Repro: ParsableCommand {
         """)
 
     @OptionGroup var repo: RepoOptions
-    @Flag(help: "Print the steps as JSON (after the stages' output).") var json = false
+    @Flag(help: "Print the steps as JSON (the stages' own output goes to stderr then).") var json = false
+    @OptionGroup var output: QuietOption
     @Flag(help: "For CI: re-run each stage in isolation from the inputs pinned at --rev and compare with its committed record.") var verify = false
     @Option(help: "With --verify: the commit to verify (default HEAD).") var rev: String?
     @Option(help: "With --verify: accept differing outputs when every numeric metric is within this of the record.") var tolerance: Double?
@@ -128,8 +129,9 @@ struct Repro: ParsableCommand {
     }
 
     func run() throws {
+        output.apply()
         if verify { return try runVerify() }
-        let steps = try repo.open().repro(stages) { Out.line($0) }
+        let steps = try repo.open().repro(stages, output: stageOutput(json: json))
         if json { try Out.json(steps); return }
         for s in steps {
             switch s.action {
@@ -143,7 +145,7 @@ struct Repro: ParsableCommand {
 
 extension Repro {
     func runVerify() throws {
-        let results = try repo.open().verify(stages, rev: rev, tolerance: tolerance) { Out.line($0) }
+        let results = try repo.open().verify(stages, rev: rev, tolerance: tolerance, output: stageOutput(json: json))
         if json { try Out.json(results) } else {
             for r in results {
                 Out.line("\(r.stage): \(r.ok ? "reproduced" : "DIFFERS from its record")")
@@ -157,6 +159,13 @@ extension Repro {
         }
         if results.contains(where: { !$0.ok }) { throw ExitCode(ExitStatus.verifyFailed.rawValue) }
     }
+}
+
+/// Where a stage's own output lines (and mlv's notes on them, such as where it saved an
+/// edited output) go: stdout, or stderr when stdout carries JSON, so `--json` output always
+/// parses, or is to stay empty (--quiet).
+func stageOutput(json: Bool) -> (String) -> Void {
+    json || Out.quiet ? { Out.err($0) } : { Out.line($0) }
 }
 
 struct RunStage: ParsableCommand {
@@ -176,11 +185,13 @@ struct RunStage: ParsableCommand {
         """)
     @OptionGroup var repo: RepoOptions
     @Option(help: "The commit whose inputs to use (default HEAD).") var rev: String?
-    @Flag(help: "Print the run record as JSON.") var json = false
+    @Flag(help: "Print the run record as JSON (the stage's own output goes to stderr then).") var json = false
+    @OptionGroup var output: QuietOption
     @Argument(help: "The stage.") var stage: String
 
     func run() throws {
-        let r = try repo.open().runPinned(stage, rev: rev) { Out.line($0) }
+        output.apply()
+        let r = try repo.open().runPinned(stage, rev: rev, output: stageOutput(json: json))
         if json { try Out.json(r); return }
         Out.line("\(stage): ran in \(String(format: "%.2f", r.durationSeconds)) s on the inputs pinned at \(rev ?? "HEAD")")
         for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) { Out.line("  \(path): snapshot \(id.prefix(12))") }

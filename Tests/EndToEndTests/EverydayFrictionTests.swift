@@ -278,7 +278,7 @@ import Testing
         let s = try Sandbox(initMLV: false)
         let commands = [["init"], ["track"], ["untrack"], ["commit"], ["status"], ["checkout"], ["push"], ["fetch"],
                         ["pull"], ["gc"], ["fsck"], ["remote", "add"], ["remote", "remove"], ["stage", "add"],
-                        ["stage", "remove"], ["hooks", "install"]]
+                        ["stage", "remove"], ["hooks", "install"], ["repro"], ["run"]]
         for c in commands {
             let help = try s.run(mlvBinary, c + ["--help"]).stdout
             #expect(help.contains("-q, --quiet"), "mlv \(c.joined(separator: " ")) lacks -q/--quiet")
@@ -309,5 +309,27 @@ import Testing
         let un = try s.mlvOK("untrack", "--json", "data/d.csv")
         let u = try #require(try JSONSerialization.jsonObject(with: Data(un.stdout.utf8)) as? [[String: Any]], "\(un.stdout)")
         #expect(u.first?["path"] as? String == "data/d.csv")
+    }
+}
+
+@Suite struct EverydayFrictionStageTests {
+    /// A stage that prints: with --json stdout is the JSON alone (the stage's lines go to
+    /// stderr), with -q stdout stays empty.
+    @Test func reproAndRunPrintParseableJSONAndStayQuiet() throws {
+        let s = try Sandbox()
+        try s.write("in.txt", "a\n")
+        try s.mlvOK("track", "in.txt")
+        try s.mlvOK("stage", "add", "s", "--dep", "in.txt", "--out", "o.txt", "--", "sh", "-c", "echo hello-from-stage; cp in.txt o.txt")
+        let r = try s.mlvOK("repro", "--json")
+        let steps = try #require(try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [[String: Any]], "\(r.stdout)")
+        #expect(steps.first?["stage"] as? String == "s")
+        #expect(r.stderr.contains("hello-from-stage"))
+        try s.mlvOK("commit", "-m", "v1")
+        let run = try s.mlvOK("run", "s", "--json")
+        #expect(try JSONSerialization.jsonObject(with: run.stdoutBytes) is [String: Any], "\(run.stdout)")
+        try s.write("in.txt", "b\n")
+        let q = try s.mlvOK("repro", "-q")
+        #expect(q.stdout.isEmpty, "\(q.stdout)")
+        #expect(s.read("o.txt") == Array("b\n".utf8))
     }
 }
