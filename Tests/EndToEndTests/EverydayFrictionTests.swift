@@ -118,11 +118,16 @@ import Testing
         try s.mlvOK("commit", "-m", "v1")
         try s.write("data/d.csv", csv(rows: 40))
         try s.mlvOK("commit", "-m", "v2")
-        s.env["PATH"] = "/usr/bin:/bin"
+        // A PATH with nothing on it (git itself is run by its absolute path), so an mlv
+        // installed on this machine cannot stand in.
+        let empty = s.root + "/empty-bin"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        s.env["PATH"] = empty
         let r = try s.git("checkout", "-q", "HEAD~1")
         let lines = r.stderr.split(separator: "\n").filter { $0.contains("mlv") }
         #expect(lines.count == 1, "\(r.stderr)")
         #expect(r.stderr.contains("not on PATH") && r.stderr.contains("mlv checkout"), "\(r.stderr)")
+        #expect(s.read("data/d.csv") == Array(csv(rows: 40).utf8))   // left alone, as said
     }
 
     /// `mlv init` run again repairs what an older mlv registered with an absolute path that
