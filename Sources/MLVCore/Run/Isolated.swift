@@ -67,7 +67,7 @@ extension Workspace {
         guard resolveCommand(stage.cmd[0]) != nil else { throw PipelineError.commandNotFound(stage: name, command: stage.cmd[0]) }
         let definition = ObjectID.hash(Array(stage.canonical.utf8)).hex
         let inputs = try iso.currentIDs(stage.deps)
-        let params = try iso.paramValues(stage.params)
+        let params = try iso.paramValues(stage.params, stage: name)
         return try iso.runStage(name, stage, definition: definition, inputs: inputs, params: params,
                                 fingerprint: fingerprint(definition, inputs, params), output: output)
     }

@@ -33,6 +33,19 @@ public struct Stage: Codable, Equatable, Sendable {
         self.seed = seed
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable { case cmd, deps, params, outs, metrics, env, seed }
+
+    /// A stage's entry in mlv.yaml (see `Config.shape`).
+    static var shape: YAMLShape {
+        .record(of: CodingKeys.self) { key in
+            switch key {
+            case .cmd: return .list(.string, example: "[python3, train.py], or [sh, -c, \"...\"] for a shell line")
+            case .deps, .params, .outs, .metrics, .env: return .list(.string)
+            case .seed: return .int
+            }
+        }
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cmd = try c.decode([String].self, forKey: .cmd)
