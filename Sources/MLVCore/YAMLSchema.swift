@@ -22,8 +22,9 @@ indirect enum YAMLShape: Sendable {
     }
 }
 
-/// A value that does not have its shape, at `line` (1-based) of the file.
-struct YAMLShapeError: Error {
+/// A value that does not have its shape, at `line` (1-based) of the file. Never leaves this
+/// file: `YAMLSchema.decode` turns it into the caller's error.
+private struct YAMLShapeError: Error {
     var line: Int
     var why: String
 }

@@ -172,6 +172,7 @@ import Testing
             ("version: 1\nstages:\n  a:\n    cmd: [echo]\n    seed: many\n", "seed"),
             ("version: 1\nmetrics: {a: 1}\n", "metrics"),
             ("version: 1\nstages: [a, b]\n", "stages"),
+            ("version: 1\nstages:\n  a:\n", "a"),              // a stage with nothing in it
         ]
         for c in cases {
             try s.write("mlv.yaml", c.yaml)
@@ -235,6 +236,28 @@ import Testing
         let j = try s.mlv("params", "diff")
         #expect(j.status == 2)
         #expect(j.stderr.contains("p.json") && j.stderr.contains(":2: not valid JSON"), "JSON error without its line: \(j.stderr)")
+    }
+
+    @Test func aStageWithoutItsCommandNamesTheLineAndTheKey() throws {
+        let s = try Sandbox()
+        let yaml = "version: 1\nstages:\n  a:\n    deps: [d.csv]\n"
+        try s.write("mlv.yaml", yaml)
+        let r = try s.mlv("repro")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("mlv.yaml:\(line(of: "deps:", in: yaml)): stages.a: missing key 'cmd'"), "\(r.stderr)")
+    }
+
+    @Test func featureDefinitionTyposNameTheLineAndTheNearestKey() throws {
+        let s = try Sandbox()
+        let v1 = "feature_views:\n  - name: v\n    features:\n      - name: a\n        dtype: int64\n        descripton: clicks\n"
+        try s.write("f.features.yaml", v1)
+        try s.mlvOK("track", "f.features.yaml")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("f.features.yaml", v1.replacingOccurrences(of: "int64", with: "int32"))
+        let r = try s.mlv("diff")
+        #expect(r.status == 2, "\(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("f.features.yaml@HEAD:\(line(of: "descripton:", in: v1)): "), "\(r.stderr)")
+        #expect(r.stderr.contains("unknown key 'descripton'") && r.stderr.contains("did you mean 'description'?"), "\(r.stderr)")
     }
 
     @Test func pointerTyposNameTheLineAndTheNearestKey() throws {
