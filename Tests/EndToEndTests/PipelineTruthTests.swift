@@ -272,12 +272,4 @@ import Testing
         let l = line(of: "size:", in: text)
         #expect(r.stderr.contains("d.csv.mlv:\(l): unknown key 'sise'; did you mean 'size'?"), "\(r.stderr)")
     }
-
-    @Test func aMistypedCommandStillSuggestsTheNearest() throws {
-        // The suggestion rule moved into MLVCore (one owner for "did you mean").
-        let s = try Sandbox()
-        let r = try s.mlv("comit", "-m", "x")
-        #expect(r.status == 64)
-        #expect(r.stderr.contains("did you mean `mlv commit`?"), "\(r.stderr)")
-    }
 }
