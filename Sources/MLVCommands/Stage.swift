@@ -94,9 +94,11 @@ struct Repro: ParsableCommand {
         discussion: """
         Works on the working tree's data and code, committed or not. For each stage (and the \
         stages it depends on): skipped when its inputs, params and definition match its run \
-        record and its outputs are unchanged; restored from the run cache when exactly these \
-        inputs ran before (its outputs come back from the store, the command does not run); \
-        run otherwise. Each run writes mlv-runs/STAGE.json: the definition's hash, every input's \
+        record and its outputs are unchanged; restored when exactly these inputs ran before \
+        (the command does not run: its outputs come back from the store, and the record of \
+        that run, byte for byte, from mlv-runs/STAGE.json, HEAD's commit or the run cache, \
+        in that order, so going back to committed inputs gives the committed tree); run \
+        otherwise. Each run writes mlv-runs/STAGE.json: the definition's hash, every input's \
         snapshot id, params, command, environment, tool versions, output snapshot ids, \
         metrics, duration, exit status. It is staged in git with the outputs' pointers.
 
@@ -129,7 +131,7 @@ struct Repro: ParsableCommand {
         for s in steps {
             switch s.action {
             case "skipped": Out.line("\(s.stage): up to date")
-            case "restored": Out.line("\(s.stage): restored from the run cache")
+            case "restored": Out.line("\(s.stage): restored from \(s.reason)")
             default: Out.line("\(s.stage): ran in \(String(format: "%.2f", s.record?.durationSeconds ?? 0)) s (\(s.reason))")
             }
         }

@@ -44,7 +44,7 @@ import Testing
         try s.mlvOK("repro")
         try s.write("params.yaml", "train:\n  lr: 0.1\n  epochs: 5\n")
         var r = try s.mlvOK("repro")
-        #expect(r.stdout.contains("restored from the run cache"))
+        #expect(r.stdout.contains("t: restored from the run record committed at HEAD"), "\(r.stdout)")
         #expect(s.read("mlv-runs/t.json") == [UInt8](committed))
         let dirty = try porcelain(s)
         #expect(dirty.isEmpty, "restore left the tree dirty: \(dirty)")

@@ -151,15 +151,15 @@ extension Workspace {
         // committed tree. Records are tried in this order: the working tree's own, HEAD's,
         // then the run cache's (the cache keeps the latest run of a fingerprint, which can be
         // a later run than the committed one: `repro --verify`, `mlv run`, another branch).
-        if let (r, bytes) = try restorableRecord(name, fingerprint: fp) {
+        if let (r, bytes, source) = try restorableRecord(name, fingerprint: fp) {
             let now = try currentIDs(Array(r.outputs.keys))
             for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) where now[path] != id {
                 try restoreOutput(path, ObjectID(hex: id)!)
             }
             if let bytes { try writeRunRecord(stage: name, bytes: bytes) } else { try writeRunRecord(r) }
             try trackOutputs(stage, r.outputs)
-            output("[\(name)] restored \(r.outputs.count) output\(r.outputs.count == 1 ? "" : "s") from the run cache (these inputs ran before)")
-            return ReproStep(stage: name, action: "restored", reason: "run cache", record: r)
+            output("[\(name)] restored \(r.outputs.count) output\(r.outputs.count == 1 ? "" : "s") from \(source) (these inputs ran before)")
+            return ReproStep(stage: name, action: "restored", reason: source, record: r)
         }
         let reason = runRecord(name) == nil ? "no record yet" : "inputs, params or definition changed"
         let r = try runStage(name, stage, definition: definition, inputs: inputs, params: params, fingerprint: fp, output: output)
@@ -168,15 +168,15 @@ extension Workspace {
 
     /// A record of stage `name` for fingerprint `fp` whose outputs are all in the store or
     /// already in place, with the bytes to write for it (nil: encode it, when it was recorded
-    /// under another stage's name).
-    private func restorableRecord(_ name: String, fingerprint fp: String) throws -> (RunRecord, [UInt8]?)? {
+    /// under another stage's name) and where it was found.
+    private func restorableRecord(_ name: String, fingerprint fp: String) throws -> (RunRecord, [UInt8]?, String)? {
         let file = "\(Workspace.runsDir)/\(name).json"
-        var candidates: [[UInt8]] = []
-        if let b = try? tree.read(file) { candidates.append(b) }
-        if let head = try git.head(), let b = try? git.blob(at: file, in: head) { candidates.append(b) }
-        if let b = try? FS.readAll(FS.join(runCacheDir, fp + ".json")) { candidates.append(b) }
+        var candidates: [([UInt8], String)] = []
+        if let b = try? tree.read(file) { candidates.append((b, "its run record")) }
+        if let head = try git.head(), let b = try? git.blob(at: file, in: head) { candidates.append((b, "the run record committed at HEAD")) }
+        if let b = try? FS.readAll(FS.join(runCacheDir, fp + ".json")) { candidates.append((b, "the run cache")) }
         let store = try store()
-        for bytes in candidates {
+        for (bytes, source) in candidates {
             guard var r = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)), r.fingerprint == fp else { continue }
             let now = try currentIDs(Array(r.outputs.keys))
             let available = try r.outputs.allSatisfy { path, id in
@@ -186,8 +186,8 @@ extension Workspace {
             }
             guard available else { continue }
             // A cache entry another stage of the same definition recorded.
-            if r.stage != name { r.stage = name; return (r, nil) }
-            return (r, bytes)
+            if r.stage != name { r.stage = name; return (r, nil, source) }
+            return (r, bytes, source)
         }
         return nil
     }
