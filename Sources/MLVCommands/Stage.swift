@@ -15,7 +15,7 @@ struct StageCommand: ParsableCommand {
             `mlv repro --help`). Stages form a graph through their files: a stage whose \
             --dep is another stage's --out runs after it. Outputs become tracked targets.
 
-            The FILE of each --params FILE:KEY is a params file from then on, as if tracked \
+            The FILE of each --params FILE:KEY is a params file while a stage reads it, as if tracked \
             with `mlv track --kind params`: `mlv diff`, `mlv params diff` and `mlv status` \
             show it, and `mlv commit` commits it. Every key in the file is compared, not only \
             the declared ones (a value the code reads but the stage does not declare shows \

@@ -69,7 +69,9 @@ enum YAMLSchema {
         func wrong(_ expected: String, example: String? = nil) -> YAMLShapeError {
             let found: String
             switch node {
-            case .scalar(let s): found = node.null != nil ? "nothing" : "the single value \(String(s.string.prefix(40)).debugDescription)"
+            case .scalar(let s):
+                let text = String(s.string.prefix(40)).debugDescription
+                found = node.null != nil ? "nothing" : s.style == .plain ? "the single value \(text)" : "the quoted text \(text)"
             case .mapping: found = "a mapping"
             case .sequence: found = "a list"
             case .alias: found = "an alias"
