@@ -260,6 +260,13 @@ import Testing
         #expect(r.stderr.contains("unknown key 'descripton'") && r.stderr.contains("did you mean 'description'?"), "\(r.stderr)")
     }
 
+    @Test func aMistypedStageNameSuggestsTheNearest() throws {
+        let s = try stageSandbox()
+        let r = try s.mlv("repro", "tt")
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("no stage \"tt\"; did you mean 't'?"), "\(r.stderr)")
+    }
+
     @Test func pointerTyposNameTheLineAndTheNearestKey() throws {
         let s = try Sandbox()
         try s.write("d.csv", "x\n1\n")

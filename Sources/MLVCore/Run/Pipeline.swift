@@ -81,7 +81,8 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unknownStage(let s, let known):
-            return "no stage \(s.debugDescription)" + (known.isEmpty ? "; add one with `mlv stage add NAME -- CMD`" : "; stages are \(known.joined(separator: ", "))")
+            if known.isEmpty { return "no stage \(s.debugDescription); add one with `mlv stage add NAME -- CMD`" }
+            return "no stage \(s.debugDescription)" + (Suggest.nearest(s, among: known).map { "; did you mean '\($0)'?" } ?? "") + " (stages are \(known.joined(separator: ", ")))"
         case .cycle(let path):
             return "the pipeline has a cycle: \(path.joined(separator: " → ")); a stage cannot depend on its own outputs"
         case .sharedOutput(let out, let stages):
