@@ -79,6 +79,25 @@ import Testing
         #expect(dirty.isEmpty, "\(dirty)")
     }
 
+    @Test func aDamagedCommittedRecordIsNamedNotTakenForNoRecord() throws {
+        let s = try stageSandbox()
+        try s.mlvOK("repro")
+        try s.mlvOK("commit", "-m", "ran")
+        var text = String(decoding: s.read("mlv-runs/t.json")!, as: UTF8.self)
+        // A bad merge: a line lost its comma.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let broken = lines.firstIndex { $0.contains("\"exit_code\"") }!
+        text = lines.enumerated().map { $0.offset == broken ? String($0.element.dropLast()) : String($0.element) }.joined(separator: "\n")
+        try s.write("mlv-runs/t.json", text)
+        try s.git("commit", "-qam", "bad merge")
+        for args in [["repro", "--verify"], ["lineage", "o.txt"]] {
+            let r = try s.run(mlvBinary, args)
+            #expect(r.status == 2, "\(args): \(r.status) \(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("mlv-runs/t.json") && r.stderr.contains("not a valid run record"), "\(args): \(r.stderr)")
+            #expect(!r.stderr.contains("has no run record"), "\(args): \(r.stderr)")
+        }
+    }
+
     // MARK: #21 a stage's params file is a params file
 
     @Test func aStagesParamsFileIsDiffedWithoutTrackingIt() throws {

@@ -154,14 +154,14 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
     return out
 }
 
-private func jsonErrorDetail(_ e: any Error) -> String {
+func jsonErrorDetail(_ e: any Error) -> String {
     let s = (e as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
     return s ?? "\(e)"
 }
 
 /// The line of a JSON error, from Foundation's "around line L, column C" or "around
 /// character N" (a byte offset into `bytes`); 0 when it names neither.
-private func jsonErrorLine(_ detail: String, _ bytes: [UInt8]) -> Int {
+func jsonErrorLine(_ detail: String, _ bytes: [UInt8]) -> Int {
     func number(after word: String) -> Int? {
         guard let r = detail.range(of: word) else { return nil }
         return Int(detail[r.upperBound...].prefix { $0.isNumber })
