@@ -44,7 +44,9 @@ extension RunRecord {
         } catch let e as DecodingError {
             switch e {
             case .dataCorrupted(let c) where c.codingPath.isEmpty:
-                let detail = c.underlyingError.map(jsonErrorDetail) ?? c.debugDescription
+                // JSONSerialization says where ("around line L, column C" / "character N").
+                var detail = c.debugDescription
+                do { _ = try JSONSerialization.jsonObject(with: Data(bytes)) } catch { detail = jsonErrorDetail(error) }
                 throw VerifyError.badRecord(stage: stage, rev: rev, line: jsonErrorLine(detail, bytes), why: "not valid JSON: \(detail)")
             case .keyNotFound(let k, let c):
                 throw VerifyError.badRecord(stage: stage, rev: rev, line: 0, why: "missing \((c.codingPath.map(\.stringValue) + [k.stringValue]).joined(separator: "."))")
