@@ -151,8 +151,7 @@ extension Workspace {
         // committed tree. Records are tried in this order: the working tree's own, HEAD's,
         // then the run cache's (the cache keeps the latest run of a fingerprint, which can be
         // a later run than the committed one: `repro --verify`, `mlv run`, another branch).
-        if let (r, bytes, source) = try restorableRecord(name, fingerprint: fp) {
-            let now = try currentIDs(Array(r.outputs.keys))
+        if let (r, bytes, source, now) = try restorableRecord(name, fingerprint: fp) {
             for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) where now[path] != id {
                 try restoreOutput(path, ObjectID(hex: id)!)
             }
@@ -167,27 +166,32 @@ extension Workspace {
     }
 
     /// A record of stage `name` for fingerprint `fp` whose outputs are all in the store or
-    /// already in place, with the bytes to write for it (nil: encode it, when it was recorded
-    /// under another stage's name) and where it was found.
-    private func restorableRecord(_ name: String, fingerprint fp: String) throws -> (RunRecord, [UInt8]?, String)? {
+    /// already in place, with the bytes to write for it (nil: encode it: a cache entry recorded
+    /// under another stage's name, or written by an mlv that kept entries in another
+    /// format), where it was found, and the outputs' snapshot ids as they are now.
+    private func restorableRecord(_ name: String, fingerprint fp: String) throws -> (RunRecord, [UInt8]?, String, [String: String])? {
         let file = "\(Workspace.runsDir)/\(name).json"
-        var candidates: [([UInt8], String)] = []
-        if let b = try? tree.read(file) { candidates.append((b, "its run record")) }
-        if let head = try git.head(), let b = try? git.blob(at: file, in: head) { candidates.append((b, "the run record committed at HEAD")) }
-        if let b = try? FS.readAll(FS.join(runCacheDir, fp + ".json")) { candidates.append((b, "the run cache")) }
+        var candidates: [(bytes: [UInt8], source: String, cache: Bool)] = []
+        if let b = try? tree.read(file) { candidates.append((b, "its run record", false)) }
+        if let head = try git.head(), let b = try? git.blob(at: file, in: head) { candidates.append((b, "the run record committed at HEAD", false)) }
+        if let b = try? FS.readAll(FS.join(runCacheDir, fp + ".json")) { candidates.append((b, "the run cache", true)) }
         let store = try store()
-        for (bytes, source) in candidates {
+        var now: [String: String] = [:], hashed = Set<String>()
+        for (bytes, source, cache) in candidates {
             guard var r = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)), r.fingerprint == fp else { continue }
-            let now = try currentIDs(Array(r.outputs.keys))
+            let unseen = r.outputs.keys.filter { !hashed.contains($0) }
+            now.merge(try currentIDs(unseen)) { $1 }
+            hashed.formUnion(unseen)
             let available = try r.outputs.allSatisfy { path, id in
                 guard let oid = ObjectID(hex: id) else { return false }
                 if now[path] == id { return true }
                 return try store.contains(oid)
             }
             guard available else { continue }
-            // A cache entry another stage of the same definition recorded.
-            if r.stage != name { r.stage = name; return (r, nil, source) }
-            return (r, bytes, source)
+            if r.stage != name { r.stage = name; return (r, nil, source, now) }
+            // Record files are pretty-printed ("{\n"); older cache entries were one line.
+            if cache && !bytes.starts(with: [0x7B, 0x0A]) { return (r, nil, source, now) }
+            return (r, bytes, source, now)
         }
         return nil
     }
