@@ -153,7 +153,13 @@ struct Params: ParsableCommand {
     struct DiffParams: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "diff", abstract: "Compare params between revisions (same gates as mlv diff).",
-            discussion: "Example:\n  mlv params diff HEAD~1 HEAD")
+            discussion: """
+            Params files are those tracked with `mlv track --kind params` and every FILE a \
+            stage reads with --params FILE:KEY; every key in them is compared.
+
+            Example:
+              mlv params diff HEAD~1 HEAD
+            """)
         @OptionGroup var repo: RepoOptions
         @OptionGroup var gate: DiffGateOptions
         @Argument(help: "Up to two revisions.") var revisions: [String] = []

@@ -74,25 +74,8 @@ public struct MLV: ParsableCommand {
         guard let first = words.first, !first.hasPrefix("-") else { return nil }
         let names = configuration.subcommands.map { $0._commandName } + ["help"]
         if names.contains(first) { return nil }
-        let nearest = names.map { ($0, editDistance($0, first)) }.min { $0.1 < $1.1 }
         var message = "'\(first)' is not an mlv command (see `mlv --help`)"
-        if let (name, d) = nearest, d <= max(2, first.count / 3) { message += "; did you mean `mlv \(name)`?" }
+        if let name = Suggest.nearest(first, among: names) { message += "; did you mean `mlv \(name)`?" }
         return message
     }
-}
-
-/// Levenshtein distance, for suggesting the command a typo meant.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a), y = Array(b)
-    var row = Array(0...y.count)
-    for i in 1...max(1, x.count) where !x.isEmpty {
-        var prev = row[0]
-        row[0] = i
-        for j in 1...max(1, y.count) where !y.isEmpty {
-            let cur = row[j]
-            row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (x[i - 1] == y[j - 1] ? 0 : 1))
-            prev = cur
-        }
-    }
-    return row[y.count]
 }

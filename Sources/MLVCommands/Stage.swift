@@ -15,6 +15,12 @@ struct StageCommand: ParsableCommand {
             `mlv repro --help`). Stages form a graph through their files: a stage whose \
             --dep is another stage's --out runs after it. Outputs become tracked targets.
 
+            The FILE of each --params FILE:KEY is a params file while a stage reads it, as if tracked \
+            with `mlv track --kind params`: `mlv diff`, `mlv params diff` and `mlv status` \
+            show it, and `mlv commit` commits it. Every key in the file is compared, not only \
+            the declared ones (a value the code reads but the stage does not declare shows \
+            in review too); the declared keys are the ones that make the stage re-run.
+
             Examples:
               mlv stage add prepare --dep data/penguins.csv --dep prepare.py --out data/split -- python3 prepare.py
               mlv stage add train --dep data/split --dep train.py --params params.yaml:train.learning_rate \\
@@ -99,9 +105,11 @@ struct Repro: ParsableCommand {
         discussion: """
         Works on the working tree's data and code, committed or not. For each stage (and the \
         stages it depends on): skipped when its inputs, params and definition match its run \
-        record and its outputs are unchanged; restored from the run cache when exactly these \
-        inputs ran before (its outputs come back from the store, the command does not run); \
-        run otherwise. Each run writes mlv-runs/STAGE.json: the definition's hash, every input's \
+        record and its outputs are unchanged; restored when exactly these inputs ran before \
+        (the command does not run: its outputs come back from the store, and the record of \
+        that run, byte for byte, from mlv-runs/STAGE.json, HEAD's commit or the run cache, \
+        in that order, so going back to committed inputs gives the committed tree); run \
+        otherwise. Each run writes mlv-runs/STAGE.json: the definition's hash, every input's \
         snapshot id, params, command, environment, tool versions, output snapshot ids, \
         metrics, duration, exit status. It is staged in git with the outputs' pointers.
 
@@ -136,7 +144,7 @@ struct Repro: ParsableCommand {
         for s in steps {
             switch s.action {
             case "skipped": Out.line("\(s.stage): up to date")
-            case "restored": Out.line("\(s.stage): restored from the run cache")
+            case "restored": Out.line("\(s.stage): restored from \(s.reason)")
             default: Out.line("\(s.stage): ran in \(String(format: "%.2f", s.record?.durationSeconds ?? 0)) s (\(s.reason))")
             }
         }

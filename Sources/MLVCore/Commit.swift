@@ -130,7 +130,7 @@ extension Workspace {
         let pointerFiles = selected.map { Pointer.pointerPath(for: $0.path) }.filter { FS.exists(absolute($0)) }
         // Metrics and params files mlv tracks live in git: their new versions go into the
         // same commit as the data they describe.
-        let gitKept = (config.metrics + config.params).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
+        let gitKept = (config.metrics + config.paramsFiles).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
         try stageInGit(pointerFiles + gitKept)
         // A merge in progress is concluded even when its result equals HEAD's tree.
         if try git.indexMatchesHead() && git.mergeHeads().isEmpty {

@@ -4,11 +4,15 @@ import Yams
 public struct RemoteSettings: Codable, Equatable, Sendable {
     public var url: String
     public var endpoint: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case url, endpoint }
 }
 
 public struct TargetSettings: Codable, Equatable, Sendable {
     public var key: [String]?
     public var inputs: [String]?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case key, inputs }
 }
 
 /// The committed configuration, `mlv.yaml` at the repository root. Written with sorted keys
@@ -40,7 +44,7 @@ public struct Config: Codable, Equatable, Sendable {
     public static let defaultCompressionLevel = 1
     public static let fileName = "mlv.yaml"
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case version
         case compressionLevel = "compression_level"
         case metrics, params, targets, stages, remotes
@@ -48,6 +52,28 @@ public struct Config: Codable, Equatable, Sendable {
     }
 
     public init() {}
+
+    /// What mlv.yaml may hold: exactly the keys the decoder reads, each with its shape. An
+    /// unknown key anywhere is a typo (`stage:` for `stages:` would otherwise mean "no
+    /// stages"), reported with its line and the nearest known key.
+    static var shape: YAMLShape {
+        .record(of: CodingKeys.self) { key in
+            switch key {
+            case .version, .compressionLevel: return .int
+            case .metrics, .params: return .list(.string)
+            case .targets:
+                return .map(.record(of: TargetSettings.CodingKeys.self) { k in
+                    switch k { case .key, .inputs: return .list(.string) }
+                })
+            case .stages: return .map(Stage.shape)
+            case .remotes:
+                return .map(.record(of: RemoteSettings.CodingKeys.self) { k in
+                    switch k { case .url, .endpoint: return .string }
+                })
+            case .defaultRemote: return .string
+            }
+        }
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -76,14 +102,8 @@ public struct Config: Codable, Equatable, Sendable {
     /// Parses and validates config text (from the working tree, or a commit's blob).
     public static func parse(_ bytes: [UInt8]) throws -> Config {
         let text = String(decoding: bytes, as: UTF8.self)
-        let config: Config
-        try YAMLBudget.check(text, decoded: true) { MLVError.badConfig(path: Config.fileName, why: $0) }
-        do {
-            config = try YAMLDecoder().decode(Config.self, from: text.isEmpty ? "{}" : text)
-        } catch let e as YamlError {
-            throw MLVError.badConfig(path: Config.fileName, why: "not valid YAML: \(String(describing: e).split(separator: "\n").first ?? "")")
-        } catch let e as DecodingError {
-            throw MLVError.badConfig(path: Config.fileName, why: describe(e))
+        let config = try YAMLSchema.decode(Config.self, from: text, shape: Config.shape) { line, column, why in
+            MLVError.badConfig(path: Config.fileName, line: line, column: column, why: why)
         }
         guard config.version == 1 else {
             throw MLVError.badConfig(path: Config.fileName, why: "config version \(config.version) is newer than this mlv understands (1); upgrade mlv")
@@ -139,20 +159,26 @@ public struct Config: Codable, Equatable, Sendable {
         !name.isEmpty && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
 
+    /// The params files kept in git: those `mlv track --kind params` listed, and every FILE a
+    /// stage's `params: [FILE:KEY]` reads, as DVC counts them: declaring a stage's params
+    /// makes its file a params file for `diff`, `params diff`, `status` and `commit`, whole
+    /// (every key in it is compared, not only the declared ones: a value the code reads but
+    /// the stage forgot to declare shows up in review too). A file listed as metrics stays
+    /// metrics. The one list every command reads.
+    public var paramsFiles: [String] {
+        let declared = stages.values.flatMap { $0.params.compactMap { paramSpec($0)?.file } }
+        return Set(params + declared).subtracting(metrics).sorted()
+    }
+
+    /// Stages whose params come from `path` (sorted).
+    public func stagesReadingParams(_ path: String) -> [String] {
+        stages.filter { $0.value.params.contains { paramSpec($0)?.file == path } }.keys.sorted()
+    }
+
     /// The kind recorded for a git-tracked metrics or params file.
     public func gitKind(of path: String) -> TargetKind? {
         if metrics.contains(path) { return .metrics }
-        if params.contains(path) { return .params }
+        if paramsFiles.contains(path) { return .params }
         return nil
-    }
-}
-
-private func describe(_ e: DecodingError) -> String {
-    switch e {
-    case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c):
-        let path = c.codingPath.map { $0.stringValue }.joined(separator: ".")
-        return path.isEmpty ? c.debugDescription : "\(path): \(c.debugDescription)"
-    @unknown default:
-        return "\(e)"
     }
 }

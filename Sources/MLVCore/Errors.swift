@@ -21,7 +21,8 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     case alreadyTrackedByGit(String)
     case nestedTarget(String, inside: String)
     case badPointer(path: String, line: Int, why: String)
-    case badConfig(path: String, why: String)
+    /// A config file mlv cannot use; `line` (and `column`, for invalid YAML) where known.
+    case badConfig(path: String, line: Int? = nil, column: Int? = nil, why: String)
     case unknownRevision(String)
     case pathNotInRevision(path: String, rev: String)
     /// `mlv diff A B -- PATH` where PATH is tracked on neither side.
@@ -71,8 +72,9 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
             return "\(p) overlaps the tracked target \(outer); track either the directory or files in it, not both"
         case .badPointer(let path, let line, let why):
             return "\(path):\(line): \(why); restore it with `git checkout -- \(path)`, or re-create it with `mlv track`"
-        case .badConfig(let path, let why):
-            return "\(path): \(why); fix the file (see `man mlv-config`) or restore it with `git checkout -- \(path)`"
+        case .badConfig(let path, let line, let column, let why):
+            let at = line.map { ":\($0)" + (column.map { ":\($0)" } ?? "") } ?? ""
+            return "\(path)\(at): \(why); fix the file (see `man mlv-config`) or restore it with `git checkout -- \(path)`"
         case .unknownRevision(let r):
             return "unknown revision \(r.debugDescription); use a branch, tag, commit id or HEAD~N (see `git log`)"
         case .pathNotInDiff(let p, let a, let b):

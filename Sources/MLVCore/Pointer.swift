@@ -135,7 +135,8 @@ public struct Pointer: Equatable, Sendable {
         rows = try number("rows")
         columns = try number("columns")
         if let (key, (_, l)) = fields.min(by: { $0.value.1 < $1.value.1 }) {
-            throw MLVError.badPointer(path: path, line: l, why: "unknown key \(key.debugDescription)")
+            let known = ["version", "kind", "type", "mode", "snapshot", "size", "files", "rows", "columns"]
+            throw MLVError.badPointer(path: path, line: l, why: "unknown key '\(key)'" + (Suggest.nearest(key, among: known).map { "; did you mean '\($0)'?" } ?? ""))
         }
     }
 }

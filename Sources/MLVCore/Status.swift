@@ -145,7 +145,7 @@ extension Workspace {
         }
         out.sort { $0.path < $1.path }
         var gitFiles: [GitFileStatus] = []
-        let tracked = config.metrics.map { ($0, TargetKind.metrics) } + config.params.map { ($0, TargetKind.params) }
+        let tracked = config.metrics.map { ($0, TargetKind.metrics) } + config.paramsFiles.map { ($0, TargetKind.params) }
         if !tracked.isEmpty {
             let changed = Set(try git.changes().map(\.path))
             for (path, kind) in tracked.sorted(by: { $0.0 < $1.0 }) {

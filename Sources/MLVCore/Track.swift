@@ -111,6 +111,10 @@ extension Workspace {
         for input in inputs {
             let rel = try userPath(input)
             if config.gitKind(of: rel) != nil {
+                // A stage's params file is params because the stage reads it.
+                if let stage = config.stagesReadingParams(rel).first {
+                    throw MLVError.invalidArgument("\(rel) holds params of stage \(stage); remove the stage first with `mlv stage remove \(stage)`, or drop its params entry, then untrack it")
+                }
                 config.metrics.removeAll { $0 == rel }
                 config.params.removeAll { $0 == rel }
                 try config.save(path: configPath)

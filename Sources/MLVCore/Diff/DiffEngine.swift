@@ -173,7 +173,7 @@ extension Workspace {
             filters.isEmpty || filters.contains { RepoPath.isWithin(p, $0) || RepoPath.isWithin($0, p) }
         }
         // A path that names nothing on either side is a typo, not "no changes".
-        let known = Set(a.targets.keys).union(b.targets.keys).union(config.metrics).union(config.params)
+        let known = Set(a.targets.keys).union(b.targets.keys).union(config.metrics).union(config.paramsFiles)
         for (input, f) in zip(o.paths, filters) where !known.contains(where: { RepoPath.isWithin($0, f) || RepoPath.isWithin(f, $0) }) {
             throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
         }
@@ -258,7 +258,7 @@ extension Workspace {
             report.targets.append(t)
         }
         // Metrics and params kept in git.
-        for (files, kind) in [(config.metrics, TargetKind.metrics), (config.params, TargetKind.params)] {
+        for (files, kind) in [(config.metrics, TargetKind.metrics), (config.paramsFiles, TargetKind.params)] {
             if let only = o.onlyKinds, !only.contains(kind) { continue }
             for path in files where selected(path) {
                 let old = try gitFile(a, path).map { try flattenMetrics($0, path: "\(path)@\(a.label)", formatPath: path) } ?? [:]

@@ -19,12 +19,14 @@ public struct FeatureSet: Codable, Equatable, Sendable {
         public var name: String
         public var keys: [String]
         public var description: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, keys, description }
     }
     public struct Feature: Codable, Equatable, Sendable {
         public var name: String
         public var dtype: String
         public var expression: String?
         public var description: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, dtype, expression, description }
     }
     public struct View: Codable, Equatable, Sendable {
         public var name: String
@@ -34,35 +36,49 @@ public struct FeatureSet: Codable, Equatable, Sendable {
         public var owner: String?
         public var tags: [String: String]?
         public var features: [Feature]
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, source, entity, ttl, owner, tags, features }
     }
     public var version: Int?
     public var entities: [Entity]?
     public var featureViews: [View]?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case version, entities
         case featureViews = "feature_views"
     }
 
-    static func parse(_ bytes: [UInt8], path: String) throws -> FeatureSet {
-        do {
-            let text = String(decoding: bytes, as: UTF8.self)
-            try YAMLBudget.check(text, decoded: true) { DiffError.malformed(file: path, line: 0, why: $0) }
-            let f = try YAMLDecoder().decode(FeatureSet.self, from: text)
-            if let v = f.version, v != 1 { throw DiffError.malformed(file: path, line: 0, why: "feature definitions version \(v) is not supported (1)") }
-            return f
-        } catch let e as DiffError { throw e } catch let e as DecodingError {
-            var where_ = ""
-            switch e {
-            case .keyNotFound(let k, let c): where_ = (c.codingPath.map(\.stringValue) + [k.stringValue]).joined(separator: ".") + " is missing"
-            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-                where_ = c.codingPath.map(\.stringValue).joined(separator: ".") + ": " + c.debugDescription
-            @unknown default: where_ = "\(e)"
+    /// What a feature-definition file may hold (mlv-features(5)): the keys the decoder reads,
+    /// so that a typo (`descripton:`) is reported with its line instead of dropped.
+    static var shape: YAMLShape {
+        .record(of: CodingKeys.self) { key in
+            switch key {
+            case .version: return .int
+            case .entities:
+                return .list(.record(of: Entity.CodingKeys.self) { k in
+                    switch k { case .name, .description: return .string; case .keys: return .list(.string) }
+                })
+            case .featureViews:
+                return .list(.record(of: View.CodingKeys.self) { k in
+                    switch k {
+                    case .name, .source, .entity, .ttl, .owner: return .string
+                    case .tags: return .map(.string)
+                    case .features:
+                        return .list(.record(of: Feature.CodingKeys.self) { f in
+                            switch f { case .name, .dtype, .expression, .description: return .string }
+                        })
+                    }
+                })
             }
-            throw DiffError.malformed(file: path, line: 0, why: "not valid feature definitions (\(where_))")
-        } catch {
-            throw DiffError.malformed(file: path, line: 0, why: "not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
         }
+    }
+
+    static func parse(_ bytes: [UInt8], path: String) throws -> FeatureSet {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let f = try YAMLSchema.decode(FeatureSet.self, from: text, shape: shape) { line, _, why in
+            DiffError.malformed(file: path, line: line ?? 0, why: why.hasPrefix("not valid YAML") ? why : "not valid feature definitions: \(why)")
+        }
+        if let v = f.version, v != 1 { throw DiffError.malformed(file: path, line: 0, why: "feature definitions version \(v) is not supported (1)") }
+        return f
     }
 }
 

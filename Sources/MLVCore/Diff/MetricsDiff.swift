@@ -92,7 +92,8 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
         do {
             walk(try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]), "")
         } catch {
-            throw DiffError.malformed(file: path, line: 0, why: "not valid JSON (\(jsonErrorDetail(error)))")
+            let detail = jsonErrorDetail(error)
+            throw DiffError.malformed(file: path, line: jsonErrorLine(detail, bytes), why: "not valid JSON (\(detail))")
         }
     } else if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") {
         let sep = lower.hasSuffix(".tsv") ? UInt8(ascii: "\t") : UInt8(ascii: ",")
@@ -146,22 +147,30 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
             try YAMLBudget.check(text) { DiffError.malformed(file: path, line: 0, why: $0) }
             if let root = try Yams.compose(yaml: text) { try walkNode(root, "") }
         } catch let e as YamlError {
-            throw DiffError.malformed(file: path, line: yamlLine(e), why: "not valid YAML (\(String(describing: e).split(separator: "\n").first ?? ""))")
+            let (mark, why) = YAMLSchema.describe(e)
+            throw DiffError.malformed(file: path, line: mark?.line ?? 0, why: why)
         }
     }
     return out
 }
 
-private func jsonErrorDetail(_ e: any Error) -> String {
+func jsonErrorDetail(_ e: any Error) -> String {
     let s = (e as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
     return s ?? "\(e)"
 }
 
-private func yamlLine(_ e: YamlError) -> Int {
-    switch e {
-    case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
-    default: return 0
+/// The line of a JSON error, from Foundation's "around line L, column C" or "around
+/// character N" (a byte offset into `bytes`); 0 when it names neither.
+func jsonErrorLine(_ detail: String, _ bytes: [UInt8]) -> Int {
+    func number(after word: String) -> Int? {
+        guard let r = detail.range(of: word) else { return nil }
+        return Int(detail[r.upperBound...].prefix { $0.isNumber })
     }
+    if let l = number(after: "line ") { return l }
+    if let n = number(after: "character ") {
+        return 1 + bytes.prefix(max(0, n)).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+    return 0
 }
 
 /// Every key of either side, in order, with deltas for numbers.

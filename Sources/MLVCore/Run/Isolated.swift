@@ -22,11 +22,39 @@ public struct VerifyResult: Codable, Sendable {
 
 public enum VerifyError: Error, CustomStringConvertible, Equatable {
     case noRecord(stage: String, rev: String)
+    /// A committed run record that is not one (edited by hand, a bad merge).
+    case badRecord(stage: String, rev: String, line: Int, why: String)
 
     public var description: String {
         switch self {
         case .noRecord(let s, let rev):
             return "stage \(s) has no run record at \(rev) (mlv-runs/\(s).json); run `mlv repro \(s)` and commit the record first"
+        case .badRecord(let s, let rev, let line, let why):
+            return "mlv-runs/\(s).json\(line > 0 ? ":\(line)" : "") at \(rev) is not a valid run record (\(why)); run `mlv repro \(s)` and commit the record it writes"
+        }
+    }
+}
+
+extension RunRecord {
+    /// A committed record of `stage` at `rev`, read strictly: a damaged one is an error naming
+    /// the file and line, not "no record" (verify) or a lineage that silently stops.
+    static func parse(_ bytes: [UInt8], stage: String, rev: String) throws -> RunRecord {
+        do {
+            return try JSONDecoder().decode(RunRecord.self, from: Data(bytes))
+        } catch let e as DecodingError {
+            switch e {
+            case .dataCorrupted(let c) where c.codingPath.isEmpty:
+                // JSONSerialization says where ("around line L, column C" / "character N").
+                var detail = c.debugDescription
+                do { _ = try JSONSerialization.jsonObject(with: Data(bytes)) } catch { detail = jsonErrorDetail(error) }
+                throw VerifyError.badRecord(stage: stage, rev: rev, line: jsonErrorLine(detail, bytes), why: "not valid JSON: \(detail)")
+            case .keyNotFound(let k, let c):
+                throw VerifyError.badRecord(stage: stage, rev: rev, line: 0, why: "missing \((c.codingPath.map(\.stringValue) + [k.stringValue]).joined(separator: "."))")
+            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+                throw VerifyError.badRecord(stage: stage, rev: rev, line: 0, why: "\(c.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+            @unknown default:
+                throw VerifyError.badRecord(stage: stage, rev: rev, line: 0, why: "\(e)")
+            }
         }
     }
 }
@@ -67,7 +95,7 @@ extension Workspace {
         guard resolveCommand(stage.cmd[0]) != nil else { throw PipelineError.commandNotFound(stage: name, command: stage.cmd[0]) }
         let definition = ObjectID.hash(Array(stage.canonical.utf8)).hex
         let inputs = try iso.currentIDs(stage.deps)
-        let params = try iso.paramValues(stage.params)
+        let params = try iso.paramValues(stage.params, stage: name)
         return try iso.runStage(name, stage, definition: definition, inputs: inputs, params: params,
                                 fingerprint: fingerprint(definition, inputs, params), output: output)
     }
@@ -100,10 +128,10 @@ extension Workspace {
         let order = try Pipeline(cfg.stages, root: root).order(Set(wanted.isEmpty ? Array(cfg.stages.keys) : wanted))
         var results: [VerifyResult] = []
         for name in order {
-            guard let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit),
-                  let old = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else {
+            guard let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit) else {
                 throw VerifyError.noRecord(stage: name, rev: label)
             }
+            let old = try RunRecord.parse(bytes, stage: name, rev: label)
             let new = try runIsolated(name, at: commit, output: output)
             let checks = Set(old.outputs.keys).union(new.outputs.keys).sorted().map {
                 OutputCheck(path: $0, recorded: old.outputs[$0], reproduced: new.outputs[$0], same: old.outputs[$0] == new.outputs[$0])

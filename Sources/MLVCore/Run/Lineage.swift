@@ -49,8 +49,8 @@ extension Workspace {
             var n = LineageNode(path: p, snapshot: snap, commit: try snap.flatMap { try firstCommit(p, $0) }, inputs: [])
             guard expanded.insert(p + " " + (snap ?? "-")).inserted else { return n }
             guard depth < 32, let (name, _) = cfg.stages.first(where: { $0.value.outs.contains(p) || $0.value.metrics.contains(p) }),
-                  let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit),
-                  let record = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else { return n }
+                  let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit) else { return n }
+            let record = try RunRecord.parse(bytes, stage: name, rev: rev ?? "HEAD")
             n.stage = name
             n.command = record.command
             n.params = record.params

@@ -33,6 +33,19 @@ public struct Stage: Codable, Equatable, Sendable {
         self.seed = seed
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable { case cmd, deps, params, outs, metrics, env, seed }
+
+    /// A stage's entry in mlv.yaml (see `Config.shape`).
+    static var shape: YAMLShape {
+        .record(of: CodingKeys.self) { key in
+            switch key {
+            case .cmd: return .list(.string, example: "[python3, train.py], or [sh, -c, \"...\"] for a shell line")
+            case .deps, .params, .outs, .metrics, .env: return .list(.string)
+            case .seed: return .int
+            }
+        }
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cmd = try c.decode([String].self, forKey: .cmd)
@@ -68,7 +81,8 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unknownStage(let s, let known):
-            return "no stage \(s.debugDescription)" + (known.isEmpty ? "; add one with `mlv stage add NAME -- CMD`" : "; stages are \(known.joined(separator: ", "))")
+            if known.isEmpty { return "no stage \(s.debugDescription); add one with `mlv stage add NAME -- CMD`" }
+            return "no stage \(s.debugDescription)" + (Suggest.nearest(s, among: known).map { "; did you mean '\($0)'?" } ?? "") + " (stages are \(known.joined(separator: ", ")))"
         case .cycle(let path):
             return "the pipeline has a cycle: \(path.joined(separator: " → ")); a stage cannot depend on its own outputs"
         case .sharedOutput(let out, let stages):

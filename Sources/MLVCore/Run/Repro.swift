@@ -57,14 +57,28 @@ extension Workspace {
         return try? JSONDecoder().decode(RunRecord.self, from: Data(bytes))
     }
 
-    func writeRunRecord(_ r: RunRecord) throws {
-        // A committed `mlv-runs -> /elsewhere` must not carry the record (or what is staged
-        // from the folder) outside the tree.
-        try tree.checkParents(absolute("\(Workspace.runsDir)/\(r.stage).json"))
-        try FS.makeDirectories(absolute(Workspace.runsDir))
+    /// The bytes of a run record file: the one encoding, used for mlv-runs/STAGE.json and for
+    /// the run cache entry alike, so that a restore writes back exactly what the run wrote.
+    static func encodeRunRecord(_ r: RunRecord) throws -> [UInt8] {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try FS.atomicWrite(Array(try e.encode(r)) + [0x0A], to: absolute("\(Workspace.runsDir)/\(r.stage).json"))
+        return Array(try e.encode(r)) + [0x0A]
+    }
+
+    func writeRunRecord(_ r: RunRecord) throws {
+        try writeRunRecord(stage: r.stage, bytes: Workspace.encodeRunRecord(r))
+    }
+
+    /// Writes a record's bytes as they are (a restored record is never re-encoded: a decode and
+    /// encode round trip need not give the same bytes, and the committed ones are the truth).
+    func writeRunRecord(stage: String, bytes: [UInt8]) throws {
+        let path = absolute("\(Workspace.runsDir)/\(stage).json")
+        // A committed `mlv-runs -> /elsewhere` must not carry the record (or what is staged
+        // from the folder) outside the tree.
+        try tree.checkParents(path)
+        if (try? FS.readAll(path)) == bytes { return }   // unchanged: not even its mtime moves
+        try FS.makeDirectories(absolute(Workspace.runsDir))
+        try FS.atomicWrite(bytes, to: path)
     }
 
     var runCacheDir: String { sharedRunCache ?? FS.join(mlvDir, "cache/runs") }
@@ -106,13 +120,13 @@ extension Workspace {
         return out
     }
 
-    func paramValues(_ specs: [String]) throws -> [String: String] {
+    func paramValues(_ specs: [String], stage: String) throws -> [String: String] {
         var out: [String: String] = [:]
         var files: [String: [String: MetricValue]] = [:]
         for spec in specs {
             guard let (file, key) = paramSpec(spec) else { continue }
             if files[file] == nil {
-                guard let bytes = try tree.read(file) else { throw PipelineError.missingDep(stage: spec, path: file) }
+                guard let bytes = try tree.read(file) else { throw PipelineError.missingDep(stage: stage, path: file) }
                 files[file] = try flattenMetrics(bytes, path: file)
             }
             out[spec] = files[file]![key]?.description ?? ""
@@ -123,7 +137,7 @@ extension Workspace {
     private func reproStage(_ name: String, _ stage: Stage, output: @escaping (String) -> Void) throws -> ReproStep {
         let definition = ObjectID.hash(Array(stage.canonical.utf8)).hex
         let inputs = try currentIDs(stage.deps)
-        let params = try paramValues(stage.params)
+        let params = try paramValues(stage.params, stage: name)
         let fp = fingerprint(definition, inputs, params)
         if let r = runRecord(name), r.fingerprint == fp {
             let now = try currentIDs(stage.outs + stage.metrics)
@@ -132,20 +146,54 @@ extension Workspace {
             }
         }
         try saveEditedOutputs(name, stage, output: output)
-        // The run cache: this exact input set ran before and its outputs are in the store.
-        if let cached = try? FS.readAll(FS.join(runCacheDir, fp + ".json")),
-           var r = try? JSONDecoder().decode(RunRecord.self, from: Data(cached)),
-           try r.outputs.values.allSatisfy({ id in try ObjectID(hex: id).map { try store().contains($0) } ?? false }) {
-            for (path, id) in r.outputs { try restoreOutput(path, ObjectID(hex: id)!) }
-            r.stage = name
-            try writeRunRecord(r)
+        // These exact inputs ran before and the outputs are at hand: they come back with the
+        // record of that run, byte for byte, so that going back to committed inputs gives the
+        // committed tree. Records are tried in this order: the working tree's own, HEAD's,
+        // then the run cache's (the cache keeps the latest run of a fingerprint, which can be
+        // a later run than the committed one: `repro --verify`, `mlv run`, another branch).
+        if let (r, bytes, source, now) = try restorableRecord(name, fingerprint: fp) {
+            for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) where now[path] != id {
+                try restoreOutput(path, ObjectID(hex: id)!)
+            }
+            if let bytes { try writeRunRecord(stage: name, bytes: bytes) } else { try writeRunRecord(r) }
             try trackOutputs(stage, r.outputs)
-            output("[\(name)] restored \(r.outputs.count) output\(r.outputs.count == 1 ? "" : "s") from the run cache (these inputs ran before)")
-            return ReproStep(stage: name, action: "restored", reason: "run cache", record: r)
+            output("[\(name)] restored \(r.outputs.count) output\(r.outputs.count == 1 ? "" : "s") from \(source) (these inputs ran before)")
+            return ReproStep(stage: name, action: "restored", reason: source, record: r)
         }
         let reason = runRecord(name) == nil ? "no record yet" : "inputs, params or definition changed"
         let r = try runStage(name, stage, definition: definition, inputs: inputs, params: params, fingerprint: fp, output: output)
         return ReproStep(stage: name, action: "ran", reason: reason, record: r)
+    }
+
+    /// A record of stage `name` for fingerprint `fp` whose outputs are all in the store or
+    /// already in place, with the bytes to write for it (nil: encode it: a cache entry recorded
+    /// under another stage's name, or written by an mlv that kept entries in another
+    /// format), where it was found, and the outputs' snapshot ids as they are now.
+    private func restorableRecord(_ name: String, fingerprint fp: String) throws -> (RunRecord, [UInt8]?, String, [String: String])? {
+        let file = "\(Workspace.runsDir)/\(name).json"
+        var candidates: [(bytes: [UInt8], source: String, cache: Bool)] = []
+        if let b = try? tree.read(file) { candidates.append((b, "its run record", false)) }
+        if let head = try git.head(), let b = try? git.blob(at: file, in: head) { candidates.append((b, "the run record committed at HEAD", false)) }
+        if let b = try? FS.readAll(FS.join(runCacheDir, fp + ".json")) { candidates.append((b, "the run cache", true)) }
+        let store = try store()
+        var now: [String: String] = [:], hashed = Set<String>()
+        for (bytes, source, cache) in candidates {
+            guard var r = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)), r.fingerprint == fp else { continue }
+            let unseen = r.outputs.keys.filter { !hashed.contains($0) }
+            now.merge(try currentIDs(unseen)) { $1 }
+            hashed.formUnion(unseen)
+            let available = try r.outputs.allSatisfy { path, id in
+                guard let oid = ObjectID(hex: id) else { return false }
+                if now[path] == id { return true }
+                return try store.contains(oid)
+            }
+            guard available else { continue }
+            if r.stage != name { r.stage = name; return (r, nil, source, now) }
+            // Record files are pretty-printed ("{\n"); older cache entries were one line.
+            if cache && !bytes.starts(with: [0x7B, 0x0A]) { return (r, nil, source, now) }
+            return (r, bytes, source, now)
+        }
+        return nil
     }
 
     func fingerprint(_ definition: String, _ inputs: [String: String], _ params: [String: String]) -> String {
@@ -236,11 +284,16 @@ extension Workspace {
                                params: params, environment: env.filter { $0.key != "HOME" && $0.key != "PATH" },
                                tools: toolVersions(stage.cmd[0], env: env), outputs: outputs, metrics: metrics,
                                durationSeconds: (duration * 1000).rounded() / 1000, exitCode: status)
-        try writeRunRecord(record)
-        try FS.makeDirectories(runCacheDir)
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        try FS.atomicWrite(Array(try e.encode(record)), to: FS.join(runCacheDir, fp + ".json"))
+        let bytes = try Workspace.encodeRunRecord(record)
+        try writeRunRecord(stage: name, bytes: bytes)
+        // The cache entry is the record file's bytes. An entry of the same fingerprint and
+        // outputs stays as it is: this run reproduced it, and it may be the committed record.
+        let entry = FS.join(runCacheDir, fp + ".json")
+        let cached = (try? FS.readAll(entry)).flatMap { try? JSONDecoder().decode(RunRecord.self, from: Data($0)) }
+        if cached?.outputs != record.outputs || cached?.stage != name {
+            try FS.makeDirectories(runCacheDir)
+            try FS.atomicWrite(bytes, to: entry)
+        }
         try trackOutputs(stage, outputs, shapes: shapes)
         return record
     }
