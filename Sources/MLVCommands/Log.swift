@@ -56,12 +56,15 @@ struct Show: ParsableCommand {
         """)
 
     @OptionGroup var repo: RepoOptions
+    @OptionGroup var fetching: FetchOptions
     @Argument(help: "REV:PATH, or PATH for HEAD.") var spec: String
 
     func run() throws {
         let (rev, path) = splitSpec(spec)
         guard let path, !path.isEmpty else { throw ValidationError("name a file: mlv show REV:PATH") }
-        try repo.open().show(rev: rev, path: path, to: 1)
+        let ws = try repo.open()
+        try fetching.fetch(ws, revs: [rev], paths: [path], pathsFromRoot: true)
+        try ws.show(rev: rev, path: path, to: 1)
     }
 }
 
@@ -78,6 +81,7 @@ struct Ls: ParsableCommand {
 
     @OptionGroup var repo: RepoOptions
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var fetching: FetchOptions
     @Argument(help: "REV[:PATH] (default HEAD).") var spec: String = "HEAD"
 
     func run() throws {
@@ -85,6 +89,7 @@ struct Ls: ParsableCommand {
         var (rev, path) = splitSpec(spec)
         // `mlv ls v1.0`: a word that names a revision is one, dots or not.
         if !spec.contains(":"), path != nil, (try? ws.resolve(spec)) != nil { (rev, path) = (spec, nil) }
+        try fetching.fetch(ws, revs: [rev], paths: path.map { [$0] } ?? [], pathsFromRoot: true)
         let files = try ws.list(rev: rev, path: path)
         if json { try Out.json(files); return }
         let width = files.map { bytes($0.size).count }.max() ?? 0

@@ -89,6 +89,9 @@ public struct DiffOptions: Sendable {
     public var to: String?             // nil: the working tree
     public var paths: [String] = []
     public var table = TableDiffOptions()
+    /// Keys given for one dataset (`--key PATH=COL[,COL]`, PATH as typed): they win over the
+    /// global `table.key`, and a column they name must exist.
+    public var keys: [String: [String]] = [:]
     /// Only metrics and params (mlv metrics/params diff).
     public var onlyKinds: Set<TargetKind>? = nil
 
@@ -178,6 +181,26 @@ extension Workspace {
             throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
         }
 
+        // A key given for a path names a target (or a file inside one) of either side.
+        var keyFor: [String: [String]] = [:]
+        for (input, k) in o.keys {
+            let f = try userPath(input)
+            guard known.contains(where: { RepoPath.isWithin(f, $0) }) else {
+                throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
+            }
+            keyFor[f] = k
+        }
+        /// The key for a table (a target, or a file inside a folder target): its own, else the
+        /// global --key (which it may lack), else mlv.yaml's for the target.
+        func keyed(_ options: TableDiffOptions, file: String, target: String) -> TableDiffOptions {
+            var x = options
+            x.globalKeyFor = nil
+            if let k = keyFor[file] ?? keyFor[target] { x.key = k }
+            else if !o.table.key.isEmpty { x.key = o.table.key; x.globalKeyFor = file }
+            else { x.key = config.targets[target]?.key ?? [] }
+            return x
+        }
+
         var report = DiffReport(from: a.label, to: b.label, targets: [], metrics: [], params: [])
         report.tracked = Set(a.targets.keys).union(b.targets.keys)
         for path in Set(a.targets.keys).union(b.targets.keys).sorted() where selected(path) {
@@ -189,8 +212,7 @@ extension Workspace {
                                oldSnapshot: pa?.snapshot?.hex, newSnapshot: pb?.snapshot?.hex,
                                oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil,
                                features: nil, tensors: nil)
-            var tableOptions = o.table
-            if tableOptions.key.isEmpty, let k = config.targets[path]?.key { tableOptions.key = k }
+            var tableOptions = keyed(o.table, file: path, target: path)
             // Big tables are compared in partitions of about 128 MiB of old data each.
             tableOptions.partitions = Workspace.partitions(forBytes: pa?.size ?? 0)
             tableOptions.spillDirectory = store.tmpDir
@@ -208,7 +230,7 @@ extension Workspace {
                     t.files = fileChanges(fa, fb)
                     for f in t.files where f.change == "modified" && t.tables.count < 5 {
                         if let fmt = TableFormat(path: f.path) {
-                            var fileOptions = tableOptions
+                            var fileOptions = keyed(tableOptions, file: f.path, target: path)
                             fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
                             do {
                                 t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
