@@ -12,10 +12,20 @@ struct FetchOptions: ParsableArguments {
     /// one line on stderr when something was fetched, nothing otherwise.
     func fetch(_ ws: Workspace, revs: [String?], paths: [String] = [], pathsFromRoot: Bool = false, kinds: Set<TargetKind>? = nil) throws {
         let asked = revs.compactMap { $0 }
-        guard !asked.isEmpty, let got = try ws.fetchMissing(revs: asked, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds, offline: offline) else { return }
+        guard !asked.isEmpty else { return }
+        note(try ws.fetchMissing(revs: asked, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds, offline: offline))
+    }
+
+    /// `mlv diff`: the snapshots it is about to read (changed targets only).
+    func fetch(_ ws: Workspace, needed: [NeededSnapshot], paths: [String]) throws {
+        note(try ws.fetchMissing(needed, offline: offline) { Workspace.fetchHint($0, paths: paths) })
+    }
+
+    private func note(_ got: (fetched: TransferResult, missing: [NeededSnapshot])?) {
+        guard let got else { return }
         let r = got.fetched
         var revs: [String] = []
-        for m in got.missing where !revs.contains(m.rev) { revs.append(m.rev) }
+        for m in got.missing where !revs.contains(m.label) { revs.append(m.label) }
         Out.err("fetched \(r.packs) pack\(r.packs == 1 ? "" : "s") (\(bytes(r.bytes))) from \(r.remote): the data of \(revs.joined(separator: ", ")) this clone lacked")
     }
 }

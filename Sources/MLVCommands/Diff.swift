@@ -134,8 +134,7 @@ struct Diff: ParsableCommand {
                             table: TableDiffOptions(key: keys.global, rowSamples: rows, driftThreshold: driftThreshold))
         o.keys = keys.perTarget
         let ws = try repo.open()
-        try fetching.fetch(ws, revs: [from ?? "HEAD", to], paths: paths)
-        try gate.finish(try ws.diff(o))
+        try gate.finish(try ws.diff(o) { try fetching.fetch(ws, needed: $0, paths: paths) })
     }
 }
 
@@ -189,8 +188,7 @@ struct Metrics: ParsableCommand {
 func diffOnly(_ kind: TargetKind, repo: RepoOptions, gate: DiffGateOptions, fetching: FetchOptions, revisions: [String]) throws {
     let o = DiffOptions(from: revisions.first, to: revisions.count > 1 ? revisions[1] : nil, onlyKinds: [kind])
     let ws = try repo.open()
-    try fetching.fetch(ws, revs: [o.from ?? "HEAD", o.to], kinds: [kind])
-    try gate.finish(try ws.diff(o))
+    try gate.finish(try ws.diff(o) { try fetching.fetch(ws, needed: $0, paths: []) })
 }
 
 struct Params: ParsableCommand {

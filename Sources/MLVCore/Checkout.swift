@@ -60,13 +60,13 @@ extension Workspace {
                 needed = try targets().compactMap { t, p in
                     guard let s = p.snapshot, wanted.isEmpty || wanted.contains(where: { RepoPath.isWithin(t, $0) || RepoPath.isWithin($0, t) })
                     else { return nil }
-                    return NeededSnapshot(id: s, path: t, rev: "the working tree's pointers", pointer: p)
+                    return NeededSnapshot(id: s, path: t, rev: nil, pointer: p)
                 }
             }
             let missing = try incomplete(needed)
             guard !missing.isEmpty else { throw StoreError.missingObject(id, type: type) }
             let args = paths.isEmpty ? "" : " -- " + paths.map(shellQuote).joined(separator: " ")
-            throw notFetched(missing, fix: rev.map { "run `\(Workspace.fetchCommand(missing, paths: paths))`, then `mlv checkout \(Workspace.quoteRev($0))\(args)` again" }
+            throw notFetched(missing, fix: rev.map { "run \(Workspace.fetchHint(missing, paths: paths)), then `mlv checkout \(Workspace.quoteRev($0))\(args)` again" }
                                       ?? "run `mlv pull\(args)` (fetch, then checkout)")
         }
     }

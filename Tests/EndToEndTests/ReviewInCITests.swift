@@ -196,6 +196,34 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         #expect(driver.stdout.contains("column id:") && driver.stdout.contains("column x:"), "\(driver.stdout)")
     }
 
+    /// A fresh clone before `mlv pull`: its data is "not checked out" (as status says), not
+    /// deleted, so `mlv diff` against the working tree has nothing to report.
+    @Test func freshCloneWorkingTreeIsNotCheckedOutNotDeleted() throws {
+        let s = try Sandbox()
+        let clone = try pullRequestClone(s) {
+            try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
+        }
+        let status = try s.mlvOK("status", "--json", cwd: clone)
+        #expect(status.stdout.contains("not_checked_out"), "\(status.stdout)")
+        let r = try s.mlv("diff", "--exit-code", "--format", "json", cwd: clone)
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect((try json(r)["targets"] as? [[String: Any]])?.isEmpty == true, "\(r.stdout)")
+        // Nothing compared, nothing fetched, nothing said.
+        #expect(r.stderr.isEmpty && packCount(clone) == 0, "\(r.stderr)")
+        // Only the revisions and paths asked are fetched: HEAD~3 and HEAD~2's train.csv, not
+        // their clean.csv, not HEAD's data.
+        let one = try s.mlvOK("diff", "HEAD~3", "HEAD~2", "--format", "md", "--", "data/train.csv", cwd: clone)
+        #expect(one.stdout.contains("rows 2 → 3: +1 added, -0 removed"), "\(one.stdout)")
+        #expect(try s.mlv("show", "HEAD~3:data/train.csv", "--offline", cwd: clone).stdoutBytes == Data(trainRows(2).utf8))
+        for spec in ["HEAD~3:clean.csv", "HEAD:data/train.csv"] {
+            let off = try s.mlv("show", spec, "--offline", cwd: clone)
+            #expect(off.status == 4, "\(spec) was fetched: \(off.stderr)")
+        }
+        // A pull request's review from a clone that checked out nothing: two commits.
+        let md = try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", "md", cwd: clone)
+        #expect(md.stdout.contains("rows 4 → 5: +1 added, -0 removed"), "\(md.stdout)")
+    }
+
     // MARK: per-dataset keys (#18)
 
     /// a.csv has `id`, b.csv has not: `--key id` keys a.csv and compares b.csv as a multiset

@@ -113,6 +113,14 @@ struct DiffSide {
     var targets: [String: Pointer] = [:]
     /// HEAD before the first commit: nothing at all (not the working tree, as `commit` nil says otherwise).
     var empty = false
+    /// Working-tree targets never checked out here (a fresh clone): their pointer stands for
+    /// them, and their content is the store's, as `mlv status` says "not checked out", not deleted.
+    var stored: Set<String> = []
+
+    /// True when `path` (a target or a file in one) is read from the store, not from disk.
+    func readsStore(_ path: String) -> Bool {
+        commit != nil || (!stored.isEmpty && stored.contains { RepoPath.isWithin(path, $0) })
+    }
 }
 
 extension Workspace {
@@ -130,7 +138,13 @@ extension Workspace {
         snap = sn
         var s = DiffSide(label: "working tree", commit: nil)
         for (p, ptr) in try targets() {
-            guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else { continue }
+            guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else {
+                if ptr.snapshot != nil && sn.cache.synced[p] == nil {
+                    s.targets[p] = ptr
+                    s.stored.insert(p)
+                }
+                continue
+            }
             var q = ptr
             q.snapshot = w.id
             q.size = w.size
@@ -163,8 +177,10 @@ extension Workspace {
 
     /// `mlv diff`: compares tracked data, metrics and params between two commits, or between a
     /// commit and the working tree. Nothing is checked out: pointers come from git, content
-    /// streams from the store (or the working tree).
-    public func diff(_ o: DiffOptions) throws -> DiffReport {
+    /// streams from the store (or the working tree). `beforeReading` gets the stored snapshots
+    /// the comparison will read (changed targets only), before any is read: `mlv diff` fetches
+    /// those this clone lacks.
+    public func diff(_ o: DiffOptions, beforeReading: ([NeededSnapshot]) throws -> Void = { _ in }) throws -> DiffReport {
         let store = try store()
         var snap: Snapshotter? = nil
         // Before the first commit, HEAD is an empty side: everything in the working tree is added.
@@ -203,11 +219,23 @@ extension Workspace {
 
         var report = DiffReport(from: a.label, to: b.label, targets: [], metrics: [], params: [])
         report.tracked = Set(a.targets.keys).union(b.targets.keys)
-        for path in Set(a.targets.keys).union(b.targets.keys).sorted() where selected(path) {
+        /// The targets compared: selected, of the kinds asked, and different.
+        let compared = Set(a.targets.keys).union(b.targets.keys).sorted().filter { path in
+            let pa = a.targets[path], pb = b.targets[path]
+            if !selected(path) { return false }
+            if let only = o.onlyKinds, !only.contains((pb ?? pa)!.kind) { return false }
+            return !(pa?.snapshot == pb?.snapshot && pa?.executable == pb?.executable)
+        }
+        var reads: [NeededSnapshot] = []
+        for path in compared {
+            for (side, p) in [(a, a.targets[path]), (b, b.targets[path])] where side.readsStore(path) {
+                if let p, let id = p.snapshot { reads.append(NeededSnapshot(id: id, path: path, rev: side.commit == nil ? nil : side.label, pointer: p)) }
+            }
+        }
+        try beforeReading(reads)
+        for path in compared {
             let pa = a.targets[path], pb = b.targets[path]
             let kind = (pb ?? pa)!.kind
-            if let only = o.onlyKinds, !only.contains(kind) { continue }
-            if pa?.snapshot == pb?.snapshot && pa?.executable == pb?.executable { continue }
             var t = TargetDiff(path: path, kind: kind, change: pa == nil ? "added" : (pb == nil ? "removed" : "modified"),
                                oldSnapshot: pa?.snapshot?.hex, newSnapshot: pb?.snapshot?.hex,
                                oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil,
@@ -339,7 +367,7 @@ extension Workspace {
 
     /// A file's bytes: from the store for a commit, from disk for the working tree.
     func stream(_ s: DiffSide, _ path: String, _ manifest: ObjectID, store: Store) throws -> ByteStream {
-        if s.commit == nil {
+        if !s.readsStore(path) {
             guard let real = try tree.resolvedForReading(path) else { throw IOError("open", absolute(path), code: ENOENT) }
             return try WorkingFileStream(path: real)
         }
@@ -351,7 +379,7 @@ extension Workspace {
     func listFiles(_ s: DiffSide, _ root: String, _ id: ObjectID, declared: (size: UInt64, files: UInt64)? = nil,
                    store: Store, snap: Snapshotter?) throws -> [String: (ObjectID, UInt64)] {
         var out: [String: (ObjectID, UInt64)] = [:]
-        if s.commit == nil, let snap {
+        if !s.readsStore(root), let snap {
             // The working tree: the snapshot pass just recorded every file's manifest.
             for (p, e) in snap.cache.entries where RepoPath.isWithin(p, root) && e.manifest != .zero && e.stat.mode & 0o170000 == 0o100000 {
                 out[p] = (e.manifest, e.stat.size)
@@ -371,7 +399,7 @@ extension Workspace {
     /// The share of a binary's new bytes that sit in chunks the old version had.
     func binaryDiff(_ a: DiffSide, _ b: DiffSide, _ path: String, _ sa: ObjectID, _ sb: ObjectID, store: Store) throws -> BinaryDiff {
         func chunks(_ s: DiffSide, _ id: ObjectID) throws -> [ManifestChunk] {
-            if s.commit != nil { return try store.manifest(id).chunks }
+            if s.readsStore(path) { return try store.manifest(id).chunks }
             return try Archiver(writer: nil).chunkList(at: absolute(path))
         }
         let old = Set(try chunks(a, sa).map(\.id))

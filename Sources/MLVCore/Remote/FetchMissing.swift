@@ -7,12 +7,23 @@
 import MLVGit
 import MLVStore
 
-/// A snapshot a command needs: its id, the target naming it and the revision it was asked at.
+/// A snapshot a command needs: its id, the target naming it and the revision it was asked at
+/// (nil: the working tree's pointer, which `mlv fetch` without --rev covers).
 public struct NeededSnapshot {
     public var id: ObjectID
     public var path: String
-    public var rev: String
+    public var rev: String?
     var pointer: Pointer
+
+    public init(id: ObjectID, path: String, rev: String?, pointer: Pointer) {
+        self.id = id
+        self.path = path
+        self.rev = rev
+        self.pointer = pointer
+    }
+
+    /// "HEAD~2", or "the working tree".
+    public var label: String { rev ?? "the working tree" }
 }
 
 extension Workspace {
@@ -69,19 +80,19 @@ extension Workspace {
     /// fetched), else fetches the missing snapshots from the default remote, verified as
     /// `mlv fetch` verifies, and returns what was transferred and what was missing. With `offline`, or without a
     /// remote, throws `RemoteError.notFetched` naming the command that brings them: `fix`
-    /// gives it for the missing snapshots (see `fetchCommand`).
+    /// gives it for the missing snapshots (see `fetchHint`).
     public func fetchMissing(_ needed: [NeededSnapshot], offline: Bool,
                              fix: ([NeededSnapshot]) -> String) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
         let missing = try incomplete(needed)
         guard !missing.isEmpty else { return nil }
-        if offline { throw notFetched(missing, fix: "\(fix(missing)) brings it (--offline forbids fetching)") }
+        if offline { throw notFetched(missing, fix: "\(fix(missing)) brings it (--offline forbids fetching here)") }
         let r: any RemoteStore
         do { r = try remote(nil) } catch RemoteError.noRemote {
             throw notFetched(missing, fix: "no remote is configured: add the one holding it with `mlv remote add origin URL`, then run \(fix(missing))")
         }
         var byID: [ObjectID: NeededSnapshot] = [:]
         for m in missing where byID[m.id] == nil { byID[m.id] = m }
-        let result = try fetch(byID.values.sorted { ($0.path, $0.rev) < ($1.path, $1.rev) }.map { ($0.id, $0.path, $0.pointer) }, from: r)
+        let result = try fetch(byID.values.sorted { ($0.path, $0.label) < ($1.path, $1.label) }.map { ($0.id, $0.path, $0.pointer) }, from: r)
         return (result, missing)
     }
 
@@ -90,7 +101,7 @@ extension Workspace {
     public func fetchMissing(revs: [String], paths: [String] = [], pathsFromRoot: Bool = false, kinds: Set<TargetKind>? = nil,
                              offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
         try fetchMissing(neededSnapshots(revs: revs, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds), offline: offline) {
-            "`\(Workspace.fetchCommand($0, paths: paths))`"
+            Workspace.fetchHint($0, paths: paths)
         }
     }
 
@@ -101,9 +112,9 @@ extension Workspace {
         var byPath: [(path: String, revs: [String])] = []
         for m in missing {
             if let i = byPath.firstIndex(where: { $0.path == m.path }) {
-                if !byPath[i].revs.contains(m.rev) { byPath[i].revs.append(m.rev) }
+                if !byPath[i].revs.contains(m.label) { byPath[i].revs.append(m.label) }
             } else {
-                byPath.append((m.path, [m.rev]))
+                byPath.append((m.path, [m.label]))
             }
         }
         let what = byPath.prefix(3).map { "\($0.path) at \($0.revs.joined(separator: " and "))" }.joined(separator: ", ")
@@ -111,13 +122,17 @@ extension Workspace {
         return .notFetched(what: what, fix: fix)
     }
 
-    /// `mlv fetch --rev A [--rev B] [-- PATH…]`: the command bringing the missing snapshots'
-    /// revisions (only the paths the user asked for, as typed, when any).
-    public static func fetchCommand(_ missing: [NeededSnapshot], paths: [String]) -> String {
+    /// "`mlv fetch --rev A [--rev B] [-- PATH…]`": the command bringing the missing snapshots'
+    /// revisions (only the paths the user asked for, as typed, when any); the working tree's
+    /// pointers need `mlv fetch` without --rev.
+    public static func fetchHint(_ missing: [NeededSnapshot], paths: [String]) -> String {
         var revs: [String] = []
-        for m in missing where !revs.contains(m.rev) { revs.append(m.rev) }
-        return (["mlv fetch"] + revs.map { "--rev \(quoteRev($0))" } + (paths.isEmpty ? [] : ["--"] + paths.map(shellQuote)))
-            .joined(separator: " ")
+        for m in missing { if let r = m.rev, !revs.contains(r) { revs.append(r) } }
+        let tail = paths.isEmpty ? "" : " -- " + paths.map(shellQuote).joined(separator: " ")
+        var commands: [String] = []
+        if !revs.isEmpty { commands.append("`mlv fetch " + revs.map { "--rev \(quoteRev($0))" }.joined(separator: " ") + tail + "`") }
+        if missing.contains(where: { $0.rev == nil }) { commands.append("`mlv fetch\(tail)`") }
+        return commands.joined(separator: " and ")
     }
 
     /// A revision as typed, quoted for the shell only when it must be: `HEAD~2` and `v1.0^`
@@ -133,11 +148,9 @@ extension Workspace {
     /// revision is known), fetched when missing. Returns why there is no content to
     /// summarize, or nil when the store has it all: git's diff must not fail for it.
     func fetchForSummary(_ p: Pointer, id: ObjectID, name: String, offline: Bool) throws -> String? {
-        let n = NeededSnapshot(id: id, path: name, rev: "this pointer", pointer: p)
+        let n = NeededSnapshot(id: id, path: name, rev: "the commit holding it", pointer: p)
         do {
-            _ = try fetchMissing([n], offline: offline) { _ in
-                "`mlv fetch --rev REV`, for the commit holding this pointer,"
-            }
+            _ = try fetchMissing([n], offline: offline) { _ in "`mlv fetch --rev REV` (that commit)" }
             return nil
         } catch let e as RemoteError {
             return "\(e)"
