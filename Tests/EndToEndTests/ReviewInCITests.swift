@@ -176,6 +176,11 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         try s.mlvOK("checkout", "HEAD~3", cwd: other)
         #expect(s.read("data/train.csv", in: other) == Array(trainRows(2).utf8))
 
+        // A stage run on the inputs of a commit this clone lacks: the same hint.
+        let run = try s.mlv("run", "prep", "--rev", "HEAD~1", cwd: clone)
+        #expect(run.status == 4, "\(run.stderr)")
+        #expect(!run.stderr.contains("mlv pull") && run.stderr.contains("`mlv fetch --rev HEAD~1`"), "\(run.stderr)")
+
         // No remote at all: say how to add one, then the fetch.
         let bare = s.root + "/clone3"
         try s.git("clone", "-q", "--branch", "feature", s.repo, bare)
