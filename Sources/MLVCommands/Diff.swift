@@ -69,7 +69,8 @@ struct Diff: ParsableCommand {
         than its bytes is an error.
 
         Keys: `--key id` applies to every dataset; one without those columns is compared as \
-        a multiset, with a note in every format (`notes` in JSON). `--key data/a.csv=id,ts` \
+        a multiset, with a note in every format (`notes` in JSON), and when no dataset \
+        compared has them it is an error (a typo, exit 2). `--key data/a.csv=id,ts` \
         keys one dataset (or the tables of a folder target), overrides the global key and \
         mlv.yaml's, and a column it names must exist (exit 2 otherwise).
 

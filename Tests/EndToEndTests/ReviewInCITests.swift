@@ -282,6 +282,10 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
             #expect(out.contains("not by --key id") && out.contains("data/b.csv=COLUMN"), "\(format): \(out)")
         }
 
+        // A global key no dataset has is a typo: an error naming a file and its columns.
+        let typo = try s.mlv("diff", "HEAD~1", "HEAD", "--key", "idd")
+        #expect(typo.status == 2 && typo.stderr.contains("\"idd\"") && typo.stderr.contains("data/a.csv"), "\(typo.stderr)")
+
         // Its own key: b.csv matched by k.
         let own = try s.mlvOK("diff", "HEAD~1", "HEAD", "--key", "id", "--key", "data/b.csv=k", "--format", "json")
         let tb2 = table("data/b.csv", try json(own)["targets"] as? [[String: Any]] ?? [])

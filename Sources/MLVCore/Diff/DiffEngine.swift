@@ -307,6 +307,11 @@ extension Workspace {
             }
             report.targets.append(t)
         }
+        // A global --key that no compared table has is a typo, not a note on every table.
+        let tables = report.targets.flatMap { t in [t.table].compactMap { $0 } + t.tables.values }
+        if !o.table.key.isEmpty, let first = tables.first?.lackedGlobalKey, tables.allSatisfy({ $0.lackedGlobalKey != nil }) {
+            throw first
+        }
         // Metrics and params kept in git.
         for (files, kind) in [(config.metrics, TargetKind.metrics), (config.params, TargetKind.params)] {
             if let only = o.onlyKinds, !only.contains(kind) { continue }

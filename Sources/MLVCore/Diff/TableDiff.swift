@@ -79,6 +79,9 @@ public struct TableDiff: Codable, Sendable {
     /// How the comparison departed from what was asked, one sentence each (a global --key
     /// this table lacks: compared as a multiset). Absent when there is nothing to say.
     public var notes: [String]? = nil
+    /// The global --key's first column this table lacked (not in JSON): a key no compared
+    /// table has is a typo, which `diff` reports as an error (DiffEngine).
+    var lackedGlobalKey: DiffError? = nil
 
     enum CodingKeys: String, CodingKey {
         case rows, columns, stats, notes
@@ -138,6 +141,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     let indexB = Dictionary(hb.enumerated().map { ($1, $0) }, uniquingKeysWith: { x, _ in x })
     var options = options
     var notes: [String] = []
+    var lacked: DiffError? = nil
     if let path = options.globalKeyFor {
         // One dataset without the global key does not stop the review of the others.
         let lacking = [(oldName, ha, indexA), (newName, hb, indexB)].compactMap { name, header, index -> String? in
@@ -146,6 +150,8 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
             return "\(name) has no column \(absent.map(\.debugDescription).joined(separator: ", ")) (columns: \(DiffError.columnList(header)))"
         }
         if !lacking.isEmpty {
+            let (name, header, index) = options.key.contains(where: { indexA[$0] == nil }) ? (oldName, ha, indexA) : (newName, hb, indexB)
+            lacked = .unknownKey(file: name, column: options.key.first { index[$0] == nil } ?? "", columns: header)
             notes.append("compared as a multiset, not by --key \(options.key.joined(separator: ",")): \(lacking.joined(separator: "; ")); "
                          + "give this table its own key with `--key \(shellQuote(path))=COLUMN`")
             options.key = []
@@ -294,7 +300,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
         columns: .init(added: addedColumns, removed: removedColumns,
                        typeChanged: typeChanged, reordered: sharedInOrderA != sharedInOrderB),
         stats: stats, modifiedRows: modifiedRows, addedSample: addedSample, removedSample: removedSample,
-        maxDrift: maxDrift, notes: notes.isEmpty ? nil : notes)
+        maxDrift: maxDrift, notes: notes.isEmpty ? nil : notes, lackedGlobalKey: lacked)
 }
 
 /// Shares of two samples in 20 equal-width bins over their joint range.
