@@ -10,10 +10,11 @@ struct FetchOptions: ParsableArguments {
 
     /// Fetches what `revs` (nil: the working tree, read from disk) need and the store lacks;
     /// one line on stderr when something was fetched, nothing otherwise.
-    func fetch(_ ws: Workspace, revs: [String?], paths: [String] = [], pathsFromRoot: Bool = false, kinds: Set<TargetKind>? = nil) throws {
+    func fetch(_ ws: Workspace, revs: [String?], paths: [String] = [], pathsFromRoot: Bool = false, kinds: Set<TargetKind>? = nil,
+               treesOnly: Bool = false) throws {
         let asked = revs.compactMap { $0 }
         guard !asked.isEmpty else { return }
-        note(try ws.fetchMissing(revs: asked, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds, offline: offline))
+        note(try ws.fetchMissing(revs: asked, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds, treesOnly: treesOnly, offline: offline))
     }
 
     /// `mlv diff`: the snapshots it is about to read (changed targets only).

@@ -89,7 +89,8 @@ struct Ls: ParsableCommand {
         var (rev, path) = splitSpec(spec)
         // `mlv ls v1.0`: a word that names a revision is one, dots or not.
         if !spec.contains(":"), path != nil, (try? ws.resolve(spec)) != nil { (rev, path) = (spec, nil) }
-        try fetching.fetch(ws, revs: [rev], paths: path.map { [$0] } ?? [], pathsFromRoot: true)
+        // Listing reads folders' trees, never file contents: only those are fetched.
+        try fetching.fetch(ws, revs: [rev], paths: path.map { [$0] } ?? [], pathsFromRoot: true, treesOnly: true)
         let files = try ws.list(rev: rev, path: path)
         if json { try Out.json(files); return }
         let width = files.map { bytes($0.size).count }.max() ?? 0

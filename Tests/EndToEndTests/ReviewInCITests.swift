@@ -157,9 +157,10 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         #expect(off.status == 4 && off.stderr.contains("`mlv fetch --rev HEAD~2 -- data/train.csv`"), "\(off.stderr)")
         #expect(try s.shown("HEAD~2:data/train.csv", cwd: clone) == Array(trainRows(3).utf8))
         // Only that revision came: HEAD~3's is still missing.
-        let ls = try s.mlv("ls", "HEAD~3", "--offline", cwd: clone)
-        #expect(ls.status == 4 && ls.stderr.contains("`mlv fetch --rev HEAD~3`"), "\(ls.stderr)")
-        let listed = try s.mlvOK("ls", "--json", "HEAD~3", cwd: clone)
+        let older = try s.mlv("show", "HEAD~3:data/train.csv", "--offline", cwd: clone)
+        #expect(older.status == 4 && older.stderr.contains("`mlv fetch --rev HEAD~3 -- data/train.csv`"), "\(older.stderr)")
+        // Listing file targets needs only their pointers.
+        let listed = try s.mlvOK("ls", "--json", "HEAD~3", "--offline", cwd: clone)
         let files = try JSONSerialization.jsonObject(with: listed.stdoutBytes) as? [[String: Any]] ?? []
         let train = files.first { $0["path"] as? String == "data/train.csv" }
         #expect(train?["size"] as? Int == trainRows(2).utf8.count, "\(listed.stdout)")
@@ -199,6 +200,33 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         #expect(driverOff.stdout.contains("no content summary") && !driverOff.stdout.contains("mlv pull"), "\(driverOff.stdout)")
         let driver = try s.mlvOK("diff-driver", "old-train.csv.mlv", cwd: third)
         #expect(driver.stdout.contains("column id:") && driver.stdout.contains("column x:"), "\(driver.stdout)")
+    }
+
+    /// `mlv ls` of a folder a clone never fetched: its trees are fetched, not its files' data
+    /// (a big file committed earlier stays on the remote).
+    @Test func lsFetchesTheFolderTreesOnly() throws {
+        let s = try Sandbox()
+        let big = noise(3 << 20, seed: 7)
+        try s.write("imgs/big.bin", big)
+        try s.mlvOK("track", "imgs")
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
+        try s.mlvOK("commit", "-m", "big")
+        try s.write("imgs/sub/small.txt", "small\n")
+        try s.mlvOK("commit", "-m", "small")
+        try s.mlvOK("push", "--all-commits")
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone)
+        let off = try s.mlv("ls", "HEAD", "--offline", cwd: clone)
+        #expect(off.status == 4 && off.stderr.contains("imgs at HEAD") && off.stderr.contains("`mlv fetch --rev HEAD`"), "\(off.stderr)")
+        let r = try s.mlvOK("ls", "--json", "HEAD", cwd: clone)
+        let files = (try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [[String: Any]] ?? [])
+            .reduce(into: [String: Int]()) { $0[$1["path"] as? String ?? ""] = $1["size"] as? Int }
+        #expect(files == ["imgs/big.bin": big.count, "imgs/sub/small.txt": 6], "\(r.stdout)")
+        #expect(try s.mlv("ls", "HEAD:imgs/sub", "--offline", cwd: clone).status == 0)
+        // The 3 MiB file's data did not come with the listing.
+        let show = try s.mlv("show", "HEAD:imgs/big.bin", "--offline", cwd: clone)
+        #expect(show.status == 4 && show.stderr.contains("`mlv fetch --rev HEAD -- imgs/big.bin`"), "\(show.stderr)")
+        #expect(try s.shown("HEAD:imgs/big.bin", cwd: clone) == big)
     }
 
     /// A fresh clone before `mlv pull`: its data is "not checked out" (as status says), not

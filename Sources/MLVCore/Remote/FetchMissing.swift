@@ -50,13 +50,15 @@ extension Workspace {
     }
 
     /// Those of `needed` whose snapshot is not wholly in the local store (its tree, every
-    /// tree and manifest below, every chunk).
-    public func incomplete(_ needed: [NeededSnapshot]) throws -> [NeededSnapshot] {
+    /// tree and manifest below, every chunk; with `treesOnly`, a folder's trees, and nothing
+    /// of a file).
+    public func incomplete(_ needed: [NeededSnapshot], treesOnly: Bool = false) throws -> [NeededSnapshot] {
         let store = try store()
         var whole = Set<ObjectID>(), partial = Set<ObjectID>()
         return try needed.filter { n in
             if whole.contains(n.id) { return false }
             if partial.contains(n.id) { return true }
+            if treesOnly && n.pointer.type != .dir { return false }
             var seen = Set<ObjectID>()
             var stack = [n.id]
             while let id = stack.popLast() {
@@ -66,7 +68,7 @@ extension Workspace {
                     return true
                 }
                 switch loc.type {
-                case .tree: stack += try store.tree(id).entries.map(\.id)
+                case .tree: stack += try store.tree(id).entries.filter { !treesOnly || $0.kind == .directory }.map(\.id)
                 case .file: stack += try store.manifest(id).chunks.map(\.id)
                 case .chunk: break
                 }
@@ -81,9 +83,9 @@ extension Workspace {
     /// `mlv fetch` verifies, and returns what was transferred and what was missing. With `offline`, or without a
     /// remote, throws `RemoteError.notFetched` naming the command that brings them: `fix`
     /// gives it for the missing snapshots (see `fetchHint`).
-    public func fetchMissing(_ needed: [NeededSnapshot], offline: Bool,
+    public func fetchMissing(_ needed: [NeededSnapshot], offline: Bool, treesOnly: Bool = false,
                              fix: ([NeededSnapshot]) -> String) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
-        let missing = try incomplete(needed)
+        let missing = try incomplete(needed, treesOnly: treesOnly)
         guard !missing.isEmpty else { return nil }
         if offline { throw notFetched(missing, fix: "\(fix(missing)) brings it (--offline forbids fetching here)") }
         let r: any RemoteStore
@@ -92,15 +94,16 @@ extension Workspace {
         }
         var byID: [ObjectID: NeededSnapshot] = [:]
         for m in missing where byID[m.id] == nil { byID[m.id] = m }
-        let result = try fetch(byID.values.sorted { ($0.path, $0.label) < ($1.path, $1.label) }.map { ($0.id, $0.path, $0.pointer) }, from: r)
+        let result = try fetch(byID.values.sorted { ($0.path, $0.label) < ($1.path, $1.label) }.map { ($0.id, $0.path, $0.pointer) }, from: r, treesOnly: treesOnly)
         return (result, missing)
     }
 
     /// `mlv diff`, `show`, `ls`, `metrics`, `params diff`: the data of `revs` (and `paths`,
     /// `kinds`) this store lacks, fetched; the hint names `mlv fetch --rev REV… [-- PATH…]`.
     public func fetchMissing(revs: [String], paths: [String] = [], pathsFromRoot: Bool = false, kinds: Set<TargetKind>? = nil,
-                             offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
-        try fetchMissing(neededSnapshots(revs: revs, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds), offline: offline) {
+                             treesOnly: Bool = false, offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
+        try fetchMissing(neededSnapshots(revs: revs, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds),
+                         offline: offline, treesOnly: treesOnly) {
             Workspace.fetchHint($0, paths: paths)
         }
     }

@@ -255,8 +255,10 @@ extension Workspace {
     }
 
     /// The transfer itself, for `fetch` and for the commands that fetch what they read
-    /// (`fetchMissing`): the packs holding the snapshots `pointed` names and all below them.
-    func fetch(_ pointed: [(id: ObjectID, path: String, pointer: Pointer)], from r: any RemoteStore) throws -> TransferResult {
+    /// (`fetchMissing`): the packs holding the snapshots `pointed` names and all below them,
+    /// or with `treesOnly` their folders' trees alone (`mlv ls` reads nothing else).
+    func fetch(_ pointed: [(id: ObjectID, path: String, pointer: Pointer)], from r: any RemoteStore,
+               treesOnly: Bool = false) throws -> TransferResult {
         let lock = try self.lock("fetch") { _ in }
         defer { withExtendedLifetime(lock) {} }
         try r.prepare(forWriting: false)
@@ -327,7 +329,7 @@ extension Workspace {
                     guard level < TreeLimits.maxDepth else {
                         throw ObjectError.badSnapshot(target: target, why: "its trees are nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
                     }
-                    for e in try store.tree(id).entries {
+                    for e in try store.tree(id).entries where !treesOnly || e.kind == .directory {
                         next.append(e.id)
                         if e.kind == .directory && named[e.id] == nil { named[e.id] = target }
                     }
@@ -345,7 +347,7 @@ extension Workspace {
         for (id, path, p) in pointed {
             if p.type == .dir {
                 try store.checkSnapshot(id, target: path, declared: (p.size, p.files))
-            } else if try store.manifest(id).size != p.size {
+            } else if !treesOnly, try store.manifest(id).size != p.size {
                 throw ObjectError.badSnapshot(target: path, why: "its pointer says \(p.size) bytes, the stored file has \(try store.manifest(id).size)")
             }
         }
