@@ -17,6 +17,11 @@ struct FetchOptions: ParsableArguments {
         note(try ws.fetchMissing(revs: asked, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds, treesOnly: treesOnly, offline: offline))
     }
 
+    /// `mlv show REV:PATH`: the trees down to PATH, then that file's data alone.
+    func fetch(showing ws: Workspace, rev: String, path: String) throws {
+        note(try ws.fetchMissing(showing: rev, path: path, offline: offline))
+    }
+
     /// `mlv diff`: the snapshots it is about to read (changed targets only).
     func fetch(_ ws: Workspace, needed: [NeededSnapshot], paths: [String]) throws {
         note(try ws.fetchMissing(needed, offline: offline) { Workspace.fetchHint($0, paths: paths) })

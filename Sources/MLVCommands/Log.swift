@@ -63,7 +63,7 @@ struct Show: ParsableCommand {
         let (rev, path) = splitSpec(spec)
         guard let path, !path.isEmpty else { throw ValidationError("name a file: mlv show REV:PATH") }
         let ws = try repo.open()
-        try fetching.fetch(ws, revs: [rev], paths: [path], pathsFromRoot: true)
+        try fetching.fetch(showing: ws, rev: rev, path: path)
         try ws.show(rev: rev, path: path, to: 1)
     }
 }

@@ -223,7 +223,9 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
             .reduce(into: [String: Int]()) { $0[$1["path"] as? String ?? ""] = $1["size"] as? Int }
         #expect(files == ["imgs/big.bin": big.count, "imgs/sub/small.txt": 6], "\(r.stdout)")
         #expect(try s.mlv("ls", "HEAD:imgs/sub", "--offline", cwd: clone).status == 0)
-        // The 3 MiB file's data did not come with the listing.
+        // Showing one file of the folder brings that file, not the others.
+        #expect(try s.shown("HEAD:imgs/sub/small.txt", cwd: clone) == Array("small\n".utf8))
+        // The 3 MiB file's data came neither with the listing nor with the other file.
         let show = try s.mlv("show", "HEAD:imgs/big.bin", "--offline", cwd: clone)
         #expect(show.status == 4 && show.stderr.contains("`mlv fetch --rev HEAD -- imgs/big.bin`"), "\(show.stderr)")
         #expect(try s.shown("HEAD:imgs/big.bin", cwd: clone) == big)

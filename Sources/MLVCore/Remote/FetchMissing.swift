@@ -147,6 +147,29 @@ extension Workspace {
 }
 
 extension Workspace {
+    /// `mlv show REV:PATH`: the trees down to PATH (a target, or a file inside a folder
+    /// target), then that one file's data, not the rest of its folder.
+    public func fetchMissing(showing rev: String, path: String, offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
+        let hint = { (m: [NeededSnapshot]) in Workspace.fetchHint(m, paths: [path]) }
+        let trees = try fetchMissing(neededSnapshots(revs: [rev], paths: [path], pathsFromRoot: true),
+                                     offline: offline, treesOnly: true, fix: hint)
+        // A path naming nothing, or a folder, is left to `show`'s own error.
+        guard let e = try? storedEntry(rev: rev, path: path), e.kind == .file else { return trees }
+        var p = Pointer(kind: .dataset, type: .file)
+        p.snapshot = e.id
+        p.size = e.size
+        let file = try fetchMissing([NeededSnapshot(id: e.id, path: try RepoPath.fromUser(path, cwd: root, root: root), rev: rev, pointer: p)],
+                                    offline: offline, fix: hint)
+        switch (trees, file) {
+        case (nil, let x), (let x, nil): return x
+        case let (t?, f?):
+            var sum = f.fetched
+            sum.packs += t.fetched.packs
+            sum.bytes += t.fetched.bytes
+            return (sum, t.missing + f.missing)
+        }
+    }
+
     /// `mlv diff-driver`: the snapshot a pointer file names (git passes a copy, so no
     /// revision is known), fetched when missing. Returns why there is no content to
     /// summarize, or nil when the store has it all: git's diff must not fail for it.
