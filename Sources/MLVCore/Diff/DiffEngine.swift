@@ -226,9 +226,14 @@ extension Workspace {
             if let only = o.onlyKinds, !only.contains((pb ?? pa)!.kind) { return false }
             return !(pa?.snapshot == pb?.snapshot && pa?.executable == pb?.executable)
         }
+        // What the comparison below reads: both sides of a target of one type on both (an
+        // added or removed one is described by its pointer), every side of metrics and params.
         var reads: [NeededSnapshot] = []
         for path in compared {
-            for (side, p) in [(a, a.targets[path]), (b, b.targets[path])] where side.readsStore(path) {
+            let pa = a.targets[path], pb = b.targets[path]
+            let kind = (pb ?? pa)!.kind
+            guard kind == .metrics || kind == .params || (pa != nil && pa?.type == pb?.type) else { continue }
+            for (side, p) in [(a, pa), (b, pb)] where side.readsStore(path) {
                 if let p, let id = p.snapshot { reads.append(NeededSnapshot(id: id, path: path, rev: side.commit == nil ? nil : side.label, pointer: p)) }
             }
         }
