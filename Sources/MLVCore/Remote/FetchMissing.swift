@@ -110,6 +110,10 @@ extension Workspace {
 
     /// The error for snapshots a command needs and may not fetch.
     public func notFetched(_ missing: [NeededSnapshot], fix: String) -> RemoteError {
+        .notFetched(what: Workspace.notFetchedWhat(missing), fix: fix)
+    }
+
+    static func notFetchedWhat(_ missing: [NeededSnapshot]) -> String {
         // "a.csv at HEAD~2 and HEAD~1, b.csv at HEAD~1": targets in the order met, with
         // the revisions each lacks; past three targets, a count.
         var byPath: [(path: String, revs: [String])] = []
@@ -120,9 +124,8 @@ extension Workspace {
                 byPath.append((m.path, [m.label]))
             }
         }
-        let what = byPath.prefix(3).map { "\($0.path) at \($0.revs.joined(separator: " and "))" }.joined(separator: ", ")
+        return byPath.prefix(3).map { "\($0.path) at \($0.revs.joined(separator: " and "))" }.joined(separator: ", ")
             + (byPath.count > 3 ? " and \(byPath.count - 3) more target\(byPath.count == 4 ? "" : "s")" : "")
-        return .notFetched(what: what, fix: fix)
     }
 
     /// "`mlv fetch --rev A [--rev B] [-- PATH…]`": the command bringing the missing snapshots'
