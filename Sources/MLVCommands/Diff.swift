@@ -72,7 +72,8 @@ struct Diff: ParsableCommand {
         a multiset, with a note in every format (`notes` in JSON), and when no dataset \
         compared has them it is an error (a typo, exit 2). `--key data/a.csv=id,ts` \
         keys one dataset (or the tables of a folder target), overrides the global key and \
-        mlv.yaml's, and a column it names must exist (exit 2 otherwise).
+        mlv.yaml's, and a column it names must exist (exit 2 otherwise); PATH is what comes \
+        before the last `=`.
 
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
 

@@ -48,7 +48,9 @@ struct Show: ParsableCommand {
         abstract: "Write a tracked file's content at a revision to standard output.",
         discussion: """
         Streams the file from the store without checking anything out. PATH is a file \
-        target or a file inside a tracked folder; REV defaults to HEAD.
+        target or a file inside a tracked folder; REV defaults to HEAD. Data this clone \
+        lacks (that file's, not its folder's) is fetched from the default remote first, \
+        verified; --offline forbids that.
 
         Examples:
           mlv show HEAD~3:data/train.csv | head
@@ -73,6 +75,9 @@ struct Ls: ParsableCommand {
         commandName: "ls",
         abstract: "List the files of tracked data at a revision.",
         discussion: """
+        Folders' trees this clone lacks are fetched from the default remote first (their \
+        files' data is not needed); --offline forbids that.
+
         Examples:
           mlv ls                       # every target at HEAD
           mlv ls HEAD~1:data/images    # one folder at an older commit
