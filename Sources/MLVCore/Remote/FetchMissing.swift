@@ -80,9 +80,9 @@ extension Workspace {
 
     /// Makes sure the store holds what `needed` names: returns nil when it does (nothing
     /// fetched), else fetches the missing snapshots from the default remote, verified as
-    /// `mlv fetch` verifies, and returns what was transferred and what was missing. With `offline`, or without a
-    /// remote, throws `RemoteError.notFetched` naming the command that brings them: `fix`
-    /// gives it for the missing snapshots (see `fetchHint`).
+    /// `mlv fetch` verifies, and returns what was transferred and what was missing. With
+    /// `offline`, or without a remote, throws `RemoteError.notFetched` naming the command
+    /// that brings them: `fix` gives it for the missing snapshots (see `fetchHint`).
     public func fetchMissing(_ needed: [NeededSnapshot], offline: Bool, treesOnly: Bool = false,
                              fix: ([NeededSnapshot]) -> String) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
         let missing = try incomplete(needed, treesOnly: treesOnly)
