@@ -50,7 +50,9 @@ struct Diff: ParsableCommand {
         mlv diff              HEAD against the working tree
         mlv diff A            commit A against the working tree
         mlv diff A B          commit A against commit B (branches, tags, ids, HEAD~N)
-        Add `-- PATH...` to compare only some targets. Nothing is checked out.
+        Add `-- PATH...` to compare only some targets. Nothing is checked out. Data of a \
+        revision this clone lacks is fetched from the default remote first (verified as \
+        `mlv fetch` does); --offline forbids that.
 
         For datasets (CSV, TSV): schema (columns added, removed, reordered, type changed), \
         rows added / removed / modified (with --key, matched by key, with cell changes for \
@@ -66,6 +68,13 @@ struct Diff: ParsableCommand {
         (`warnings` in JSON); a YAML file whose aliases expand it past 100,000 nodes more \
         than its bytes is an error.
 
+        Keys: `--key id` applies to every dataset; one without those columns is compared as \
+        a multiset, with a note in every format (`notes` in JSON), and when no dataset \
+        compared has them it is an error (a typo, exit 2). `--key data/a.csv=id,ts` \
+        keys one dataset (or the tables of a folder target), overrides the global key and \
+        mlv.yaml's, and a column it names must exist (exit 2 otherwise); PATH is what comes \
+        before the last `=`.
+
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
 
         Gates for CI (exit status):
@@ -76,26 +85,58 @@ struct Diff: ParsableCommand {
 
         Examples:
           mlv diff HEAD~1 HEAD --key id
+          mlv diff HEAD~1 HEAD --key id --key data/events.csv=user,ts
           mlv diff main HEAD --format md > review.md
           mlv diff origin/main HEAD --fail-on 'accuracy.test < -0.01' --fail-on 'drift(data/train.csv) > 0.2'
         """)
 
     @OptionGroup var repo: RepoOptions
-    @Option(help: ArgumentHelp("Key columns for datasets, comma-separated.", valueName: "col[,col]")) var key: String?
+    @Option(help: ArgumentHelp("Key columns, comma-separated: for every dataset (one lacking them is compared as a multiset, with a note), or with PATH= for that dataset only (its columns must exist); repeatable.",
+                               valueName: "[PATH=]col[,col]"))
+    var key: [String] = []
     @Option(help: "Modified rows shown with their cell changes (and added/removed samples).") var rows = 5
     @Option(help: "Drift (PSI) above which a column is marked drifted.") var driftThreshold = 0.2
     @OptionGroup var gate: DiffGateOptions
+    @OptionGroup var fetching: FetchOptions
     @Argument(help: "The old revision (default HEAD).") var from: String?
     @Argument(help: "The new revision (default: the working tree).") var to: String?
     @Argument(parsing: .postTerminator, help: "After --: targets or paths to compare.") var paths: [String] = []
 
-    func validate() throws { _ = try gate.gates() }
+    func validate() throws {
+        _ = try gate.gates()
+        _ = try keys()
+    }
+
+    /// `--key id,ts` (every dataset) and `--key data/a.csv=id` (one): split at the last `=`,
+    /// as paths may hold one (`date=2024-01-01/part.csv`) where column names rarely do.
+    func keys() throws -> (global: [String], perTarget: [String: [String]]) {
+        var global: [String]? = nil
+        var perTarget: [String: [String]] = [:]
+        for k in key {
+            let (path, list) = k.lastIndex(of: "=").map { (String(k[..<$0]), String(k[k.index(after: $0)...])) } ?? (nil, k)
+            let cols = list.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmed }
+            guard !cols.isEmpty, !cols.contains("") else {
+                throw ValidationError("--key \(k.debugDescription): name the key columns, comma-separated (--key id or --key data/a.csv=id,ts)")
+            }
+            if let path {
+                guard !path.isEmpty else { throw ValidationError("--key \(k.debugDescription): name the dataset before '=' (--key data/a.csv=id)") }
+                guard perTarget[path] == nil else { throw ValidationError("--key: \(path) is given a key twice") }
+                perTarget[path] = cols
+            } else {
+                guard global == nil else { throw ValidationError("--key: one key for every dataset; give the others as --key PATH=COL") }
+                global = cols
+            }
+        }
+        return (global ?? [], perTarget)
+    }
 
     func run() throws {
-        let keys = key.map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
-        let o = DiffOptions(from: from, to: to, paths: paths,
-                            table: TableDiffOptions(key: keys, rowSamples: rows, driftThreshold: driftThreshold))
-        try gate.finish(try repo.open().diff(o))
+        let keys = try keys()
+        var o = DiffOptions(from: from, to: to, paths: paths,
+                            table: TableDiffOptions(key: keys.global, rowSamples: rows, driftThreshold: driftThreshold))
+        o.keys = keys.perTarget
+        let ws = try repo.open()
+        try gate.finish(try ws.diff(o) { try fetching.fetch(ws, needed: $0, paths: paths) })
     }
 }
 
@@ -109,10 +150,13 @@ struct Metrics: ParsableCommand {
             discussion: "Examples:\n  mlv metrics show\n  mlv metrics show HEAD~1 --format json")
         @OptionGroup var repo: RepoOptions
         @Option(help: "Output format: text, md, json.") var format: DiffFormat = .text
+        @OptionGroup var fetching: FetchOptions
         @Argument(help: "A revision.") var revision: String?
 
         func run() throws {
-            let values = try repo.open().metricValues(at: revision).map { ($0.file, $0.key, $0.new?.description ?? "") }
+            let ws = try repo.open()
+            try fetching.fetch(ws, revs: [revision], kinds: [.metrics])
+            let values = try ws.metricValues(at: revision).map { ($0.file, $0.key, $0.new?.description ?? "") }
             switch format {
             case .json:
                 struct V: Encodable { let file, key, value: String }
@@ -133,18 +177,20 @@ struct Metrics: ParsableCommand {
             discussion: "Examples:\n  mlv metrics diff\n  mlv metrics diff main HEAD --fail-on 'rel(loss) > 0.05'")
         @OptionGroup var repo: RepoOptions
         @OptionGroup var gate: DiffGateOptions
+        @OptionGroup var fetching: FetchOptions
         @Argument(help: "Up to two revisions.") var revisions: [String] = []
 
         func validate() throws { if revisions.count > 2 { throw ValidationError("at most two revisions") } }
 
-        func run() throws { try diffOnly(.metrics, repo: repo, gate: gate, revisions: revisions) }
+        func run() throws { try diffOnly(.metrics, repo: repo, gate: gate, fetching: fetching, revisions: revisions) }
     }
 }
 
 /// `mlv metrics diff` and `mlv params diff`: `mlv diff` restricted to one kind.
-func diffOnly(_ kind: TargetKind, repo: RepoOptions, gate: DiffGateOptions, revisions: [String]) throws {
+func diffOnly(_ kind: TargetKind, repo: RepoOptions, gate: DiffGateOptions, fetching: FetchOptions, revisions: [String]) throws {
     let o = DiffOptions(from: revisions.first, to: revisions.count > 1 ? revisions[1] : nil, onlyKinds: [kind])
-    try gate.finish(try repo.open().diff(o))
+    let ws = try repo.open()
+    try gate.finish(try ws.diff(o) { try fetching.fetch(ws, needed: $0, paths: []) })
 }
 
 struct Params: ParsableCommand {
@@ -162,11 +208,12 @@ struct Params: ParsableCommand {
             """)
         @OptionGroup var repo: RepoOptions
         @OptionGroup var gate: DiffGateOptions
+        @OptionGroup var fetching: FetchOptions
         @Argument(help: "Up to two revisions.") var revisions: [String] = []
 
         func validate() throws { if revisions.count > 2 { throw ValidationError("at most two revisions") } }
 
-        func run() throws { try diffOnly(.params, repo: repo, gate: gate, revisions: revisions) }
+        func run() throws { try diffOnly(.params, repo: repo, gate: gate, fetching: fetching, revisions: revisions) }
     }
 }
 
@@ -182,10 +229,11 @@ struct DiffDriver: ParsableCommand {
         """)
 
     @OptionGroup var repo: RepoOptions
+    @OptionGroup var fetching: FetchOptions
     @Argument(help: "A pointer file (git passes a temporary copy).") var file: String
 
     func run() throws {
         let bytes = try FSRead.all(file)
-        print(try repo.open().summarize(pointerBytes: bytes, name: file), terminator: "")
+        print(try repo.open().summarize(pointerBytes: bytes, name: file, offline: fetching.offline), terminator: "")
     }
 }

@@ -36,9 +36,11 @@ enum DiffRender {
     static func tableLines(_ tab: TableDiff, md: Bool) -> [String] {
         var out: [String] = []
         let r = tab.rows
-        let how = r.keyed ? "by key \(r.key.joined(separator: ","))" : "as a multiset (no --key)"
+        let notes = tab.notes ?? []
+        let how = r.keyed ? "by key \(r.key.joined(separator: ","))" : (notes.isEmpty ? "as a multiset (no --key)" : "as a multiset")
         out.append("rows \(grouped(UInt64(r.old))) → \(grouped(UInt64(r.new))): +\(r.added) added, -\(r.removed) removed" +
                    (r.keyed ? ", ~\(r.modified) modified (\(tab.cellsChanged) cells)" : "") + ", compared \(how)")
+        out += notes.map { "note: " + $0 }
         if r.duplicateKeysOld + r.duplicateKeysNew > 0 {
             out.append("duplicate keys: \(r.duplicateKeysOld) old, \(r.duplicateKeysNew) new")
         }

@@ -48,7 +48,9 @@ struct Show: ParsableCommand {
         abstract: "Write a tracked file's content at a revision to standard output.",
         discussion: """
         Streams the file from the store without checking anything out. PATH is a file \
-        target or a file inside a tracked folder; REV defaults to HEAD.
+        target or a file inside a tracked folder; REV defaults to HEAD. Data this clone \
+        lacks (that file's, not its folder's) is fetched from the default remote first, \
+        verified; --offline forbids that.
 
         Examples:
           mlv show HEAD~3:data/train.csv | head
@@ -56,12 +58,15 @@ struct Show: ParsableCommand {
         """)
 
     @OptionGroup var repo: RepoOptions
+    @OptionGroup var fetching: FetchOptions
     @Argument(help: "REV:PATH, or PATH for HEAD.") var spec: String
 
     func run() throws {
         let (rev, path) = splitSpec(spec)
         guard let path, !path.isEmpty else { throw ValidationError("name a file: mlv show REV:PATH") }
-        try repo.open().show(rev: rev, path: path, to: 1)
+        let ws = try repo.open()
+        try fetching.fetch(showing: ws, rev: rev, path: path)
+        try ws.show(rev: rev, path: path, to: 1)
     }
 }
 
@@ -70,6 +75,9 @@ struct Ls: ParsableCommand {
         commandName: "ls",
         abstract: "List the files of tracked data at a revision.",
         discussion: """
+        Folders' trees this clone lacks are fetched from the default remote first (their \
+        files' data is not needed); --offline forbids that.
+
         Examples:
           mlv ls                       # every target at HEAD
           mlv ls HEAD~1:data/images    # one folder at an older commit
@@ -78,6 +86,7 @@ struct Ls: ParsableCommand {
 
     @OptionGroup var repo: RepoOptions
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var fetching: FetchOptions
     @Argument(help: "REV[:PATH] (default HEAD).") var spec: String = "HEAD"
 
     func run() throws {
@@ -85,6 +94,8 @@ struct Ls: ParsableCommand {
         var (rev, path) = splitSpec(spec)
         // `mlv ls v1.0`: a word that names a revision is one, dots or not.
         if !spec.contains(":"), path != nil, (try? ws.resolve(spec)) != nil { (rev, path) = (spec, nil) }
+        // Listing reads folders' trees, never file contents: only those are fetched.
+        try fetching.fetch(ws, revs: [rev], paths: path.map { [$0] } ?? [], pathsFromRoot: true, treesOnly: true)
         let files = try ws.list(rev: rev, path: path)
         if json { try Out.json(files); return }
         let width = files.map { bytes($0.size).count }.max() ?? 0

@@ -71,7 +71,7 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
     case let e as VerifyError: return (e.description, .userError)
     case let e as RemoteError:
         switch e {
-        case .missingOnRemote, .damaged: return (e.description, .integrity)
+        case .missingOnRemote, .damaged, .notFetched: return (e.description, .integrity)
         case .unknownRemote, .noRemote, .unsupportedURL, .unreachable, .relativeURL: return (e.description, .userError)
         }
     case let e as RunError:

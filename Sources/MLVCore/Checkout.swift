@@ -46,6 +46,33 @@ extension Workspace {
     /// interrupted is completed first, by any `mlv checkout`.
     public func checkout(rev: String?, paths: [String], force: Bool, snapshot: String?,
                          waiting: @escaping (String) -> Void) throws -> CheckoutResult {
+        do {
+            return try checkoutJournaled(rev: rev, paths: paths, force: force, snapshot: snapshot, waiting: waiting)
+        } catch StoreError.missingObject(let id, let type) {
+            // Data a fresh clone never fetched: name what brings it. `mlv pull` fetches only
+            // the current pointers' data, so it helps only a checkout without REV.
+            guard snapshot == nil else { throw StoreError.missingObject(id, type: type) }
+            let needed: [NeededSnapshot]
+            if let rev {
+                needed = try neededSnapshots(revs: [rev], paths: paths)
+            } else {
+                let wanted = try paths.map { try userPath($0) }
+                needed = try targets().compactMap { t, p in
+                    guard let s = p.snapshot, wanted.isEmpty || wanted.contains(where: { RepoPath.isWithin(t, $0) || RepoPath.isWithin($0, t) })
+                    else { return nil }
+                    return NeededSnapshot(id: s, path: t, rev: nil, pointer: p)
+                }
+            }
+            let missing = try incomplete(needed)
+            guard !missing.isEmpty else { throw StoreError.missingObject(id, type: type) }
+            let args = paths.isEmpty ? "" : " -- " + paths.map(shellQuote).joined(separator: " ")
+            throw notFetched(missing, fix: rev.map { "run \(Workspace.fetchHint(missing, paths: paths)), then `mlv checkout \(Workspace.quoteRev($0))\(args)` again" }
+                                      ?? "run `mlv pull\(args)` (fetch, then checkout)")
+        }
+    }
+
+    private func checkoutJournaled(rev: String?, paths: [String], force: Bool, snapshot: String?,
+                                   waiting: @escaping (String) -> Void) throws -> CheckoutResult {
         let lock = try self.lock("checkout", waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         guard let journal = try CheckoutJournal.read(self) else {

@@ -96,7 +96,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .corruptPack(let path, let offset, let why):
             return "\(path): corrupt pack at byte \(offset): \(why); the store is damaged: restore this pack from a backup or another clone"
         case .missingObject(let id, let type):
-            return "\(type) \(id.short) is not in the local store; run `mlv pull` (or `mlv fetch`) to get it from a remote"
+            return "\(type) \(id.short) is not in the local store; `mlv fetch --rev REV -- PATH` brings what a commit pins from a remote (`mlv fsck` lists what this store lacks)"
         case .missingPack(let path):
             return "\(path): pack file is missing; restore it from a backup or another clone"
         case .lockBusy(let path, let holder):

@@ -86,7 +86,7 @@ public enum DiffError: Error, CustomStringConvertible, Equatable {
         case .malformed(let file, let line, let why):
             return line > 0 ? "\(file):\(line): \(why)" : "\(file): \(why)"
         case .unknownKey(let file, let column, let columns):
-            return "\(file): no column \(column.debugDescription) to use as --key; columns are \(columns.prefix(12).joined(separator: ", "))"
+            return "\(file): no column \(column.debugDescription) to use as --key; columns are \(DiffError.columnList(columns))"
         case .tooLarge(let what, let limit):
             return "\(what) is larger than \(limit / 1024 / 1024) MiB; metrics and params files must be small"
         case .tooWide(let file, let why):
@@ -94,5 +94,10 @@ public enum DiffError: Error, CustomStringConvertible, Equatable {
         case .badExpression(let expr, let why):
             return "--fail-on \(expr.debugDescription): \(why); see `mlv diff --help` for the expression language"
         }
+    }
+
+    /// A table's column names for a message: the first twelve, then how many in all.
+    static func columnList(_ columns: [String]) -> String {
+        columns.isEmpty ? "none" : columns.prefix(12).joined(separator: ", ") + (columns.count > 12 ? ", … (\(columns.count) in all)" : "")
     }
 }

@@ -89,6 +89,9 @@ public struct DiffOptions: Sendable {
     public var to: String?             // nil: the working tree
     public var paths: [String] = []
     public var table = TableDiffOptions()
+    /// Keys given for one dataset (`--key PATH=COL[,COL]`, PATH as typed): they win over the
+    /// global `table.key`, and a column they name must exist.
+    public var keys: [String: [String]] = [:]
     /// Only metrics and params (mlv metrics/params diff).
     public var onlyKinds: Set<TargetKind>? = nil
 
@@ -110,6 +113,14 @@ struct DiffSide {
     var targets: [String: Pointer] = [:]
     /// HEAD before the first commit: nothing at all (not the working tree, as `commit` nil says otherwise).
     var empty = false
+    /// Working-tree targets never checked out here (a fresh clone): their pointer stands for
+    /// them, and their content is the store's, as `mlv status` says "not checked out", not deleted.
+    var stored: Set<String> = []
+
+    /// True when `path` (a target or a file in one) is read from the store, not from disk.
+    func readsStore(_ path: String) -> Bool {
+        commit != nil || (!stored.isEmpty && stored.contains { RepoPath.isWithin(path, $0) })
+    }
 }
 
 extension Workspace {
@@ -127,7 +138,13 @@ extension Workspace {
         snap = sn
         var s = DiffSide(label: "working tree", commit: nil)
         for (p, ptr) in try targets() {
-            guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else { continue }
+            guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else {
+                if ptr.snapshot != nil && sn.cache.synced[p] == nil {
+                    s.targets[p] = ptr
+                    s.stored.insert(p)
+                }
+                continue
+            }
             var q = ptr
             q.snapshot = w.id
             q.size = w.size
@@ -160,8 +177,10 @@ extension Workspace {
 
     /// `mlv diff`: compares tracked data, metrics and params between two commits, or between a
     /// commit and the working tree. Nothing is checked out: pointers come from git, content
-    /// streams from the store (or the working tree).
-    public func diff(_ o: DiffOptions) throws -> DiffReport {
+    /// streams from the store (or the working tree). `beforeReading` gets the stored snapshots
+    /// the comparison will read (changed targets only), before any is read: `mlv diff` fetches
+    /// those this clone lacks.
+    public func diff(_ o: DiffOptions, beforeReading: ([NeededSnapshot]) throws -> Void = { _ in }) throws -> DiffReport {
         let store = try store()
         var snap: Snapshotter? = nil
         // Before the first commit, HEAD is an empty side: everything in the working tree is added.
@@ -178,19 +197,55 @@ extension Workspace {
             throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
         }
 
+        // A key given for a path names a target (or a file inside one) of either side.
+        var keyFor: [String: [String]] = [:]
+        for (input, k) in o.keys {
+            let f = try userPath(input)
+            guard known.contains(where: { RepoPath.isWithin(f, $0) }) else {
+                throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
+            }
+            keyFor[f] = k
+        }
+        /// The key for a table (a target, or a file inside a folder target): its own, else the
+        /// global --key (which it may lack), else mlv.yaml's for the target.
+        func keyed(_ options: TableDiffOptions, file: String, target: String) -> TableDiffOptions {
+            var x = options
+            x.globalKeyFor = nil
+            if let k = keyFor[file] ?? keyFor[target] { x.key = k }
+            else if !o.table.key.isEmpty { x.key = o.table.key; x.globalKeyFor = file }
+            else { x.key = config.targets[target]?.key ?? [] }
+            return x
+        }
+
         var report = DiffReport(from: a.label, to: b.label, targets: [], metrics: [], params: [])
         report.tracked = Set(a.targets.keys).union(b.targets.keys)
-        for path in Set(a.targets.keys).union(b.targets.keys).sorted() where selected(path) {
+        /// The targets compared: selected, of the kinds asked, and different.
+        let compared = Set(a.targets.keys).union(b.targets.keys).sorted().filter { path in
+            let pa = a.targets[path], pb = b.targets[path]
+            if !selected(path) { return false }
+            if let only = o.onlyKinds, !only.contains((pb ?? pa)!.kind) { return false }
+            return !(pa?.snapshot == pb?.snapshot && pa?.executable == pb?.executable)
+        }
+        // What the comparison below reads: both sides of a target of one type on both (an
+        // added or removed one is described by its pointer), every side of metrics and params.
+        var reads: [NeededSnapshot] = []
+        for path in compared {
             let pa = a.targets[path], pb = b.targets[path]
             let kind = (pb ?? pa)!.kind
-            if let only = o.onlyKinds, !only.contains(kind) { continue }
-            if pa?.snapshot == pb?.snapshot && pa?.executable == pb?.executable { continue }
+            guard kind == .metrics || kind == .params || (pa != nil && pa?.type == pb?.type) else { continue }
+            for (side, p) in [(a, pa), (b, pb)] where side.readsStore(path) {
+                if let p, let id = p.snapshot { reads.append(NeededSnapshot(id: id, path: path, rev: side.commit == nil ? nil : side.label, pointer: p)) }
+            }
+        }
+        try beforeReading(reads)
+        for path in compared {
+            let pa = a.targets[path], pb = b.targets[path]
+            let kind = (pb ?? pa)!.kind
             var t = TargetDiff(path: path, kind: kind, change: pa == nil ? "added" : (pb == nil ? "removed" : "modified"),
                                oldSnapshot: pa?.snapshot?.hex, newSnapshot: pb?.snapshot?.hex,
                                oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil,
                                features: nil, tensors: nil)
-            var tableOptions = o.table
-            if tableOptions.key.isEmpty, let k = config.targets[path]?.key { tableOptions.key = k }
+            var tableOptions = keyed(o.table, file: path, target: path)
             // Big tables are compared in partitions of about 128 MiB of old data each.
             tableOptions.partitions = Workspace.partitions(forBytes: pa?.size ?? 0)
             tableOptions.spillDirectory = store.tmpDir
@@ -208,7 +263,7 @@ extension Workspace {
                     t.files = fileChanges(fa, fb)
                     for f in t.files where f.change == "modified" && t.tables.count < 5 {
                         if let fmt = TableFormat(path: f.path) {
-                            var fileOptions = tableOptions
+                            var fileOptions = keyed(tableOptions, file: f.path, target: path)
                             fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
                             do {
                                 t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
@@ -256,6 +311,11 @@ extension Workspace {
                 }
             }
             report.targets.append(t)
+        }
+        // A global --key that no compared table has is a typo, not a note on every table.
+        let tables = report.targets.flatMap { t in [t.table].compactMap { $0 } + t.tables.values }
+        if !o.table.key.isEmpty, let first = tables.first?.lackedGlobalKey, tables.allSatisfy({ $0.lackedGlobalKey != nil }) {
+            throw first
         }
         // Metrics and params kept in git.
         for (files, kind) in [(config.metrics, TargetKind.metrics), (config.paramsFiles, TargetKind.params)] {
@@ -317,7 +377,7 @@ extension Workspace {
 
     /// A file's bytes: from the store for a commit, from disk for the working tree.
     func stream(_ s: DiffSide, _ path: String, _ manifest: ObjectID, store: Store) throws -> ByteStream {
-        if s.commit == nil {
+        if !s.readsStore(path) {
             guard let real = try tree.resolvedForReading(path) else { throw IOError("open", absolute(path), code: ENOENT) }
             return try WorkingFileStream(path: real)
         }
@@ -329,7 +389,7 @@ extension Workspace {
     func listFiles(_ s: DiffSide, _ root: String, _ id: ObjectID, declared: (size: UInt64, files: UInt64)? = nil,
                    store: Store, snap: Snapshotter?) throws -> [String: (ObjectID, UInt64)] {
         var out: [String: (ObjectID, UInt64)] = [:]
-        if s.commit == nil, let snap {
+        if !s.readsStore(root), let snap {
             // The working tree: the snapshot pass just recorded every file's manifest.
             for (p, e) in snap.cache.entries where RepoPath.isWithin(p, root) && e.manifest != .zero && e.stat.mode & 0o170000 == 0o100000 {
                 out[p] = (e.manifest, e.stat.size)
@@ -349,7 +409,7 @@ extension Workspace {
     /// The share of a binary's new bytes that sit in chunks the old version had.
     func binaryDiff(_ a: DiffSide, _ b: DiffSide, _ path: String, _ sa: ObjectID, _ sb: ObjectID, store: Store) throws -> BinaryDiff {
         func chunks(_ s: DiffSide, _ id: ObjectID) throws -> [ManifestChunk] {
-            if s.commit != nil { return try store.manifest(id).chunks }
+            if s.readsStore(path) { return try store.manifest(id).chunks }
             return try Archiver(writer: nil).chunkList(at: absolute(path))
         }
         let old = Set(try chunks(a, sa).map(\.id))

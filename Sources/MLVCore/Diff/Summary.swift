@@ -4,7 +4,7 @@ extension Workspace {
     /// A text summary of a pointer's data for `git diff` (textconv): the pointer's fields,
     /// then, when the data is in the local store, a table's columns with their statistics or a
     /// folder's file list. Lines are stable so that git's line diff shows what moved.
-    public func summarize(pointerBytes: [UInt8], name: String) throws -> String {
+    public func summarize(pointerBytes: [UInt8], name: String, offline: Bool = false) throws -> String {
         let p = try Pointer(parsing: pointerBytes, path: name)
         var out = ["mlv \(p.kind.rawValue) (\(p.type.rawValue))"]
         guard let id = p.snapshot else { return (out + ["not committed yet"]).joined(separator: "\n") + "\n" }
@@ -12,8 +12,8 @@ extension Workspace {
         out.append("size \(p.size) bytes, \(p.files) file\(p.files == 1 ? "" : "s")")
         if let r = p.rows, let c = p.columns { out.append("\(r) rows x \(c) columns") }
         let store = try store()
-        guard try store.contains(id) else {
-            out.append("(data not in the local store: no content summary)")
+        if let why = try fetchForSummary(p, id: id, name: name, offline: offline) {
+            out.append("(no content summary: \(why))")
             return out.joined(separator: "\n") + "\n"
         }
         let target = String(name.hasSuffix(Pointer.suffix) ? name.dropLast(Pointer.suffix.count) : Substring(name))

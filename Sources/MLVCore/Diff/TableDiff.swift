@@ -76,9 +76,15 @@ public struct TableDiff: Codable, Sendable {
     public var addedSample: [[String: String]]
     public var removedSample: [[String: String]]
     public var maxDrift: Double?
+    /// How the comparison departed from what was asked, one sentence each (a global --key
+    /// this table lacks: compared as a multiset). Absent when there is nothing to say.
+    public var notes: [String]? = nil
+    /// The global --key's first column this table lacked (not in JSON): a key no compared
+    /// table has is a typo, which `diff` reports as an error (DiffEngine).
+    var lackedGlobalKey: DiffError? = nil
 
     enum CodingKeys: String, CodingKey {
-        case rows, columns, stats
+        case rows, columns, stats, notes
         case cellsChanged = "cells_changed"
         case modifiedRows = "modified_rows"
         case addedSample = "added_sample"
@@ -96,6 +102,11 @@ public struct TableDiffOptions: Sendable {
     /// is bounded by one partition. 1 = everything in memory.
     public var partitions = 1
     public var spillDirectory = "/tmp"
+    /// `key` is the global `--key`, given for every dataset: a table lacking one of its
+    /// columns is compared as a multiset with a note instead of failing the diff. The value is
+    /// the table's path, for the note's hint. Nil: the key was given for this table (`--key
+    /// PATH=COL`, mlv.yaml), and a column it names must exist.
+    public var globalKeyFor: String? = nil
 
     public init(key: [String] = [], rowSamples: Int = 5, driftThreshold: Double = 0.2) {
         self.key = key
@@ -128,6 +139,24 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     // width (array searches per column made a 100,000-column diff take minutes).
     let indexA = Dictionary(ha.enumerated().map { ($1, $0) }, uniquingKeysWith: { x, _ in x })
     let indexB = Dictionary(hb.enumerated().map { ($1, $0) }, uniquingKeysWith: { x, _ in x })
+    var options = options
+    var notes: [String] = []
+    var lacked: DiffError? = nil
+    if let path = options.globalKeyFor {
+        // One dataset without the global key does not stop the review of the others.
+        let lacking = [(oldName, ha, indexA), (newName, hb, indexB)].compactMap { name, header, index -> String? in
+            let absent = options.key.filter { index[$0] == nil }
+            guard !absent.isEmpty else { return nil }
+            return "\(name) has no column \(absent.map(\.debugDescription).joined(separator: ", ")) (columns: \(DiffError.columnList(header)))"
+        }
+        if !lacking.isEmpty {
+            let (name, header, index) = options.key.contains(where: { indexA[$0] == nil }) ? (oldName, ha, indexA) : (newName, hb, indexB)
+            lacked = .unknownKey(file: name, column: options.key.first { index[$0] == nil } ?? "", columns: header)
+            notes.append("compared as a multiset, not by --key \(options.key.joined(separator: ",")): \(lacking.joined(separator: "; ")); "
+                         + "give this table its own key with `--key \(shellQuote(path))=COLUMN`")
+            options.key = []
+        }
+    }
     for k in options.key {
         if indexA[k] == nil { throw DiffError.unknownKey(file: oldName, column: k, columns: ha) }
         if indexB[k] == nil { throw DiffError.unknownKey(file: newName, column: k, columns: hb) }
@@ -271,7 +300,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
         columns: .init(added: addedColumns, removed: removedColumns,
                        typeChanged: typeChanged, reordered: sharedInOrderA != sharedInOrderB),
         stats: stats, modifiedRows: modifiedRows, addedSample: addedSample, removedSample: removedSample,
-        maxDrift: maxDrift)
+        maxDrift: maxDrift, notes: notes.isEmpty ? nil : notes, lackedGlobalKey: lacked)
 }
 
 /// Shares of two samples in 20 equal-width bins over their joint range.

@@ -19,6 +19,10 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
     /// A file on the remote that is not what mlv wrote there (wrong content, wrong kind of
     /// file, impossible size): integrity, like a damaged local store.
     case damaged(remote: String, path: String, why: String)
+    /// Data a command needs that this clone's store lacks and the command may not fetch
+    /// (--offline, no remote, or a command that does not fetch): `what` names the targets
+    /// and revisions, `fix` the exact command that brings them (FetchMissing.swift).
+    case notFetched(what: String, fix: String)
 
     public var description: String {
         switch self {
@@ -36,6 +40,8 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
             return "remote \(r): url \(u.debugDescription) in mlv.yaml is a relative path, which would name a different folder in every clone; give it an absolute one: `mlv remote remove \(r)` then `mlv remote add \(r) /absolute/path`"
         case .damaged(let r, let path, let why):
             return "remote \(r): \(path): \(why); the remote is damaged: check it with `mlv fsck --remote \(r)` and push again from a clone that has the data"
+        case .notFetched(let what, let fix):
+            return "the data of \(what) is not in the local store; \(fix)"
         }
     }
 }
@@ -245,6 +251,14 @@ extension Workspace {
     /// need (walking trees and manifests as they arrive). Nothing unverified reaches the store.
     public func fetch(remote name: String?, revs: [String], paths: [String] = []) throws -> TransferResult {
         let r = try remote(name)
+        return try fetch(pointedSnapshots(revs: revs, allCommits: false, paths: paths), from: r)
+    }
+
+    /// The transfer itself, for `fetch` and for the commands that fetch what they read
+    /// (`fetchMissing`): the packs holding the snapshots `pointed` names and all below them,
+    /// or with `treesOnly` their folders' trees alone (`mlv ls` reads nothing else).
+    func fetch(_ pointed: [(id: ObjectID, path: String, pointer: Pointer)], from r: any RemoteStore,
+               treesOnly: Bool = false) throws -> TransferResult {
         let lock = try self.lock("fetch") { _ in }
         defer { withExtendedLifetime(lock) {} }
         try r.prepare(forWriting: false)
@@ -258,7 +272,6 @@ extension Workspace {
         }
         let sizes = try r.packFiles()
         var result = TransferResult(remote: r.name, packs: 0, bytes: 0, alreadyThere: 0, alreadyThereBytes: nil, objects: 0)
-        let pointed = try pointedSnapshots(revs: revs, allCommits: false, paths: paths)
         var pending = Array(Set(pointed.map(\.id)))
         // The target first naming each tree, for errors; and how far below a root the walk is:
         // a tree first met `maxDepth` levels down lies deeper than the format allows.
@@ -316,7 +329,7 @@ extension Workspace {
                     guard level < TreeLimits.maxDepth else {
                         throw ObjectError.badSnapshot(target: target, why: "its trees are nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
                     }
-                    for e in try store.tree(id).entries {
+                    for e in try store.tree(id).entries where !treesOnly || e.kind == .directory {
                         next.append(e.id)
                         if e.kind == .directory && named[e.id] == nil { named[e.id] = target }
                     }
@@ -334,7 +347,7 @@ extension Workspace {
         for (id, path, p) in pointed {
             if p.type == .dir {
                 try store.checkSnapshot(id, target: path, declared: (p.size, p.files))
-            } else if try store.manifest(id).size != p.size {
+            } else if !treesOnly, try store.manifest(id).size != p.size {
                 throw ObjectError.badSnapshot(target: path, why: "its pointer says \(p.size) bytes, the stored file has \(try store.manifest(id).size)")
             }
         }

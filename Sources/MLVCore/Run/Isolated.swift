@@ -64,7 +64,8 @@ extension Workspace {
     /// data pinned at `commit` (the code exported from git, the data from the store, inputs
     /// read-only), with the controlled environment; outputs go into the shared store. The
     /// work directory is removed afterwards, whatever happens.
-    func runIsolated(_ name: String, at commit: GitOID, output: @escaping (String) -> Void) throws -> RunRecord {
+    /// `rev`: the revision as the user typed it, for the hint when its data is not here.
+    func runIsolated(_ name: String, at commit: GitOID, rev: String, output: @escaping (String) -> Void) throws -> RunRecord {
         let dir = FS.join(mlvDir, "work/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FS.makeDirectories(dir)
         defer { makeWritable(dir); try? removeTree(dir) }
@@ -80,7 +81,12 @@ extension Workspace {
         restorer.tree = iso.tree
         defer { restorer.abandon() }
         let snap = Snapshotter(ws: iso, cache: StatCache(), writer: nil)
-        for (path, p) in try targets(at: commit) where !stage.outs.contains(where: { RepoPath.isWithin(path, $0) }) {
+        let pinned = try targets(at: commit).filter { t in !stage.outs.contains(where: { RepoPath.isWithin(t.path, $0) }) }
+        // Data of a commit this clone never fetched: say which command brings it (this runs
+        // under the repository lock, so it does not fetch itself).
+        let missing = try incomplete(pinned.compactMap { t in t.pointer.snapshot.map { NeededSnapshot(id: $0, path: t.path, rev: rev, pointer: t.pointer) } })
+        if !missing.isEmpty { throw notFetched(missing, fix: "run \(Workspace.fetchHint(missing, paths: [])), then this command again") }
+        for (path, p) in pinned {
             guard let s = p.snapshot else { continue }
             let entry = TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
                                   executable: p.executable, size: p.size, files: p.files, id: s)
@@ -106,7 +112,7 @@ extension Workspace {
         let lock = try self.lock("run") { _ in }
         defer { withExtendedLifetime(lock) {} }
         let commit = try resolve(rev ?? "HEAD")
-        let record = try runIsolated(name, at: commit, output: output)
+        let record = try runIsolated(name, at: commit, rev: rev ?? "HEAD", output: output)
         if try git.head() == commit, let stage = config.stages[name] {
             for (path, id) in record.outputs { try restoreOutput(path, ObjectID(hex: id)!) }
             try writeRunRecord(record)
@@ -132,7 +138,7 @@ extension Workspace {
                 throw VerifyError.noRecord(stage: name, rev: label)
             }
             let old = try RunRecord.parse(bytes, stage: name, rev: label)
-            let new = try runIsolated(name, at: commit, output: output)
+            let new = try runIsolated(name, at: commit, rev: label, output: output)
             let checks = Set(old.outputs.keys).union(new.outputs.keys).sorted().map {
                 OutputCheck(path: $0, recorded: old.outputs[$0], reproduced: new.outputs[$0], same: old.outputs[$0] == new.outputs[$0])
             }
