@@ -140,7 +140,7 @@ extension Workspace {
             r.stage = name
             try writeRunRecord(r)
             try trackOutputs(stage, r.outputs)
-            output("[\(name)] restored \(r.outputs.count) output\(r.outputs.count == 1 ? "" : "s") from the run cache (these inputs ran before)")
+            output("[\(name)] restored \(counted(r.outputs.count, "output")) from the run cache (these inputs ran before)")
             return ReproStep(stage: name, action: "restored", reason: "run cache", record: r)
         }
         let reason = runRecord(name) == nil ? "no record yet" : "inputs, params or definition changed"
