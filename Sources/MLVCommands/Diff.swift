@@ -94,6 +94,13 @@ struct Diff: ParsableCommand {
 
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
 
+        Formats carry the same facts, rows sampled (--rows) included. text clips values past \
+        80 characters with "…" and, on a terminal, goes through a pager as git does \
+        ($MLV_PAGER, else $PAGER, else `less -FRX`; --no-pager to print directly), in colour \
+        unless NO_COLOR is set. md stays under 60,000 characters (a pull-request comment holds \
+        65,536): what does not fit is counted in a note that names the command for the full \
+        report (--format html or json, which keep every value whole).
+
         Gates for CI (exit status):
           --exit-code                         1 when anything differs
           --fail-on 'roc_auc.test < -0.01'    10 when the first --fail-on holds, 11 the second…

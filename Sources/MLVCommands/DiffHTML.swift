@@ -78,15 +78,15 @@ extension DiffRender {
                 body += table(statsHeader, statsRows(tab, v))
                 let charts = tab.stats.filter { $0.drifted && $0.histogram != nil }.prefix(12)
                 if !charts.isEmpty { body += "<div class=charts>" + charts.map { histogramSVG($0.column, $0.histogram!) }.joined() + "</div>" }
+                let order = columnOrder(tab)
                 if !tab.modifiedRows.isEmpty {
                     body += "<h4>\(esc(sampleTitle("modified", shown: tab.modifiedRows.count, of: tab.rows.modified)))</h4>"
                     // One row per record, its changed cells one per line.
                     body += "<table><tr><th>key</th><th>line</th><th>changed cells</th></tr>" + tab.modifiedRows.map { m in
                         "<tr><td>\(esc(keyText(m, tab, v)))</td><td>\(m.line)</td><td>" +
-                            m.cells.map { "\(esc($0.column)): \(esc($0.old)) → \(esc($0.new))" }.joined(separator: "<br>") + "</td></tr>"
+                            cellChanges(m, order, esc, separator: "<br>") + "</td></tr>"
                     }.joined() + "</table>"
                 }
-                let order = columnOrder(tab)
                 for (what, sample, total) in [("added", tab.addedSample, tab.rows.added), ("removed", tab.removedSample, tab.rows.removed)] where !sample.isEmpty {
                     // Key columns first, then the table's order, then any other the records have.
                     var columns = tab.rows.key.filter { k in sample.contains { $0[k] != nil } }

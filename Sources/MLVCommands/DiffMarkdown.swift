@@ -123,7 +123,7 @@ extension DiffRender {
             // One table row per record, its cells cut to what the budget leaves.
             func room() -> Int { max(200, min(4_000, b.end - b.used - 200)) }
             b.table([mdRow([sampleTitle("modified", shown: tab.modifiedRows.count, of: tab.rows.modified), "line", "changed cells"]), "|---|---:|---|"],
-                    tab.modifiedRows.map { m in mdRow([keyText(m, tab, v), String(m.line), cellChanges(m, v, limit: room())]) },
+                    tab.modifiedRows.map { m in mdRow([keyText(m, tab, v), String(m.line), cellChanges(m, order, v, limit: room())]) },
                     noun: "modified row")
             for (what, sign, sample, total) in [("added", "+", tab.addedSample, tab.rows.added), ("removed", "-", tab.removedSample, tab.rows.removed)] {
                 b.table([mdRow(["", sampleTitle(what, shown: sample.count, of: total)]), "|---|---|"],
@@ -172,7 +172,7 @@ struct MarkdownBudget {
     mutating func list(_ items: [String], noun: String) {
         guard !items.isEmpty, add([""]) else { if !items.isEmpty { omitted.append(.init(count: items.count, noun: noun)) }; return }
         for (i, item) in items.enumerated() where !add(["- " + item]) {
-            omitted.append(.init(count: items.count - i, noun: noun))
+            omitted.append(.init(count: items.count - i, noun: i == 0 ? noun : "more " + noun))
             return
         }
     }
@@ -182,7 +182,7 @@ struct MarkdownBudget {
         guard let first = rows.first else { return }
         guard add([""] + header + [first]) else { omitted.append(.init(count: rows.count, noun: noun)); return }
         for (i, row) in rows.enumerated().dropFirst() where !add([row]) {
-            omitted.append(.init(count: rows.count - i, noun: noun))
+            omitted.append(.init(count: rows.count - i, noun: "more " + noun))
             return
         }
     }

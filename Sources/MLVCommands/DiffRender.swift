@@ -202,15 +202,17 @@ enum DiffRender {
         return order.map { "\(v($0))=\(v(m.key[$0] ?? ""))" }.joined(separator: ",")
     }
 
-    static func cellChanges(_ m: TableDiff.ModifiedRow, _ v: Value, limit: Int = .max) -> String {
+    /// A modified row's changed cells, in the table's column order.
+    static func cellChanges(_ m: TableDiff.ModifiedRow, _ order: [String], _ v: Value, limit: Int = .max, separator: String = "; ") -> String {
+        let position = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var out = "", shown = 0
-        for c in m.cells {
+        for c in m.cells.sorted(by: { (position[$0.column] ?? .max, $0.column) < (position[$1.column] ?? .max, $1.column) }) {
             let item = "\(v(c.column)): \(v(c.old)) → \(v(c.new))"
             if shown > 0 && out.utf8.count + item.utf8.count > limit { break }
-            out += (shown > 0 ? "; " : "") + item
+            out += (shown > 0 ? separator : "") + item
             shown += 1
         }
-        if shown < m.cells.count { out += "; … \(counted(m.cells.count - shown, "more changed cell"))" }
+        if shown < m.cells.count { out += "\(separator)… \(counted(m.cells.count - shown, "more changed cell"))" }
         return out
     }
 
@@ -245,7 +247,7 @@ enum DiffRender {
                 if !tab.modifiedRows.isEmpty {
                     out.append("    " + sampleTitle("modified", shown: tab.modifiedRows.count, of: tab.rows.modified) + ":")
                     for m in tab.modifiedRows {
-                        out.append("      ~ \(keyText(m, tab, v)) (line \(m.line)): " + cellChanges(m, v))
+                        out.append("      ~ \(keyText(m, tab, v)) (line \(m.line)): " + cellChanges(m, order, v))
                     }
                 }
                 for (what, sign, sample, total) in [("added", "+", tab.addedSample, tab.rows.added), ("removed", "-", tab.removedSample, tab.rows.removed)] where !sample.isEmpty {
