@@ -41,6 +41,9 @@ extension DiffRender {
         return "\\" + s
     }
 
+    /// A path in markdown: escaped, and clipped only past 200 characters (it names a file).
+    static func mdPath(_ s: String) -> String { mdEscape(clip(s, 200)) }
+
     static func mdRow(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
 
     static func markdown(_ r: DiffReport, _ gates: [GateResult], fullReport: String) -> String {
@@ -54,7 +57,7 @@ extension DiffRender {
         if !r.hasChanges { _ = b.add(["", "No changes in tracked data, metrics or params."]) }
         if !r.targets.isEmpty {
             b.table([mdRow(["", "target", "kind", "size", "summary"]), "|---|---|---|---|---|"],
-                    r.targets.map { t in mdRow([symbol(t.change), v(t.path), t.kind.rawValue, size(t), summary(t, v)]) }, noun: "target")
+                    r.targets.map { t in mdRow([symbol(t.change), mdPath(t.path), t.kind.rawValue, size(t), summary(t, v)]) }, noun: "target")
         }
         for (title, ms) in [("metric", r.metrics), ("param", r.params)] {
             b.table([mdRow(metricHeader.map { $0 == "key" ? title : $0 }), "|---|---|---:|---:|---:|---:|"],
@@ -109,9 +112,9 @@ extension DiffRender {
         }
         b.list((t.warnings ?? []).map { "warning: " + v($0) }, noun: "warning")
         b.list((featureLines(t, v) + tensorLines(t, v) + (t.binary.map { [binaryLine($0)] } ?? [])).map(mdItem), noun: "line")
-        b.list(fileLines(t, v).map(mdItem), noun: "file")
+        b.list(fileLines(t, mdPath).map(mdItem), noun: "file")
         for (name, tab) in tables(t) {
-            if name != t.path { guard b.add(["", "**\(v(name))**"]) else { break } }
+            if name != t.path { guard b.add(["", "**\(mdPath(name))**"]) else { break } }
             b.list(tableLines(tab, v), noun: "line")
             // The statistics take at most 3/5 of the room left, so that the row samples show too.
             let end = b.end

@@ -129,9 +129,10 @@ enum DiffRender {
         return n == 0 ? nil : "\(counted(n, "unchanged \(what)")) not shown (`--format json` lists them)"
     }
 
-    static func fileLines(_ t: TargetDiff, _ v: Value) -> [String] {
+    /// A folder's changed files. `p` renders a path: an identifier, never clipped in text.
+    static func fileLines(_ t: TargetDiff, _ p: Value) -> [String] {
         t.files.map { f in
-            "\(symbol(f.change)) \(v(f.path))" + (f.from.map { " (from \(v($0)))" } ?? "") +
+            "\(symbol(f.change)) \(p(f.path))" + (f.from.map { " (from \(p($0)))" } ?? "") +
                 (f.oldSize == nil && f.newSize == nil ? "" : " (\(sizes(f.oldSize, f.newSize)))")
         }
     }
@@ -235,7 +236,7 @@ enum DiffRender {
         for t in r.targets {
             let c = t.change == "added" ? "32" : (t.change == "removed" ? "31" : "33")
             out.append(paint("\(symbol(t.change)) \(visible(t.path))", c) + "  (\(t.kind.rawValue), \(size(t)))")
-            out += fileLines(t, v).map { "    " + $0 }
+            out += fileLines(t, visible).map { "    " + $0 }
             if let b = t.binary { out.append("    " + binaryLine(b)) }
             out += featureLines(t, v).map { "    " + $0 }
             out += tensorLines(t, v).map { "    " + $0 }
