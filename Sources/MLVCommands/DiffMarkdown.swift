@@ -74,7 +74,9 @@ extension DiffRender {
                     b.omitted.append(.init(count: detailed.count - i, noun: "target's details", plural: "targets' details"))
                     break
                 }
-                b.section(end: b.used + left / (detailed.count - i)) { b in details(t, &b, v) }
+                // A summary is HTML, where markdown escapes do not apply.
+                b.section(end: b.used + left / (detailed.count - i),
+                          open: ["", "<details><summary><code>\(esc(clip(t.path, 200)))</code></summary>", ""]) { b in details(t, &b, v) }
             }
         } else if !detailed.isEmpty {
             b.omitted.append(.init(count: detailed.count, noun: "target's details", plural: "targets' details"))
@@ -103,13 +105,8 @@ extension DiffRender {
         return ""
     }
 
-    /// One target's `<details>` block.
+    /// The inside of one target's `<details>` block.
     static func details(_ t: TargetDiff, _ b: inout MarkdownBudget, _ v: Value) {
-        // A summary is HTML, where markdown escapes do not apply.
-        guard b.add(["", "<details><summary><code>\(esc(clip(t.path, 200)))</code></summary>", ""]) else {
-            b.omitted.append(.init(count: 1, noun: "target's details", plural: "targets' details"))
-            return
-        }
         b.list((t.warnings ?? []).map { "warning: " + v($0) }, noun: "warning")
         b.list((featureLines(t, v) + tensorLines(t, v) + (t.binary.map { [binaryLine($0)] } ?? [])).map(mdItem), noun: "line")
         b.list(fileLines(t, mdPath).map(mdItem), noun: "file")
@@ -190,11 +187,16 @@ struct MarkdownBudget {
         }
     }
 
-    /// A target's details within `end`, closed whatever happened, with a note of what was
-    /// left out.
-    mutating func section(end sectionEnd: Int, _ body: (inout MarkdownBudget) -> Void) {
+    /// A target's details within `end`: opened with `open` when that fits (else counted as
+    /// left out), then closed whatever happened, with a note of what was left out.
+    mutating func section(end sectionEnd: Int, open: [String], _ body: (inout MarkdownBudget) -> Void) {
         let (outerEnd, outerOmitted) = (end, omitted)
         end = sectionEnd - MarkdownBudget.sectionReserve
+        guard add(open) else {
+            end = outerEnd
+            omitted.append(.init(count: 1, noun: "target's details", plural: "targets' details"))
+            return
+        }
         omitted = []
         body(&self)
         if !omitted.isEmpty {
