@@ -55,31 +55,35 @@ extension DiffRender {
                 " (" + (g.value.map { "value \(num($0))" } ?? "no value") + ")"
         }, noun: "gate")
         if !r.hasChanges { _ = b.add(["", "No changes in tracked data, metrics or params."]) }
+        // The summary tables take at most a half (targets) and a third (metrics, params) of
+        // the room left, so that a 5,000-key params file leaves room for the data's details.
+        func capped(_ share: Int, _ body: (inout MarkdownBudget) -> Void) {
+            let end = b.end
+            b.end = b.used + (end - b.used) / share
+            body(&b)
+            b.end = end
+        }
         if !r.targets.isEmpty {
-            b.table([mdRow(["", "target", "kind", "size", "summary"]), "|---|---|---|---|---|"],
-                    r.targets.map { t in mdRow([symbol(t.change), mdPath(t.path), t.kind.rawValue, size(t), summary(t, v)]) }, noun: "target")
+            capped(2) { b in b.table([mdRow(["", "target", "kind", "size", "summary"]), "|---|---|---|---|---|"],
+                    r.targets.map { t in mdRow([symbol(t.change), mdPath(t.path), t.kind.rawValue, size(t), summary(t, v)]) }, noun: "target") }
         }
         for (title, ms) in [("metric", r.metrics), ("param", r.params)] {
-            b.table([mdRow(metricHeader.map { $0 == "key" ? title : $0 }), "|---|---|---:|---:|---:|---:|"],
-                    metricRows(ms, v).map(mdRow), noun: "changed \(title)")
+            capped(3) { b in b.table([mdRow(metricHeader.map { $0 == "key" ? title : $0 }), "|---|---|---:|---:|---:|---:|"],
+                                     metricRows(ms, v).map(mdRow), noun: "changed \(title)") }
             if let n = unchangedNote(ms, title) { _ = b.add(["", n]) }
         }
         // Each target's details get an equal share of what is left (a 300-column table does
         // not crowd out the targets after it).
         let detailed = r.targets.filter { !tables($0).isEmpty || !$0.files.isEmpty || $0.features != nil || $0.tensors != nil || !($0.warnings ?? []).isEmpty }
-        if b.omitted.isEmpty {
-            for (i, t) in detailed.enumerated() {
-                let left = MarkdownBudget.limit - MarkdownBudget.finalReserve - b.used
-                guard left / (detailed.count - i) >= MarkdownBudget.minSection else {
-                    b.omitted.append(.init(count: detailed.count - i, noun: "target's details", plural: "targets' details"))
-                    break
-                }
-                // A summary is HTML, where markdown escapes do not apply.
-                b.section(end: b.used + left / (detailed.count - i),
-                          open: ["", "<details><summary><code>\(esc(clip(t.path, 200)))</code></summary>", ""]) { b in details(t, &b, v) }
+        for (i, t) in detailed.enumerated() {
+            let left = MarkdownBudget.limit - MarkdownBudget.finalReserve - b.used
+            guard left / (detailed.count - i) >= MarkdownBudget.minSection else {
+                b.omitted.append(.init(count: detailed.count - i, noun: "target's details", plural: "targets' details"))
+                break
             }
-        } else if !detailed.isEmpty {
-            b.omitted.append(.init(count: detailed.count, noun: "target's details", plural: "targets' details"))
+            // A summary is HTML, where markdown escapes do not apply.
+            b.section(end: b.used + left / (detailed.count - i),
+                      open: ["", "<details><summary><code>\(esc(clip(t.path, 200)))</code></summary>", ""]) { b in details(t, &b, v) }
         }
         if b.cut {
             let what = b.omitted.isEmpty ? "" : " Not shown here: \(MarkdownBudget.describe(b.omitted))."
@@ -215,7 +219,7 @@ struct MarkdownBudget {
         }
         return order.map { n in
             let (c, o) = sums[n]!
-            return counted(c, o.noun, o.plural)
+            return "\(grouped(UInt64(c))) \(noun(c, o.noun, o.plural))"
         }.joined(separator: ", ")
     }
 }
