@@ -123,6 +123,30 @@ import Testing
         #expect(html.contains("column_299") && html.contains(huge))
     }
 
+    /// 5,000 files changed in a folder and 5,000 params changed: still under 60,000
+    /// characters, the params table does not crowd out the folder's details, and both say
+    /// how many they left out.
+    @Test func markdownFitsWithThousandsOfFilesAndParams() throws {
+        let s = try Sandbox()
+        func write(_ version: Int) throws {
+            for i in 0..<5_000 { try s.write("d/f\(String(format: "%05d", i)).txt", "\(i)-\(version)\n") }
+            try s.write("params.json", "{" + (0..<5_000).map { "\"p\($0)\": \($0 + version)" }.joined(separator: ", ") + "}\n")
+        }
+        try write(1)
+        try s.mlvOK("track", "d")
+        try s.mlvOK("track", "--kind", "params", "params.json")
+        try s.mlvOK("commit", "-m", "v1")
+        try write(2)
+        try s.mlvOK("commit", "-m", "v2")
+        let md = try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", "md").stdout
+        #expect(md.utf8.count < 60_000, "\(md.utf8.count) bytes")
+        #expect(md.contains("<details><summary><code>d</code></summary>"), "the folder's details were crowded out")
+        #expect(md.range(of: #"\d,\d{3} more files"#, options: .regularExpression) != nil)
+        #expect(md.range(of: #"\d,\d{3} more changed params"#, options: .regularExpression) != nil)
+        #expect(md.contains("`mlv diff HEAD~1 HEAD --format html`"))
+        Markdown.checkWellFormed(md)
+    }
+
     /// Cells render as themselves: the escapes follow CommonMark's rule (a backslash before
     /// ASCII punctuation), one table row per record whatever the cell holds.
     @Test func markdownEscapesCellContents() throws {
