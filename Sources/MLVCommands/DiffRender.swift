@@ -24,7 +24,23 @@ enum DiffRender {
 
     static func pct(_ d: Double?) -> String {
         guard let d else { return "" }
-        return String(format: "%+.2f%%", d * 100)
+        return percent(d, places: 2, sign: true)
+    }
+
+    /// `d` as a percentage with `places` decimals, or more where those would round a change
+    /// to none ("+0.00%" for a relative change of 1e-6) or a part to the whole ("100%" of the
+    /// bytes unchanged when some changed).
+    static func percent(_ d: Double, places: Int, sign: Bool) -> String {
+        let v = d * 100
+        func shown(_ p: Int) -> String { String(format: sign ? "%+.\(p)f%%" : "%.\(p)f%%", v) }
+        guard v.isFinite else { return shown(places) }
+        for p in places...12 {
+            let s = shown(p)
+            let back = Double(s.dropLast().replacingOccurrences(of: "+", with: "")) ?? v
+            if (back == 0 && v != 0) || (abs(back) == 100 && abs(v) != 100) { continue }
+            return s
+        }
+        return shown(12)
     }
 
     static func symbol(_ change: String) -> String {
@@ -138,7 +154,7 @@ enum DiffRender {
     }
 
     static func binaryLine(_ b: BinaryDiff) -> String {
-        String(format: "%.0f%%", b.reusedShare * 100) + " of the bytes unchanged (\(bytes(b.reusedBytes)) reused, \(bytes(b.newBytes)) new)"
+        percent(b.reusedShare, places: 0, sign: false) + " of the bytes unchanged (\(bytes(b.reusedBytes)) reused, \(bytes(b.newBytes)) new)"
     }
 
     static func featureLines(_ t: TargetDiff, _ v: Value) -> [String] {

@@ -254,6 +254,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: paged))
     }
 
+    /// A change never reads as none: a relative change of 1e-6 is not "+0.00%", and a binary
+    /// with a few bytes changed is not "100%" unchanged.
+    @Test func percentagesNeverRoundAChangeAway() throws {
+        let s = try Sandbox()
+        try s.write("metrics.json", #"{"n": 1000000}"# + "\n")
+        try s.mlvOK("track", "--kind", "metrics", "metrics.json")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("metrics.json", #"{"n": 1000001}"# + "\n")
+        try s.mlvOK("commit", "-m", "v2")
+        // (1000001 - 1000000) / 1000000 = 1e-6 = 0.0001 %.
+        for format in ["text", "md", "html"] {
+            let out = try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", format).stdout
+            #expect(!out.contains("+0.00%") && out.contains("+0.0001%"), "\(format): \(out)")
+        }
+    }
+
     // MARK: Wording
 
     /// Counts agree with their nouns: "1 file changed", "1 cell", "1 row × 1 column".
