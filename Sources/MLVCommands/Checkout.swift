@@ -1,5 +1,6 @@
 import ArgumentParser
 import MLVCore
+import MLVStore
 
 struct Checkout: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,10 +71,10 @@ struct Checkout: ParsableCommand {
             Out.line(r.branch.map { "Switched to branch \($0) (\(c.prefix(12)))" } ?? "HEAD is now at \(c.prefix(12))")
         }
         let unchanged = r.targets.filter { $0.action == "unchanged" }.count
-        var summary = "wrote \(r.filesWritten) file\(r.filesWritten == 1 ? "" : "s") (\(bytes(r.bytesWritten))"
+        var summary = "wrote \(counted(r.filesWritten, "file")) (\(bytes(r.bytesWritten))"
         if r.bytesReused > 0 { summary += ", \(bytes(r.bytesReused)) reused from the old files" }
         summary += ")"
-        if unchanged > 0 { summary += "; \(unchanged) target\(unchanged == 1 ? "" : "s") already up to date" }
+        if unchanged > 0 { summary += "; \(counted(unchanged, "target")) already up to date" }
         Out.line(summary)
     }
 }

@@ -13,6 +13,9 @@ struct DiffGateOptions: ParsableArguments {
 
     func gates() throws -> [Gate] { try failOn.map { try Gate(parsing: $0) } }
 
+    @Flag(help: "Print to stdout even on a terminal (by default a terminal gets the pager: $MLV_PAGER, $PAGER or `less -FRX`).")
+    var noPager = false
+
     /// Prints the report and exits with the documented status.
     func finish(_ report: DiffReport) throws {
         let gates = try self.gates()
@@ -22,6 +25,7 @@ struct DiffGateOptions: ParsableArguments {
             let v = try g.value(in: report)
             results.append(GateResult(expression: g.text, value: v, fired: v.map(g.holds) ?? false))
         }
+        let output: String
         switch format {
         case .json:
             struct Out: Encodable { let report: DiffReport; let gates: [GateResult]
@@ -33,13 +37,35 @@ struct DiffGateOptions: ParsableArguments {
                     try c.encode(report.params, forKey: .params); try c.encode(gates, forKey: .gates)
                 }
             }
-            try MLVCommands.Out.json(Out(report: report, gates: results))
-        case .text: print(DiffRender.text(report, results, color: MLVCommands.Out.stdoutIsTerminal), terminator: "")
-        case .md: print(DiffRender.markdown(report, results), terminator: "")
-        case .html: print(DiffRender.html(report, results), terminator: "")
+            output = try MLVCommands.Out.jsonText(Out(report: report, gates: results)) + "\n"
+        case .text: output = DiffRender.text(report, results, color: MLVCommands.Out.useColor)
+        case .md: output = DiffRender.markdown(report, results, fullReport: DiffGateOptions.fullReportCommand(Array(CommandLine.arguments.dropFirst())))
+        case .html: output = DiffRender.html(report, results)
         }
+        Pager.show(output, allowed: !noPager)
         if let i = results.firstIndex(where: \.fired) { throw ExitCode(Int32(10 + min(i, 89))) }
         if exitCode && report.hasChanges { throw ExitCode(ExitStatus.differences.rawValue) }
+    }
+
+    /// The command that prints the full report a shortened markdown one points to: this
+    /// command line with `--format html`, or, when that is too long to quote, a description.
+    static func fullReportCommand(_ args: [String]) -> String {
+        var out = ["mlv"], i = 0, replaced = false
+        while i < args.count {
+            let a = args[i]
+            if a == "--format", i + 1 < args.count { out += ["--format", "html"]; i += 2; replaced = true; continue }
+            if a.hasPrefix("--format=") { out.append("--format=html"); i += 1; replaced = true; continue }
+            out.append(shellQuoted(a))
+            i += 1
+        }
+        if !replaced { out += ["--format", "html"] }
+        let command = out.joined(separator: " ")
+        return command.utf8.count <= 300 ? command : "this mlv command with --format html"
+    }
+
+    static func shellQuoted(_ s: String) -> String {
+        let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_./=:,@^~+%".unicodeScalars.contains($0) }
+        return plain ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 
@@ -76,6 +102,13 @@ struct Diff: ParsableCommand {
         before the last `=`.
 
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
+
+        Formats carry the same facts, rows sampled (--rows) included. text clips values past \
+        80 characters with "…" and, on a terminal, goes through a pager as git does \
+        ($MLV_PAGER, else $PAGER, else `less -FRX`; --no-pager to print directly), in colour \
+        unless NO_COLOR is set. md stays under 60,000 characters (a pull-request comment holds \
+        65,536): what does not fit is counted in a note that names the command for the full \
+        report (--format html or json, which keep every value whole).
 
         Gates for CI (exit status):
           --exit-code                         1 when anything differs

@@ -50,33 +50,55 @@ extension DiffRender {
     }
 
     static func html(_ r: DiffReport, _ gates: [GateResult]) -> String {
+        let v: Value = { $0 }   // whole: `table` and `esc` escape at the tag
+        func list(_ items: [String]) -> String { items.isEmpty ? "" : "<ul>" + items.map { "<li>\(esc($0))</li>" }.joined() + "</ul>" }
         var body = "<h1>mlv diff <code>\(esc(r.from))</code> → <code>\(esc(r.to))</code></h1>"
-        for g in gates where g.fired { body += "<p class=gate>Gate fired: <code>\(esc(g.expression))</code> (value \(esc(num(g.value))))</p>" }
+        for g in gates { body += "<p\(g.fired ? " class=gate" : "")>\(esc(gateLine(g)))</p>" }
         if !r.hasChanges { body += "<p>No changes in tracked data, metrics or params.</p>" }
         if !r.targets.isEmpty {
-            body += "<h2>Targets</h2>" + table(["", "target", "kind", "size"], r.targets.map { [symbol($0.change), $0.path, $0.kind.rawValue, size($0)] })
+            body += "<h2>Targets</h2>" + table(["", "target", "kind", "size", "summary"],
+                                               r.targets.map { [symbol($0.change), $0.path, $0.kind.rawValue, size($0), summary($0, v)] })
         }
         let ms = r.metrics + r.params
-        if ms.contains(where: { $0.old != $0.new }) {
-            body += "<h2>Metrics and params</h2>" + metricsSVG(ms) + table(["key", "old", "new", "delta", "relative"], metricRows(r.metrics) + metricRows(r.params))
+        if ms.contains(where: { $0.old != $0.new }) { body += "<h2>Metrics and params</h2>" + metricsSVG(ms) }
+        for (title, ms) in [("metric", r.metrics), ("param", r.params)] {
+            let rows = metricRows(ms, v)
+            if !rows.isEmpty { body += table(metricHeader.map { $0 == "key" ? title : $0 }, rows) }
+            if let n = unchangedNote(ms, title) { body += "<p>\(esc(n))</p>" }
         }
         for t in r.targets {
-            body += "<h2><code>\(esc(t.path))</code></h2>"
-            if !t.files.isEmpty { body += "<ul>" + t.files.map { "<li>\(symbol($0.change)) \(esc($0.path))</li>" }.joined() + "</ul>" }
-            let lines = featureLines(t) + tensorLines(t)
-            if !lines.isEmpty { body += "<ul>" + lines.map { "<li>\(esc($0))</li>" }.joined() + "</ul>" }
-            if let b = t.binary { body += "<p>\(String(format: "%.0f%%", b.reusedShare * 100)) of the bytes unchanged.</p>" }
-            for (name, tab) in ([(t.path, t.table)] + t.tables.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }) {
-                guard let tab else { continue }
+            body += "<h2><code>\(esc(t.path))</code></h2><p>\(symbol(t.change)) \(esc(t.change)) \(esc(t.kind.rawValue)), \(esc(size(t)))</p>"
+            body += list((t.warnings ?? []).map { "warning: " + $0 })
+            body += list(fileLines(t, v))
+            body += list(featureLines(t, v) + tensorLines(t, v))
+            if let b = t.binary { body += "<p>\(esc(binaryLine(b)))</p>" }
+            for (name, tab) in tables(t) {
                 if name != t.path { body += "<h3>\(esc(name))</h3>" }
-                body += "<ul>" + tableLines(tab, md: true).map { "<li>\(esc($0))</li>" }.joined() + "</ul>"
-                body += table(statsHeader, statsRows(tab))
+                body += list(tableLines(tab, v, sentence: { $0 }))
+                body += table(statsHeader, statsRows(tab, v))
                 let charts = tab.stats.filter { $0.drifted && $0.histogram != nil }.prefix(12)
                 if !charts.isEmpty { body += "<div class=charts>" + charts.map { histogramSVG($0.column, $0.histogram!) }.joined() + "</div>" }
+                let order = columnOrder(tab)
+                if !tab.modifiedRows.isEmpty {
+                    body += "<h4>\(esc(sampleTitle("modified", shown: tab.modifiedRows.count, of: tab.rows.modified)))</h4>"
+                    // One row per record, its changed cells one per line.
+                    body += "<table><tr><th>key</th><th>line</th><th>changed cells</th></tr>" + tab.modifiedRows.map { m in
+                        "<tr><td>\(esc(keyText(m, tab, v)))</td><td>\(m.line)</td><td>" +
+                            cellChanges(m, order, esc, separator: "<br>") + "</td></tr>"
+                    }.joined() + "</table>"
+                }
+                for (what, sample, total) in [("added", tab.addedSample, tab.rows.added), ("removed", tab.removedSample, tab.rows.removed)] where !sample.isEmpty {
+                    // Key columns first, then the table's order, then any other the records have.
+                    var columns = tab.rows.key.filter { k in sample.contains { $0[k] != nil } }
+                    columns += order.filter { c in !columns.contains(c) && sample.contains { $0[c] != nil } }
+                    columns += Set(sample.flatMap(\.keys)).subtracting(columns).sorted()
+                    body += "<h4>\(esc(sampleTitle(what, shown: sample.count, of: total)))</h4>" +
+                        table(columns, sample.map { rec in columns.map { rec[$0] ?? "" } })
+                }
             }
         }
         let css = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}" +
-            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f1f3f5}.gate{color:#c92a2a;font-weight:bold}" +
+            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;white-space:pre-wrap}th{background:#f1f3f5}.gate{color:#c92a2a;font-weight:bold}" +
             ".old{color:#9aa5b1}.new{color:#d9480f}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}"
         return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mlv diff \(esc(r.from)) → \(esc(r.to))</title><style>\(css)</style></head><body>\(body)</body></html>\n"
     }

@@ -1,8 +1,20 @@
 import Foundation
 import MLVCore
+import MLVStore
 
-/// Text and markdown renderings of a diff report (JSON is the report itself).
+/// Text and markdown renderings of a diff report (JSON is the report itself; HTML in
+/// DiffHTML.swift). Every format shows the same facts: the pieces below are shared, and each
+/// format only lays them out. A piece takes `v`, the format's rendering of one value from the
+/// data (a cell, a column or file name): text clips it, markdown clips and escapes it, HTML
+/// keeps it whole and escapes it at the tag.
 enum DiffRender {
+    typealias Value = (String) -> String
+
+    /// Characters of one value that text and markdown show; a longer value ends in "…"
+    /// (JSON and HTML keep it whole). Long enough for a sentence, short enough that a row
+    /// of cells still reads as one.
+    static let valueLimit = 80
+
     static func arrow(_ d: Double?) -> String {
         guard let d, d != 0 else { return " " }
         return d > 0 ? "▲" : "▼"
@@ -12,7 +24,23 @@ enum DiffRender {
 
     static func pct(_ d: Double?) -> String {
         guard let d else { return "" }
-        return String(format: "%+.2f%%", d * 100)
+        return percent(d, places: 2, sign: true)
+    }
+
+    /// `d` as a percentage with `places` decimals, or more where those would round a change
+    /// to none ("+0.00%" for a relative change of 1e-6) or a part to the whole ("100%" of the
+    /// bytes unchanged when some changed).
+    static func percent(_ d: Double, places: Int, sign: Bool) -> String {
+        let v = d * 100
+        func shown(_ p: Int) -> String { String(format: sign ? "%+.\(p)f%%" : "%.\(p)f%%", v) }
+        guard v.isFinite else { return shown(places) }
+        for p in places...12 {
+            let s = shown(p)
+            let back = Double(s.dropLast().replacingOccurrences(of: "+", with: "")) ?? v
+            if (back == 0 && v != 0) || (abs(back) == 100 && abs(v) != 100) { continue }
+            return s
+        }
+        return shown(12)
     }
 
     static func symbol(_ change: String) -> String {
@@ -24,8 +52,8 @@ enum DiffRender {
         }
     }
 
-    static func size(_ t: TargetDiff) -> String {
-        switch (t.oldSize, t.newSize) {
+    static func sizes(_ old: UInt64?, _ new: UInt64?) -> String {
+        switch (old, new) {
         case let (a?, b?): return "\(bytes(a)) → \(bytes(b))"
         case let (nil, b?): return bytes(b)
         case let (a?, nil): return bytes(a)
@@ -33,43 +61,234 @@ enum DiffRender {
         }
     }
 
-    static func tableLines(_ tab: TableDiff, md: Bool) -> [String] {
+    static func size(_ t: TargetDiff) -> String { sizes(t.oldSize, t.newSize) }
+
+    // MARK: Values
+
+    /// Control characters (a newline inside a quoted CSV field, an escape sequence) shown as
+    /// `\n`, `\r`, `\t`, `\u{1b}`: a value stays on its line, and nothing reaches the
+    /// terminal as a command.
+    static func visible(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isControl) else { return s }
+        var out = ""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(ch): out += "\\u{\(String(ch.value, radix: 16))}"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func isControl(_ c: Unicode.Scalar) -> Bool { c.value < 0x20 || (0x7F...0x9F).contains(c.value) }
+
+    /// A value for text and markdown: visible, and cut to `limit` characters with "…".
+    static func clip(_ s: String, _ limit: Int = valueLimit) -> String {
+        let v = visible(s)
+        guard v.count > limit else { return v }
+        return String(v.prefix(limit - 1)) + "…"
+    }
+
+    // MARK: Pieces every format shows
+
+    /// The table's summary sentences: rows, duplicate keys, schema changes. `v` shows a value
+    /// (clipped in text and md), `sentence` one of mlv's notes (never clipped: it names the fix).
+    static func tableLines(_ tab: TableDiff, _ v: Value, sentence: Value = visible) -> [String] {
         var out: [String] = []
         let r = tab.rows
         let notes = tab.notes ?? []
-        let how = r.keyed ? "by key \(r.key.joined(separator: ","))" : (notes.isEmpty ? "as a multiset (no --key)" : "as a multiset")
-        out.append("rows \(grouped(UInt64(r.old))) → \(grouped(UInt64(r.new))): +\(r.added) added, -\(r.removed) removed" +
-                   (r.keyed ? ", ~\(r.modified) modified (\(tab.cellsChanged) cells)" : "") + ", compared \(how)")
-        out += notes.map { "note: " + $0 }
+        let how = r.keyed ? "by key \(r.key.map(v).joined(separator: ","))" : (notes.isEmpty ? "as a multiset (no --key)" : "as a multiset")
+        out.append("rows \(grouped(UInt64(r.old))) → \(grouped(UInt64(r.new))): +\(grouped(UInt64(r.added))) added, -\(grouped(UInt64(r.removed))) removed" +
+                   (r.keyed ? ", ~\(grouped(UInt64(r.modified))) modified (\(grouped(UInt64(tab.cellsChanged))) \(noun(tab.cellsChanged, "cell")))" : "") +
+                   ", compared \(how)")
+        out += notes.map { "note: " + sentence($0) }
         if r.duplicateKeysOld + r.duplicateKeysNew > 0 {
             out.append("duplicate keys: \(r.duplicateKeysOld) old, \(r.duplicateKeysNew) new")
         }
         let c = tab.columns
-        if !c.added.isEmpty { out.append("columns added: \(c.added.joined(separator: ", "))") }
-        if !c.removed.isEmpty { out.append("columns removed: \(c.removed.joined(separator: ", "))") }
-        for t in c.typeChanged { out.append("column \(t.column): type \(t.old.rawValue) → \(t.new.rawValue)") }
+        if !c.added.isEmpty { out.append("\(noun(c.added.count, "column")) added: \(c.added.map(v).joined(separator: ", "))") }
+        if !c.removed.isEmpty { out.append("\(noun(c.removed.count, "column")) removed: \(c.removed.map(v).joined(separator: ", "))") }
+        for t in c.typeChanged { out.append("column \(v(t.column)): type \(t.old.rawValue) → \(t.new.rawValue)") }
         if c.reordered { out.append("columns reordered") }
+        if let d = tab.maxDrift { out.append(String(format: "max drift %.3f", d)) }
         return out
     }
 
-    static func statsRows(_ tab: TableDiff) -> [[String]] {
+    static let statsHeader = ["column", "type", "count", "nulls", "distinct", "mean", "std", "min", "max", "median", "drift"]
+
+    static func statsRows(_ tab: TableDiff, _ v: Value) -> [[String]] {
         tab.stats.map { s in
             let o = s.old, n = s.new
-            return [s.column + (s.drifted ? " !" : ""), n?.type.rawValue ?? o?.type.rawValue ?? "",
+            let type = o != nil && n != nil && o?.type != n?.type ? "\(o!.type.rawValue) → \(n!.type.rawValue)"
+                                                                  : (n?.type.rawValue ?? o?.type.rawValue ?? "")
+            return [v(s.column) + (s.drifted ? " !" : ""), type,
                     "\(o?.count ?? 0) → \(n?.count ?? 0)", "\(o?.nulls ?? 0) → \(n?.nulls ?? 0)",
                     "\(o?.distinct ?? 0) → \(n?.distinct ?? 0)",
                     "\(num(o?.mean)) → \(num(n?.mean))", "\(num(o?.std)) → \(num(n?.std))",
-                    "\(o?.min ?? "") → \(n?.min ?? "")", "\(o?.max ?? "") → \(n?.max ?? "")",
+                    "\(o?.min.map(v) ?? "") → \(n?.min.map(v) ?? "")", "\(o?.max.map(v) ?? "") → \(n?.max.map(v) ?? "")",
                     "\(num(o?.median)) → \(num(n?.median))", s.drift.map { String(format: "%.3f", $0) } ?? ""]
         }
     }
-    static let statsHeader = ["column", "type", "count", "nulls", "distinct", "mean", "std", "min", "max", "median", "drift"]
 
-    static func metricRows(_ ms: [MetricChange]) -> [[String]] {
+    static let metricHeader = ["file", "key", "old", "new", "delta", "relative"]
+
+    /// Changed metrics or params; unchanged ones are counted by `unchangedNote`.
+    static func metricRows(_ ms: [MetricChange], _ v: Value) -> [[String]] {
         ms.filter { $0.old != $0.new }.map { m in
-            [m.key, m.old?.description ?? "—", m.new?.description ?? "—",
+            [v(m.file), v(m.key), m.old.map { v($0.description) } ?? "—", m.new.map { v($0.description) } ?? "—",
              m.delta.map { "\(arrow($0)) \(formatNumber($0))" } ?? "", pct(m.relative)]
         }
+    }
+
+    static func unchangedNote(_ ms: [MetricChange], _ what: String) -> String? {
+        let n = ms.filter { $0.old == $0.new }.count
+        return n == 0 ? nil : "\(counted(n, "unchanged \(what)")) not shown (`--format json` lists them)"
+    }
+
+    /// A folder's changed files. `p` renders a path: an identifier, never clipped in text.
+    static func fileLines(_ t: TargetDiff, _ p: Value) -> [String] {
+        t.files.map { f in
+            "\(symbol(f.change)) \(p(f.path))" + (f.from.map { " (from \(p($0)))" } ?? "") +
+                (f.oldSize == nil && f.newSize == nil ? "" : " (\(sizes(f.oldSize, f.newSize)))")
+        }
+    }
+
+    static func binaryLine(_ b: BinaryDiff) -> String {
+        percent(b.reusedShare, places: 0, sign: false) + " of the bytes unchanged (\(bytes(b.reusedBytes)) reused, \(bytes(b.newBytes)) new)"
+    }
+
+    static func featureLines(_ t: TargetDiff, _ v: Value) -> [String] {
+        guard let f = t.features else { return [] }
+        var out = f.changes.map { c -> String in
+            switch c.change {
+            case "modified": return "~ \(c.scope) \(v(c.name)): \(c.field ?? "") \(c.old.map(v) ?? "—") → \(c.new.map(v) ?? "—")"
+            case "renamed": return "> \(c.scope) \(v(c.name)) (renamed from \(v(c.old ?? "")))"
+            default: return "\(symbol(c.change)) \(c.scope) \(v(c.name))" + ((c.new ?? c.old).map { ": \(v($0))" } ?? "")
+            }
+        }
+        if !f.modelsToRetrain.isEmpty { out.append("models to retrain: \(f.modelsToRetrain.map(v).joined(separator: ", "))") }
+        return out
+    }
+
+    static func tensorLines(_ t: TargetDiff, _ v: Value) -> [String] {
+        guard let d = t.tensors else { return [] }
+        var out = ["parameters \(grouped(UInt64(d.parametersOld))) → \(grouped(UInt64(d.parametersNew)))"]
+        for c in d.tensors {
+            switch c.change {
+            case "modified": out.append("~ \(v(c.name))" + (c.relativeL2.map { String(format: "  relative L2 change %.4g", $0) } ?? ""))
+            case "reshaped": out.append("~ \(v(c.name)) shape \(c.oldShape ?? []) → \(c.newShape ?? [])")
+            case "retyped": out.append("~ \(v(c.name)) dtype \(c.oldDtype ?? "") → \(c.newDtype ?? "")")
+            default: out.append("\(symbol(c.change)) \(v(c.name)) \((c.newShape ?? c.oldShape) ?? []) \((c.newDtype ?? c.oldDtype) ?? "")")
+            }
+        }
+        return out
+    }
+
+    /// The target's tables: a dataset's own, then the CSV files changed inside a folder.
+    static func tables(_ t: TargetDiff) -> [(name: String, table: TableDiff)] {
+        (t.table.map { [(t.path, $0)] } ?? []) + t.tables.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Columns in the table's order (old columns, then added ones), for listing a record.
+    static func columnOrder(_ tab: TableDiff) -> [String] {
+        var seen = Set<String>()
+        return tab.stats.map(\.column).filter { seen.insert($0).inserted }
+    }
+
+    /// `col=value` pairs of a record, key columns first, the rest in the table's order, cut
+    /// after `limit` characters (markdown's budget) with the number of columns left out.
+    static func pairs(_ rec: [String: String], key: [String], order: [String], _ v: Value, limit: Int = .max) -> String {
+        var names = key.filter { rec[$0] != nil }
+        let keySet = Set(key)
+        names += order.filter { rec[$0] != nil && !keySet.contains($0) }
+        let listed = Set(names)
+        names += rec.keys.filter { !listed.contains($0) }.sorted()
+        var out = "", shown = 0
+        for n in names {
+            let item = "\(v(n))=\(v(rec[n] ?? ""))"
+            if shown > 0 && out.utf8.count + item.utf8.count > limit { break }
+            out += (shown > 0 ? ", " : "") + item
+            shown += 1
+        }
+        if shown < names.count { out += ", … \(counted(names.count - shown, "more column"))" }
+        return out
+    }
+
+    static func keyText(_ m: TableDiff.ModifiedRow, _ tab: TableDiff, _ v: Value) -> String {
+        let order = tab.rows.key.filter { m.key[$0] != nil } + m.key.keys.filter { !tab.rows.key.contains($0) }.sorted()
+        return order.map { "\(v($0))=\(v(m.key[$0] ?? ""))" }.joined(separator: ",")
+    }
+
+    /// A modified row's changed cells, in the table's column order.
+    static func cellChanges(_ m: TableDiff.ModifiedRow, _ order: [String], _ v: Value, limit: Int = .max, separator: String = "; ") -> String {
+        let position = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var out = "", shown = 0
+        for c in m.cells.sorted(by: { (position[$0.column] ?? .max, $0.column) < (position[$1.column] ?? .max, $1.column) }) {
+            let item = "\(v(c.column)): \(v(c.old)) → \(v(c.new))"
+            if shown > 0 && out.utf8.count + item.utf8.count > limit { break }
+            out += (shown > 0 ? separator : "") + item
+            shown += 1
+        }
+        if shown < m.cells.count { out += "\(separator)… \(counted(m.cells.count - shown, "more changed cell"))" }
+        return out
+    }
+
+    /// The headings of the row samples: "added rows (5 of 120 shown)".
+    static func sampleTitle(_ what: String, shown: Int, of total: Int) -> String {
+        "\(what) rows" + (shown < total ? " (\(shown) of \(grouped(UInt64(total))) shown)" : "")
+    }
+
+    static func gateLine(_ g: GateResult) -> String {
+        "gate \(g.fired ? "fired" : "not fired"): \(g.expression) (" + (g.value.map { "value \(num($0))" } ?? "no value") + ")"
+    }
+
+    // MARK: Text
+
+    static func text(_ r: DiffReport, _ gates: [GateResult], color: Bool) -> String {
+        func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+        let v: Value = { clip($0) }
+        var out = ["diff \(visible(r.from)) → \(visible(r.to))"]
+        if !r.hasChanges { out.append("no changes in tracked data, metrics or params") }
+        for t in r.targets {
+            let c = t.change == "added" ? "32" : (t.change == "removed" ? "31" : "33")
+            out.append(paint("\(symbol(t.change)) \(visible(t.path))", c) + "  (\(t.kind.rawValue), \(size(t)))")
+            out += fileLines(t, visible).map { "    " + $0 }
+            if let b = t.binary { out.append("    " + binaryLine(b)) }
+            out += featureLines(t, v).map { "    " + $0 }
+            out += tensorLines(t, v).map { "    " + $0 }
+            for (name, tab) in tables(t) {
+                if name != t.path { out.append("    \(visible(name)):") }
+                out += tableLines(tab, v).map { "    " + $0 }
+                out += align([statsHeader] + statsRows(tab, v), indent: "      ")
+                let order = columnOrder(tab)
+                if !tab.modifiedRows.isEmpty {
+                    out.append("    " + sampleTitle("modified", shown: tab.modifiedRows.count, of: tab.rows.modified) + ":")
+                    for m in tab.modifiedRows {
+                        out.append("      ~ \(keyText(m, tab, v)) (line \(m.line)): " + cellChanges(m, order, v))
+                    }
+                }
+                for (what, sign, sample, total) in [("added", "+", tab.addedSample, tab.rows.added), ("removed", "-", tab.removedSample, tab.rows.removed)] where !sample.isEmpty {
+                    out.append("    " + sampleTitle(what, shown: sample.count, of: total) + ":")
+                    out += sample.map { "      \(sign) " + pairs($0, key: tab.rows.key, order: order, v) }
+                }
+            }
+            out += (t.warnings ?? []).map { "    warning: \(visible($0))" }
+        }
+        for (title, ms) in [("metrics", r.metrics), ("params", r.params)] where !ms.isEmpty {
+            let rows = metricRows(ms, v)
+            if !rows.isEmpty {
+                out.append(title + ":")
+                out += align([metricHeader] + rows, indent: "  ")
+            }
+            if let n = unchangedNote(ms, title == "metrics" ? "metric" : "param") { out.append((rows.isEmpty ? "\(title): " : "  ") + n) }
+        }
+        for g in gates {
+            out.append(g.fired ? paint(visible(gateLine(g)), "31") : visible(gateLine(g)))
+        }
+        return out.joined(separator: "\n") + "\n"
     }
 
     static func align(_ rows: [[String]], indent: String) -> [String] {
@@ -77,111 +296,5 @@ enum DiffRender {
         var widths = [Int](repeating: 0, count: first.count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         return rows.map { r in indent + r.enumerated().map { pad($0.element, widths[$0.offset]) }.joined(separator: "  ") }
-    }
-
-    static func featureLines(_ t: TargetDiff) -> [String] {
-        guard let f = t.features else { return [] }
-        var out = f.changes.map { c -> String in
-            switch c.change {
-            case "modified": return "~ \(c.scope) \(c.name): \(c.field ?? "") \(c.old ?? "—") → \(c.new ?? "—")"
-            case "renamed": return "> \(c.scope) \(c.name) (renamed from \(c.old ?? ""))"
-            default: return "\(symbol(c.change)) \(c.scope) \(c.name)" + ((c.new ?? c.old).map { ": \($0)" } ?? "")
-            }
-        }
-        if !f.modelsToRetrain.isEmpty { out.append("models to retrain: \(f.modelsToRetrain.joined(separator: ", "))") }
-        return out
-    }
-
-    static func tensorLines(_ t: TargetDiff) -> [String] {
-        guard let d = t.tensors else { return [] }
-        var out = ["parameters \(grouped(UInt64(d.parametersOld))) → \(grouped(UInt64(d.parametersNew)))"]
-        for c in d.tensors {
-            switch c.change {
-            case "modified": out.append("~ \(c.name)" + (c.relativeL2.map { String(format: "  relative L2 change %.4g", $0) } ?? ""))
-            case "reshaped": out.append("~ \(c.name) shape \(c.oldShape ?? []) → \(c.newShape ?? [])")
-            case "retyped": out.append("~ \(c.name) dtype \(c.oldDtype ?? "") → \(c.newDtype ?? "")")
-            default: out.append("\(symbol(c.change)) \(c.name) \((c.newShape ?? c.oldShape) ?? []) \((c.newDtype ?? c.oldDtype) ?? "")")
-            }
-        }
-        return out
-    }
-
-    static func text(_ r: DiffReport, _ gates: [GateResult], color: Bool) -> String {
-        func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
-        var out = ["diff \(r.from) → \(r.to)"]
-        if !r.hasChanges { out.append("no changes in tracked data, metrics or params") }
-        for t in r.targets {
-            let c = t.change == "added" ? "32" : (t.change == "removed" ? "31" : "33")
-            out.append(paint("\(symbol(t.change)) \(t.path)", c) + "  (\(t.kind.rawValue), \(size(t)))")
-            for f in t.files {
-                out.append("    \(symbol(f.change)) \(f.path)" + (f.from.map { " (from \($0))" } ?? ""))
-            }
-            if let b = t.binary {
-                out.append("    \(String(format: "%.0f%%", b.reusedShare * 100)) of the bytes unchanged (\(bytes(b.newBytes)) new)")
-            }
-            out += featureLines(t).map { "    " + $0 }
-            out += tensorLines(t).map { "    " + $0 }
-            for (name, tab) in ([(t.path, t.table)] + t.tables.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }) {
-                guard let tab else { continue }
-                if name != t.path { out.append("    \(name):") }
-                out += tableLines(tab, md: false).map { "    " + $0 }
-                out += align([statsHeader] + statsRows(tab), indent: "      ")
-                for m in tab.modifiedRows {
-                    let key = m.key.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                    out.append("    ~ row \(key) (line \(m.line)): " + m.cells.map { "\($0.column): \($0.old) → \($0.new)" }.joined(separator: "; "))
-                }
-            }
-        }
-        for (title, ms) in [("metrics", r.metrics), ("params", r.params)] where ms.contains(where: { $0.old != $0.new }) {
-            out.append(title + ":")
-            out += align([["key", "old", "new", "delta", "relative"]] + metricRows(ms), indent: "  ")
-        }
-        for g in gates where g.fired {
-            out.append(paint("gate fired: \(g.expression) (value \(num(g.value)))", "31"))
-        }
-        return out.joined(separator: "\n") + "\n"
-    }
-
-    static func markdown(_ r: DiffReport, _ gates: [GateResult]) -> String {
-        func row(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
-        var out = ["### mlv diff `\(r.from)` → `\(r.to)`", ""]
-        for g in gates where g.fired { out.append("> **Gate fired:** `\(g.expression)` (value \(num(g.value)))") }
-        if !r.hasChanges { out.append("No changes in tracked data, metrics or params."); return out.joined(separator: "\n") + "\n" }
-        out.append(row(["", "target", "kind", "size", "summary"]))
-        out.append("|---|---|---|---|---|")
-        for t in r.targets {
-            var summary = ""
-            if let tab = t.table { summary = "+\(tab.rows.added) / -\(tab.rows.removed) / ~\(tab.rows.modified) rows" + (tab.maxDrift.map { String(format: ", max drift %.3f", $0) } ?? "") }
-            else if !t.files.isEmpty { summary = "\(t.files.count) files changed" }
-            else if let f = t.features { summary = "\(f.changes.count) definition changes" + (f.modelsToRetrain.isEmpty ? "" : "; retrain \(f.modelsToRetrain.joined(separator: ", "))") }
-            else if let b = t.binary { summary = String(format: "%.0f%% of bytes unchanged", b.reusedShare * 100) + (t.tensors.map { ", \($0.tensors.count) tensors changed" } ?? "") }
-            out.append(row([symbol(t.change), "`\(t.path)`", t.kind.rawValue, size(t), summary]))
-        }
-        let ms = metricRows(r.metrics) + metricRows(r.params)
-        if !ms.isEmpty {
-            out += ["", row(["metric", "old", "new", "delta", "relative"]), "|---|---:|---:|---:|---:|"]
-            out += ms.map(row)
-        }
-        for t in r.targets where t.table != nil || !t.files.isEmpty || !t.tables.isEmpty || t.features != nil || t.tensors != nil {
-            out += ["", "<details><summary><code>\(t.path)</code></summary>", ""]
-            out += (featureLines(t) + tensorLines(t)).map { "- " + $0.replacingOccurrences(of: "|", with: "\\|") }
-            for f in t.files { out.append("- \(symbol(f.change)) `\(f.path)`" + (f.from.map { " (from `\($0)`)" } ?? "")) }
-            for (name, tab) in ([(t.path, t.table)] + t.tables.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }) {
-                guard let tab else { continue }
-                if name != t.path { out += ["", "**\(name)**"] }
-                out += [""] + tableLines(tab, md: true).map { "- " + $0 }
-                out += ["", row(statsHeader), "|" + String(repeating: "---|", count: statsHeader.count)]
-                out += statsRows(tab).map(row)
-                if !tab.modifiedRows.isEmpty {
-                    out += ["", row(["key", "column", "old", "new"]), "|---|---|---|---|"]
-                    for m in tab.modifiedRows {
-                        let key = m.key.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                        for c in m.cells { out.append(row([key, c.column, c.old, c.new])) }
-                    }
-                }
-            }
-            out += ["", "</details>"]
-        }
-        return out.joined(separator: "\n") + "\n"
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MLVCore
+import MLVStore
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,7 @@ struct Log: ParsableCommand {
             if let s = e.snapshot {
                 line += ": snapshot \(s.prefix(12)), \(bytes(e.size))"
                 if e.files != 1 { line += ", \(grouped(e.files)) files" }
-                if let r = e.rows, let c = e.columns { line += ", \(grouped(r)) rows × \(c) columns" }
+                if let r = e.rows, let c = e.columns { line += ", \(grouped(r)) \(noun(r, "row")) × \(counted(c, "column"))" }
             }
             Out.line(line)
             Out.line()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MLVCore
+import MLVStore
 
 struct RemoteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -92,7 +93,7 @@ struct RemoteJSON: Encodable {
 func report(_ r: TransferResult, verb: String, json: Bool) throws {
     if json { try Out.json(r); return }
     let there = r.alreadyThereBytes.map { " (\(bytes($0)))" } ?? ""
-    Out.line("\(verb) \(r.packs) pack\(r.packs == 1 ? "" : "s") (\(bytes(r.bytes))) \(verb == "pushed" ? "to" : "from") \(r.remote); \(r.alreadyThere) already there\(there); \(r.objects) objects needed")
+    Out.line("\(verb) \(counted(r.packs, "pack")) (\(bytes(r.bytes))) \(verb == "pushed" ? "to" : "from") \(r.remote); \(r.alreadyThere) already there\(there); \(counted(r.objects, "object")) needed")
 }
 
 struct Push: ParsableCommand {
@@ -206,7 +207,7 @@ struct Fsck: ParsableCommand {
             repaired = x
             if !json {
                 for q in x.quarantined { Out.line("moved damaged pack \(q) to .mlv/store/lost/") }
-                Out.line("rebuilt the index: \(x.packsIndexed) pack\(x.packsIndexed == 1 ? "" : "s"), \(x.objects) objects (replacing \(x.indexesReplaced) index file\(x.indexesReplaced == 1 ? "" : "s"))")
+                Out.line("rebuilt the index: \(counted(x.packsIndexed, "pack")), \(counted(x.objects, "object")) (replacing \(counted(x.indexesReplaced, "index file")))")
             }
         }
         let r = try remote.map { try ws.fsckRemote($0) } ?? ws.fsck()
@@ -215,9 +216,9 @@ struct Fsck: ParsableCommand {
             for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
             // With --quiet the problems still show, on stderr: they are what went wrong.
             for p in r.problems { (output.quiet ? Out.err : Out.line)("\(p.what) \(p.path): \(p.problem)") }
-            Out.line("checked \(r.packs) pack\(r.packs == 1 ? "" : "s"), \(r.objects) objects, \(r.commits) commits: \(r.problems.isEmpty ? "no problems" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")")
+            Out.line("checked \(counted(r.packs, "pack")), \(counted(r.objects, "object")), \(counted(r.commits, "commit")): \(r.problems.isEmpty ? "no problems" : "\(counted(r.problems.count, "problem"))")")
             if r.notFetched > 0 {
-                Out.line("\(r.notFetched) committed snapshot\(r.notFetched == 1 ? "" : "s") not in this store (for the remote to hold; `mlv fetch --rev REV` brings a commit's)"
+                Out.line("\(counted(r.notFetched, "committed snapshot")) not in this store (for the remote to hold; `mlv fetch --rev REV` brings a commit's)"
                          + (r.headNotFetched ? "; HEAD's data is incomplete here: run `mlv pull`" : ""))
             }
         }
@@ -252,10 +253,10 @@ struct GC: ParsableCommand {
         let r = try repo.open().gc(dryRun: dryRun)
         if json { try Out.json(r); return }
         for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
-        Out.line("\(dryRun ? "would free" : "freed") \(bytes(r.bytesFreed)): \(r.packsDeleted) pack\(r.packsDeleted == 1 ? "" : "s") deleted, \(r.packsRepacked) repacked, \(r.packsKept) kept; \(r.liveObjects) live objects")
+        Out.line("\(dryRun ? "would free" : "freed") \(bytes(r.bytesFreed)): \(counted(r.packsDeleted, "pack")) deleted, \(r.packsRepacked) repacked, \(r.packsKept) kept; \(counted(r.liveObjects, "live object"))")
         let k = r.keptForReflogOrStash
         if k.snapshots > 0 {
-            Out.line("kept \(k.snapshots) snapshot\(k.snapshots == 1 ? "" : "s") (\(bytes(k.bytes)) in \(k.objects) object\(k.objects == 1 ? "" : "s")) only for the reflog or stash (\(k.refs.joined(separator: ", "))); to let go: git reflog expire --expire=now --all && git stash clear, then mlv gc")
+            Out.line("kept \(counted(k.snapshots, "snapshot")) (\(bytes(k.bytes)) in \(counted(k.objects, "object"))) only for the reflog or stash (\(k.refs.joined(separator: ", "))); to let go: git reflog expire --expire=now --all && git stash clear, then mlv gc")
         }
     }
 }

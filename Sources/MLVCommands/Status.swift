@@ -1,5 +1,6 @@
 import ArgumentParser
 import MLVCore
+import MLVStore
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,7 +58,7 @@ struct Status: ParsableCommand {
                 Out.line("nothing tracked yet; start with `mlv track PATH`")
             } else if r.isClean {
                 let n = r.targets.count
-                Out.line("tracked data clean (\(n) target\(n == 1 ? "" : "s")), pointers as committed at HEAD")
+                Out.line("tracked data clean (\(counted(n, "target"))), pointers as committed at HEAD")
             }
             if !staged.isEmpty {
                 Out.line("Pointers that differ from HEAD (changes to be committed):")

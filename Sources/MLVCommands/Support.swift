@@ -161,12 +161,19 @@ enum Out {
     }
 
     static func json<T: Encodable>(_ value: T) throws {
+        print(try jsonText(value))
+    }
+
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try e.encode(value), as: UTF8.self))
+        return String(decoding: try e.encode(value), as: UTF8.self)
     }
 
     static var stdoutIsTerminal: Bool { isatty(1) != 0 }
+
+    /// Colour only on a terminal, and never with NO_COLOR set to anything (no-color.org).
+    static var useColor: Bool { stdoutIsTerminal && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty }
 }
 
 /// "1.0 GiB", "412.3 MiB", "17 B".

@@ -104,7 +104,7 @@ extension Workspace {
         let m = try store().manifest(e.id)
         // The tree (or pointer) bounds what is written: a manifest describing more is refused.
         guard m.size == e.size else {
-            throw ObjectError.corrupt(id: e.id, type: .file, why: "\(path) is listed with \(e.size) bytes, its manifest has \(m.size)")
+            throw ObjectError.corrupt(id: e.id, type: .file, why: "\(path) is listed with \(counted(e.size, "byte")), its manifest has \(m.size)")
         }
         try r.fill(out, m, reuse: nil)
     }

@@ -82,7 +82,7 @@ final class Restorer {
         let manifest = try store.manifest(manifestID)
         try tree?.checkParents(abs)
         if let size, manifest.size != size {
-            throw ObjectError.corrupt(id: manifestID, type: .file, why: "\(rel) is listed with \(size) bytes, its manifest has \(manifest.size)")
+            throw ObjectError.corrupt(id: manifestID, type: .file, why: "\(rel) is listed with \(counted(size, "byte")), its manifest has \(manifest.size)")
         }
         let tmp = direct ? abs : FS.tempPath(for: abs)
         let f = try FileHandleFD.create(tmp, mode: executable ? 0o755 : 0o644)
@@ -144,7 +144,7 @@ final class Restorer {
             for i in start..<end {
                 guard let loc = try store.location(of: chunks[i].id) else { throw StoreError.missingObject(chunks[i].id, type: .chunk) }
                 guard loc.rawLength == chunks[i].length else {
-                    throw ObjectError.corrupt(id: chunks[i].id, type: .chunk, why: "the manifest says \(chunks[i].length) bytes, the index \(loc.rawLength)")
+                    throw ObjectError.corrupt(id: chunks[i].id, type: .chunk, why: "the manifest says \(counted(chunks[i].length, "byte")), the index \(loc.rawLength)")
                 }
                 locs.append(loc)
             }

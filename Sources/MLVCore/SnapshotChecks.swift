@@ -25,7 +25,7 @@ extension Workspace {
         case .file:
             let size = try store.manifest(entry.id).size
             guard !declared || size == entry.size else {
-                throw ObjectError.badSnapshot(target: rel, why: "its pointer says \(entry.size) bytes, the stored file has \(size)")
+                throw ObjectError.badSnapshot(target: rel, why: "its pointer says \(counted(entry.size, "byte")), the stored file has \(size)")
             }
             checked.size = size
             checked.files = 1

@@ -63,8 +63,6 @@ private func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
     return o ? .max : r
 }
 
-private func plural(_ n: UInt64, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
-
 /// A path for an error message: hostile ones run to 64 KiB (256 levels of 255-byte names),
 /// so long ones keep their start and end.
 func shown(_ path: String) -> String {
@@ -84,8 +82,8 @@ func totals(of tree: Tree) -> (size: UInt64, files: UInt64)? {
 }
 
 func mismatch(_ path: String, declared: (size: UInt64, files: UInt64), held: (size: UInt64, files: UInt64)?, by owner: String) -> String {
-    let holds = held.map { "\(plural($0.files, "file")) of \(plural($0.size, "byte"))" } ?? "more than 2^64 files or bytes"
-    return "\(owner) says \(shown(path)) has \(plural(declared.files, "file")) of \(plural(declared.size, "byte")), its tree holds \(holds)"
+    let holds = held.map { "\(counted($0.files, "file")) of \(counted($0.size, "byte"))" } ?? "more than 2^64 files or bytes"
+    return "\(owner) says \(shown(path)) has \(counted(declared.files, "file")) of \(counted(declared.size, "byte")), its tree holds \(holds)"
 }
 
 public extension Store {

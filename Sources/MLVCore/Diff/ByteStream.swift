@@ -32,7 +32,7 @@ final class StoredFileStream: ByteStream {
         i += 1
         guard let loc = try store.location(of: c.id) else { throw StoreError.missingObject(c.id, type: .chunk) }
         guard loc.rawLength == c.length else {
-            throw ObjectError.corrupt(id: c.id, type: .chunk, why: "the manifest says \(c.length) bytes, the index \(loc.rawLength)")
+            throw ObjectError.corrupt(id: c.id, type: .chunk, why: "the manifest says \(counted(c.length, "byte")), the index \(loc.rawLength)")
         }
         if buffer.count < Int(c.length) {
             buffer.deallocate()

@@ -9,8 +9,8 @@ extension Workspace {
         var out = ["mlv \(p.kind.rawValue) (\(p.type.rawValue))"]
         guard let id = p.snapshot else { return (out + ["not committed yet"]).joined(separator: "\n") + "\n" }
         out.append("snapshot \(id.hex)")
-        out.append("size \(p.size) bytes, \(p.files) file\(p.files == 1 ? "" : "s")")
-        if let r = p.rows, let c = p.columns { out.append("\(r) rows x \(c) columns") }
+        out.append("size \(counted(p.size, "byte")), \(counted(p.files, "file"))")
+        if let r = p.rows, let c = p.columns { out.append("\(counted(r, "row")) x \(counted(c, "column"))") }
         let store = try store()
         if let why = try fetchForSummary(p, id: id, name: name, offline: offline) {
             out.append("(no content summary: \(why))")
@@ -30,7 +30,7 @@ extension Workspace {
                     while try r.next() { for i in 0..<r.header.count { profiles[i].add(r.field(i)) } }
                     for (name, prof) in zip(r.header, profiles) {
                         let s = prof.stats
-                        var line = "column \(name): \(s.type.rawValue), \(s.count) values, \(s.nulls) nulls, ~\(s.distinct) distinct"
+                        var line = "column \(name): \(s.type.rawValue), \(counted(s.count, "value")), \(counted(s.nulls, "null")), ~\(s.distinct) distinct"
                         if let m = s.mean { line += ", mean \(formatNumber(m))" }
                         if let lo = s.min, let hi = s.max { line += ", range \(lo) .. \(hi)" }
                         out.append(line)
@@ -49,7 +49,7 @@ extension Workspace {
             while lines.count < 10_000, let item = try w.next() {
                 let e = item.entry, rel = item.path.dropFirst()   // paths below the root start with "/"
                 switch e.kind {
-                case .file: lines.append("file \(rel) \(e.size) bytes \(e.id.short)")
+                case .file: lines.append("file \(rel) \(counted(e.size, "byte")) \(e.id.short)")
                 case .symlink: lines.append("link \(rel)")
                 case .directory: continue
                 }

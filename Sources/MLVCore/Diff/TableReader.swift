@@ -1,3 +1,5 @@
+import MLVStore
+
 /// How much of one table mlv compares. Past these, `mlv diff` shows a byte-level summary with
 /// a warning instead of a table diff (see `DiffError.tooWide`), and a metrics CSV is refused.
 enum TableLimits {
@@ -86,7 +88,7 @@ final class TableReader {
             if fieldCount == header.count { return true }
             if fieldCount == 1 && ends[0] == starts[0] { continue }   // a blank line
             throw DiffError.malformed(file: name, line: line,
-                                      why: "\(fieldCount) fields where the header has \(header.count) (a ragged row; quote fields that contain '\(Character(UnicodeScalar(separator)))')")
+                                      why: "\(counted(fieldCount, "field")) where the header has \(header.count) (a ragged row; quote fields that contain '\(Character(UnicodeScalar(separator)))')")
         }
         return false
     }

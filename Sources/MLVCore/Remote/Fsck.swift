@@ -219,7 +219,7 @@ extension Workspace {
                         if p.type == .dir {
                             try store.checkSnapshot(s, target: path, declared: (p.size, p.files))
                         } else if try store.manifest(s).size != p.size {
-                            throw ObjectError.badSnapshot(target: path, why: "its pointer says \(p.size) bytes, the stored file has \(try store.manifest(s).size)")
+                            throw ObjectError.badSnapshot(target: path, why: "its pointer says \(counted(p.size, "byte")), the stored file has \(try store.manifest(s).size)")
                         }
                     } catch StoreError.missingObject(let id, _) where emptyClone || promised.contains(id) {
                         notFetched += 1

@@ -35,7 +35,7 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
         case .unreachable(let r, let why):
             return "remote \(r): \(why)"
         case .missingOnRemote(let r, let n):
-            return "remote \(r) lacks \(n) object\(n == 1 ? "" : "s") the pointers need; push them from the clone that committed them"
+            return "remote \(r) lacks \(counted(n, "object")) the pointers need; push them from the clone that committed them"
         case .relativeURL(let r, let u):
             return "remote \(r): url \(u.debugDescription) in mlv.yaml is a relative path, which would name a different folder in every clone; give it an absolute one: `mlv remote remove \(r)` then `mlv remote add \(r) /absolute/path`"
         case .damaged(let r, let path, let why):
@@ -348,7 +348,7 @@ extension Workspace {
             if p.type == .dir {
                 try store.checkSnapshot(id, target: path, declared: (p.size, p.files))
             } else if !treesOnly, try store.manifest(id).size != p.size {
-                throw ObjectError.badSnapshot(target: path, why: "its pointer says \(p.size) bytes, the stored file has \(try store.manifest(id).size)")
+                throw ObjectError.badSnapshot(target: path, why: "its pointer says \(counted(p.size, "byte")), the stored file has \(try store.manifest(id).size)")
             }
         }
         return result

@@ -157,7 +157,7 @@ extension Workspace {
             }
             if let bytes { try writeRunRecord(stage: name, bytes: bytes) } else { try writeRunRecord(r) }
             try trackOutputs(stage, r.outputs)
-            output("[\(name)] restored \(r.outputs.count) output\(r.outputs.count == 1 ? "" : "s") from \(source) (these inputs ran before)")
+            output("[\(name)] restored \(counted(r.outputs.count, "output")) from \(source) (these inputs ran before)")
             return ReproStep(stage: name, action: "restored", reason: source, record: r)
         }
         let reason = runRecord(name) == nil ? "no record yet" : "inputs, params or definition changed"

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Long reports on a terminal go through a pager, as git does: `$MLV_PAGER`, else `$PAGER`,
+/// else `less -FRX` (quit when it fits on one screen, keep colours, leave the text on the
+/// screen). Never when stdout is not a terminal (a pipe, a file, CI), nor with `--no-pager`,
+/// nor when the pager is set to "" or `cat`.
+enum Pager {
+    /// The command to run, or nil to print directly.
+    static func command(environment env: [String: String], stdoutIsTerminal: Bool) -> String? {
+        guard stdoutIsTerminal else { return nil }
+        let chosen = env["MLV_PAGER"] ?? env["PAGER"]
+        if let c = chosen?.trimmingCharacters(in: .whitespaces) { return c.isEmpty || c == "cat" ? nil : c }
+        // The default only where it exists: a machine without less prints directly.
+        let path = (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return path.contains { FileManager.default.isExecutableFile(atPath: "\($0)/less") } ? "less -FRX" : nil
+    }
+
+    /// Prints `text`, through the pager when there is one. A pager quit early (`q` in less)
+    /// ends the output, not mlv: the exit status stays the report's.
+    static func show(_ text: String, allowed: Bool) {
+        let env = ProcessInfo.processInfo.environment
+        guard allowed, let cmd = command(environment: env, stdoutIsTerminal: isatty(1) != 0) else {
+            print(text, terminator: "")
+            return
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", cmd]
+        var childEnv = env
+        // git's defaults for less and lv when the user set none.
+        if childEnv["LESS"] == nil { childEnv["LESS"] = "FRX" }
+        if childEnv["LV"] == nil { childEnv["LV"] = "-c" }
+        p.environment = childEnv
+        let pipe = Pipe()
+        p.standardInput = pipe
+        do { try p.run() } catch {
+            print(text, terminator: "")
+            return
+        }
+        // Writing to a pager that has quit must not kill mlv with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        let fd = pipe.fileHandleForWriting.fileDescriptor
+        let bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            off += n
+        }
+        try? pipe.fileHandleForWriting.close()
+        p.waitUntilExit()
+    }
+}
