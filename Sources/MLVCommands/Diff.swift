@@ -20,7 +20,7 @@ struct DiffGateOptions: ParsableArguments {
         var results: [GateResult] = []
         for g in gates {
             let v = try g.value(in: report)
-            results.append(GateResult(expression: g.text, value: v, fired: v.map(g.holds) ?? false))
+            results.append(GateResult(expression: g.text, value: v, fired: v.map { g.holds($0.value) } ?? false))
         }
         switch format {
         case .json:
@@ -108,18 +108,26 @@ struct Metrics: ParsableCommand {
             abstract: "Show metric values at a revision (default: the working tree).",
             discussion: "Examples:\n  mlv metrics show\n  mlv metrics show HEAD~1 --format json")
         @OptionGroup var repo: RepoOptions
-        @Option(help: "Output format: text, md, json.") var format: DiffFormat = .text
+        @Option(help: "Output format: text, md, json, html.") var format: DiffFormat = .text
         @Argument(help: "A revision.") var revision: String?
 
         func run() throws {
-            let values = try repo.open().metricValues(at: revision).map { ($0.file, $0.key, $0.new?.description ?? "") }
+            let shown = try repo.open().metricValues(at: revision)
+            // Every format prints a value as its file wrote it; JSON keeps numbers numbers
+            // (NaN and the infinities: the strings "NaN", "Infinity", "-Infinity").
+            let values = shown.map { ($0.file, $0.key, $0.new?.description ?? "") }
             switch format {
             case .json:
-                struct V: Encodable { let file, key, value: String }
-                try Out.json(values.map { V(file: $0.0, key: $0.1, value: $0.2) })
-            case .md, .html:
+                struct V: Encodable { let file, key: String; let value: MetricValue? }
+                try Out.json(shown.map { V(file: $0.file, key: $0.key, value: $0.new) })
+            case .md:
+                func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
                 print("| file | metric | value |\n|---|---|---:|")
-                for v in values { print("| \(v.0) | \(v.1) | \(v.2) |") }
+                for v in values { print("| \(cell(v.0)) | \(cell(v.1)) | \(cell(v.2)) |") }
+            case .html:
+                let label = revision ?? "the working tree"
+                print(DiffRender.page("mlv metrics show \(label)", "<h1>Metrics at <code>\(DiffRender.esc(label))</code></h1>" +
+                                      DiffRender.table(["file", "metric", "value"], values.map { [$0.0, $0.1, $0.2] })), terminator: "")
             case .text:
                 let w = values.map(\.1.count).max() ?? 0
                 for v in values { print("\(v.0)  \(pad(v.1, w))  \(v.2)") }

@@ -51,7 +51,7 @@ extension DiffRender {
 
     static func html(_ r: DiffReport, _ gates: [GateResult]) -> String {
         var body = "<h1>mlv diff <code>\(esc(r.from))</code> → <code>\(esc(r.to))</code></h1>"
-        for g in gates where g.fired { body += "<p class=gate>Gate fired: <code>\(esc(g.expression))</code> (value \(esc(num(g.value))))</p>" }
+        for g in gates where g.fired { body += "<p class=gate>Gate fired: <code>\(esc(g.expression))</code> (value \(esc(g.value?.text ?? "")))</p>" }
         if !r.hasChanges { body += "<p>No changes in tracked data, metrics or params.</p>" }
         if !r.targets.isEmpty {
             body += "<h2>Targets</h2>" + table(["", "target", "kind", "size"], r.targets.map { [symbol($0.change), $0.path, $0.kind.rawValue, size($0)] })
@@ -75,9 +75,14 @@ extension DiffRender {
                 if !charts.isEmpty { body += "<div class=charts>" + charts.map { histogramSVG($0.column, $0.histogram!) }.joined() + "</div>" }
             }
         }
+        return page("mlv diff \(r.from) → \(r.to)", body)
+    }
+
+    /// One self-contained page around `body` (already HTML); `title` is escaped here.
+    static func page(_ title: String, _ body: String) -> String {
         let css = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}" +
             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f1f3f5}.gate{color:#c92a2a;font-weight:bold}" +
             ".old{color:#9aa5b1}.new{color:#d9480f}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}"
-        return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mlv diff \(esc(r.from)) → \(esc(r.to))</title><style>\(css)</style></head><body>\(body)</body></html>\n"
+        return "<!doctype html><html><head><meta charset=\"utf-8\"><title>\(esc(title))</title><style>\(css)</style></head><body>\(body)</body></html>\n"
     }
 }

@@ -135,7 +135,7 @@ enum DiffRender {
             out += align([["key", "old", "new", "delta", "relative"]] + metricRows(ms), indent: "  ")
         }
         for g in gates where g.fired {
-            out.append(paint("gate fired: \(g.expression) (value \(num(g.value)))", "31"))
+            out.append(paint("gate fired: \(g.expression) (value \(g.value?.text ?? ""))", "31"))
         }
         return out.joined(separator: "\n") + "\n"
     }
@@ -143,7 +143,7 @@ enum DiffRender {
     static func markdown(_ r: DiffReport, _ gates: [GateResult]) -> String {
         func row(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
         var out = ["### mlv diff `\(r.from)` → `\(r.to)`", ""]
-        for g in gates where g.fired { out.append("> **Gate fired:** `\(g.expression)` (value \(num(g.value)))") }
+        for g in gates where g.fired { out.append("> **Gate fired:** `\(g.expression)` (value \(g.value?.text ?? ""))") }
         if !r.hasChanges { out.append("No changes in tracked data, metrics or params."); return out.joined(separator: "\n") + "\n" }
         out.append(row(["", "target", "kind", "size", "summary"]))
         out.append("|---|---|---|---|---|")

@@ -148,9 +148,8 @@ enum Out {
     }
 
     static func json<T: Encodable>(_ value: T) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try e.encode(value), as: UTF8.self))
+        // JSONOutput, not JSONEncoder: numbers from users' files keep their text.
+        print(String(decoding: try JSONOutput.encode(value, pretty: true), as: UTF8.self))
     }
 
     static var stdoutIsTerminal: Bool { isatty(1) != 0 }

@@ -101,14 +101,14 @@ extension Workspace {
         var results: [VerifyResult] = []
         for name in order {
             guard let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit),
-                  let old = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else {
+                  let old = RunRecord(json: bytes) else {
                 throw VerifyError.noRecord(stage: name, rev: label)
             }
             let new = try runIsolated(name, at: commit, output: output)
             let checks = Set(old.outputs.keys).union(new.outputs.keys).sorted().map {
                 OutputCheck(path: $0, recorded: old.outputs[$0], reproduced: new.outputs[$0], same: old.outputs[$0] == new.outputs[$0])
             }
-            let metrics = compareMetrics(file: name, old: old.metrics, new: new.metrics).filter { $0.old != $0.new }
+            let metrics = compareMetrics(file: name, old: old.metrics.dictionary, new: new.metrics.dictionary).filter { $0.old != $0.new }
             var ok = checks.allSatisfy(\.same)
             if !ok, let t = tolerance {
                 ok = checks.allSatisfy { $0.reproduced != nil } &&

@@ -50,7 +50,7 @@ extension Workspace {
             guard expanded.insert(p + " " + (snap ?? "-")).inserted else { return n }
             guard depth < 32, let (name, _) = cfg.stages.first(where: { $0.value.outs.contains(p) || $0.value.metrics.contains(p) }),
                   let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit),
-                  let record = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else { return n }
+                  let record = RunRecord(json: bytes) else { return n }
             n.stage = name
             n.command = record.command
             n.params = record.params

@@ -4,8 +4,10 @@ import MLVGit
 import MLVStore
 
 /// What one successful run of a stage consumed and produced. Committed as
-/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code).
-public struct RunRecord: Codable, Sendable, Equatable {
+/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code; the metrics in
+/// their file's order, each number as the file wrote it). Written by `JSONOutput` and read by
+/// `JSONReader` (`init(json:)`): JSONEncoder and JSONDecoder cannot carry a number's text.
+public struct RunRecord: Encodable, Sendable, Equatable {
     public var stage: String
     /// SHA-256 of the stage's canonical definition.
     public var definition: String
@@ -17,7 +19,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var environment: [String: String]
     public var tools: [String: String]           // command -> its --version line
     public var outputs: [String: String]         // path -> snapshot id
-    public var metrics: [String: MetricValue]
+    public var metrics: OrderedMetrics
     public var durationSeconds: Double
     public var exitCode: Int32
 
@@ -26,9 +28,42 @@ public struct RunRecord: Codable, Sendable, Equatable {
         case durationSeconds = "duration_seconds"
         case exitCode = "exit_code"
     }
+
+    init(stage: String, definition: String, fingerprint: String, command: [String], inputs: [String: String],
+         params: [String: String], environment: [String: String], tools: [String: String], outputs: [String: String],
+         metrics: OrderedMetrics, durationSeconds: Double, exitCode: Int32) {
+        self.stage = stage; self.definition = definition; self.fingerprint = fingerprint; self.command = command
+        self.inputs = inputs; self.params = params; self.environment = environment; self.tools = tools
+        self.outputs = outputs; self.metrics = metrics; self.durationSeconds = durationSeconds; self.exitCode = exitCode
+    }
+
+    /// A record as mlv wrote it; nil for anything else (a record is only ever read to skip or
+    /// verify work, and a damaged one means the stage runs again).
+    public init?(json bytes: [UInt8]) {
+        guard let v = try? JSONReader.parse(bytes), case .object = v else { return nil }
+        func strings(_ k: CodingKeys) -> [String: String]? {
+            guard case .object(let o)? = v[k.rawValue] else { return nil }
+            var out: [String: String] = [:]
+            for (key, x) in o { guard let s = x.string else { return nil }; out[key] = s }
+            return out
+        }
+        guard let stage = v["stage"]?.string, let definition = v["definition"]?.string,
+              let fingerprint = v["fingerprint"]?.string,
+              case .array(let cmd)? = v["command"], case let command = cmd.compactMap(\.string), command.count == cmd.count,
+              let inputs = strings(.inputs), let params = strings(.params), let environment = strings(.environment),
+              let tools = strings(.tools), let outputs = strings(.outputs),
+              case .object(let m)? = v["metrics"],
+              case .number(let duration)? = v["duration_seconds"], case .number(let exit)? = v["exit_code"],
+              let exitCode = Int32(exit.text) else { return nil }
+        var metrics = OrderedMetrics()
+        for (k, x) in m { metrics[k] = MetricValue(x, mlvJSON: true) }
+        self.init(stage: stage, definition: definition, fingerprint: fingerprint, command: command, inputs: inputs,
+                  params: params, environment: environment, tools: tools, outputs: outputs, metrics: metrics,
+                  durationSeconds: duration.value, exitCode: exitCode)
+    }
 }
 
-public struct ReproStep: Codable, Sendable {
+public struct ReproStep: Encodable, Sendable {
     public var stage: String
     public var action: String        // ran, skipped, restored
     public var reason: String
@@ -54,7 +89,7 @@ extension Workspace {
 
     public func runRecord(_ stage: String) -> RunRecord? {
         guard let bytes = try? tree.read("\(Workspace.runsDir)/\(stage).json") else { return nil }
-        return try? JSONDecoder().decode(RunRecord.self, from: Data(bytes))
+        return RunRecord(json: bytes)
     }
 
     func writeRunRecord(_ r: RunRecord) throws {
@@ -62,9 +97,7 @@ extension Workspace {
         // from the folder) outside the tree.
         try tree.checkParents(absolute("\(Workspace.runsDir)/\(r.stage).json"))
         try FS.makeDirectories(absolute(Workspace.runsDir))
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try FS.atomicWrite(Array(try e.encode(r)) + [0x0A], to: absolute("\(Workspace.runsDir)/\(r.stage).json"))
+        try FS.atomicWrite(try JSONOutput.encode(r, pretty: true) + [0x0A], to: absolute("\(Workspace.runsDir)/\(r.stage).json"))
     }
 
     var runCacheDir: String { sharedRunCache ?? FS.join(mlvDir, "cache/runs") }
@@ -134,7 +167,7 @@ extension Workspace {
         try saveEditedOutputs(name, stage, output: output)
         // The run cache: this exact input set ran before and its outputs are in the store.
         if let cached = try? FS.readAll(FS.join(runCacheDir, fp + ".json")),
-           var r = try? JSONDecoder().decode(RunRecord.self, from: Data(cached)),
+           var r = RunRecord(json: cached),
            try r.outputs.values.allSatisfy({ id in try ObjectID(hex: id).map { try store().contains($0) } ?? false }) {
             for (path, id) in r.outputs { try restoreOutput(path, ObjectID(hex: id)!) }
             r.stage = name
@@ -227,10 +260,10 @@ extension Workspace {
         try writer.commit()
         var c = snap.cache
         try saveStatCache(&c)
-        var metrics: [String: MetricValue] = [:]
+        var metrics = OrderedMetrics()
         for m in stage.metrics {
             guard let bytes = try tree.read(m) else { continue }
-            for (k, v) in try flattenMetrics(bytes, path: m) { metrics[k] = v }
+            for (k, v) in try flattenMetricsInOrder(bytes, path: m).entries { metrics[k] = v }
         }
         let record = RunRecord(stage: name, definition: definition, fingerprint: fp, command: stage.cmd, inputs: inputs,
                                params: params, environment: env.filter { $0.key != "HOME" && $0.key != "PATH" },
@@ -238,9 +271,7 @@ extension Workspace {
                                durationSeconds: (duration * 1000).rounded() / 1000, exitCode: status)
         try writeRunRecord(record)
         try FS.makeDirectories(runCacheDir)
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        try FS.atomicWrite(Array(try e.encode(record)), to: FS.join(runCacheDir, fp + ".json"))
+        try FS.atomicWrite(try JSONOutput.encode(record, pretty: false), to: FS.join(runCacheDir, fp + ".json"))
         try trackOutputs(stage, outputs, shapes: shapes)
         return record
     }
