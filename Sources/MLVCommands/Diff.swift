@@ -59,7 +59,8 @@ struct Diff: ParsableCommand {
         stability index; marked ! above --drift-threshold). Folders: files added, removed, \
         modified, renamed. Models and other binaries: the share of bytes unchanged. \
         Metrics and params (JSON, YAML, CSV): every value old, new, delta, relative change, \
-        nested keys flattened with dots.
+        nested keys flattened with dots. Values print exactly as their file wrote them; NaN \
+        and infinities as NaN, Infinity, -Infinity (strings in JSON).
 
         Limits: a table wider than 10,000 columns or with a record over 16 MiB, and a \
         safetensors header over 16 MiB, get the byte-level summary and a warning on stderr \
