@@ -127,7 +127,7 @@ struct Metrics: ParsableCommand {
                 for v in values { print("| \(cell(v.0)) | \(cell(v.1)) | \(cell(v.2)) |") }
             case .html:
                 let label = revision ?? "the working tree"
-                print(DiffRender.page("mlv metrics show \(label)", "<h1>Metrics at <code>\(DiffRender.esc(label))</code></h1>" +
+                print(DiffRender.page("mlv metrics at \(label)", "<h1>Metrics at <code>\(DiffRender.esc(label))</code></h1>" +
                                       DiffRender.table(["file", "metric", "value"], values.map { [$0.0, $0.1, $0.2] })), terminator: "")
             case .text:
                 let w = values.map(\.1.count).max() ?? 0

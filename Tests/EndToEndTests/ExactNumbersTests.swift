@@ -230,3 +230,36 @@ import Testing
         #expect(cells.sorted() == ["s:0.3 -> s:0.30000000000000004", "s:9007199254740992 -> s:9007199254740993"], "\(cells) \(r.stdout.prefix(3000))")
     }
 }
+
+/// Column min and max of a CSV are cells of the file: printed as written, not through a double.
+@Suite struct ExactColumnBoundsTests {
+    @Test func minAndMaxAreTheCellsAsWritten() throws {
+        let s = try Sandbox()
+        try s.write("data/t.csv", "id,v\n1,0.5\n2,0.25\n")
+        try s.mlvOK("track", "data/t.csv")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("data/t.csv", "id,v\n9007199254740993,0.30000000000000004\n-9007199254740993,1e-320\n")
+        let r = try s.mlv("diff", "--format", "json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let c = try ExactNumbersTests.canon(s, r.stdout)
+        var bounds: [String: String] = [:]
+        for i in 0..<2 {
+            guard let tagged = c["/targets/0/table/stats/\(i)/column"] else { continue }
+            let col = String(tagged.dropFirst(2))
+            bounds[col + ".min"] = c["/targets/0/table/stats/\(i)/new/min"]
+            bounds[col + ".max"] = c["/targets/0/table/stats/\(i)/new/max"]
+        }
+        // Python's csv module reads the cells; their text is what min and max must be.
+        let py = try s.run("/usr/bin/env", ["python3", "-c", """
+            import csv, sys
+            from decimal import Decimal
+            rows = list(csv.DictReader(open(sys.argv[1])))
+            for col in ("id", "v"):
+                cells = [r[col] for r in rows]
+                print(col + ".min=s:" + min(cells, key=Decimal)); print(col + ".max=s:" + max(cells, key=Decimal))
+            """, s.repo + "/data/t.csv"], cwd: s.root)
+        var want: [String: String] = [:]
+        for line in py.stdout.split(separator: "\n") { let kv = line.split(separator: "=", maxSplits: 1); want[String(kv[0])] = String(kv[1]) }
+        #expect(want.count == 4 && bounds == want, "\(bounds) vs \(want)")
+    }
+}
