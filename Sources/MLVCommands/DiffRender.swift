@@ -4,7 +4,7 @@ import MLVCore
 /// Text and markdown renderings of a diff report (JSON is the report itself).
 enum DiffRender {
     static func arrow(_ d: Double?) -> String {
-        guard let d, d != 0 else { return " " }
+        guard let d, d != 0, !d.isNaN else { return " " }
         return d > 0 ? "▲" : "▼"
     }
 
@@ -12,6 +12,7 @@ enum DiffRender {
 
     static func pct(_ d: Double?) -> String {
         guard let d else { return "" }
+        guard d.isFinite else { return ExactNumber.shortest(d) }
         return String(format: "%+.2f%%", d * 100)
     }
 

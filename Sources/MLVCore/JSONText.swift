@@ -265,7 +265,7 @@ private final class JNode {
         switch value {
         case let v as ExactNumber: n.scalar = v.jsonText
         case let v as Double: n.scalar = ExactNumber(v).jsonText
-        case let v as Float: n.scalar = v.isFinite ? ExactNumber.shortest(Double("\(v)") ?? Double(v)) : ExactNumber(Double(v)).jsonText
+        case let v as Float: n.scalar = ExactNumber(Double("\(v)") ?? Double(v)).jsonText   // Float's own shortest digits
         case let v as String: n.scalar = JSONOutput.quoted(v)
         default:
             if value is any JSONKeepsKeyOrder { n.keepOrder = true }

@@ -102,7 +102,7 @@ public struct ExactNumber: Sendable, Hashable, Codable, CustomStringConvertible,
         }
         var exponent = 0
         if i < b.count {
-            guard let e = Int(String(decoding: b[(i + 1)...], as: UTF8.self)), abs(e) < Int.max / 4 else { return text }
+            guard let e = Int(String(decoding: b[(i + 1)...], as: UTF8.self)), e > -(Int.max / 4), e < Int.max / 4 else { return text }
             exponent = e
         }
         exponent -= fraction

@@ -77,6 +77,7 @@ public struct OrderedMetrics: Sendable, Equatable, Encodable, JSONKeepsKeyOrder 
 /// A computed number (a delta, a mean) for people to read: integers as integers, others with up
 /// to 6 significant decimals. Never for a value from a user's file: that is `ExactNumber.text`.
 public func formatNumber(_ d: Double) -> String {
+    if !d.isFinite { return ExactNumber.shortest(d) }   // NaN, Infinity, -Infinity as everywhere
     if d.isFinite && d == d.rounded() && abs(d) < 1e15 { return String(Int64(d)) }
     var s = String(format: "%.6g", d)
     if s.contains("e") { return s }
