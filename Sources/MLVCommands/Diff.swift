@@ -23,7 +23,7 @@ struct DiffGateOptions: ParsableArguments {
         var results: [GateResult] = []
         for g in gates {
             let v = try g.value(in: report)
-            results.append(GateResult(expression: g.text, value: v, fired: v.map(g.holds) ?? false))
+            results.append(GateResult(expression: g.text, value: v, fired: v.map { g.holds($0.value) } ?? false))
         }
         let output: String
         switch format {
@@ -87,7 +87,8 @@ struct Diff: ParsableCommand {
         stability index; marked ! above --drift-threshold). Folders: files added, removed, \
         modified, renamed. Models and other binaries: the share of bytes unchanged. \
         Metrics and params (JSON, YAML, CSV): every value old, new, delta, relative change, \
-        nested keys flattened with dots.
+        nested keys flattened with dots. Values print exactly as their file wrote them; NaN \
+        and infinities as NaN, Infinity, -Infinity (strings in JSON).
 
         Limits: a table wider than 10,000 columns or with a record over 16 MiB, and a \
         safetensors header over 16 MiB, get the byte-level summary and a warning on stderr \
@@ -182,21 +183,29 @@ struct Metrics: ParsableCommand {
             abstract: "Show metric values at a revision (default: the working tree).",
             discussion: "Examples:\n  mlv metrics show\n  mlv metrics show HEAD~1 --format json")
         @OptionGroup var repo: RepoOptions
-        @Option(help: "Output format: text, md, json.") var format: DiffFormat = .text
+        @Option(help: "Output format: text, md, json, html.") var format: DiffFormat = .text
         @OptionGroup var fetching: FetchOptions
         @Argument(help: "A revision.") var revision: String?
 
         func run() throws {
             let ws = try repo.open()
             try fetching.fetch(ws, revs: [revision], kinds: [.metrics])
-            let values = try ws.metricValues(at: revision).map { ($0.file, $0.key, $0.new?.description ?? "") }
+            let shown = try ws.metricValues(at: revision)
+            // Every format prints a value as its file wrote it; JSON keeps numbers numbers
+            // (NaN and the infinities: the strings "NaN", "Infinity", "-Infinity").
+            let values = shown.map { ($0.file, $0.key, $0.new?.description ?? "") }
             switch format {
             case .json:
-                struct V: Encodable { let file, key, value: String }
-                try Out.json(values.map { V(file: $0.0, key: $0.1, value: $0.2) })
-            case .md, .html:
+                struct V: Encodable { let file, key: String; let value: MetricValue? }
+                try Out.json(shown.map { V(file: $0.file, key: $0.key, value: $0.new) })
+            case .md:
+                func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
                 print("| file | metric | value |\n|---|---|---:|")
-                for v in values { print("| \(v.0) | \(v.1) | \(v.2) |") }
+                for v in values { print("| \(cell(v.0)) | \(cell(v.1)) | \(cell(v.2)) |") }
+            case .html:
+                let label = revision ?? "the working tree"
+                print(DiffRender.page("mlv metrics at \(label)", "<h1>Metrics at <code>\(DiffRender.esc(label))</code></h1>" +
+                                      DiffRender.table(["file", "metric", "value"], values.map { [$0.0, $0.1, $0.2] })), terminator: "")
             case .text:
                 let w = values.map(\.1.count).max() ?? 0
                 for v in values { print("\(v.0)  \(pad(v.1, w))  \(v.2)") }

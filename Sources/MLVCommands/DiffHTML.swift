@@ -97,9 +97,14 @@ extension DiffRender {
                 }
             }
         }
+        return page("mlv diff \(r.from) → \(r.to)", body)
+    }
+
+    /// One self-contained page around `body` (already HTML); `title` is escaped here.
+    static func page(_ title: String, _ body: String) -> String {
         let css = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}" +
             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;white-space:pre-wrap}th{background:#f1f3f5}.gate{color:#c92a2a;font-weight:bold}" +
             ".old{color:#9aa5b1}.new{color:#d9480f}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}"
-        return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mlv diff \(esc(r.from)) → \(esc(r.to))</title><style>\(css)</style></head><body>\(body)</body></html>\n"
+        return "<!doctype html><html><head><meta charset=\"utf-8\"><title>\(esc(title))</title><style>\(css)</style></head><body>\(body)</body></html>\n"
     }
 }

@@ -52,7 +52,7 @@ extension DiffRender {
         b.force(["### mlv diff \(mdCode(clip(r.from, 200))) → \(mdCode(clip(r.to, 200)))"])
         b.list(gates.map { g in
             (g.fired ? "**Gate fired:** " : "Gate not fired: ") + mdCode(clip(g.expression, 200)) +
-                " (" + (g.value.map { "value \(num($0))" } ?? "no value") + ")"
+                " (" + (g.value.map { "value \($0.text)" } ?? "no value") + ")"
         }, noun: "gate")
         if !r.hasChanges { _ = b.add(["", "No changes in tracked data, metrics or params."]) }
         // The summary tables take at most a half (targets) and a third (metrics, params) of

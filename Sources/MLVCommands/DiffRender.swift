@@ -16,7 +16,7 @@ enum DiffRender {
     static let valueLimit = 80
 
     static func arrow(_ d: Double?) -> String {
-        guard let d, d != 0 else { return " " }
+        guard let d, d != 0, !d.isNaN else { return " " }
         return d > 0 ? "▲" : "▼"
     }
 
@@ -24,6 +24,7 @@ enum DiffRender {
 
     static func pct(_ d: Double?) -> String {
         guard let d else { return "" }
+        guard d.isFinite else { return ExactNumber.shortest(d) }
         return percent(d, places: 2, sign: true)
     }
 
@@ -242,7 +243,7 @@ enum DiffRender {
     }
 
     static func gateLine(_ g: GateResult) -> String {
-        "gate \(g.fired ? "fired" : "not fired"): \(g.expression) (" + (g.value.map { "value \(num($0))" } ?? "no value") + ")"
+        "gate \(g.fired ? "fired" : "not fired"): \(g.expression) (" + (g.value.map { "value \($0.text)" } ?? "no value") + ")"
     }
 
     // MARK: Text

@@ -67,6 +67,8 @@ func classify(_ error: any Error) -> (String, ExitStatus)? {
     case let e as IOError: return (e.description, .ioError)
     case let e as GitError: return (e.description, e.isSystemFailure ? .ioError : .userError)
     case let e as DiffError: return (e.description, .userError)
+    // Callers wrap it in DiffError with the file's name; mapped in case one does not.
+    case let e as JSONSyntaxError: return (e.description, .userError)
     case let e as PipelineError: return (e.description, .userError)
     case let e as VerifyError: return (e.description, .userError)
     case let e as RemoteError:
@@ -164,10 +166,9 @@ enum Out {
         print(try jsonText(value))
     }
 
+    /// mlv's JSON: JSONOutput, not JSONEncoder, so numbers from users' files keep their text.
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try e.encode(value), as: UTF8.self)
+        String(decoding: try JSONOutput.encode(value, pretty: true), as: UTF8.self)
     }
 
     static var stdoutIsTerminal: Bool { isatty(1) != 0 }

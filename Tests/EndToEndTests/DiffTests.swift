@@ -230,7 +230,7 @@ import Testing
         #expect(ragged.stderr.split(separator: "\n").count == 1)
         let json = try s.mlv("diff", "HEAD~1", "HEAD", "--", "metrics.json")
         #expect(json.status == 2)
-        #expect(json.stderr.contains("metrics.json@HEAD: not valid JSON"), "\(json.stderr)")
+        #expect(json.stderr.contains("metrics.json@HEAD:2: not valid JSON"), "\(json.stderr)")
         // Data whose objects are not in the local store.
         try FileManager.default.removeItem(atPath: s.repo + "/.mlv/store/packs")
         try FileManager.default.createDirectory(atPath: s.repo + "/.mlv/store/packs", withIntermediateDirectories: true)

@@ -107,7 +107,7 @@ func yamlBomb(levels: Int, use: String = "top: *l\(0)") -> String {
         #expect(throws: DiffError.self) { try FeatureSet.parse(Array(bomb.utf8), path: "f.yaml") }
         #expect(try Config.parse(Array("version: 1\nstages: {a: {cmd: [sleep, '1:0:0:0:0:0:0:0:0:0:0:0']}}\n".utf8)).stages["a"]?.cmd.count == 2)
         let m = try flattenMetrics(Array("a: 1:0:0:0:0:0:0:0:0:0:0:0\nb: 1:30\nc: 3400000001858504700:3\n".utf8), path: "m.yaml")
-        #expect(m["a"] == .number(pow(60, 11)) && m["b"] == .number(90) && m["c"]?.number != nil, "\(m)")
+        #expect(m["a"]?.number == pow(60, 11) && m["b"] == .number(90) && m["c"]?.number != nil, "\(m)")
     }
 
     @Test func featureDefinitionsAliasBombIsRefused() throws {
@@ -171,7 +171,8 @@ func yamlBomb(levels: Int, use: String = "top: *l\(0)") -> String {
         let keys = (0..<10_000).map { "k\(9_999 - $0)" }
         #expect(try read("{" + keys.map { "\"\($0)\": [1, {\"x\": \"}\"}]" }.joined(separator: ",") + "}\n").header == keys)
         #expect(try read(#"{"b": 1, "a\"q": {"z": [1, "]"]}, "\u00e9\ud83d\ude00": "x", "c,": null}"#).header == ["b", "a\"q", "é😀", "c,"])
-        #expect(try read(#"{"b": 1, "a": 2, "b": 3}"#).header == ["a", "b"])   // a repeated key: sorted
+        // A repeated key keeps its first place (and its last value), as Python's json module reads it.
+        #expect(try read(#"{"b": 1, "a": 2, "b": 3}"#).header == ["b", "a"])
     }
 
     /// A 10,000-column diff (the limit) has exact schema counts; the per-column steps are

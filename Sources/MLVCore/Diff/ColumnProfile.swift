@@ -47,6 +47,9 @@ struct ColumnProfile {
     var hll = HyperLogLog()
     var mean = 0.0, m2 = 0.0, numeric = 0
     var minNumber = Double.infinity, maxNumber = -Double.infinity
+    /// The cells holding the smallest and largest number, as written: min and max print the
+    /// file's text (a double would turn 9007199254740993 into ...992).
+    var minNumberText: [UInt8]? = nil, maxNumberText: [UInt8]? = nil
     var minText: [UInt8]? = nil, maxText: [UInt8]? = nil
     var sample = Reservoir(capacity: 4096, seed: 0x6d6c76)
     /// Value counts for categorical drift (by value hash), capped at `categoryLimit` distinct values.
@@ -68,8 +71,8 @@ struct ColumnProfile {
             let d = x - mean
             mean += d / Double(numeric)
             m2 += d * (x - mean)
-            if x < minNumber { minNumber = x }
-            if x > maxNumber { maxNumber = x }
+            if x < minNumber || minNumberText == nil { minNumber = x; minNumberText = Array(v) }
+            if x > maxNumber || maxNumberText == nil { maxNumber = x; maxNumberText = Array(v) }
             sample.add(x)
         } else {
             t = isBool(v) ? .bool : (isDateTime(v) ? .datetime : .string)
@@ -86,13 +89,12 @@ struct ColumnProfile {
 
     var stats: ColumnStats {
         let isNumeric = (type == .integer || type == .float) && numeric > 0
-        func fmt(_ x: Double) -> String { type == .integer ? (Int64(exactly: x).map { String($0) } ?? String(x)) : String(x) }
         return ColumnStats(
             type: type, count: count, nulls: nulls, distinct: hll.estimate,
             mean: isNumeric ? mean : nil,
             std: isNumeric && numeric > 1 ? (m2 / Double(numeric - 1)).squareRoot() : (isNumeric ? 0 : nil),
-            min: isNumeric ? fmt(minNumber) : minText.map { String(decoding: $0, as: UTF8.self) },
-            max: isNumeric ? fmt(maxNumber) : maxText.map { String(decoding: $0, as: UTF8.self) },
+            min: (isNumeric ? minNumberText : minText).map { String(decoding: $0, as: UTF8.self) },
+            max: (isNumeric ? maxNumberText : maxText).map { String(decoding: $0, as: UTF8.self) },
             median: isNumeric ? sample.median : nil)
     }
 }

@@ -40,7 +40,8 @@ public struct Gate: Sendable, Equatable {
     }
 
     /// The term's value in a report; nil when it has none (e.g. a metric added, so no change).
-    public func value(in r: DiffReport) throws -> Double? {
+    /// old() and new() are the metric as its file wrote it; the others are computed doubles.
+    public func value(in r: DiffReport) throws -> ExactNumber? {
         func metric(_ k: String) throws -> MetricChange {
             guard let m = (r.metrics + r.params).first(where: { $0.key == k }) else {
                 let known = (r.metrics + r.params).map(\.key)
@@ -49,10 +50,10 @@ public struct Gate: Sendable, Equatable {
             return m
         }
         switch term {
-        case .delta(let k): return try metric(k).delta
-        case .relative(let k): return try metric(k).relative
-        case .old(let k): return try metric(k).old?.number
-        case .new(let k): return try metric(k).new?.number
+        case .delta(let k): return try metric(k).delta.map { ExactNumber($0) }
+        case .relative(let k): return try metric(k).relative.map { ExactNumber($0) }
+        case .old(let k): return try metric(k).old?.exactNumber
+        case .new(let k): return try metric(k).new?.exactNumber
         case .drift(let p):
             let path = p.hasPrefix("./") ? String(p.dropFirst(2)) : p
             // A typo must not pass as "no drift": the path has to be (inside) a tracked target.
@@ -64,7 +65,7 @@ public struct Gate: Sendable, Equatable {
                 if t.path == path, let d = t.table?.maxDrift { best = max(best ?? d, d) }
                 for (f, tab) in t.tables where f == path || t.path == path { if let d = tab.maxDrift { best = max(best ?? d, d) } }
             }
-            return best
+            return best.map { ExactNumber($0) }
         }
     }
 
@@ -82,10 +83,10 @@ public struct Gate: Sendable, Equatable {
 
 public struct GateResult: Codable, Sendable {
     public var expression: String
-    public var value: Double?
+    public var value: ExactNumber?
     public var fired: Bool
 
-    public init(expression: String, value: Double?, fired: Bool) {
+    public init(expression: String, value: ExactNumber?, fired: Bool) {
         self.expression = expression
         self.value = value
         self.fired = fired

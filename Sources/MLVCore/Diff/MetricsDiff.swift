@@ -1,41 +1,83 @@
 import Foundation
 import Yams
 
-/// A metric or param value: a number, a flag or text.
+/// A metric or param value: a number (exactly as its file wrote it), a flag or text.
 public enum MetricValue: Codable, Sendable, Equatable, CustomStringConvertible {
-    case number(Double)
+    case number(ExactNumber)
     case bool(Bool)
     case text(String)
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let d = try? c.decode(Double.self) { self = .number(ExactNumber(d)) }
         else { self = .text(try c.decode(String.self)) }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
-        case .number(let d): try c.encode(d)
+        case .number(let n): try c.encode(n)
         case .bool(let b): try c.encode(b)
         case .text(let s): try c.encode(s)
         }
     }
 
-    public var number: Double? { if case .number(let d) = self { return d } else { return nil } }
+    /// A JSON value from a user's file or a run record; nil for null, objects and arrays.
+    /// In run records (`mlvJSON`), the strings mlv writes for NaN and the infinities are those
+    /// numbers again.
+    init?(_ v: JSONValue, mlvJSON: Bool = false) {
+        switch v {
+        case .number(let n): self = .number(n)
+        case .bool(let b): self = .bool(b)
+        case .string(let s): self = mlvJSON ? ExactNumber.nonFinite(s).map { .number($0) } ?? .text(s) : .text(s)
+        case .null, .array, .object: return nil
+        }
+    }
 
+    /// The number's double, for arithmetic.
+    public var number: Double? { if case .number(let n) = self { return n.value } else { return nil } }
+    public var exactNumber: ExactNumber? { if case .number(let n) = self { return n } else { return nil } }
+
+    /// As the file wrote it (numbers: `ExactNumber.text`).
     public var description: String {
         switch self {
-        case .number(let d): return formatNumber(d)
+        case .number(let n): return n.text
         case .bool(let b): return String(b)
         case .text(let s): return s
         }
     }
 }
 
-/// A number without float noise: integers as integers, others with up to 6 significant decimals.
+/// Flattened metrics or params in the order of their file: a run record copies them in that
+/// order. Setting a key again keeps its first place.
+public struct OrderedMetrics: Sendable, Equatable, Encodable, JSONKeepsKeyOrder {
+    public private(set) var keys: [String] = []
+    public private(set) var dictionary: [String: MetricValue] = [:]
+
+    public init() {}
+
+    public subscript(key: String) -> MetricValue? {
+        get { dictionary[key] }
+        set {
+            if newValue != nil, dictionary[key] == nil { keys.append(key) }
+            if newValue == nil, dictionary[key] != nil { keys.removeAll { $0 == key } }
+            dictionary[key] = newValue
+        }
+    }
+
+    public var entries: [(key: String, value: MetricValue)] { keys.map { ($0, dictionary[$0]!) } }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: JSONValue.Key.self)
+        for (k, v) in entries { try c.encode(v, forKey: JSONValue.Key(k)) }
+    }
+}
+
+/// A computed number (a delta, a mean) for people to read: integers as integers, others with up
+/// to 6 significant decimals. Never for a value from a user's file: that is `ExactNumber.text`.
 public func formatNumber(_ d: Double) -> String {
+    if !d.isFinite { return ExactNumber.shortest(d) }   // NaN, Infinity, -Infinity as everywhere
     if d.isFinite && d == d.rounded() && abs(d) < 1e15 { return String(Int64(d)) }
     var s = String(format: "%.6g", d)
     if s.contains("e") { return s }
@@ -60,40 +102,32 @@ public struct MetricChange: Codable, Sendable {
 /// `path` names the file in messages (it may carry an @revision); the format comes from the
 /// extension of `formatPath` (default: `path`).
 func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) throws -> [String: MetricValue] {
+    try flattenMetricsInOrder(bytes, path: path, formatPath: formatPath).dictionary
+}
+
+/// `flattenMetrics` in the file's order. Numbers are `ExactNumber`s: JSON's through
+/// `JSONReader` (its text), YAML's from the scalar's text, CSV's from the cell's text.
+func flattenMetricsInOrder(_ bytes: [UInt8], path: String, formatPath: String? = nil) throws -> OrderedMetrics {
     let lower = (formatPath ?? path).lowercased()
-    var out: [String: MetricValue] = [:]
-    func walk(_ v: Any?, _ prefix: String) {
-        // Native Swift scalars (from Yams) by their exact type first: on Linux they would also
-        // match `as NSNumber`, and an NSNumber matches `as Bool` whatever it holds.
-        if let v {
-            let t = type(of: v)
-            if t == Bool.self { out[prefix] = .bool(v as! Bool); return }
-            if t == Int.self { out[prefix] = .number(Double(v as! Int)); return }
-            if t == Double.self { out[prefix] = .number(v as! Double); return }
-            if t == String.self { out[prefix] = .text(v as! String); return }
-        }
-        switch v {
-        case let d as [String: Any]: for (k, x) in d { walk(x, prefix.isEmpty ? k : prefix + "." + k) }
-        case let d as [AnyHashable: Any]: for (k, x) in d { walk(x, prefix.isEmpty ? "\(k)" : prefix + ".\(k)") }
-        case let a as [Any]: for (i, x) in a.enumerated() { walk(x, prefix + ".\(i)") }
-        case let n as NSNumber:
-            // JSONSerialization gives NSNumber for true/false too, and NSNumber casts to Bool
-            // and Int alike: only its class tells a flag from a number.
-            out[prefix] = String(describing: type(of: n)).contains("Boolean") ? .bool(n.boolValue) : .number(n.doubleValue)
-        case let b as Bool: out[prefix] = .bool(b)
-        case let i as Int: out[prefix] = .number(Double(i))
-        case let d as Double: out[prefix] = .number(d)
-        case let s as String: out[prefix] = .text(s)
-        case nil, is NSNull: break
-        default: out[prefix] = .text("\(v!)")
-        }
-    }
+    var out = OrderedMetrics()
     if lower.hasSuffix(".json") {
-        do {
-            walk(try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]), "")
+        // An explicit stack, not recursion: the reader bounds the depth, this keeps the
+        // key order (children pushed in reverse).
+        var stack: [(JSONValue, String)]
+        do throws(JSONSyntaxError) {
+            stack = [(try JSONReader.parse(bytes), "")]
         } catch {
-            let detail = jsonErrorDetail(error)
-            throw DiffError.malformed(file: path, line: jsonErrorLine(detail, bytes), why: "not valid JSON (\(detail))")
+            throw DiffError.malformed(file: path, line: error.line, why: "not valid JSON (\(error.why))")
+        }
+        while let (v, prefix) = stack.popLast() {
+            switch v {
+            case .object(let entries):
+                for (k, x) in entries.reversed() { stack.append((x, prefix.isEmpty ? k : prefix + "." + k)) }
+            case .array(let items):
+                for (i, x) in items.enumerated().reversed() { stack.append((x, prefix + ".\(i)")) }
+            default:
+                if let m = MetricValue(v) { out[prefix] = m }
+            }
         }
     } else if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") {
         let sep = lower.hasSuffix(".tsv") ? UInt8(ascii: "\t") : UInt8(ascii: ",")
@@ -101,7 +135,7 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
         var rows: [[String]] = []
         while try r.next() { rows.append((0..<r.fieldCount).map { r.string($0) }) }
         func value(_ s: String) -> MetricValue {
-            if let d = Double(s) { return .number(d) }
+            if let n = ExactNumber(parsing: s) { return .number(n) }
             if s == "true" || s == "false" { return .bool(s == "true") }
             return .text(s)
         }
@@ -123,10 +157,14 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
                 case Tag.Name.null: break
                 case Tag.Name.bool: out[prefix] = n.bool.map { .bool($0) } ?? .text(sc.string)
                 case Tag.Name.int, Tag.Name.float:
-                    // Base-60 integers (1:30:00) through Double: Yams' Int conversion traps when
-                    // one overflows (found by fuzzing: `3400000001858504700:3`).
-                    let int = sc.string.contains(":") ? nil : n.int.map { Double($0) }
-                    out[prefix] = (int ?? n.float).map { .number($0) } ?? .text(sc.string)
+                    // The scalar's own text when it is a JSON number (no double in between:
+                    // 9007199254740993 stays itself); YAML-only spellings (0x1F, 1_000, +.5,
+                    // .inf) as Yams reads them. Base-60 integers (1:30:00) through Double:
+                    // Yams' Int conversion traps when one overflows (found by fuzzing:
+                    // `3400000001858504700:3`).
+                    let json = ExactNumber.isJSONNumber(sc.string)
+                    let int = json || sc.string.contains(":") ? nil : n.int
+                    out[prefix] = ExactNumber(parsing: sc.string, int: int, double: json ? nil : n.float).map { .number($0) } ?? .text(sc.string)
                 default: out[prefix] = .text(sc.string)
                 }
             case .mapping(let m):
@@ -154,33 +192,15 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
     return out
 }
 
-func jsonErrorDetail(_ e: any Error) -> String {
-    let s = (e as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-    return s ?? "\(e)"
-}
-
-/// The line of a JSON error, from Foundation's "around line L, column C" or "around
-/// character N" (a byte offset into `bytes`); 0 when it names neither.
-func jsonErrorLine(_ detail: String, _ bytes: [UInt8]) -> Int {
-    func number(after word: String) -> Int? {
-        guard let r = detail.range(of: word) else { return nil }
-        return Int(detail[r.upperBound...].prefix { $0.isNumber })
-    }
-    if let l = number(after: "line ") { return l }
-    if let n = number(after: "character ") {
-        return 1 + bytes.prefix(max(0, n)).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-    }
-    return 0
-}
-
 /// Every key of either side, in order, with deltas for numbers.
 func compareMetrics(file: String, old: [String: MetricValue], new: [String: MetricValue]) -> [MetricChange] {
     Set(old.keys).union(new.keys).sorted().map { k in
         let a = old[k], b = new[k]
         var delta: Double? = nil, rel: Double? = nil
-        if let x = a?.number, let y = b?.number {
-            delta = y - x
-            if x != 0 { rel = (y - x) / abs(x) }
+        if let x = a?.exactNumber, let y = b?.exactNumber {
+            let d = ExactNumber.difference(y, x)
+            delta = d
+            if x.value != 0 { rel = d / abs(x.value) }
         }
         return MetricChange(file: file, key: k, old: a, new: b, delta: delta, relative: rel)
     }

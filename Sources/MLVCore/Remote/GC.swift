@@ -62,7 +62,7 @@ extension Workspace {
         }
         for name in (try? FS.list(runCacheDir)) ?? [] {
             guard let bytes = try? FS.readAll(FS.join(runCacheDir, name)),
-                  let r = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else { continue }
+                  let r = RunRecord(json: bytes) else { continue }
             for id in r.outputs.values { if let o = ObjectID(hex: id) { roots.insert(o) } }
         }
         var logs: [ObjectID: Set<String>] = [:]

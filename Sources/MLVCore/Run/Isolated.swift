@@ -39,22 +39,8 @@ extension RunRecord {
     /// A committed record of `stage` at `rev`, read strictly: a damaged one is an error naming
     /// the file and line, not "no record" (verify) or a lineage that silently stops.
     static func parse(_ bytes: [UInt8], stage: String, rev: String) throws -> RunRecord {
-        do {
-            return try JSONDecoder().decode(RunRecord.self, from: Data(bytes))
-        } catch let e as DecodingError {
-            switch e {
-            case .dataCorrupted(let c) where c.codingPath.isEmpty:
-                // JSONSerialization says where ("around line L, column C" / "character N").
-                var detail = c.debugDescription
-                do { _ = try JSONSerialization.jsonObject(with: Data(bytes)) } catch { detail = jsonErrorDetail(error) }
-                throw VerifyError.badRecord(stage: stage, rev: rev, line: jsonErrorLine(detail, bytes), why: "not valid JSON: \(detail)")
-            case .keyNotFound(let k, let c):
-                throw VerifyError.badRecord(stage: stage, rev: rev, line: 0, why: "missing \((c.codingPath.map(\.stringValue) + [k.stringValue]).joined(separator: "."))")
-            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-                throw VerifyError.badRecord(stage: stage, rev: rev, line: 0, why: "\(c.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
-            @unknown default:
-                throw VerifyError.badRecord(stage: stage, rev: rev, line: 0, why: "\(e)")
-            }
+        do { return try RunRecord(parsing: bytes) } catch let e as RunRecord.Invalid {
+            throw VerifyError.badRecord(stage: stage, rev: rev, line: e.line, why: e.why)
         }
     }
 }
@@ -142,7 +128,7 @@ extension Workspace {
             let checks = Set(old.outputs.keys).union(new.outputs.keys).sorted().map {
                 OutputCheck(path: $0, recorded: old.outputs[$0], reproduced: new.outputs[$0], same: old.outputs[$0] == new.outputs[$0])
             }
-            let metrics = compareMetrics(file: name, old: old.metrics, new: new.metrics).filter { $0.old != $0.new }
+            let metrics = compareMetrics(file: name, old: old.metrics.dictionary, new: new.metrics.dictionary).filter { $0.old != $0.new }
             var ok = checks.allSatisfy(\.same)
             if !ok, let t = tolerance {
                 ok = checks.allSatisfy { $0.reproduced != nil } &&

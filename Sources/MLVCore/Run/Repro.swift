@@ -4,8 +4,10 @@ import MLVGit
 import MLVStore
 
 /// What one successful run of a stage consumed and produced. Committed as
-/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code).
-public struct RunRecord: Codable, Sendable, Equatable {
+/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code; the metrics in
+/// their file's order, each number as the file wrote it). Written by `JSONOutput` and read by
+/// `JSONReader` (`init(json:)`): JSONEncoder and JSONDecoder cannot carry a number's text.
+public struct RunRecord: Encodable, Sendable, Equatable {
     public var stage: String
     /// SHA-256 of the stage's canonical definition.
     public var definition: String
@@ -17,7 +19,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var environment: [String: String]
     public var tools: [String: String]           // command -> its --version line
     public var outputs: [String: String]         // path -> snapshot id
-    public var metrics: [String: MetricValue]
+    public var metrics: OrderedMetrics
     public var durationSeconds: Double
     public var exitCode: Int32
 
@@ -26,9 +28,58 @@ public struct RunRecord: Codable, Sendable, Equatable {
         case durationSeconds = "duration_seconds"
         case exitCode = "exit_code"
     }
+
+    init(stage: String, definition: String, fingerprint: String, command: [String], inputs: [String: String],
+         params: [String: String], environment: [String: String], tools: [String: String], outputs: [String: String],
+         metrics: OrderedMetrics, durationSeconds: Double, exitCode: Int32) {
+        self.stage = stage; self.definition = definition; self.fingerprint = fingerprint; self.command = command
+        self.inputs = inputs; self.params = params; self.environment = environment; self.tools = tools
+        self.outputs = outputs; self.metrics = metrics; self.durationSeconds = durationSeconds; self.exitCode = exitCode
+    }
+
+    /// A record as mlv wrote it; nil for anything else (a record in the working tree or the
+    /// run cache is only read to skip work, and a damaged one means the stage runs again).
+    public init?(json bytes: [UInt8]) {
+        guard let r = try? RunRecord(parsing: bytes) else { return nil }
+        self = r
+    }
+
+    /// Why bytes are not a run record: the line (0 when the shape, not the syntax, is wrong).
+    struct Invalid: Error { var line: Int; var why: String }
+
+    /// A record read strictly, saying what is wrong with anything else.
+    init(parsing bytes: [UInt8]) throws {
+        let v: JSONValue
+        do throws(JSONSyntaxError) { v = try JSONReader.parse(bytes) } catch {
+            throw Invalid(line: error.line, why: "not valid JSON: \(error.why)")
+        }
+        guard case .object = v else { throw Invalid(line: 1, why: "not a JSON object") }
+        func missing(_ k: CodingKeys, _ what: String) -> Invalid { Invalid(line: 0, why: "\(k.rawValue) is missing or not \(what)") }
+        func string(_ k: CodingKeys) throws -> String {
+            guard let s = v[k.rawValue]?.string else { throw missing(k, "a string") }
+            return s
+        }
+        func strings(_ k: CodingKeys) throws -> [String: String] {
+            guard case .object(let o)? = v[k.rawValue] else { throw missing(k, "an object of strings") }
+            var out: [String: String] = [:]
+            for (key, x) in o { guard let s = x.string else { throw missing(k, "an object of strings") }; out[key] = s }
+            return out
+        }
+        guard case .array(let cmd)? = v["command"], case let command = cmd.compactMap(\.string), command.count == cmd.count
+        else { throw missing(.command, "a list of strings") }
+        guard case .object(let m)? = v["metrics"] else { throw missing(.metrics, "an object") }
+        guard case .number(let duration)? = v["duration_seconds"] else { throw missing(.durationSeconds, "a number") }
+        guard case .number(let exit)? = v["exit_code"], let exitCode = Int32(exit.text) else { throw missing(.exitCode, "an integer") }
+        var metrics = OrderedMetrics()
+        for (k, x) in m { metrics[k] = MetricValue(x, mlvJSON: true) }
+        self.init(stage: try string(.stage), definition: try string(.definition), fingerprint: try string(.fingerprint),
+                  command: command, inputs: try strings(.inputs), params: try strings(.params),
+                  environment: try strings(.environment), tools: try strings(.tools), outputs: try strings(.outputs),
+                  metrics: metrics, durationSeconds: duration.value, exitCode: exitCode)
+    }
 }
 
-public struct ReproStep: Codable, Sendable {
+public struct ReproStep: Encodable, Sendable {
     public var stage: String
     public var action: String        // ran, skipped, restored
     public var reason: String
@@ -54,15 +105,13 @@ extension Workspace {
 
     public func runRecord(_ stage: String) -> RunRecord? {
         guard let bytes = try? tree.read("\(Workspace.runsDir)/\(stage).json") else { return nil }
-        return try? JSONDecoder().decode(RunRecord.self, from: Data(bytes))
+        return RunRecord(json: bytes)
     }
 
     /// The bytes of a run record file: the one encoding, used for mlv-runs/STAGE.json and for
     /// the run cache entry alike, so that a restore writes back exactly what the run wrote.
     static func encodeRunRecord(_ r: RunRecord) throws -> [UInt8] {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try e.encode(r)) + [0x0A]
+        try JSONOutput.encode(r, pretty: true) + [0x0A]
     }
 
     func writeRunRecord(_ r: RunRecord) throws {
@@ -178,7 +227,7 @@ extension Workspace {
         let store = try store()
         var now: [String: String] = [:], hashed = Set<String>()
         for (bytes, source, cache) in candidates {
-            guard var r = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)), r.fingerprint == fp else { continue }
+            guard var r = RunRecord(json: bytes), r.fingerprint == fp else { continue }
             let unseen = r.outputs.keys.filter { !hashed.contains($0) }
             now.merge(try currentIDs(unseen)) { $1 }
             hashed.formUnion(unseen)
@@ -275,10 +324,10 @@ extension Workspace {
         try writer.commit()
         var c = snap.cache
         try saveStatCache(&c)
-        var metrics: [String: MetricValue] = [:]
+        var metrics = OrderedMetrics()
         for m in stage.metrics {
             guard let bytes = try tree.read(m) else { continue }
-            for (k, v) in try flattenMetrics(bytes, path: m) { metrics[k] = v }
+            for (k, v) in try flattenMetricsInOrder(bytes, path: m).entries { metrics[k] = v }
         }
         let record = RunRecord(stage: name, definition: definition, fingerprint: fp, command: stage.cmd, inputs: inputs,
                                params: params, environment: env.filter { $0.key != "HOME" && $0.key != "PATH" },
@@ -289,7 +338,7 @@ extension Workspace {
         // The cache entry is the record file's bytes. An entry of the same fingerprint and
         // outputs stays as it is: this run reproduced it, and it may be the committed record.
         let entry = FS.join(runCacheDir, fp + ".json")
-        let cached = (try? FS.readAll(entry)).flatMap { try? JSONDecoder().decode(RunRecord.self, from: Data($0)) }
+        let cached = (try? FS.readAll(entry)).flatMap(RunRecord.init(json:))
         if cached?.outputs != record.outputs || cached?.stage != name {
             try FS.makeDirectories(runCacheDir)
             try FS.atomicWrite(bytes, to: entry)

@@ -29,6 +29,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     case "metrics":
         for name in ["m.json", "m.yaml", "m.csv"] { _ = try? flattenMetrics(bytes, path: name) }
+        // Run records are read with the same JSON reader, from committed (untrusted) files.
+        if let r = RunRecord(json: bytes) { _ = try? JSONOutput.encode(r, pretty: true) }
     case "features":
         _ = try? FeatureSet.parse(bytes, path: "features.yaml")
     case "safetensors":
