@@ -104,7 +104,7 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         throw CancellationError()
     }
     // origin/main (c2, 3 rows) against HEAD (c4, 5 rows): two rows added, none removed.
-    #expect(report.contains("`data/train.csv`"), "report: \(report)", sourceLocation: sourceLocation)
+    #expect(report.contains("| data/train.csv |"), "report: \(report)", sourceLocation: sourceLocation)
     #expect(report.contains("origin/main"), "report: \(report)", sourceLocation: sourceLocation)
     #expect(try trainRowCounts(s, clone, "origin/main", "HEAD", sourceLocation: sourceLocation) == [3, 5, 2, 0], sourceLocation: sourceLocation)
     return report
@@ -130,7 +130,7 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         // Without it, the diff fetches (a line on stderr) and reports: c1 (2 rows) → c3 (4 rows).
         let fetched = try s.mlvOK("diff", "HEAD~3", "HEAD~1", "--format", "md", cwd: clone)
         #expect(fetched.stderr.contains("fetched") && fetched.stderr.contains("HEAD~3"), "\(fetched.stderr)")
-        #expect(fetched.stdout.contains("`data/train.csv`"), "\(fetched.stdout)")
+        #expect(fetched.stdout.contains("| data/train.csv |"), "\(fetched.stdout)")
         #expect(try trainRowCounts(s, clone, "HEAD~3", "HEAD~1") == [2, 4, 2, 0])
         // Everything is here now: quiet, and --offline works.
         let again = try s.mlvOK("diff", "HEAD~3", "HEAD~1", "--format", "md", "--offline", cwd: clone)
@@ -260,7 +260,7 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         // Only the revisions and paths asked are fetched: HEAD~3 and HEAD~2's train.csv, not
         // their clean.csv, not HEAD's data.
         let one = try s.mlvOK("diff", "HEAD~3", "HEAD~2", "--format", "md", "--", "data/train.csv", cwd: clone)
-        #expect(one.stdout.contains("`data/train.csv`"), "\(one.stdout)")
+        #expect(one.stdout.contains("| data/train.csv |"), "\(one.stdout)")
         #expect(try trainRowCounts(s, clone, "HEAD~3", "HEAD~2") == [2, 3, 1, 0])
         #expect(try s.mlv("show", "HEAD~3:data/train.csv", "--offline", cwd: clone).stdoutBytes == Data(trainRows(2).utf8))
         for spec in ["HEAD~3:clean.csv", "HEAD:data/train.csv"] {
@@ -269,7 +269,7 @@ func runReadmeWorkflow(_ s: Sandbox, clone: String, sourceLocation: SourceLocati
         }
         // A pull request's review from a clone that checked out nothing: two commits.
         let md = try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", "md", cwd: clone)
-        #expect(md.stdout.contains("`data/train.csv`"), "\(md.stdout)")
+        #expect(md.stdout.contains("| data/train.csv |"), "\(md.stdout)")
         #expect(try trainRowCounts(s, clone, "HEAD~1", "HEAD") == [4, 5, 1, 0])
     }
 
