@@ -18,9 +18,17 @@ struct DiffGateOptions: ParsableArguments {
         let gates = try self.gates()
         for t in report.targets { for w in t.warnings ?? [] { MLVCommands.Out.err("warning: \(w)") } }
         var results: [GateResult] = []
+        var undecided: DiffError? = nil
         for g in gates {
-            let v = try g.value(in: report)
-            results.append(GateResult(expression: g.text, value: v, fired: v.map(g.holds) ?? false))
+            do {
+                let v = try g.value(in: report)
+                results.append(GateResult(expression: g.text, value: v, fired: v.map(g.holds) ?? false))
+            } catch let e as DiffError {
+                // The report still stands; the exit status (2) says the gate could not be decided.
+                guard case .gateUnknown = e else { throw e }
+                undecided = undecided ?? e
+                results.append(GateResult(expression: g.text, value: nil, fired: false))
+            }
         }
         switch format {
         case .json:
@@ -39,6 +47,7 @@ struct DiffGateOptions: ParsableArguments {
         case .html: print(DiffRender.html(report, results), terminator: "")
         }
         if let i = results.firstIndex(where: \.fired) { throw ExitCode(Int32(10 + min(i, 89))) }
+        if let undecided { throw undecided }
         if exitCode && report.hasChanges { throw ExitCode(ExitStatus.differences.rawValue) }
     }
 }

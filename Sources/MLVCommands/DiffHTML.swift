@@ -62,6 +62,7 @@ extension DiffRender {
         }
         for t in r.targets {
             body += "<h2><code>\(esc(t.path))</code></h2>"
+            for w in t.warnings ?? [] { body += "<p class=warning>Warning: \(esc(w))</p>" }
             if !t.files.isEmpty { body += "<ul>" + t.files.map { "<li>\(symbol($0.change)) \(esc($0.path))</li>" }.joined() + "</ul>" }
             let lines = featureLines(t) + tensorLines(t)
             if !lines.isEmpty { body += "<ul>" + lines.map { "<li>\(esc($0))</li>" }.joined() + "</ul>" }
@@ -76,7 +77,7 @@ extension DiffRender {
             }
         }
         let css = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}" +
-            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f1f3f5}.gate{color:#c92a2a;font-weight:bold}" +
+            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f1f3f5}.gate{color:#c92a2a;font-weight:bold}.warning{color:#b35c00}" +
             ".old{color:#9aa5b1}.new{color:#d9480f}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}"
         return "<!doctype html><html><head><meta charset=\"utf-8\"><title>mlv diff \(esc(r.from)) → \(esc(r.to))</title><style>\(css)</style></head><body>\(body)</body></html>\n"
     }

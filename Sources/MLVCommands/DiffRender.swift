@@ -55,12 +55,18 @@ enum DiffRender {
             let o = s.old, n = s.new
             return [s.column + (s.drifted ? " !" : ""), n?.type.rawValue ?? o?.type.rawValue ?? "",
                     "\(o?.count ?? 0) → \(n?.count ?? 0)", "\(o?.nulls ?? 0) → \(n?.nulls ?? 0)",
-                    "\(o?.distinct ?? 0) → \(n?.distinct ?? 0)",
+                    "\(distinct(o)) → \(distinct(n))",
                     "\(num(o?.mean)) → \(num(n?.mean))", "\(num(o?.std)) → \(num(n?.std))",
                     "\(o?.min ?? "") → \(n?.min ?? "")", "\(o?.max ?? "") → \(n?.max ?? "")",
                     "\(num(o?.median)) → \(num(n?.median))", s.drift.map { String(format: "%.3f", $0) } ?? ""]
         }
     }
+    /// An exact distinct count, or an estimate marked ≈ (`distinct_exact` false in JSON).
+    static func distinct(_ s: ColumnStats?) -> String {
+        guard let s else { return "0" }
+        return s.distinctExact ? "\(s.distinct)" : "≈\(s.distinct)"
+    }
+
     static let statsHeader = ["column", "type", "count", "nulls", "distinct", "mean", "std", "min", "max", "median", "drift"]
 
     static func metricRows(_ ms: [MetricChange]) -> [[String]] {
@@ -111,6 +117,7 @@ enum DiffRender {
         for t in r.targets {
             let c = t.change == "added" ? "32" : (t.change == "removed" ? "31" : "33")
             out.append(paint("\(symbol(t.change)) \(t.path)", c) + "  (\(t.kind.rawValue), \(size(t)))")
+            for w in t.warnings ?? [] { out.append("    warning: \(w)") }
             for f in t.files {
                 out.append("    \(symbol(f.change)) \(f.path)" + (f.from.map { " (from \($0))" } ?? ""))
             }
@@ -154,6 +161,11 @@ enum DiffRender {
             else if let f = t.features { summary = "\(f.changes.count) definition changes" + (f.modelsToRetrain.isEmpty ? "" : "; retrain \(f.modelsToRetrain.joined(separator: ", "))") }
             else if let b = t.binary { summary = String(format: "%.0f%% of bytes unchanged", b.reusedShare * 100) + (t.tensors.map { ", \($0.tensors.count) tensors changed" } ?? "") }
             out.append(row([symbol(t.change), "`\(t.path)`", t.kind.rawValue, size(t), summary]))
+        }
+        let warnings = r.targets.flatMap { t in (t.warnings ?? []).map { (t.path, $0) } }
+        if !warnings.isEmpty {
+            out.append("")
+            for (p, w) in warnings { out.append("> **Warning** `\(p)`: \(w.replacingOccurrences(of: "<", with: "&lt;"))") }
         }
         let ms = metricRows(r.metrics) + metricRows(r.params)
         if !ms.isEmpty {

@@ -1,0 +1,307 @@
+import Glibc
+import MLVStore
+
+/// Exact distinct counts for the columns of one diff, within a memory budget.
+///
+/// Each column keeps the 128-bit hashes (MurmurHash3 x64/128) of the values it has seen in an
+/// open-addressing table. Two different values count as one only if their 128-bit hashes are
+/// equal: for n distinct values that happens with probability below n²/2¹²⁹ (1.5e-25 for ten
+/// million values, 1.5e-15 for 10¹²), far below the chance of a disk or memory error, so the
+/// count is reported as exact. (A 64-bit hash would have given 2.7e-6 for ten million, and
+/// exact bytes would cost the values' own size.)
+///
+/// The tables of all columns of a diff share `budget` bytes. When a table would grow past it,
+/// every table is written to its column's spill file as a sorted run of unique hashes and
+/// emptied; at the end each column's runs are merged (k-way, a buffer per run) and the
+/// distinct hashes counted. Memory stays within the budget plus the merge buffers, whatever
+/// the number of values; disk holds at most `maxSpillBytes` of runs for the whole diff.
+/// A column whose run would pass that gives up exactness: its count is then the
+/// HyperLogLog estimate every column keeps alongside (relative standard error
+/// `HyperLogLog.relativeError`), reported as such (`distinct_exact: false`, `≈`).
+final class DistinctPool {
+    let budget: Int
+    let maxSpillBytes: Int64
+    let spillDirectory: String
+    fileprivate var used = 0
+    fileprivate var spilled: Int64 = 0
+    /// Weak: the profiles own their counters, and a counter keeps its pool alive.
+    private var counters: [WeakCounter] = []
+    private struct WeakCounter { weak var counter: DistinctCounter? }
+
+    /// Bytes of hash tables in memory for one diff (both sides, all columns): 128 MiB, or
+    /// `MLV_DISTINCT_MEMORY` (bytes; tests set it low to make a small table spill).
+    static var defaultBudget: Int { environmentBytes("MLV_DISTINCT_MEMORY") ?? (128 << 20) }
+    /// Bytes of sorted runs on disk for one diff: 8 GiB (over 500 million distinct values
+    /// across its columns), or `MLV_DISTINCT_SPILL` (bytes; tests set it low to reach the estimate).
+    static var defaultMaxSpill: Int64 { Int64(environmentBytes("MLV_DISTINCT_SPILL") ?? (8 << 30)) }
+
+    private static func environmentBytes(_ name: String) -> Int? {
+        guard let v = getenv(name).map({ String(cString: $0) }), let n = Int(v), n >= 0 else { return nil }
+        return n
+    }
+
+    init(budget: Int = DistinctPool.defaultBudget, maxSpillBytes: Int64 = DistinctPool.defaultMaxSpill, spillDirectory: String) {
+        // At least room for every column's smallest table plus one growing one.
+        self.budget = max(budget, 64 << 10)
+        self.maxSpillBytes = maxSpillBytes
+        self.spillDirectory = spillDirectory
+    }
+
+    func makeCounter() -> DistinctCounter {
+        let c = DistinctCounter(pool: self)
+        counters.removeAll { $0.counter == nil }
+        counters.append(WeakCounter(counter: c))
+        return c
+    }
+
+    /// Writes every table that holds more than its initial size out as a run, freeing it.
+    fileprivate func flush() throws {
+        for w in counters {
+            guard let c = w.counter, c.capacity > DistinctCounter.initialCapacity || c.count > 0 else { continue }
+            try c.spill()
+        }
+    }
+}
+
+/// One column's distinct values: see `DistinctPool`.
+final class DistinctCounter {
+    static let initialCapacity = 16
+    private let pool: DistinctPool
+    private var table: UnsafeMutablePointer<UInt128>
+    fileprivate private(set) var capacity: Int
+    fileprivate private(set) var count = 0
+    private var file: FileHandleFD? = nil
+    private var runs: [(offset: UInt64, count: Int)] = []
+    private var fileBytes: Int64 = 0
+    private(set) var hll = HyperLogLog()
+    /// False once the column's runs would pass the pool's disk limit: the count is then HyperLogLog's.
+    private(set) var exact = true
+    private var result: Int? = nil
+    /// The first I/O error a spill met (reported when the count is asked for).
+    private var failure: (any Error)? = nil
+
+    fileprivate init(pool: DistinctPool) {
+        self.pool = pool
+        capacity = DistinctCounter.initialCapacity
+        table = .allocate(capacity: capacity)
+        table.initialize(repeating: 0, count: capacity)
+        pool.used += capacity * MemoryLayout<UInt128>.stride
+    }
+
+    deinit {
+        table.deallocate()
+        pool.used -= capacity * MemoryLayout<UInt128>.stride
+        pool.spilled -= fileBytes
+    }
+
+    /// Adds one value, given its 128-bit hash.
+    @inline(__always) func add(_ h1: UInt64, _ h2: UInt64) {
+        hll.add(h1)
+        guard exact else { return }
+        // Zero marks an empty slot; the one value hashing to zero shares a slot with one.
+        var key = UInt128(h1) << 64 | UInt128(h2)
+        if key == 0 { key = 1 }
+        let mask = capacity - 1
+        var i = Int(truncatingIfNeeded: h1) & mask
+        while true {
+            let k = table[i]
+            if k == key { return }
+            if k == 0 { break }
+            i = (i + 1) & mask
+        }
+        table[i] = key
+        count += 1
+        if count * 10 > capacity * 7 { grow() }
+    }
+
+    private func grow() {
+        let bytes = capacity * MemoryLayout<UInt128>.stride
+        if pool.used + bytes > pool.budget {
+            do { try pool.flush() } catch { failure = failure ?? error; giveUp() }
+            return
+        }
+        rehash(to: capacity * 2)
+    }
+
+    private func rehash(to newCapacity: Int) {
+        let old = table, oldCapacity = capacity
+        table = .allocate(capacity: newCapacity)
+        table.initialize(repeating: 0, count: newCapacity)
+        capacity = newCapacity
+        pool.used += (newCapacity - oldCapacity) * MemoryLayout<UInt128>.stride
+        let mask = newCapacity - 1
+        for j in 0..<oldCapacity where old[j] != 0 {
+            let k = old[j]
+            var i = Int(truncatingIfNeeded: UInt64(truncatingIfNeeded: k >> 64)) & mask
+            while table[i] != 0 { i = (i + 1) & mask }
+            table[i] = k
+        }
+        old.deallocate()
+    }
+
+    /// Writes the table as a sorted run to the spill file and empties it (back to the
+    /// initial size). A run that would pass the pool's disk limit ends exactness instead.
+    fileprivate func spill() throws {
+        guard exact else { return }
+        if count > 0 {
+            let bytes = Int64(count * MemoryLayout<UInt128>.stride)
+            if pool.spilled + bytes > pool.maxSpillBytes { giveUp(); return }
+            // Compact the used slots to the front and sort them in place.
+            var n = 0
+            for j in 0..<capacity where table[j] != 0 { table[n] = table[j]; n += 1 }
+            var run = UnsafeMutableBufferPointer(start: table, count: n)
+            run.sort()
+            let f = try file ?? openSpillFile()
+            file = f
+            try f.write(UnsafeRawBufferPointer(run))
+            runs.append((UInt64(fileBytes), n))
+            fileBytes += bytes
+            pool.spilled += bytes
+        }
+        resetTable()
+    }
+
+    private func resetTable() {
+        table.deallocate()
+        pool.used -= capacity * MemoryLayout<UInt128>.stride
+        capacity = DistinctCounter.initialCapacity
+        table = .allocate(capacity: capacity)
+        table.initialize(repeating: 0, count: capacity)
+        pool.used += capacity * MemoryLayout<UInt128>.stride
+        count = 0
+    }
+
+    /// The exact count is out of reach: drop the table and the runs, keep HyperLogLog.
+    private func giveUp() {
+        exact = false
+        resetTable()
+        file = nil                     // closing the unlinked file frees its blocks
+        runs = []
+        pool.spilled -= fileBytes
+        fileBytes = 0
+    }
+
+    /// A spill file, unlinked as soon as it is made: nothing is left behind if mlv is killed.
+    private func openSpillFile() throws -> FileHandleFD {
+        try? FS.makeDirectories(pool.spillDirectory)
+        let path = FS.join(pool.spillDirectory, "mlv-distinct-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 { throw IOError("create", path) }
+        unlink(path)
+        return FileHandleFD(fd: fd, path: path)
+    }
+
+    /// The number of distinct values added (exact, or HyperLogLog's estimate when `exact` is false).
+    func total() throws -> Int {
+        if let failure { throw failure }
+        if let result { return result }
+        guard exact else { return hll.estimate }
+        let r: Int
+        if runs.isEmpty {
+            r = count
+        } else {
+            try spill()
+            r = exact ? try mergeRuns() : hll.estimate
+        }
+        result = r
+        return r
+    }
+
+    /// Distinct hashes over all runs: a k-way merge, each run read through its own buffer.
+    private func mergeRuns() throws -> Int {
+        guard let f = file else { return 0 }
+        let width = MemoryLayout<UInt128>.stride
+        let perRun = max(256, pool.budget / width / max(1, runs.count))
+        struct Cursor { var next: UInt64; var left: Int; var buf: [UInt128]; var pos: Int }
+        var cursors: [Cursor] = []
+        func refill(_ c: inout Cursor) throws {
+            let n = min(perRun, c.left)
+            c.buf = [UInt128](repeating: 0, count: n)
+            let got = try c.buf.withUnsafeMutableBytes { try f.pread(into: $0, at: c.next) }
+            guard got == n * width else { throw IOError("read", f.path, code: EIO) }
+            c.next += UInt64(got)
+            c.left -= n
+            c.pos = 0
+        }
+        for r in runs where r.count > 0 {
+            var c = Cursor(next: r.offset, left: r.count, buf: [], pos: 0)
+            try refill(&c)
+            cursors.append(c)
+        }
+        // A binary min-heap of cursor indices by their current value.
+        var heap = Array(cursors.indices)
+        func value(_ i: Int) -> UInt128 { cursors[i].buf[cursors[i].pos] }
+        func down(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && value(heap[l]) < value(heap[m]) { m = l }
+                if r < heap.count && value(heap[r]) < value(heap[m]) { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { down(i) }
+        var distinct = 0
+        var last: UInt128? = nil
+        while let top = heap.first {
+            let v = value(top)
+            if v != last { distinct += 1; last = v }
+            cursors[top].pos += 1
+            if cursors[top].pos == cursors[top].buf.count {
+                if cursors[top].left > 0 { try refill(&cursors[top]) } else {
+                    heap[0] = heap[heap.count - 1]
+                    heap.removeLast()
+                }
+            }
+            if !heap.isEmpty { down(0) }
+        }
+        return distinct
+    }
+}
+
+/// MurmurHash3 x64/128 (Austin Appleby's reference algorithm) of `v`.
+@inline(__always) func murmur3(_ v: ArraySlice<UInt8>) -> (UInt64, UInt64) {
+    v.withUnsafeBytes { murmur3($0) }
+}
+
+func murmur3(_ p: UnsafeRawBufferPointer, seed: UInt64 = 0x6d6c_76) -> (UInt64, UInt64) {
+    @inline(__always) func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
+    @inline(__always) func fmix(_ x: UInt64) -> UInt64 {
+        var k = x
+        k ^= k >> 33; k = k &* 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33; k = k &* 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
+    let c1: UInt64 = 0x87c3_7b91_1142_53d5, c2: UInt64 = 0x4cf5_ad43_2745_937f
+    let len = p.count
+    var h1 = seed, h2 = seed
+    var off = 0
+    while off + 16 <= len {
+        var k1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: off, as: UInt64.self))
+        var k2 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: off + 8, as: UInt64.self))
+        k1 = k1 &* c1; k1 = rotl(k1, 31); k1 = k1 &* c2; h1 ^= k1
+        h1 = rotl(h1, 27); h1 = h1 &+ h2; h1 = h1 &* 5 &+ 0x52dc_e729
+        k2 = k2 &* c2; k2 = rotl(k2, 33); k2 = k2 &* c1; h2 ^= k2
+        h2 = rotl(h2, 31); h2 = h2 &+ h1; h2 = h2 &* 5 &+ 0x3849_5ab5
+        off += 16
+    }
+    let rem = len - off
+    if rem > 0 {
+        var k1: UInt64 = 0, k2: UInt64 = 0
+        for j in 0..<rem {
+            let b = UInt64(p[off + j])
+            if j < 8 { k1 |= b << UInt64(8 * j) } else { k2 |= b << UInt64(8 * (j - 8)) }
+        }
+        if rem > 8 { k2 = k2 &* c2; k2 = rotl(k2, 33); k2 = k2 &* c1; h2 ^= k2 }
+        k1 = k1 &* c1; k1 = rotl(k1, 31); k1 = k1 &* c2; h1 ^= k1
+    }
+    h1 ^= UInt64(len); h2 ^= UInt64(len)
+    h1 = h1 &+ h2; h2 = h2 &+ h1
+    h1 = fmix(h1); h2 = fmix(h2)
+    h1 = h1 &+ h2; h2 = h2 &+ h1
+    return (h1, h2)
+}
