@@ -76,6 +76,8 @@ final class DistinctCounter {
     private(set) var hll = HyperLogLog()
     /// False once the column's runs would pass the pool's disk limit: the count is then HyperLogLog's.
     private(set) var exact = true
+    /// Sorted runs written so far (tests check that a small budget spills).
+    var runCount: Int { runs.count }
     private var result: Int? = nil
     /// The first I/O error a spill met (reported when the count is asked for).
     private var failure: (any Error)? = nil
