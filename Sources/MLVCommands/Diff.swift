@@ -70,10 +70,17 @@ struct Diff: ParsableCommand {
         Metrics and params (JSON, YAML, CSV): every value old, new, delta, relative change, \
         nested keys flattened with dots.
 
-        Limits: a table wider than 10,000 columns or with a record over 16 MiB, and a \
-        safetensors header over 16 MiB, get the byte-level summary and a warning on stderr \
-        (`warnings` in JSON); a YAML file whose aliases expand it past 100,000 nodes more \
-        than its bytes is an error.
+        Distinct counts are exact; past 8 GiB of spilled hashes in one diff, a column's \
+        count is an estimate, marked as such (`distinct_exact` false in JSON). A repeated column name is shown with its position, `v (column 3)`; JSON \
+        gives every column's `index`. A first line of numbers only is data (columns \
+        column_1, column_2, ...).
+
+        Limits: a table that does not parse (a ragged row, an unclosed quote), wider than \
+        10,000 columns or with a record over 16 MiB, and a safetensors header over 16 MiB, \
+        get the byte-level summary and a warning naming file and line, on stderr and in \
+        the report (`warnings` in JSON); the rest of the report stands and the exit status \
+        is as without it. A --fail-on drift() over such a table exits 2. A YAML file whose \
+        aliases expand it past 100,000 nodes more than its bytes is an error.
 
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
 
