@@ -244,3 +244,34 @@ import Testing
         #expect(try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", "json").stdout.contains("3 fields where the header has 2"))
     }
 }
+
+/// The rows × columns a pointer records, against Python's csv module, for the tables whose
+/// lines are not their records: quoted line breaks (LF and CR LF), a ragged row, no header.
+@Suite struct PointerShapeTrustTests {
+    @Test func pointerRowsCountRecordsNotLines() throws {
+        let s = try Sandbox()
+        let files: [(String, String, Bool)] = [
+            ("quoted.csv", "id,note\n1,\"two\nlines\"\n2,\"three\r\nmore\nlines\"\n3,\"a \"\"q\"\"\n\"\n4,plain\n", true),
+            ("crlf.csv", "id,note\r\n1,\"x\r\ny\"\r\n2,z\r\n", true),
+            ("ragged.csv", "a,b\n1,2\n3,4,5\n6\n7,8\n", true),
+            ("stray.csv", "h,w\n5'11\",180\n6'0\",\"x\ny\"\n", true),
+            ("numbers.csv", "1,2.5,3\n4,5,6\n7,8,9\n", false),
+            ("quoted.tsv", "k\tv\n1\t\"a\nb\"\n2\tc\n", true),
+        ]
+        for (name, text, _) in files { try s.write(name, text) }
+        try s.write("open.csv", "a,b\n1,\"never closed\n2,3\n")
+        try s.mlvOK("track", "quoted.csv", "crlf.csv", "ragged.csv", "stray.csv", "numbers.csv", "quoted.tsv", "open.csv")
+        try s.mlvOK("commit", "-m", "tables")
+        for (name, _, hasHeader) in files {
+            let delim = name.hasSuffix(".tsv") ? "\\t" : ","
+            let py = try s.run("/usr/bin/env", ["python3", "-c", "import csv,sys; r=list(csv.reader(open(sys.argv[1], newline=''), delimiter='\(delim)')); print(len(r) - \(hasHeader ? 1 : 0), len(r[0]))", s.repo + "/" + name])
+            let want = py.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+            let ptr = String(decoding: s.read(name + ".mlv") ?? [], as: UTF8.self)
+            #expect(want.count == 2, "python: \(py.stderr)")
+            #expect(ptr.contains("rows: \(want.first ?? "?")\n") && ptr.contains("columns: \(want.last ?? "?")\n"), "\(name): python says \(want), pointer \(ptr)")
+        }
+        // A file that ends inside quotes has no record count to give: none is claimed.
+        let open = String(decoding: s.read("open.csv.mlv") ?? [], as: UTF8.self)
+        #expect(!open.contains("rows:"), "\(open)")
+    }
+}
