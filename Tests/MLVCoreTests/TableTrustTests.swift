@@ -66,6 +66,21 @@ func add(_ c: DistinctCounter, _ s: String) {
         #expect(try small.total() == 10 && small.exact)
     }
 
+    /// Tables past 65,536 slots insert in batches; a spill takes the batch still pending.
+    @Test func batchedInsertsAndSpillsStayExact() throws {
+        let pool = DistinctPool(budget: 4 << 20, spillDirectory: scratchDirectory("distinct"))
+        let c = pool.makeCounter()
+        var want = Set<UInt64>()
+        var r = LCG(x: 9)
+        for _ in 0..<600_000 {
+            let v = r.next(700_000)
+            want.insert(v)
+            add(c, String(v))
+        }
+        #expect(c.runCount >= 2)
+        #expect(try c.total() == want.count && c.exact)
+    }
+
     @Test func pastTheDiskLimitTheCountIsAnEstimateMarkedAsSuch() throws {
         let pool = DistinctPool(budget: 64 << 10, maxSpillBytes: 100_000, spillDirectory: scratchDirectory("distinct"))
         let c = pool.makeCounter()
