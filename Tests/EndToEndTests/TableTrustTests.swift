@@ -245,6 +245,28 @@ import Testing
     }
 }
 
+/// A folder's diff compares its first five changed tables: the others are named in a warning,
+/// and a drift gate over them cannot pass unseen.
+@Suite struct FolderTablesTrustTests {
+    @Test func changedTablesPastTheFirstFiveAreNamed() throws {
+        let s = try Sandbox()
+        let names = (1...6).map { "t\($0).csv" }
+        for n in names { try s.write("dir/" + n, "id,v\n1,2\n") }
+        try s.mlvOK("track", "dir")
+        try s.mlvOK("commit", "-m", "v1")
+        for n in names { try s.write("dir/" + n, "id,v\n1,2\n2,900\n") }
+        let r = try s.mlvOK("diff", "--format", "json")
+        let report = try #require(try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [String: Any])
+        let t = try #require((report["targets"] as? [[String: Any]])?.first)
+        #expect((t["tables"] as? [String: Any])?.count == 5)
+        let w = (t["warnings"] as? [String]) ?? []
+        #expect(w.count == 1 && w[0].contains("dir/t6.csv"), "\(w)")
+        let g = try s.mlv("diff", "--fail-on", "drift(dir) > 100")
+        #expect(g.status == 2 && g.stderr.contains("dir/t6.csv was not compared"), "\(g.status) \(g.stderr)")
+        #expect(try s.mlv("diff", "--fail-on", "drift(dir/t1.csv) > 100").status == 0)
+    }
+}
+
 /// The rows × columns a pointer records, against Python's csv module, for the tables whose
 /// lines are not their records: quoted line breaks (LF and CR LF), a ragged row, no header.
 @Suite struct PointerShapeTrustTests {

@@ -211,7 +211,11 @@ extension Workspace {
                     let fa = try listFiles(a, path, sa, declared: (pa.size, pa.files), store: store, snap: snap)
                     let fb = try listFiles(b, path, sb, declared: (pb.size, pb.files), store: store, snap: snap)
                     t.files = fileChanges(fa, fb)
-                    for f in t.files where f.change == "modified" && t.tables.count < 5 {
+                    var notCompared: [String] = []
+                    for f in t.files where f.change == "modified" {
+                        // The first five changed tables of a folder are compared; the others
+                        // are named, so a drift gate over them cannot pass unseen.
+                        if TableFormat(path: f.path) != nil && t.tables.count >= 5 { notCompared.append(f.path); continue }
                         if let fmt = TableFormat(path: f.path) {
                             var fileOptions = tableOptions
                             fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
@@ -227,6 +231,10 @@ extension Workspace {
                                 t.uncomparedTables.append(f.path)
                             }
                         }
+                    }
+                    if !notCompared.isEmpty {
+                        t.uncomparedTables += notCompared
+                        t.warnings = (t.warnings ?? []) + ["\(notCompared.count) more changed table\(notCompared.count == 1 ? "" : "s") not compared (a folder's diff compares the first 5): \(notCompared.prefix(3).joined(separator: ", "))\(notCompared.count > 3 ? ", ..." : "")"]
                     }
                 } else if pa.type == .file && pb.type == .file {
                     if kind == .dataset, let fmt = try TableFormat(path: path) ?? sniff(b, path, sb, store: store) {

@@ -62,7 +62,7 @@ public struct Gate: Sendable, Equatable {
             // A table that could not be compared has no drift: the gate cannot pass on it.
             for t in r.targets {
                 for u in t.uncomparedTables where RepoPath.isWithin(u, path) || RepoPath.isWithin(path, u) {
-                    throw DiffError.gateUnknown(text, why: "\(u) could not be compared as a table (see the warning), so its drift is unknown")
+                    throw DiffError.gateUnknown(text, why: "\(u) was not compared as a table (see the warning), so its drift is unknown")
                 }
             }
             var best: Double? = nil
