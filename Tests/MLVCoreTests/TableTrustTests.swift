@@ -81,6 +81,20 @@ func add(_ c: DistinctCounter, _ s: String) {
         #expect(try c.total() == want.count && c.exact)
     }
 
+    /// A wide table with a small budget spills every column many times: one spill file for
+    /// the pool, not a file descriptor per column (4,000 would pass the usual limit of 1,024).
+    @Test func aWideTableSpillsThroughOneFile() throws {
+        let pool = DistinctPool(budget: 64 << 10, spillDirectory: scratchDirectory("distinct"))
+        let counters = (0..<4000).map { _ in pool.makeCounter() }
+        for (j, c) in counters.enumerated() {
+            for i in 0..<(40 + j % 7) { add(c, "\(j)-\(i)") }
+        }
+        for (j, c) in counters.enumerated() {
+            #expect(try c.total() == 40 + j % 7)
+        }
+        #expect(counters.contains { $0.runCount > 0 })
+    }
+
     @Test func pastTheDiskLimitTheCountIsAnEstimateMarkedAsSuch() throws {
         let pool = DistinctPool(budget: 64 << 10, maxSpillBytes: 100_000, spillDirectory: scratchDirectory("distinct"))
         let c = pool.makeCounter()

@@ -11,7 +11,8 @@ import MLVStore
 /// exact bytes would cost the values' own size.)
 ///
 /// The tables of all columns of a diff share `budget` bytes. When a table would grow past it,
-/// every table is written to its column's spill file as a sorted run of unique hashes and
+/// every table is written to the pool's spill file (one for all columns: a table thousands of
+/// columns wide must not hold a file descriptor per column) as a sorted run of unique hashes and
 /// emptied; at the end each column's runs are merged (k-way, a buffer per run) and the
 /// distinct hashes counted. Memory stays within the budget plus the merge buffers, whatever
 /// the number of values; disk holds at most `maxSpillBytes` of runs for the whole diff.
@@ -23,7 +24,10 @@ final class DistinctPool {
     let maxSpillBytes: Int64
     let spillDirectory: String
     fileprivate var used = 0
+    /// Bytes written to the spill file (runs of columns that gave up exactness included: the
+    /// file only grows, so this is the disk it holds).
     fileprivate var spilled: Int64 = 0
+    private var file: FileHandleFD? = nil
     /// Weak: the profiles own their counters, and a counter keeps its pool alive.
     private var counters: [WeakCounter] = []
     private struct WeakCounter { weak var counter: DistinctCounter? }
@@ -55,6 +59,20 @@ final class DistinctPool {
         return c
     }
 
+    /// The spill file, made on first use and unlinked at once: nothing is left behind if mlv
+    /// is killed, and the space is freed when the pool goes.
+    fileprivate func spillFile() throws -> FileHandleFD {
+        if let file { return file }
+        try? FS.makeDirectories(spillDirectory)
+        let path = FS.join(spillDirectory, "mlv-distinct-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 { throw IOError("create", path) }
+        unlink(path)
+        let f = FileHandleFD(fd: fd, path: path)
+        file = f
+        return f
+    }
+
     /// Writes every table that holds more than its initial size out as a run, freeing it.
     fileprivate func flush() throws {
         for w in counters {
@@ -71,9 +89,8 @@ final class DistinctCounter {
     private var table: UnsafeMutablePointer<UInt128>
     fileprivate private(set) var capacity: Int
     fileprivate private(set) var count = 0
-    private var file: FileHandleFD? = nil
+    /// This column's sorted runs in the pool's spill file.
     private var runs: [(offset: UInt64, count: Int)] = []
-    private var fileBytes: Int64 = 0
     private(set) var hll = HyperLogLog()
     /// False once the column's runs would pass the pool's disk limit: the count is then HyperLogLog's.
     private(set) var exact = true
@@ -95,7 +112,6 @@ final class DistinctCounter {
         pending?.deallocate()
         table.deallocate()
         pool.used -= capacity * MemoryLayout<UInt128>.stride
-        pool.spilled -= fileBytes
     }
 
     /// Hashes waiting to be inserted, once the table is too big for the caches (see `add`).
@@ -217,11 +233,10 @@ final class DistinctCounter {
             for j in 0..<n where unique == 0 || run[j] != run[unique - 1] { run[unique] = run[j]; unique += 1 }
             let bytes = Int64(unique * MemoryLayout<UInt128>.stride)
             if pool.spilled + bytes > pool.maxSpillBytes { giveUp(); return }
-            let f = try file ?? openSpillFile()
-            file = f
+            // Appended at the file's end: writes move the offset, the merge's preads do not.
+            let f = try pool.spillFile()
             try f.write(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: run[0..<unique])))
-            runs.append((UInt64(fileBytes), unique))
-            fileBytes += bytes
+            runs.append((UInt64(pool.spilled), unique))
             pool.spilled += bytes
         }
         resetTable()
@@ -242,20 +257,7 @@ final class DistinctCounter {
         exact = false
         pendingCount = 0
         resetTable()
-        file = nil                     // closing the unlinked file frees its blocks
         runs = []
-        pool.spilled -= fileBytes
-        fileBytes = 0
-    }
-
-    /// A spill file, unlinked as soon as it is made: nothing is left behind if mlv is killed.
-    private func openSpillFile() throws -> FileHandleFD {
-        try? FS.makeDirectories(pool.spillDirectory)
-        let path = FS.join(pool.spillDirectory, "mlv-distinct-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd < 0 { throw IOError("create", path) }
-        unlink(path)
-        return FileHandleFD(fd: fd, path: path)
     }
 
     /// The number of distinct values added (exact, or HyperLogLog's estimate when `exact` is false).
@@ -277,7 +279,7 @@ final class DistinctCounter {
 
     /// Distinct hashes over all runs: a k-way merge, each run read through its own buffer.
     private func mergeRuns() throws -> Int {
-        guard let f = file else { return 0 }
+        let f = try pool.spillFile()
         let width = MemoryLayout<UInt128>.stride
         let perRun = max(256, pool.budget / width / max(1, runs.count))
         struct Cursor { var next: UInt64; var left: Int; var buf: [UInt128]; var pos: Int }
