@@ -11,7 +11,7 @@ import MLVStore
 /// exact bytes would cost the values' own size.)
 ///
 /// The tables of all columns of a diff share `budget` bytes. When a table would grow past it,
-/// every table is written to the pool's spill file (one for all columns: a table thousands of
+/// the biggest tables are written to the pool's spill file (one for all columns: a table thousands of
 /// columns wide must not hold a file descriptor per column) as a sorted run of unique hashes and
 /// emptied; at the end each column's runs are merged (k-way, a buffer per run) and the
 /// distinct hashes counted. Memory stays within the budget plus the merge buffers, whatever
@@ -73,10 +73,14 @@ final class DistinctPool {
         return f
     }
 
-    /// Writes every table that holds more than its initial size out as a run, freeing it.
+    /// Writes tables out as runs, biggest first, until half the budget is free: the small
+    /// tables of low-cardinality columns stay in memory (no run, and no reason to lose
+    /// exactness at the disk limit).
     fileprivate func flush() throws {
-        for w in counters {
-            guard let c = w.counter, c.capacity > DistinctCounter.initialCapacity || c.count > 0 else { continue }
+        counters.removeAll { $0.counter == nil }
+        let big = counters.compactMap(\.counter).filter { $0.count > 0 }.sorted { $0.capacity > $1.capacity }
+        for c in big {
+            if used <= budget / 2 { break }
             try c.spill()
         }
     }
@@ -180,8 +184,18 @@ final class DistinctCounter {
     private func grow() {
         let bytes = capacity * MemoryLayout<UInt128>.stride
         if pool.used + bytes > pool.budget {
-            do { try pool.flush() } catch { failure = failure ?? error; giveUp() }
-            return
+            do {
+                try pool.flush()
+                // This table may not have been among those written out: it must not fill
+                // up (a full table has no empty slot to end a probe). Grow it if there is
+                // room now, else write it out too.
+                if count * 10 <= capacity * 7 { return }
+                if pool.used + bytes > pool.budget { try spill(); return }
+            } catch {
+                failure = failure ?? error
+                giveUp()
+                return
+            }
         }
         rehash(to: capacity * 2)
     }
