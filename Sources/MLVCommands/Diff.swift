@@ -21,9 +21,17 @@ struct DiffGateOptions: ParsableArguments {
         let gates = try self.gates()
         for t in report.targets { for w in t.warnings ?? [] { MLVCommands.Out.err("warning: \(w)") } }
         var results: [GateResult] = []
+        var undecided: DiffError? = nil
         for g in gates {
-            let v = try g.value(in: report)
-            results.append(GateResult(expression: g.text, value: v, fired: v.map { g.holds($0.value) } ?? false))
+            do {
+                let v = try g.value(in: report)
+                results.append(GateResult(expression: g.text, value: v, fired: v.map { g.holds($0.value) } ?? false))
+            } catch let e as DiffError {
+                // The report still stands; the exit status (2) says the gate could not be decided.
+                guard case .gateUnknown = e else { throw e }
+                undecided = undecided ?? e
+                results.append(GateResult(expression: g.text, value: nil, fired: false))
+            }
         }
         let output: String
         switch format {
@@ -44,6 +52,7 @@ struct DiffGateOptions: ParsableArguments {
         }
         Pager.show(output, allowed: !noPager)
         if let i = results.firstIndex(where: \.fired) { throw ExitCode(Int32(10 + min(i, 89))) }
+        if let undecided { throw undecided }
         if exitCode && report.hasChanges { throw ExitCode(ExitStatus.differences.rawValue) }
     }
 
@@ -90,10 +99,17 @@ struct Diff: ParsableCommand {
         nested keys flattened with dots. Values print exactly as their file wrote them; NaN \
         and infinities as NaN, Infinity, -Infinity (strings in JSON).
 
-        Limits: a table wider than 10,000 columns or with a record over 16 MiB, and a \
-        safetensors header over 16 MiB, get the byte-level summary and a warning on stderr \
-        (`warnings` in JSON); a YAML file whose aliases expand it past 100,000 nodes more \
-        than its bytes is an error.
+        Distinct counts are exact; past 8 GiB of spilled hashes in one diff, a column's \
+        count is an estimate, marked as such (`distinct_exact` false in JSON). A repeated column name is shown with its position, `v (column 3)`; JSON \
+        gives every column's `index`. A first line of numbers only is data (columns \
+        column_1, column_2, ...).
+
+        Limits: a table that does not parse (a ragged row, an unclosed quote), wider than \
+        10,000 columns or with a record over 16 MiB, and a safetensors header over 16 MiB, \
+        get the byte-level summary and a warning naming file and line, on stderr and in \
+        the report (`warnings` in JSON); the rest of the report stands and the exit status \
+        is as without it. A --fail-on drift() over such a table exits 2. A YAML file whose \
+        aliases expand it past 100,000 nodes more than its bytes is an error.
 
         Keys: `--key id` applies to every dataset; one without those columns is compared as \
         a multiset, with a note in every format (`notes` in JSON), and when no dataset \

@@ -127,11 +127,16 @@ enum DiffRender {
                                                                   : (n?.type.rawValue ?? o?.type.rawValue ?? "")
             return [v(s.column) + (s.drifted ? " !" : ""), type,
                     "\(o?.count ?? 0) → \(n?.count ?? 0)", "\(o?.nulls ?? 0) → \(n?.nulls ?? 0)",
-                    "\(o?.distinct ?? 0) → \(n?.distinct ?? 0)",
+                    "\(distinct(o)) → \(distinct(n))",
                     "\(num(o?.mean)) → \(num(n?.mean))", "\(num(o?.std)) → \(num(n?.std))",
                     "\(o?.min.map(v) ?? "") → \(n?.min.map(v) ?? "")", "\(o?.max.map(v) ?? "") → \(n?.max.map(v) ?? "")",
                     "\(num(o?.median)) → \(num(n?.median))", s.drift.map { String(format: "%.3f", $0) } ?? ""]
         }
+    }
+    /// An exact distinct count, or an estimate marked ≈ (`distinct_exact` false in JSON).
+    static func distinct(_ s: ColumnStats?) -> String {
+        guard let s else { return "0" }
+        return s.distinctExact ? "\(s.distinct)" : "≈\(s.distinct)"
     }
 
     static let metricHeader = ["file", "key", "old", "new", "delta", "relative"]

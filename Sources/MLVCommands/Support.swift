@@ -7,10 +7,16 @@ import MLVZstd
 
 /// Exit statuses: a contract for scripts, also listed in mlv(1) (keep them in step).
 public enum ExitStatus: Int32, CaseIterable {
+    /// Also `mlv diff` with warnings: a table it could not parse (a ragged row, an unclosed
+    /// quote) or that is past its limits gets a byte-level summary and a warning (stderr and
+    /// the report); the rest of the report is complete, so the status stays 0, or 1 with
+    /// `--exit-code` (that table changed, or it would not be compared at all).
     case success = 0
     /// `mlv status --exit-code` found changes; `mlv commit` had nothing to commit.
     case differences = 1
-    /// Bad input: not a repository, unknown revision, bad path, malformed pointer or config.
+    /// Bad input: not a repository, unknown revision, bad path, malformed pointer or config;
+    /// `mlv diff --fail-on 'drift(PATH) ...'` over a table that could not be compared (its
+    /// drift is unknown: the gate can neither pass nor fire), after the report is printed.
     case userError = 2
     /// Refused to overwrite uncommitted work (data or code); nothing was changed.
     case refused = 3
@@ -29,9 +35,9 @@ public enum ExitStatus: Int32, CaseIterable {
 
     public var meaning: String {
         switch self {
-        case .success: return "success"
+        case .success: return "success (mlv diff: the report is complete; a table that does not parse is summarised by bytes, with a warning)"
         case .differences: return "differences found (status --exit-code), or nothing to commit"
-        case .userError: return "bad input: not a repository, unknown revision or path, malformed pointer or config"
+        case .userError: return "bad input: not a repository, unknown revision or path, malformed pointer or config; a --fail-on gate on a table that could not be compared"
         case .refused: return "refused to overwrite uncommitted data or code; nothing changed"
         case .integrity: return "store damaged or incomplete: corrupt pack or index, missing object"
         case .ioError: return "the system failed a read or write: disk full, permission denied"

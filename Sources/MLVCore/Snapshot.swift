@@ -70,7 +70,7 @@ final class Snapshotter {
         switch st.st_mode & S_IFMT {
         case S_IFREG:
             let separator = kind == .dataset ? tabularSeparator(target) : nil
-            let (id, archived) = try file(target, st, countLines: separator != nil)
+            let (id, archived) = try file(target, st, tableSeparator: separator)
             // The bytes read, not the stat taken before: a file growing meanwhile must not get
             // a size its manifest does not have (readers refuse that mismatch).
             var s = WorkingSnapshot(id: id, type: .file, size: archived?.size ?? UInt64(st.st_size), files: 1,
@@ -83,7 +83,7 @@ final class Snapshotter {
                     s.rows = p.rows
                     s.columns = p.columns
                 } else if needsShape {
-                    let a = try archiver.archiveFile(at: abs, countLines: true)
+                    let a = try archiver.archiveFile(at: abs, countLines: true, tableSeparator: sep)
                     if a.id == id, let breaks = a.lineBreaks {
                         (s.rows, s.columns) = tableShape(lineBreaks: breaks, endsWithLineBreak: a.endsWithLineBreak,
                                                          header: a.firstLine, separator: sep)
@@ -181,7 +181,8 @@ final class Snapshotter {
 
     /// A file's manifest id, from the stat cache when it can be trusted; otherwise the file
     /// is read, and what reading it found is returned too.
-    private func file(_ rel: String, _ st: stat, countLines: Bool = false) throws -> (ObjectID, ArchivedFile?) {
+    /// `tableSeparator`: a CSV/TSV's, to count its records (line breaks outside quoted fields).
+    private func file(_ rel: String, _ st: stat, tableSeparator: UInt8? = nil) throws -> (ObjectID, ArchivedFile?) {
         let fs = FileStat(st)
         if let id = cache.lookup(rel, fs) {
             // A manifest the store lost (deleted by hand, say) must be written again.
@@ -198,7 +199,7 @@ final class Snapshotter {
         } else {
             archiver.onProgress = nil
         }
-        let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: countLines)
+        let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: tableSeparator != nil, tableSeparator: tableSeparator)
         cache.record(rel, fs, manifest: a.id)
         return (a.id, a)
     }
@@ -277,9 +278,13 @@ func tabularSeparator(_ path: String) -> UInt8? {
     return nil
 }
 
-/// Rows (lines after the header) and columns (header fields, quotes respected) of a table.
-/// Columns are exact or nil: nil when the header may be cut (the archiver keeps at most
-/// `Archiver.firstLineLimit` bytes of it) or goes on past its first line (a quoted line break).
+/// Rows (records after the header: `lineBreaks` counts record ends, line breaks inside quoted
+/// fields excluded) and columns (header fields, quotes respected) of a table. Columns are
+/// exact or nil: nil when the header may be cut (the archiver keeps at most
+/// `Archiver.firstLineLimit` bytes of it) or goes on past its first line (a quoted line
+/// break). A first line that is data (`isDataRow`: numbers only, as `mlv diff` reads it) is a
+/// row, not a header. Columns are the header's fields: rows with more or fewer (a ragged
+/// table) do not change them.
 func tableShape(lineBreaks: UInt64, endsWithLineBreak: Bool, header: [UInt8], separator: UInt8) -> (UInt64, UInt64?) {
     let lines = lineBreaks + (endsWithLineBreak ? 0 : 1)
     if lines == 0 { return (0, 0) }
@@ -288,6 +293,10 @@ func tableShape(lineBreaks: UInt64, endsWithLineBreak: Bool, header: [UInt8], se
     var quoted = false
     for b in header {
         if b == UInt8(ascii: "\"") { quoted.toggle() } else if b == separator && !quoted { fields += 1 }
+    }
+    if !header.contains(UInt8(ascii: "\"")) {
+        let line = header.last == 0x0D ? header.dropLast() : header[...]
+        if isDataRow(line.split(separator: separator, omittingEmptySubsequences: false)) { return (lines, fields) }
     }
     return (lines - 1, quoted ? nil : fields)
 }

@@ -52,8 +52,11 @@ public final class Archiver {
 
     /// Stores a regular file's content and manifest; returns the manifest id and size.
     /// With `countLines`, line breaks are counted on the worker threads as the chunks stream
-    /// through (CSV rows at no extra pass) and the first line is kept (the header).
-    public func archiveFile(at path: String, countLines: Bool = false) throws -> ArchivedFile {
+    /// through (CSV rows at no extra pass) and the first line is kept (the header). With a
+    /// `tableSeparator` too, only record ends count: a line break inside a quoted field
+    /// (RFC 4180, as `TableReader` reads it) is data, and a file ending inside quotes has no
+    /// count at all (`lineBreaks` nil: a count is exact or absent).
+    public func archiveFile(at path: String, countLines: Bool = false, tableSeparator: UInt8? = nil) throws -> ArchivedFile {
         let f = try FileHandleFD.openRead(path)
         let slots = self.slots
         var slot = 0
@@ -62,7 +65,7 @@ public final class Archiver {
         let queue = DispatchQueue(label: "mlv.archive")
         let group = DispatchGroup()
         let inFlight = DispatchSemaphore(value: 1)
-        stage.reset(countLines: countLines)
+        stage.reset(countLines: countLines, separator: tableSeparator)
         var firstLine: [UInt8]? = countLines ? nil : []
         var lastByte: UInt8? = nil
         defer { group.wait() }
@@ -128,7 +131,7 @@ public final class Archiver {
         stats.newChunks += stage.newChunks
         let manifest = FileManifest(size: total, chunks: chunks)
         return ArchivedFile(id: try store(manifest.encoded(), type: .file), size: total,
-                            lineBreaks: countLines ? stage.lineBreaks : nil, firstLine: firstLine ?? [],
+                            lineBreaks: countLines && !stage.endsInQuotes ? stage.lineBreaks : nil, firstLine: firstLine ?? [],
                             endsWithLineBreak: lastByte == nil || lastByte == 0x0A)
     }
 
@@ -176,6 +179,9 @@ final class BlockStage: @unchecked Sendable {
     private(set) var newChunks = 0
     private(set) var lineBreaks: UInt64 = 0
     private var countLines = false
+    /// Record ends of a CSV/TSV: line breaks outside quoted fields (see `QuoteScanner`).
+    private var quotes: QuoteScanner? = nil
+    var endsInQuotes: Bool { quotes?.endsInsideQuotes ?? false }
     private let error = Mutex<(any Error)?>(nil)
     private var out = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
 
@@ -186,11 +192,12 @@ final class BlockStage: @unchecked Sendable {
 
     deinit { out.deallocate() }
 
-    func reset(countLines: Bool) {
+    func reset(countLines: Bool, separator: UInt8? = nil) {
         chunks = []
         newChunks = 0
         lineBreaks = 0
         self.countLines = countLines
+        quotes = countLines ? separator.map { QuoteScanner(separator: $0) } : nil
         error.withLock { $0 = nil }
     }
 
@@ -233,6 +240,9 @@ final class BlockStage: @unchecked Sendable {
         // Compressed size per chunk; 0 = already stored, nothing to write.
         var written = [Int](repeating: 0, count: count)
         var breaks = [UInt64](repeating: 0, count: countLines ? count : 0)
+        // Chunks with a double quote in them, whose line breaks need the sequential scan.
+        var quoted = [Bool](repeating: false, count: quotes != nil ? count : 0)
+        let findQuotes = quotes != nil
         let countLines = self.countLines
         let slots = SendableBox(out)
         let compressors = SendableBox(self.compressors)
@@ -243,10 +253,11 @@ final class BlockStage: @unchecked Sendable {
         // compression for stored chunks is what makes re-committing a big file cheap. The
         // writer's set of session ids is only changed below, after this pass, so reading it
         // here from several threads is safe.
+        quoted.withUnsafeMutableBufferPointer { qp in
         ids.withUnsafeMutableBufferPointer { idp in
           breaks.withUnsafeMutableBufferPointer { bp in
             written.withUnsafeMutableBufferPointer { wp in
-                let idOut = SendableBox(idp), wOut = SendableBox(wp), bOut = SendableBox(bp)
+                let idOut = SendableBox(idp), wOut = SendableBox(wp), bOut = SendableBox(bp), qOut = SendableBox(qp)
                 parallel(workers) { w in
                     while true {
                         let i = next.withLock { n in
@@ -258,6 +269,7 @@ final class BlockStage: @unchecked Sendable {
                         let id = ObjectID.hash(chunk)
                         idOut.value[i] = id
                         if countLines { bOut.value[i] = countByte(0x0A, in: chunk) }
+                        if findQuotes { qOut.value[i] = memchr(chunk.baseAddress!, 0x22, chunk.count) != nil }
                         guard let wr = writer.value else { continue }
                         do {
                             if try wr.has(id) { continue }
@@ -271,8 +283,18 @@ final class BlockStage: @unchecked Sendable {
             }
           }
         }
+        }
         if let e = failure.withLock({ $0 }) { throw e }
-        lineBreaks += breaks.reduce(0, +)
+        if var q = quotes {
+            // In file order: the state at a chunk's start is the previous chunk's end.
+            for i in 0..<count {
+                let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
+                lineBreaks += quoted[i] || q.inQuotes ? q.scan(chunk) : q.skip(chunk, lineBreaks: breaks[i])
+            }
+            quotes = q
+        } else {
+            lineBreaks += breaks.reduce(0, +)
+        }
         for i in 0..<count {
             chunks.append(ManifestChunk(id: ids[i], length: UInt32(bounds[i + 1] - bounds[i])))
         }
@@ -291,6 +313,58 @@ final class BlockStage: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Finds the record ends of a CSV/TSV stream as `TableReader` reads it: a double quote at the
+/// start of a field opens a quoted field, where line breaks are data and a doubled quote is
+/// one quote; the next single quote closes it. A quote inside an unquoted field is data.
+struct QuoteScanner {
+    let separator: UInt8
+    private(set) var inQuotes = false
+    /// Inside quotes, the last byte was a quote: closing, or the first of a doubled pair.
+    private var pendingQuote = false
+    /// The next byte starts a field (start of file, after a separator or a line break).
+    private var atFieldStart = true
+
+    init(separator: UInt8) { self.separator = separator }
+
+    /// A chunk without quotes, its line breaks already counted: only the state moves on.
+    mutating func skip(_ chunk: UnsafeRawBufferPointer, lineBreaks: UInt64) -> UInt64 {
+        if let last = chunk.last { atFieldStart = last == 0x0A || last == separator }
+        return lineBreaks
+    }
+
+    /// Line breaks outside quoted fields in `chunk`, byte by byte.
+    mutating func scan(_ chunk: UnsafeRawBufferPointer) -> UInt64 {
+        var n: UInt64 = 0
+        for c in chunk {
+            if inQuotes {
+                if pendingQuote {
+                    pendingQuote = false
+                    if c == 0x22 { continue }          // a doubled quote: still inside
+                    inQuotes = false                   // it closed: `c` is outside
+                } else {
+                    if c == 0x22 { pendingQuote = true }
+                    continue
+                }
+            }
+            if c == 0x0A {
+                n += 1
+                atFieldStart = true
+            } else if c == separator {
+                atFieldStart = true
+            } else if c == 0x22 && atFieldStart {
+                inQuotes = true
+                atFieldStart = false
+            } else {
+                atFieldStart = false
+            }
+        }
+        return n
+    }
+
+    /// At the end of the file, a quote just seen closes its field.
+    var endsInsideQuotes: Bool { inQuotes && !pendingQuote }
 }
 
 /// How many times `byte` occurs in `buf` (memchr skips ahead with vector instructions).

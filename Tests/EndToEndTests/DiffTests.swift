@@ -147,8 +147,8 @@ import Testing
         try s.write("data/d.csv", "id,v,w\n1,10,x\n2,25,y\n3,30,z\n")
         try s.mlvOK("commit", "-m", "v2")
         let d = try s.git("diff", "HEAD~1", "HEAD", "--", "data/d.csv.mlv").stdout
-        #expect(d.contains("-column v: integer, 2 values, 0 nulls, ~2 distinct, mean 15, range 10 .. 20"))
-        #expect(d.contains("+column v: integer, 3 values, 0 nulls, ~3 distinct, mean 21.6667, range 10 .. 30"))
+        #expect(d.contains("-column v: integer, 2 values, 0 nulls, 2 distinct, mean 15, range 10 .. 20"))
+        #expect(d.contains("+column v: integer, 3 values, 0 nulls, 3 distinct, mean 21.6667, range 10 .. 30"))
         #expect(d.contains("+column w: string"))
     }
 
@@ -224,9 +224,10 @@ import Testing
         try s.write("data/t.csv", "id,v\n1,2\n2,3,4\n")
         try s.write("metrics.json", "{\"a\": \n")
         try s.mlvOK("commit", "-m", "v2")
+        // A ragged table is a warning naming file and line; the report stands (TableTrustTests).
         let ragged = try s.mlv("diff", "HEAD~1", "HEAD", "--", "data/t.csv")
-        #expect(ragged.status == 2)
-        #expect(ragged.stderr.contains("data/t.csv@HEAD:3: 3 fields where the header has 2"), "\(ragged.stderr)")
+        #expect(ragged.status == 0)
+        #expect(ragged.stderr.contains("warning: data/t.csv@HEAD:3: 3 fields where the header has 2"), "\(ragged.stderr)")
         #expect(ragged.stderr.split(separator: "\n").count == 1)
         let json = try s.mlv("diff", "HEAD~1", "HEAD", "--", "metrics.json")
         #expect(json.status == 2)

@@ -75,11 +75,25 @@ func readAll(_ s: ByteStream, limit: Int, what: String) throws -> [UInt8] {
 public enum DiffError: Error, CustomStringConvertible, Equatable {
     case malformed(file: String, line: Int, why: String)
     case unknownKey(file: String, column: String, columns: [String])
+    /// A --key column whose name the header repeats.
+    case ambiguousKey(file: String, column: String, count: Int)
     case tooLarge(String, limit: Int)
     case badExpression(String, why: String)
+    /// A gate whose value the report does not have: `drift(PATH)` over a table that could
+    /// not be compared (the warning says why). Its result is unknown, never "held" or not.
+    case gateUnknown(String, why: String)
     /// A table wider or with longer records than `TableLimits`: `mlv diff` falls back to a
     /// byte-level summary and shows this as a warning.
     case tooWide(file: String, why: String)
+
+    /// A table that cannot be compared as one (it does not parse, or is past `TableLimits`):
+    /// `mlv diff` shows its byte-level summary with this as a warning, and goes on.
+    public var isUncomparableTable: Bool {
+        switch self {
+        case .malformed, .tooWide: return true
+        default: return false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -87,10 +101,14 @@ public enum DiffError: Error, CustomStringConvertible, Equatable {
             return line > 0 ? "\(file):\(line): \(why)" : "\(file): \(why)"
         case .unknownKey(let file, let column, let columns):
             return "\(file): no column \(column.debugDescription) to use as --key; columns are \(DiffError.columnList(columns))"
+        case .ambiguousKey(let file, let column, let count):
+            return "\(file): column \(column.debugDescription) appears \(count) times in the header, so it cannot be the --key; rename one of them, or key by other columns"
         case .tooLarge(let what, let limit):
             return "\(what) is larger than \(limit / 1024 / 1024) MiB; metrics and params files must be small"
         case .tooWide(let file, let why):
             return "\(file): \(why)"
+        case .gateUnknown(let expr, let why):
+            return "--fail-on \(expr.debugDescription) cannot be decided: \(why)"
         case .badExpression(let expr, let why):
             return "--fail-on \(expr.debugDescription): \(why); see `mlv diff --help` for the expression language"
         }

@@ -25,26 +25,39 @@ public enum ColumnType: String, Codable, Sendable, Comparable {
     }
 }
 
-/// Per-column statistics of one side, built while the rows stream by.
+/// Per-column statistics of one side.
 public struct ColumnStats: Codable, Sendable, Equatable {
+    /// Position of the column in this version's header, from 0 (names may repeat).
+    public var index: Int
     public var type: ColumnType
     public var count: Int          // non-null values
     public var nulls: Int
-    public var distinct: Int       // approximate (HyperLogLog) beyond a few thousand
+    /// Distinct non-null values: exact (see `DistinctPool`), or past its disk limit a
+    /// HyperLogLog estimate, with `distinctExact` false and its relative standard error.
+    public var distinct: Int
+    public var distinctExact: Bool
+    public var distinctError: Double?
     public var mean: Double?
     public var std: Double?
     public var min: String?
     public var max: String?
     public var median: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case index, type, count, nulls, distinct, mean, std, min, max, median
+        case distinctExact = "distinct_exact"
+        case distinctError = "distinct_error"
+    }
 }
 
-/// Accumulates one column: type inference, nulls, approximate distinct count, Welford mean and
+/// Accumulates one column: type inference, nulls, exact distinct count, Welford mean and
 /// variance, min/max, and a fixed-size reservoir sample (for the median and for drift bins).
 struct ColumnProfile {
     var type = ColumnType.empty
     var count = 0
     var nulls = 0
-    var hll = HyperLogLog()
+    /// Shared by the copies of this profile: a class, owned by `pool` for spilling.
+    let distinct: DistinctCounter
     var mean = 0.0, m2 = 0.0, numeric = 0
     var minNumber = Double.infinity, maxNumber = -Double.infinity
     /// The cells holding the smallest and largest number, as written: min and max print the
@@ -58,11 +71,16 @@ struct ColumnProfile {
 
     static let categoryLimit = 2000
 
+    init(pool: DistinctPool) { distinct = pool.makeCounter() }
+
+    /// One profile per column (each with a counter of its own).
+    static func columns(_ n: Int, pool: DistinctPool) -> [ColumnProfile] { (0..<n).map { _ in ColumnProfile(pool: pool) } }
+
     mutating func add(_ v: ArraySlice<UInt8>) {
         if isNull(v) { nulls += 1; return }
         count += 1
-        let h = fnv1a(v)
-        hll.add(h)
+        let (h, h2) = murmur3(v)
+        distinct.add(h, h2)
         let t: ColumnType
         if let n = parseNumber(v) {
             t = n.isInteger ? .integer : .float
@@ -87,10 +105,13 @@ struct ColumnProfile {
         }
     }
 
-    var stats: ColumnStats {
+    /// The statistics of the column at `index` (throws if a distinct-count spill file failed).
+    func stats(index: Int) throws -> ColumnStats {
         let isNumeric = (type == .integer || type == .float) && numeric > 0
+        let d = try distinct.total()
         return ColumnStats(
-            type: type, count: count, nulls: nulls, distinct: hll.estimate,
+            index: index, type: type, count: count, nulls: nulls, distinct: d,
+            distinctExact: distinct.exact, distinctError: distinct.exact ? nil : HyperLogLog.relativeError,
             mean: isNumeric ? mean : nil,
             std: isNumeric && numeric > 1 ? (m2 / Double(numeric - 1)).squareRoot() : (isNumeric ? 0 : nil),
             min: (isNumeric ? minNumberText : minText).map { String(decoding: $0, as: UTF8.self) },
@@ -184,10 +205,12 @@ func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool)? {
     return h
 }
 
-/// HyperLogLog with 2^12 registers (about 1.6 % error), exact-ish for small counts through
-/// linear counting.
+/// HyperLogLog with 2^12 registers, with linear counting for small counts: the fallback of
+/// `DistinctCounter` past its disk limit.
 struct HyperLogLog {
     private var registers = [UInt8](repeating: 0, count: 4096)
+    /// Relative standard error, 1.04 / sqrt(2^12).
+    static let relativeError = 0.01625
 
     mutating func add(_ hash: UInt64) {
         let index = Int(hash >> 52)

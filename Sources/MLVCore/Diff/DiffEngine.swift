@@ -45,9 +45,14 @@ public struct TargetDiff: Codable, Sendable {
     public var binary: BinaryDiff?
     public var features: FeaturesDiff?
     public var tensors: SafetensorsDiff?
-    /// What could not be compared in detail, one line each (a table past `TableLimits`, a
-    /// safetensors header past its limits): the diff shows a byte-level summary instead.
+    /// What could not be compared in detail, one line each naming the file, line and problem
+    /// (a table that does not parse — a ragged row, an unclosed quote — or past
+    /// `TableLimits`, a safetensors header past its limits): the diff shows a byte-level
+    /// summary instead, and the rest of the report stands.
     public var warnings: [String]? = nil
+    /// Tables of this target that could not be compared (the target's path, or files in the
+    /// folder): a `drift(...)` gate over them has no value (not in JSON: `warnings` says it).
+    public var uncomparedTables: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case path, kind, change, files, table, tables, binary, features, tensors, warnings
@@ -261,7 +266,11 @@ extension Workspace {
                     let fa = try listFiles(a, path, sa, declared: (pa.size, pa.files), store: store, snap: snap)
                     let fb = try listFiles(b, path, sb, declared: (pb.size, pb.files), store: store, snap: snap)
                     t.files = fileChanges(fa, fb)
-                    for f in t.files where f.change == "modified" && t.tables.count < 5 {
+                    var notCompared: [String] = []
+                    for f in t.files where f.change == "modified" {
+                        // The first five changed tables of a folder are compared; the others
+                        // are named, so a drift gate over them cannot pass unseen.
+                        if TableFormat(path: f.path) != nil && t.tables.count >= 5 { notCompared.append(f.path); continue }
                         if let fmt = TableFormat(path: f.path) {
                             var fileOptions = keyed(tableOptions, file: f.path, target: path)
                             fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
@@ -271,12 +280,16 @@ extension Workspace {
                                     newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
                                             : try self.stream(a, f.path, fa[f.path]!.0, store: store)
                                 }
-                            } catch let e as DiffError {
-                                // Too wide to compare as a table: the file list still says it changed.
-                                guard case .tooWide = e else { throw e }
+                            } catch let e as DiffError where e.isUncomparableTable {
+                                // Cannot be compared as a table: the file list still says it changed.
                                 t.warnings = (t.warnings ?? []) + ["\(e); not compared as a table"]
+                                t.uncomparedTables.append(f.path)
                             }
                         }
+                    }
+                    if !notCompared.isEmpty {
+                        t.uncomparedTables += notCompared
+                        t.warnings = (t.warnings ?? []) + ["\(notCompared.count) more changed table\(notCompared.count == 1 ? "" : "s") not compared (a folder's diff compares the first 5): \(notCompared.prefix(3).joined(separator: ", "))\(notCompared.count > 3 ? ", ..." : "")"]
                     }
                 } else if pa.type == .file && pb.type == .file {
                     if kind == .dataset, let fmt = try TableFormat(path: path) ?? sniff(b, path, sb, store: store) {
@@ -285,9 +298,10 @@ extension Workspace {
                                                      format: fmt, options: tableOptions) { newSide in
                                 newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
                             }
-                        } catch let e as DiffError {
-                            guard case .tooWide = e else { throw e }
+                        } catch let e as DiffError where e.isUncomparableTable {
+                            // One table that does not parse must not cost the whole report.
                             t.warnings = ["\(e); showing a byte-level summary instead of a table diff"]
+                            t.uncomparedTables.append(path)
                             t.binary = try binaryDiff(a, b, path, sa, sb, store: store)
                         }
                     } else if kind == .features {

@@ -60,6 +60,12 @@ public struct Gate: Sendable, Equatable {
             guard r.tracked?.contains(where: { RepoPath.isWithin(path, $0) || RepoPath.isWithin($0, path) }) ?? true else {
                 throw DiffError.badExpression(text, why: "\(path) is not tracked at \(r.from) or in \(r.to); drift() takes a dataset (or a folder of them) mlv tracks")
             }
+            // A table that could not be compared has no drift: the gate cannot pass on it.
+            for t in r.targets {
+                for u in t.uncomparedTables where RepoPath.isWithin(u, path) || RepoPath.isWithin(path, u) {
+                    throw DiffError.gateUnknown(text, why: "\(u) was not compared as a table (see the warning), so its drift is unknown")
+                }
+            }
             var best: Double? = nil
             for t in r.targets {
                 if t.path == path, let d = t.table?.maxDrift { best = max(best ?? d, d) }

@@ -175,7 +175,7 @@ func partitionedKeyedDiff(a: RowSource, b: RowSource, reopen: (Bool) throws -> R
         guard let (old, keys) = oldValues[m.aRow], let new = newValues[m.bRow] else { continue }
         let key = Dictionary(zip(options.key, keys), uniquingKeysWith: { a, _ in a })
         res.modifiedRows.append(TableDiff.ModifiedRow(key: key, line: Int(m.line),
-                                                      cells: m.changed.map { TableDiff.CellChange(column: shared[$0], old: old[$0], new: new[$0]) }))
+                                                      cells: m.changed.map { TableDiff.CellChange(column: shared[$0], index: sharedB[$0], old: old[$0], new: new[$0]) }))
     }
     return res
 }

@@ -23,21 +23,21 @@ extension Workspace {
                 do {
                     let r: RowSource
                     switch fmt {
-                    case .delimited(let sep): r = try TableReader(stream: StoredFileStream(store: store, manifest: id), name: target, separator: sep)
+                    case .delimited(let sep): r = try TableReader(stream: StoredFileStream(store: store, manifest: id), name: target, separator: sep, detectHeaderless: true)
                     case .jsonLines: r = try JSONLinesReader(stream: StoredFileStream(store: store, manifest: id), name: target)
                     }
-                    var profiles = [ColumnProfile](repeating: ColumnProfile(), count: r.header.count)
+                    let pool = DistinctPool(spillDirectory: store.tmpDir)
+                    var profiles = ColumnProfile.columns(r.header.count, pool: pool)
                     while try r.next() { for i in 0..<r.header.count { profiles[i].add(r.field(i)) } }
-                    for (name, prof) in zip(r.header, profiles) {
-                        let s = prof.stats
-                        var line = "column \(name): \(s.type.rawValue), \(counted(s.count, "value")), \(counted(s.nulls, "null")), ~\(s.distinct) distinct"
+                    for (i, (name, prof)) in zip(columnLabels(r.header), profiles).enumerated() {
+                        let s = try prof.stats(index: i)
+                        var line = "column \(name): \(s.type.rawValue), \(counted(s.count, "value")), \(counted(s.nulls, "null")), \(s.distinctExact ? "" : "≈")\(s.distinct) distinct"
                         if let m = s.mean { line += ", mean \(formatNumber(m))" }
                         if let lo = s.min, let hi = s.max { line += ", range \(lo) .. \(hi)" }
                         out.append(line)
                     }
-                } catch let e as DiffError {
-                    // Past `TableLimits`: the pointer's fields above are the summary.
-                    guard case .tooWide = e else { throw e }
+                } catch let e as DiffError where e.isUncomparableTable {
+                    // Past `TableLimits` or not parsing: the pointer's fields above are the summary.
                     out.append("(no column summary: \(e))")
                 }
             }

@@ -33,12 +33,18 @@ public struct TableDiff: Codable, Sendable {
 
     public struct TypeChange: Codable, Sendable {
         public var column: String
+        /// Position in the new version's header, from 0.
+        public var index: Int
         public var old: ColumnType
         public var new: ColumnType
     }
 
+    /// `column` is the column's name, or for a name its header repeats (`id,v,v`) the label
+    /// `v (column 3)` (1-based position), so that no two columns read alike; `index` is its
+    /// 0-based position (in the new version, or the old one for a removed column).
     public struct ColumnDelta: Codable, Sendable {
         public var column: String
+        public var index: Int
         public var old: ColumnStats?
         public var new: ColumnStats?
         /// Population stability index between the versions (numeric: deciles of the old
@@ -58,6 +64,8 @@ public struct TableDiff: Codable, Sendable {
 
     public struct CellChange: Codable, Sendable {
         public var column: String
+        /// Position in the new version's header, from 0.
+        public var index: Int
         public var old: String
         public var new: String
     }
@@ -107,6 +115,8 @@ public struct TableDiffOptions: Sendable {
     /// the table's path, for the note's hint. Nil: the key was given for this table (`--key
     /// PATH=COL`, mlv.yaml), and a column it names must exist.
     public var globalKeyFor: String? = nil
+    /// Memory for exact distinct counts (see `DistinctPool`), for the whole diff.
+    public var distinctMemory = DistinctPool.defaultBudget
 
     public init(key: [String] = [], rowSamples: Int = 5, driftThreshold: Double = 0.2) {
         self.key = key
@@ -128,52 +138,57 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     func reader(_ newSide: Bool) throws -> RowSource {
         let name = newSide ? newName : oldName
         switch format {
-        case .delimited(let sep): return try TableReader(stream: open(newSide), name: name, separator: sep)
+        case .delimited(let sep): return try TableReader(stream: open(newSide), name: name, separator: sep, detectHeaderless: true)
         case .jsonLines: return try JSONLinesReader(stream: open(newSide), name: name)
         }
     }
     var a = try reader(false)
     let b = try reader(true)
     let ha = a.header, hb = b.header
-    // Column name -> first position, so that every per-column step below is linear in the
+    // Columns are matched by name and occurrence (the 2nd `v` of one version with the 2nd
+    // `v` of the other), so a repeated name never borrows another column's values. Position
+    // lookups go through dictionaries, so that every per-column step below is linear in the
     // width (array searches per column made a 100,000-column diff take minutes).
-    let indexA = Dictionary(ha.enumerated().map { ($1, $0) }, uniquingKeysWith: { x, _ in x })
-    let indexB = Dictionary(hb.enumerated().map { ($1, $0) }, uniquingKeysWith: { x, _ in x })
+    let idsA = columnIDs(ha), idsB = columnIDs(hb)
+    let labelsA = columnLabels(ha), labelsB = columnLabels(hb)
+    let indexA = Dictionary(uniqueKeysWithValues: idsA.enumerated().map { ($1, $0) })
+    let indexB = Dictionary(uniqueKeysWithValues: idsB.enumerated().map { ($1, $0) })
     var options = options
     var notes: [String] = []
     var lacked: DiffError? = nil
     if let path = options.globalKeyFor {
         // One dataset without the global key does not stop the review of the others.
-        let lacking = [(oldName, ha, indexA), (newName, hb, indexB)].compactMap { name, header, index -> String? in
-            let absent = options.key.filter { index[$0] == nil }
+        let lacking = [(oldName, ha), (newName, hb)].compactMap { name, header -> String? in
+            let absent = options.key.filter { !header.contains($0) }
             guard !absent.isEmpty else { return nil }
             return "\(name) has no column \(absent.map(\.debugDescription).joined(separator: ", ")) (columns: \(DiffError.columnList(header)))"
         }
         if !lacking.isEmpty {
-            let (name, header, index) = options.key.contains(where: { indexA[$0] == nil }) ? (oldName, ha, indexA) : (newName, hb, indexB)
-            lacked = .unknownKey(file: name, column: options.key.first { index[$0] == nil } ?? "", columns: header)
+            let (name, header) = options.key.contains(where: { !ha.contains($0) }) ? (oldName, ha) : (newName, hb)
+            lacked = .unknownKey(file: name, column: options.key.first { !header.contains($0) } ?? "", columns: header)
             notes.append("compared as a multiset, not by --key \(options.key.joined(separator: ",")): \(lacking.joined(separator: "; ")); "
                          + "give this table its own key with `--key \(shellQuote(path))=COLUMN`")
             options.key = []
         }
     }
     for k in options.key {
-        if indexA[k] == nil { throw DiffError.unknownKey(file: oldName, column: k, columns: ha) }
-        if indexB[k] == nil { throw DiffError.unknownKey(file: newName, column: k, columns: hb) }
+        try checkKeyColumn(k, header: ha, file: oldName)
+        try checkKeyColumn(k, header: hb, file: newName)
     }
     // Shared columns in name order, so that a reordering alone changes no row.
-    let sharedSet = Set(ha).intersection(hb)
-    let shared = sharedSet.sorted()
-    let sharedA = shared.map { indexA[$0]! }
-    let sharedB = shared.map { indexB[$0]! }
-    let keyA = options.key.map { indexA[$0]! }
-    let keyB = options.key.map { indexB[$0]! }
+    let sharedSet = Set(idsA).intersection(idsB)
+    let sharedIDs = sharedSet.sorted()
+    let sharedA = sharedIDs.map { indexA[$0]! }
+    let sharedB = sharedIDs.map { indexB[$0]! }
+    let shared = sharedB.map { labelsB[$0] }
+    let keyA = options.key.map { indexA[ColumnID(name: $0, occurrence: 0)]! }
+    let keyB = options.key.map { indexB[ColumnID(name: $0, occurrence: 0)]! }
     let keyed = !options.key.isEmpty
     let width = shared.count
 
-
-    var profilesA = [ColumnProfile](repeating: ColumnProfile(), count: ha.count)
-    var profilesB = [ColumnProfile](repeating: ColumnProfile(), count: hb.count)
+    let pool = DistinctPool(budget: options.distinctMemory, spillDirectory: options.spillDirectory)
+    var profilesA = ColumnProfile.columns(ha.count, pool: pool)
+    var profilesB = ColumnProfile.columns(hb.count, pool: pool)
     var rowsA = 0, rowsB = 0, dupA = 0, dupB = 0, added = 0, removed = 0, modified = 0, cellsChanged = 0
     var addedSample: [[String: String]] = []
     var removedSample: [[String: String]] = []
@@ -250,7 +265,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
                 if let k = wanted.removeValue(forKey: Int32(row)), let p = pending[k] {
                     var key: [String: String] = [:]
                     for (n, c) in zip(options.key, keyA) { key[n] = a.string(c) }
-                    let changes = p.changed.map { j in TableDiff.CellChange(column: shared[j], old: a.string(sharedA[j]), new: p.values[j]) }
+                    let changes = p.changed.map { j in TableDiff.CellChange(column: shared[j], index: sharedB[j], old: a.string(sharedA[j]), new: p.values[j]) }
                     modifiedRows.append(TableDiff.ModifiedRow(key: key, line: p.line, cells: changes))
                 }
                 if row < matched.count, !matched[row], removedSample.count < options.rowSamples {
@@ -273,15 +288,18 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     var typeChanged: [TableDiff.TypeChange] = []
     var stats: [TableDiff.ColumnDelta] = []
     var maxDrift: Double? = nil
-    let addedColumns = hb.filter { indexA[$0] == nil }, removedColumns = ha.filter { indexB[$0] == nil }
-    for name in ha + addedColumns {
-        let pa = indexA[name].map { profilesA[$0] }
-        let pb = indexB[name].map { profilesB[$0] }
+    let addedIDs = idsB.filter { indexA[$0] == nil }, removedIDs = idsA.filter { indexB[$0] == nil }
+    for id in idsA + addedIDs {
+        let ia = indexA[id], ib = indexB[id]
+        let pa = ia.map { profilesA[$0] }
+        let pb = ib.map { profilesB[$0] }
+        let position = ib ?? ia ?? 0
+        let label = ib.map { labelsB[$0] } ?? ia.map { labelsA[$0] } ?? id.name
         var drift: Double? = nil
         var histogram: TableDiff.Histogram? = nil
         if let pa, let pb {
             if pa.type != pb.type && pa.type != .empty && pb.type != .empty {
-                typeChanged.append(.init(column: name, old: pa.type, new: pb.type))
+                typeChanged.append(.init(column: label, index: position, old: pa.type, new: pb.type))
             }
             let numeric = [ColumnType.integer, .float].contains(pa.type) && [ColumnType.integer, .float].contains(pb.type)
             drift = numeric ? numericPSI(pa.sample.values, pb.sample.values)
@@ -289,18 +307,52 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
             if numeric { histogram = makeHistogram(pa.sample.values, pb.sample.values) }
             if let d = drift { maxDrift = max(maxDrift ?? d, d) }
         }
-        stats.append(.init(column: name, old: pa?.stats, new: pb?.stats, drift: drift,
-                           drifted: (drift ?? 0) > options.driftThreshold, histogram: histogram))
+        stats.append(.init(column: label, index: position,
+                           old: try ia.flatMap { i in try pa?.stats(index: i) }, new: try ib.flatMap { i in try pb?.stats(index: i) },
+                           drift: drift, drifted: (drift ?? 0) > options.driftThreshold, histogram: histogram))
     }
-    let sharedInOrderA = ha.filter { sharedSet.contains($0) }, sharedInOrderB = hb.filter { sharedSet.contains($0) }
+    let sharedInOrderA = idsA.filter { sharedSet.contains($0) }, sharedInOrderB = idsB.filter { sharedSet.contains($0) }
     return TableDiff(
         rows: .init(keyed: keyed, key: options.key, old: rowsA, new: rowsB, added: added, removed: removed,
                     modified: modified, duplicateKeysOld: dupA, duplicateKeysNew: dupB),
         cellsChanged: cellsChanged,
-        columns: .init(added: addedColumns, removed: removedColumns,
+        columns: .init(added: addedIDs.map { labelsB[indexB[$0]!] }, removed: removedIDs.map { labelsA[indexA[$0]!] },
                        typeChanged: typeChanged, reordered: sharedInOrderA != sharedInOrderB),
         stats: stats, modifiedRows: modifiedRows, addedSample: addedSample, removedSample: removedSample,
         maxDrift: maxDrift, notes: notes.isEmpty ? nil : notes, lackedGlobalKey: lacked)
+}
+
+/// A column's identity in a diff: its name and which occurrence of that name it is in its
+/// header (`id,v,v` has `v` #0 and `v` #1).
+struct ColumnID: Hashable, Comparable {
+    let name: String
+    let occurrence: Int
+    static func < (x: ColumnID, y: ColumnID) -> Bool { (x.name, x.occurrence) < (y.name, y.occurrence) }
+}
+
+func columnIDs(_ header: [String]) -> [ColumnID] {
+    var seen: [String: Int] = [:]
+    return header.map { n in
+        let k = seen[n, default: 0]
+        seen[n] = k + 1
+        return ColumnID(name: n, occurrence: k)
+    }
+}
+
+/// What reports call the columns of a header: the name, or for a name the header repeats,
+/// `name (column N)` with N the 1-based position, so that no two columns read alike.
+func columnLabels(_ header: [String]) -> [String] {
+    var counts: [String: Int] = [:]
+    for n in header { counts[n, default: 0] += 1 }
+    return header.enumerated().map { i, n in (counts[n] ?? 0) > 1 ? "\(n) (column \(i + 1))" : n }
+}
+
+/// A key column must be in the header exactly once: a repeated name would key rows by one of
+/// two columns, unsaid.
+func checkKeyColumn(_ k: String, header: [String], file: String) throws {
+    let n = header.lazy.filter { $0 == k }.count
+    if n == 0 { throw DiffError.unknownKey(file: file, column: k, columns: header) }
+    if n > 1 { throw DiffError.ambiguousKey(file: file, column: k, count: n) }
 }
 
 /// Shares of two samples in 20 equal-width bins over their joint range.
@@ -329,9 +381,9 @@ func rowHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
     return h
 }
 
-/// The current row as column name -> value, for samples.
+/// The current row as column label (see `columnLabels`) -> value, for samples.
 func record(_ r: RowSource) -> [String: String] {
     var out: [String: String] = [:]
-    for (i, name) in r.header.enumerated() { out[name] = r.string(i) }
+    for (i, name) in columnLabels(r.header).enumerated() { out[name] = r.string(i) }
     return out
 }

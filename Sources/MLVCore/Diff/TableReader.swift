@@ -14,9 +14,11 @@ enum TableLimits {
 }
 
 /// Streams the records of a CSV or TSV file (RFC 4180: quoted fields may hold separators,
-/// doubled quotes and line breaks; CRLF or LF; an optional UTF-8 BOM). The first record is
-/// the header. Every record must have as many fields as the header: a ragged row is an error
-/// naming the file and line.
+/// doubled quotes and line breaks, whose bytes are kept as they are, CR LF included; records
+/// end with CRLF or LF; an optional UTF-8 BOM). The first record is the header, unless
+/// `detectHeaderless` and every field of it is a number (`1,2.5,3`): then it is the first row
+/// and the columns are named `column_1`, `column_2`, … (see `isDataRow`). Every record must
+/// have as many fields as the header: a ragged row is an error naming the file and line.
 final class TableReader {
     let name: String
     let separator: UInt8
@@ -29,6 +31,9 @@ final class TableReader {
     private(set) var line = 0
     private var nextLine = 1
     private(set) var header: [String] = []
+    /// The first record was data, not names (see `isDataRow`).
+    private(set) var headerless = false
+    private var firstRecordPending = false
 
     /// The current record: field i is `bytes[starts[i]..<ends[i]]` (quotes removed).
     private(set) var bytes: [UInt8] = []
@@ -38,7 +43,7 @@ final class TableReader {
     private let maxColumns: Int
     private let maxRecordBytes: Int
 
-    init(stream: ByteStream, name: String, separator: UInt8,
+    init(stream: ByteStream, name: String, separator: UInt8, detectHeaderless: Bool = false,
          maxColumns: Int = TableLimits.maxColumns, maxRecordBytes: Int = TableLimits.maxRecordBytes) throws {
         self.stream = stream
         self.name = name
@@ -47,8 +52,14 @@ final class TableReader {
         self.maxRecordBytes = maxRecordBytes
         bytes.reserveCapacity(4096)
         if try readRecord() {
-            header = (0..<starts.count).map { String(decoding: bytes[starts[$0]..<ends[$0]], as: UTF8.self) }
-            if header.count == 1 && header[0].isEmpty { header = [] }
+            if detectHeaderless && isDataRow((0..<starts.count).map { bytes[starts[$0]..<ends[$0]] }) {
+                headerless = true
+                firstRecordPending = true
+                header = (1...starts.count).map { "column_\($0)" }
+            } else {
+                header = (0..<starts.count).map { String(decoding: bytes[starts[$0]..<ends[$0]], as: UTF8.self) }
+                if header.count == 1 && header[0].isEmpty { header = [] }
+            }
         }
     }
 
@@ -84,6 +95,10 @@ final class TableReader {
 
     /// Reads the next data record; false at the end of the file.
     func next() throws -> Bool {
+        if firstRecordPending {
+            firstRecordPending = false
+            return true
+        }
         while try readRecord() {
             if fieldCount == header.count { return true }
             if fieldCount == 1 && ends[0] == starts[0] { continue }   // a blank line
@@ -186,6 +201,15 @@ final class TableReader {
     private func recordTooLarge() -> DiffError {
         DiffError.tooWide(file: name, why: "the record at line \(line) is larger than \(maxRecordBytes >> 20) MiB, the most mlv compares")
     }
+}
+
+/// Whether a table's first record is data rather than column names: every field is a number.
+/// Names are words; a first line like `1,2.5,3` is a row of a file without a header, and
+/// reading it as names would attribute every column's statistics to its first value. (A
+/// header of numbers only, such as years, is read as data too: then the columns are
+/// `column_1`, … and the years one more row — visible, never misattributed.)
+func isDataRow(_ fields: [ArraySlice<UInt8>]) -> Bool {
+    !fields.isEmpty && fields.allSatisfy { parseNumber($0) != nil }
 }
 
 /// How a tracked file is read as a table, by extension.

@@ -1,0 +1,33 @@
+import Testing
+@testable import MLVStore
+
+/// Record ends of a CSV found chunk by chunk, wherever the chunks are cut, must be the
+/// records the whole text holds (counted here from the text written, by hand).
+@Suite struct QuoteScannerTests {
+    func count(_ text: String, cuts: [Int]) -> (UInt64, Bool) {
+        let bytes = Array(text.utf8)
+        var q = QuoteScanner(separator: UInt8(ascii: ","))
+        var n: UInt64 = 0
+        var start = 0
+        for end in cuts + [bytes.count] where end >= start {
+            bytes[start..<end].withUnsafeBytes { chunk in
+                let hasQuote = chunk.contains(0x22)
+                n += hasQuote || q.inQuotes ? q.scan(chunk) : q.skip(chunk, lineBreaks: UInt64(chunk.filter { $0 == 0x0A }.count))
+            }
+            start = end
+        }
+        return (n, q.endsInsideQuotes)
+    }
+
+    @Test func recordEndsWhereverTheChunksAreCut() {
+        // 5 record ends: the header, 1 (two quoted line breaks), 2 (a doubled quote before a
+        // quoted line break), 3 (a stray quote in an unquoted field), 4 (CR LF).
+        let text = "id,note\n1,\"a\nb\r\nc\"\n2,\"say \"\"x\"\"\ny\"\n3,5'11\"\n4,\"p\"\r\n"
+        for cut in 0...text.utf8.count {
+            #expect(count(text, cuts: [cut]) == (5, false), "cut at \(cut)")
+        }
+        #expect(count(text, cuts: Array(0...text.utf8.count)) == (5, false))
+        #expect(count("a,b\n1,\"open\n2,3\n", cuts: [7]) == (1, true))   // only the header ends outside the quotes
+        #expect(count("a,b\n1,\"closed at the end\"", cuts: [9]).1 == false)
+    }
+}
