@@ -282,7 +282,7 @@ import Testing
             return (try p.tree([TreeEntry(name: "f", kind: .file, size: 1, files: 1, id: m)]), 1, 1)
         }
         let before = listing(s.repo + "/data")
-        expectRefusal(try mlvTimed(s, ["checkout"]), "checkout", mentions: ["data/f", "1 bytes", "1000000"])
+        expectRefusal(try mlvTimed(s, ["checkout"]), "checkout", mentions: ["data/f", "1 byte,", "1000000"])
         #expect(listing(s.repo + "/data") == before)
         expectRefusal(try mlvTimed(s, ["show", "HEAD:data/f"]), "show", mentions: ["data/f", "1000000"])
         // The same for a file target: its pointer's size bounds it.
