@@ -131,7 +131,8 @@ extension Workspace {
             let entry = try checkBeforePlacing(TreeEntry(name: FS.basename(rel), kind: loc.type == .tree ? .directory : .file,
                                                          size: 0, files: 0, id: id), at: rel, declared: false)
             // The safety rule: what is there may be replaced when the store holds it.
-            if let w = try snap.snapshot(rel, kind: .dataset, previous: nil), w.id != id, try !store.contains(w.id), !force {
+            var savedOnly: Set<ObjectID>? = nil
+            if let w = try snap.snapshot(rel, kind: .dataset, previous: nil), w.id != id, try !replaceable(w.id, saved: &savedOnly), !force {
                 throw MLVError.dataModified([rel])
             } else if force, FS.exists(absolute(rel)) {
                 try save(rel, kind: .dataset)
@@ -145,6 +146,7 @@ extension Workspace {
             let source = try rev.map { try targets(at: resolve($0)) } ?? targets()
             let current = try targets()
             var modified: [String] = []
+            var savedOnly: Set<ObjectID>? = nil
             var plan: [(String, TreeEntry, TargetKind)] = []
             // A path inside a target names that part of it; a folder holding targets names
             // each of them (`mlv checkout -- models/`).
@@ -176,7 +178,7 @@ extension Workspace {
                     if let e = try? self.entry(in: be, at: sub) { known.insert(e.id) }
                 }
                 if let w = try snap.snapshot(rel, kind: t.pointer.kind, previous: nil), !known.contains(w.id),
-                   try !store.contains(w.id) {
+                   try !replaceable(w.id, saved: &savedOnly) {
                     modified.append(rel)
                 }
                 plan.append((rel, entry, t.pointer.kind))
@@ -233,9 +235,11 @@ extension Workspace {
         // Uncommitted work that this checkout would overwrite or remove.
         var modified: [(String, TargetKind)] = []
         var gitTracked: Set<String>? = nil
+        var savedOnly: Set<ObjectID>? = nil
         func recorded(_ path: String, _ w: WorkingSnapshot) throws -> Bool {
-            if try store.contains(w.id) { return true }    // recorded before (another commit, a save)
-            guard w.type == .dir else { return false }
+            if try replaceable(w.id, saved: &savedOnly) { return true }    // recorded before (another commit)
+            // A folder --force saved and --snapshot brought back is work, whatever its files.
+            guard w.type == .dir, !(savedOnly ?? savedSnapshots()).contains(w.id) else { return false }
             // A folder whose every file is recorded somewhere (the store, or git itself)
             // loses nothing even if the folder as a whole was never committed.
             if gitTracked == nil { gitTracked = Set(try git.indexPaths(endingWith: "")) }
@@ -403,11 +407,34 @@ extension Workspace {
         }
     }
 
-    /// Appends to `.mlv/state/saved.log` what --force saved, so it can be found again later.
+    /// `.mlv/state/saved.log`: one line per version --force saved, `SECONDS ID PATH`, so it
+    /// can be found again later (and gc keeps it).
+    var savedLogPath: String { FS.join(mlvDir, "state/saved.log") }
+
+    /// Appends to the saved log what --force saved.
     func appendSavedLog(_ rel: String, _ id: ObjectID) throws {
-        let path = FS.join(mlvDir, "state/saved.log")
-        let old = (try? FS.readAll(path)) ?? []
+        let old = (try? FS.readAll(savedLogPath)) ?? []
         let line = "\(realtimeNanoseconds() / 1_000_000_000) \(id.hex) \(rel)\n"
-        try FS.atomicWrite(old + Array(line.utf8), to: path)
+        try FS.atomicWrite(old + Array(line.utf8), to: savedLogPath)
+    }
+
+    /// The snapshots the saved log names.
+    func savedSnapshots() -> Set<ObjectID> {
+        guard let log = try? FS.readAll(savedLogPath) else { return [] }
+        var out = Set<ObjectID>()
+        for line in String(decoding: log, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let id = ObjectID(hex: parts[1]) { out.insert(id) }
+        }
+        return out
+    }
+
+    /// Whether working content `id` may be replaced without saving it: the store holds it,
+    /// and not only as a version --force saved (that one, brought back with --snapshot, is
+    /// the user's uncommitted work again, and its id is all that would find it).
+    func replaceable(_ id: ObjectID, saved: inout Set<ObjectID>?) throws -> Bool {
+        guard try store().contains(id) else { return false }
+        if saved == nil { saved = savedSnapshots() }
+        return !saved!.contains(id)
     }
 }

@@ -54,12 +54,7 @@ extension Workspace {
         let cache = loadStatCache()
         roots.formUnion(cache.synced.values)
         roots.formUnion(cache.verified.values)
-        if let log = try? FS.readAll(FS.join(mlvDir, "state/saved.log")) {
-            for line in String(decoding: log, as: UTF8.self).split(separator: "\n") {
-                let parts = line.split(separator: " ")
-                if parts.count >= 2, let id = ObjectID(hex: parts[1]) { roots.insert(id) }
-            }
-        }
+        roots.formUnion(savedSnapshots())
         for name in (try? FS.list(runCacheDir)) ?? [] {
             guard let bytes = try? FS.readAll(FS.join(runCacheDir, name)),
                   let r = RunRecord(json: bytes) else { continue }

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Findings of a newcomer's day with mlv (issue 10's classes), each failing before its fix.
+@Suite struct NewcomerFindingsTests {
+    /// The id --force printed when it saved `rel` (from `checkout --json`).
+    func savedID(_ s: Sandbox, force args: String...) throws -> String {
+        let r = try s.run(mlvBinary, ["checkout", "--force", "--json"] + args, cwd: s.repo)
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let saved = obj?["saved"] as? [[String: Any]] ?? []
+        return try #require(saved.first?["snapshot"] as? String, "nothing saved: \(r.stdout)")
+    }
+
+    /// A version --force saved and --snapshot brought back is the user's uncommitted work
+    /// again: no checkout may replace it unasked, although the store holds it (before: the
+    /// store's copy counted as "recorded", and the edit vanished with exit 0).
+    @Test func aVersionBroughtBackFromASaveIsNotOverwritten() throws {
+        let s = try Sandbox()
+        try s.write("a.csv", "a,b\n1,2\n")
+        try s.mlvOK("track", "a.csv")
+        try s.mlvOK("commit", "-m", "one")
+        try s.write("a.csv", "a,b\n1,2\n3,4\n")
+        try s.mlvOK("commit", "-m", "two")
+        let edited = "a,b\n1,2\n3,4\n7,7\n"
+        try s.write("a.csv", edited)
+        let id = try savedID(s, force: "--", "a.csv")
+        try s.mlvOK("checkout", "--snapshot", id, "--", "a.csv")
+        #expect(s.read("a.csv") == Array(edited.utf8))
+        for args in [["checkout", "HEAD~1"], ["checkout", "HEAD~1", "--", "a.csv"], ["checkout", "--", "a.csv"]] {
+            let r = try s.run(mlvBinary, args, cwd: s.repo)
+            #expect(r.status == 3, "\(args): \(r.stdout)\(r.stderr)")
+            #expect(r.stderr.contains("a.csv"), "\(args): \(r.stderr)")
+            #expect(s.read("a.csv") == Array(edited.utf8), "\(args) overwrote the edit")
+        }
+        // A second save of a different version, brought back over the first: refused too.
+        try s.write("a.csv", "a,b\n8,8\n")
+        let second = try savedID(s, force: "--", "a.csv")
+        try s.mlvOK("checkout", "--snapshot", id, "--", "a.csv")
+        let over = try s.mlv("checkout", "--snapshot", second, "--", "a.csv")
+        #expect(over.status == 3, "\(over.stderr)")
+        #expect(s.read("a.csv") == Array(edited.utf8))
+
+        // A folder saved and brought back: the same.
+        try s.write("d/x.txt", "x\n")
+        try s.mlvOK("track", "d")
+        try s.mlvOK("commit", "-m", "folder")
+        try s.write("d/x.txt", "x edited\n")
+        let folder = try savedID(s, force: "--", "d")
+        try s.mlvOK("checkout", "--snapshot", folder, "--", "d")
+        let r = try s.mlv("checkout", "HEAD~1")
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(s.read("d/x.txt") == Array("x edited\n".utf8))
+    }
+}
