@@ -6,9 +6,10 @@ struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the history of tracked data across git commits.",
         discussion: """
-        Lists the commits that changed a target's pointer, newest first, with the snapshot \
-        id, size, file count and, for CSV/TSV datasets, rows × columns. Without PATH, every \
-        target's changes.
+        Lists the commits that changed a target's pointer, newest first, each with the \
+        targets it changed: snapshot id, size, file count and, for tables, rows × columns. \
+        Without PATH, every target's changes. JSON: one object per commit, its targets in \
+        `changes`.
 
         Examples:
           mlv log data/train.csv
@@ -17,7 +18,7 @@ struct Log: ParsableCommand {
         """)
 
     @OptionGroup var repo: RepoOptions
-    @Option(name: .shortAndLong, help: "Show at most this many entries.") var n: Int?
+    @Option(name: .shortAndLong, help: "Show at most this many commits.") var n: Int?
     @Flag(help: "Print the result as JSON.") var json = false
     @Argument(help: "A tracked target (default: all).") var path: String?
 
@@ -32,13 +33,15 @@ struct Log: ParsableCommand {
             Out.line("Author: \(e.author)")
             Out.line("Date:   \(e.date)")
             Out.line("    \(e.message)")
-            var line = "    \(e.change) \(e.path) (\(e.kind.rawValue))"
-            if let s = e.snapshot {
-                line += ": snapshot \(s.prefix(12)), \(bytes(e.size))"
-                if e.files != 1 { line += ", \(grouped(e.files)) files" }
-                if let r = e.rows, let c = e.columns { line += ", \(grouped(r)) \(noun(r, "row")) × \(counted(c, "column"))" }
+            for c in e.changes {
+                var line = "    \(c.change) \(c.path) (\(c.kind.rawValue))"
+                if let s = c.snapshot {
+                    line += ": snapshot \(s.prefix(12)), \(bytes(c.size))"
+                    if c.files != 1 { line += ", \(grouped(c.files)) files" }
+                    if let r = c.rows, let col = c.columns { line += ", \(grouped(r)) \(noun(r, "row")) × \(counted(col, "column"))" }
+                }
+                Out.line(line)
             }
-            Out.line(line)
             Out.line()
         }
     }

@@ -2,11 +2,17 @@ import Glibc
 import MLVGit
 import MLVStore
 
-public struct LogEntry: Codable, Sendable {
+/// One commit of `mlv log`: the targets whose pointers it changed.
+public struct LogCommit: Codable, Sendable {
     public var commit: String
     public var date: String          // ISO 8601 with the author's offset
     public var author: String
     public var message: String
+    public var changes: [LogChange]
+}
+
+/// One target a commit changed.
+public struct LogChange: Codable, Sendable {
     public var path: String
     public var kind: TargetKind
     public var change: String        // added, modified, deleted
@@ -29,11 +35,11 @@ extension Workspace {
     /// `mlv log`: commits that changed a target's pointer (or any target's), newest first;
     /// `limit` counts commits. A file ending in `.mlv` that is not a pointer, in any commit,
     /// is left out and named in `skipped` (as fsck and gc do), not an error for good.
-    public func log(path: String?, limit: Int?, skipped: inout [String]) throws -> [LogEntry] {
+    public func log(path: String?, limit: Int?, skipped: inout [String]) throws -> [LogCommit] {
         let target = try path.map { try userPath($0) }
         // A path no pointer names, now or in the history walked, is a typo: an error, not
         // "no history".
-        func unknown(_ found: [LogEntry]) throws -> Bool {
+        func unknown(_ found: [LogCommit]) throws -> Bool {
             guard let t = target, found.isEmpty else { return false }
             return try !targets().contains(where: { $0.path == t })
         }
@@ -41,26 +47,26 @@ extension Workspace {
             if try unknown([]), let t = target { throw MLVError.notTracked(t) }
             return []
         }
-        var out: [LogEntry] = []
-        var commits = 0
+        var out: [LogCommit] = []
         for c in try git.history(from: head) {
-            if let l = limit, commits >= l { break }
-            let before = out.count
+            if let l = limit, out.count >= l { break }
             let info = try git.commitInfo(c)
             let now = try pointers(at: c, only: target, skipped: &skipped)
             var ignored: [String] = []   // the parent's are reported when the walk gets there
             let parent = try info.parents.first.map { try pointers(at: $0, only: target, skipped: &ignored) } ?? [:]
+            var changes: [LogChange] = []
             for key in Set(now.keys).union(parent.keys).sorted() {
                 let a = parent[key], b = now[key]
                 if a == b { continue }
                 let p = b ?? a!
                 let change = a == nil ? "added" : (b == nil ? "deleted" : "modified")
-                out.append(LogEntry(commit: c.hex, date: isoDate(info.author.time, info.author.offset),
-                                    author: "\(info.author.name) <\(info.author.email)>", message: info.summary,
-                                    path: key, kind: p.kind, change: change, snapshot: b?.snapshot?.hex,
-                                    size: b?.size ?? 0, files: b?.files ?? 0, rows: b?.rows, columns: b?.columns))
+                changes.append(LogChange(path: key, kind: p.kind, change: change, snapshot: b?.snapshot?.hex,
+                                         size: b?.size ?? 0, files: b?.files ?? 0, rows: b?.rows, columns: b?.columns))
             }
-            if out.count > before { commits += 1 }
+            if !changes.isEmpty {
+                out.append(LogCommit(commit: c.hex, date: isoDate(info.author.time, info.author.offset),
+                                     author: "\(info.author.name) <\(info.author.email)>", message: info.summary, changes: changes))
+            }
         }
         if try unknown(out), let t = target, limit == nil { throw MLVError.notTracked(t) }
         return out

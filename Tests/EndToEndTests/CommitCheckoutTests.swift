@@ -182,9 +182,11 @@ import Testing
         let log = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("log", "--json", "data/d.csv").stdout.utf8)) as! [[String: Any]]
         #expect(log.count == 2)
         #expect(log.map { $0["message"] as! String } == ["second version", "first version"])
-        #expect(log.map { $0["rows"] as! Int } == [20, 10])
-        #expect(log.map { $0["columns"] as! Int } == [4, 4])
-        #expect(log.map { $0["change"] as! String } == ["modified", "added"])
+        let changes = log.map { ($0["changes"] as! [[String: Any]]).first! }
+        #expect(log.map { ($0["changes"] as! [[String: Any]]).count } == [1, 1])
+        #expect(changes.map { $0["rows"] as! Int } == [20, 10])
+        #expect(changes.map { $0["columns"] as! Int } == [4, 4])
+        #expect(changes.map { $0["change"] as! String } == ["modified", "added"])
         let ls = try s.mlvOK("ls", "HEAD~1:data/dir").stdout
         #expect(ls.contains("data/dir/x.txt"))
         #expect(try s.mlvOK("log", "-n", "1").stdout.contains("second version"))

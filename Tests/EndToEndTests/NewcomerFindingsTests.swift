@@ -52,4 +52,25 @@ import Testing
         #expect(r.status == 3, "\(r.stderr)")
         #expect(s.read("d/x.txt") == Array("x edited\n".utf8))
     }
+
+    /// One commit that changed two targets is one log entry (before: one per target, so
+    /// `-n 1` showed half a commit and the header twice).
+    @Test func logShowsEachCommitOnceWithEveryTargetItChanged() throws {
+        let s = try Sandbox()
+        try s.write("a.txt", "a\n")
+        try s.write("b.txt", "b\n")
+        try s.mlvOK("track", "a.txt", "b.txt")
+        try s.mlvOK("commit", "-m", "one")
+        try s.write("a.txt", "a2\n")
+        try s.write("b.txt", "b2\n")
+        try s.mlvOK("commit", "-m", "two")
+        let text = try s.mlvOK("log").stdout
+        let head = try s.head()
+        #expect(text.components(separatedBy: "commit \(head)").count == 2, "\(text)")
+        #expect(text.contains("modified a.txt") && text.contains("modified b.txt"))
+        let json = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("log", "-n", "1", "--json").stdout.utf8)) as! [[String: Any]]
+        #expect(json.count == 1)
+        #expect(json.first?["commit"] as? String == head)
+        #expect((json.first?["changes"] as? [[String: Any]])?.compactMap { $0["path"] as? String } == ["a.txt", "b.txt"])
+    }
 }
