@@ -64,17 +64,12 @@ struct DiffGateOptions: ParsableArguments {
             let a = args[i]
             if a == "--format", i + 1 < args.count { out += ["--format", "html"]; i += 2; replaced = true; continue }
             if a.hasPrefix("--format=") { out.append("--format=html"); i += 1; replaced = true; continue }
-            out.append(shellQuoted(a))
+            out.append(shellQuote(a))
             i += 1
         }
         if !replaced { out += ["--format", "html"] }
         let command = out.joined(separator: " ")
         return command.utf8.count <= 300 ? command : "this mlv command with --format html"
-    }
-
-    static func shellQuoted(_ s: String) -> String {
-        let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_./=:,@^~+%".unicodeScalars.contains($0) }
-        return plain ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 

@@ -91,7 +91,7 @@ struct Ls: ParsableCommand {
     @OptionGroup var repo: RepoOptions
     @Flag(help: "Print the result as JSON.") var json = false
     @OptionGroup var fetching: FetchOptions
-    @Argument(help: "REV[:PATH] (default HEAD).") var spec: String = "HEAD"
+    @Argument(help: "REV[:PATH].") var spec: String = "HEAD"
 
     func run() throws {
         let ws = try repo.open()

@@ -71,7 +71,7 @@ struct StageCommand: ParsableCommand {
             if order.isEmpty { Out.line("no stages yet; add one with `mlv stage add NAME -- CMD`") }
             for n in order {
                 let s = ws.config.stages[n]!
-                Out.line("\(n): \(s.cmd.joined(separator: " "))")
+                Out.line("\(n): \(s.cmd.map(shellQuote).joined(separator: " "))")
                 if !s.deps.isEmpty { Out.line("  deps: \(s.deps.joined(separator: ", "))") }
                 if !s.params.isEmpty { Out.line("  params: \(s.params.joined(separator: ", "))") }
                 if !s.outs.isEmpty { Out.line("  outs: \(s.outs.joined(separator: ", "))") }
@@ -141,6 +141,7 @@ struct Repro: ParsableCommand {
         if verify { return try runVerify() }
         let steps = try repo.open().repro(stages, output: stageOutput(json: json))
         if json { try Out.json(steps); return }
+        if steps.isEmpty { Out.line(Repro.noStages) }
         for s in steps {
             switch s.action {
             case "skipped": Out.line("\(s.stage): up to date")
@@ -152,9 +153,14 @@ struct Repro: ParsableCommand {
 }
 
 extension Repro {
+    /// Said when there is nothing to run or verify, so that an empty pipeline is not mistaken
+    /// for one that is up to date or reproduced.
+    static let noStages = "no stages in mlv.yaml: nothing to run; add one with `mlv stage add NAME -- CMD`"
+
     func runVerify() throws {
         let results = try repo.open().verify(stages, rev: rev, tolerance: tolerance, output: stageOutput(json: json))
         if json { try Out.json(results) } else {
+            if results.isEmpty { Out.line(Repro.noStages) }
             for r in results {
                 Out.line("\(r.stage): \(r.ok ? "reproduced" : "DIFFERS from its record")")
                 for o in r.outputs where !o.same {

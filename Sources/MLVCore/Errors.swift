@@ -52,6 +52,10 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
     /// git would write `path` of `rev` through `link`, a symlink git does not track.
     case checkoutThroughLink(path: String, link: String, rev: String)
 
+    /// What joins a problem to its fix: "; ", or " Otherwise " after a question ("did you
+    /// mean 'stages'? Otherwise fix the file…").
+    static func then(_ why: String) -> String { why.hasSuffix("?") ? " Otherwise " : "; " }
+
     public var description: String {
         switch self {
         case .notAGitRepo(let p):
@@ -71,10 +75,11 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
         case .nestedTarget(let p, let outer):
             return "\(p) overlaps the tracked target \(outer); track either the directory or files in it, not both"
         case .badPointer(let path, let line, let why):
-            return "\(path):\(line): \(why); restore it with `git checkout -- \(path)`, or re-create it with `mlv track`"
+            return "\(path):\(line): \(why)\(MLVError.then(why))restore the committed one with `git checkout HEAD -- \(path)`, or re-create it with `mlv track`"
         case .badConfig(let path, let line, let column, let why):
             let at = line.map { ":\($0)" + (column.map { ":\($0)" } ?? "") } ?? ""
-            return "\(path)\(at): \(why); fix the file (see `man mlv-config`) or restore it with `git checkout -- \(path)`"
+            // HEAD's copy, not the index's: `mlv stage add` may have staged the broken one.
+            return "\(path)\(at): \(why)\(MLVError.then(why))fix the file (see `man mlv-config`) or restore the committed one with `git checkout HEAD -- \(path)`"
         case .unknownRevision(let r):
             return "unknown revision \(r.debugDescription); use a branch, tag, commit id or HEAD~N (see `git log`)"
         case .pathNotInDiff(let p, let a, let b):

@@ -303,9 +303,10 @@ func escapeIgnore(_ path: String) -> String {
     return out
 }
 
-/// Single-quotes a word for /bin/sh.
+/// Single-quotes a word for /bin/sh, unless it is plain (revisions like HEAD~1 and @^ stay
+/// readable; a leading `~` is quoted, since sh expands it).
 public func shellQuote(_ s: String) -> String {
-    if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) }) { return s }
+    if !s.isEmpty && !s.hasPrefix("~") && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,@^~%".contains($0) }) { return s }
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 

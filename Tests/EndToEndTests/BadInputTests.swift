@@ -67,7 +67,7 @@ import Testing
         try s.write("data/d.csv.mlv", "version: 1\nkind: dataset\ntype: file\nsnapshot: not-a-hash\n")
         for cmd in [["status"], ["commit", "-m", "x"], ["checkout"]] {
             let r = try s.run(mlvBinary, cmd)
-            expectOneLineError(r, status: 2, mentions: ["data/d.csv.mlv:4", "64 hex digits", "git checkout -- data/d.csv.mlv"])
+            expectOneLineError(r, status: 2, mentions: ["data/d.csv.mlv:4", "64 hex digits", "git checkout HEAD -- data/d.csv.mlv"])
         }
         #expect(s.read("data/d.csv") == Array(csv(rows: 2000).utf8))
     }
