@@ -5,7 +5,7 @@ import MLVStore
 public struct CheckoutResult: Codable, Sendable {
     public struct Item: Codable, Sendable {
         public var path: String
-        public var action: String     // updated, unchanged, removed, restored
+        public var action: String     // updated, unchanged, removed, restored, untracked, kept
         public var snapshot: String?
     }
     public struct Saved: Codable, Sendable {
@@ -192,6 +192,8 @@ extension Workspace {
 
         // Whole-tree checkout: to REV (moving HEAD), or to the current pointers.
         let commit = try rev.map { try resolve($0) }
+        // The paths git rewrites in the switch: those that differ between HEAD and REV.
+        var changedSet: Set<String> = []
         if let c = commit {
             // git writes and removes the paths that differ between the commits, following
             // links on the way (libgit2 does not look for them): a link mlv restored inside a
@@ -199,7 +201,7 @@ extension Workspace {
             // Every such path is checked before anything moves; a link git tracks itself is
             // among the changed paths and replaced by git, so only foreign links stop it.
             let changed = try git.changedPaths(from: git.head(), to: c)
-            let changedSet = Set(changed)
+            changedSet = Set(changed)
             for p in changed {
                 do { try tree.checkParents(absolute(p)) } catch MLVError.symlinkInPath(let path, let link) where !changedSet.contains(link) {
                     throw MLVError.checkoutThroughLink(path: path, link: link, rev: rev ?? c.short)
@@ -221,10 +223,22 @@ extension Workspace {
         let current = try targets()
         var states: [String: WorkingState] = [:]
         for (path, p) in current { states[path] = try workingState(path, p, snap) }
-        let desired = try commit.map { try targets(at: $0) } ?? current
+        let desired = try commit.map { try pointersAfterSwitch(to: $0, current: current, changed: changedSet) } ?? current
         let desiredByPath = Dictionary(desired.map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+        // git's rule for a switch: what is the same in both commits is left alone, local change
+        // and all. A target whose pointer the switch keeps, with data edited (or deleted) here,
+        // keeps that edit: not refused, not overwritten, still `modified` in `mlv status`.
+        // Data that is only behind its pointer (written for another one) is brought in line,
+        // data never checked out here is written, and --force overwrites as for any target
+        // (saving the edit first), as git's stash does for code.
+        var kept: Set<String> = []
+        if commit != nil && !force {
+            for (path, p) in current where desiredByPath[path] == p {
+                if let st = states[path]?.state, [.modified, .diverged, .added, .deleted].contains(st) { kept.insert(path) }
+            }
+        }
         // Every snapshot about to be written is checked before anything moves (limits, totals).
-        for (path, p) in desired {
+        for (path, p) in desired where !kept.contains(path) {
             guard let s = p.snapshot, !(states[path]?.working?.id == s && states[path]?.working?.executable == p.executable) else { continue }
             _ = try checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
                                              executable: p.executable, size: p.size, files: p.files, id: s), at: path, declared: true)
@@ -244,7 +258,7 @@ extension Workspace {
             }
             return true
         }
-        for (path, p) in current {
+        for (path, p) in current where !kept.contains(path) {
             guard let w = states[path]?.working else { continue }
             let want = desiredByPath[path]?.snapshot
             if want == w.id { continue }
@@ -266,6 +280,11 @@ extension Workspace {
         // damaged any of it, nothing has moved yet, neither HEAD nor a single file.
         var synced: [String: ObjectID] = [:]
         for (path, p) in desired {
+            if kept.contains(path) {
+                // What mlv last wrote there (`synced`) stays as it was: status still sees the edit.
+                result.targets.append(.init(path: path, action: "kept", snapshot: p.snapshot?.hex))
+                continue
+            }
             guard let s = p.snapshot else { continue }
             if states[path]?.working?.id == s && states[path]?.working?.executable == p.executable {
                 result.targets.append(.init(path: path, action: "unchanged", snapshot: s.hex))
@@ -311,6 +330,20 @@ extension Workspace {
         let done = try finish(result, restorer, snap, synced: synced)
         try journal?.remove(self)
         return done
+    }
+
+    /// The pointers a switch from HEAD to `commit` leaves in the working tree. git rewrites
+    /// only the pointer files that differ between the two commits (`changed`); one the same in
+    /// both keeps its local state, as git keeps any such file: a pointer changed and not yet
+    /// committed (`mlv commit --no-git`), a target tracked since HEAD, one untracked since.
+    /// Its data follows that pointer, not REV's (which would leave data and pointer apart).
+    func pointersAfterSwitch(to commit: GitOID, current: [(path: String, pointer: Pointer)],
+                             changed: Set<String>) throws -> [(path: String, pointer: Pointer)] {
+        let rewritten = { (t: String) in changed.contains(Pointer.pointerPath(for: t)) }
+        let out = (try targets(at: commit).filter { rewritten($0.path) } + current.filter { !rewritten($0.path) })
+            .sorted { $0.path < $1.path }
+        try Workspace.checkNoNesting(out.map(\.path), context: "both tracked after the switch to \(commit.short)")
+        return out
     }
 
     private func finish(_ r: CheckoutResult, _ restorer: Restorer, _ snap: Snapshotter,
