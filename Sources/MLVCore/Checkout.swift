@@ -87,7 +87,7 @@ extension Workspace {
         // The interrupted switch's checks ran before it changed anything (uncommitted work was
         // refused or saved then), so finishing it is what the user asked for back then; work
         // edited since is refused as any checkout refuses it, or saved with --force.
-        var done = try checkoutLocked(rev: journal.branch ?? journal.to.hex, paths: [], force: force, snapshot: nil, completing: true)
+        var done = try checkoutLocked(rev: journal.branch ?? journal.to.hex, paths: [], force: force, snapshot: nil, completing: journal)
         done.completed = journal.to.hex
         if rev == nil && paths.isEmpty && snapshot == nil { return done }
         var result = try checkoutLocked(rev: rev, paths: paths, force: force, snapshot: snapshot)
@@ -95,10 +95,10 @@ extension Workspace {
         return result
     }
 
-    /// `completing`: this finishes a journaled switch, whose earlier attempt may have moved
+    /// `completing`: the journal of a switch this finishes, whose earlier attempt may have moved
     /// pointers already; its journal stays until the data is in place, whatever fails.
     private func checkoutLocked(rev: String?, paths: [String], force: Bool, snapshot: String?,
-                                completing: Bool = false) throws -> CheckoutResult {
+                                completing: CheckoutJournal? = nil) throws -> CheckoutResult {
         let store = try store()
         var result = CheckoutResult()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
@@ -192,8 +192,10 @@ extension Workspace {
 
         // Whole-tree checkout: to REV (moving HEAD), or to the current pointers.
         let commit = try rev.map { try resolve($0) }
-        // The paths git rewrites in the switch: those that differ between HEAD and REV.
-        var changedSet: Set<String> = []
+        // The paths the switch rewrites: those that differ between HEAD and REV, or for an
+        // interrupted switch being completed, between its start and REV (HEAD may have moved
+        // already, the data not).
+        var switched: Set<String> = []
         if let c = commit {
             // git writes and removes the paths that differ between the commits, following
             // links on the way (libgit2 does not look for them): a link mlv restored inside a
@@ -201,7 +203,8 @@ extension Workspace {
             // Every such path is checked before anything moves; a link git tracks itself is
             // among the changed paths and replaced by git, so only foreign links stop it.
             let changed = try git.changedPaths(from: git.head(), to: c)
-            changedSet = Set(changed)
+            let changedSet = Set(changed)
+            switched = try completing.map { Set(try git.changedPaths(from: $0.from, to: c)) } ?? changedSet
             for p in changed {
                 do { try tree.checkParents(absolute(p)) } catch MLVError.symlinkInPath(let path, let link) where !changedSet.contains(link) {
                     throw MLVError.checkoutThroughLink(path: path, link: link, rev: rev ?? c.short)
@@ -223,7 +226,7 @@ extension Workspace {
         let current = try targets()
         var states: [String: WorkingState] = [:]
         for (path, p) in current { states[path] = try workingState(path, p, snap) }
-        let desired = try commit.map { try pointersAfterSwitch(to: $0, current: current, changed: changedSet) } ?? current
+        let desired = try commit.map { try pointersAfterSwitch(to: $0, current: current, changed: switched) } ?? current
         let desiredByPath = Dictionary(desired.map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
         // git's rule for a switch: what is the same in both commits is left alone, local change
         // and all. A target whose pointer the switch keeps, with data edited (or deleted) here,
@@ -233,7 +236,7 @@ extension Workspace {
         // (saving the edit first), as git's stash does for code.
         var kept: Set<String> = []
         if commit != nil && !force {
-            for (path, p) in current where desiredByPath[path] == p {
+            for (path, p) in current where !switched.contains(Pointer.pointerPath(for: path)) && desiredByPath[path] == p {
                 if let st = states[path]?.state, [.modified, .diverged, .added, .deleted].contains(st) { kept.insert(path) }
             }
         }
@@ -310,7 +313,7 @@ extension Workspace {
             } catch let e as GitError where e.isConflict {
                 // git refused (a file in the way, say) while planning, before writing: nothing
                 // moved, so there is no switch to complete; the journal goes with the attempt.
-                if !completing, try git.head() == j.from { try j.remove(self) }
+                if completing == nil, try git.head() == j.from { try j.remove(self) }
                 throw e
             }
             result.commit = c.hex
