@@ -35,13 +35,14 @@ extension Workspace {
         // "no history".
         func unknown(_ found: [LogEntry]) throws -> Bool {
             guard let t = target, found.isEmpty else { return false }
-            let all = try targets()
-            // A file inside a folder target is tracked, as part of it: say how to follow it
-            // (`mlv track` of it, the advice for an untracked path, would be refused).
-            if let outer = all.first(where: { RepoPath.isWithin(t, $0.path) && t != $0.path }) {
-                throw MLVError.invalidArgument("\(t) is inside the folder target \(outer.path), and `mlv log` lists versions of whole targets: run `mlv log -- \(shellQuote(outer.path))`, and `mlv diff REV1 REV2 -- \(shellQuote(t))` for what changed there")
+            let all = try targets().map(\.path)
+            if all.contains(t) { return false }
+            // A file inside a folder target is tracked, as part of it: say how to follow it.
+            let e = Workspace.notATarget(t, targets: all) {
+                "`mlv log` lists versions of whole targets: run `mlv log -- \($0)`, and `mlv diff REV1 REV2 -- \(shellQuote(t))` for what changed there"
             }
-            return !all.contains(where: { $0.path == t })
+            if case .notTracked = e { return true }
+            throw e
         }
         guard let head = try git.head() else {
             if try unknown([]), let t = target { throw MLVError.notTracked(t) }

@@ -222,3 +222,19 @@ import Testing
         #expect(b["reused_bytes"] as? Int == 0 && b["new_bytes"] as? Int == 3000 && b["chunks"] as? Int == 1 && b["reused_chunks"] as? Int == 0, "\(b)")
     }
 }
+
+extension AuditFixesCheckoutDiffTests {
+    /// "not tracked; run `mlv track in/x.txt`" is wrong advice for a file inside a folder
+    /// target (tracking it is refused as nested): commit and untrack name the target instead.
+    @Test func commitAndUntrackOfAFileInsideAFolderTargetNameTheTarget() throws {
+        let s = try folderHistory()
+        for (args, command) in [(["commit", "-m", "x", "--", "in/x.txt"], "mlv commit -m MESSAGE -- in`"),
+                                (["untrack", "in/x.txt"], "mlv untrack in`")] {
+            let r = try s.run(mlvBinary, args)
+            #expect(r.status == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains(command) && !r.stderr.contains("mlv track in/x.txt"), "\(args): \(r.stderr)")
+            let nosuch = try s.run(mlvBinary, args.map { $0 == "in/x.txt" ? "nosuch.txt" : $0 })
+            #expect(nosuch.status == 2 && nosuch.stderr.contains("nosuch.txt is not tracked"), "\(nosuch.stderr)")
+        }
+    }
+}
