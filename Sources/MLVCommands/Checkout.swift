@@ -19,7 +19,9 @@ struct Checkout: ParsableCommand {
 
         Uncommitted work is never lost: a modified target is refused; with --force its \
         content is first saved into the store, and the message gives the command that \
-        brings it back (`mlv checkout --snapshot ID -- PATH`). Uncommitted changes to files \
+        brings it back (`mlv checkout --snapshot ID -- PATH`). As in git, a switch to REV \
+        leaves alone a target whose pointer is the same in both commits: your uncommitted \
+        change to it is kept (shown as `kept`), unless --force. Uncommitted changes to files \
         git tracks (code, pointers) are refused too; with --force they are stashed \
         (`git stash pop` brings them back).
 
@@ -65,7 +67,7 @@ struct Checkout: ParsableCommand {
         if quiet { return }
         if let c = r.completed { Out.err("completed the interrupted checkout of \(c.prefix(12)) first") }
         for t in r.targets where t.action != "unchanged" {
-            Out.line("\(pad(t.action, 9)) \(t.path)")
+            Out.line("\(pad(t.action, 9)) \(t.path)" + (t.action == "kept" ? " (your uncommitted change; the commits do not differ here)" : ""))
         }
         if let c = r.commit {
             Out.line(r.branch.map { "Switched to branch \($0) (\(c.prefix(12)))" } ?? "HEAD is now at \(c.prefix(12))")

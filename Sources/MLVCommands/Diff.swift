@@ -89,7 +89,8 @@ struct Diff: ParsableCommand {
         the first --rows rows; without, compared as a multiset), duplicate keys, and per \
         column count, nulls, distinct, mean, std, min, max, median and drift (population \
         stability index; marked ! above --drift-threshold). Folders: files added, removed, \
-        modified, renamed. Models and other binaries: the share of bytes unchanged. \
+        modified, renamed. Models and other binaries: how much of the new version is in stored chunks the old \
+        one had (chunk reuse, about 64 KiB a chunk, not a byte-by-byte comparison). \
         Metrics and params (JSON, YAML, CSV): every value old, new, delta, relative change, \
         nested keys flattened with dots. Values print exactly as their file wrote them; NaN \
         and infinities as NaN, Infinity, -Infinity (strings in JSON).

@@ -30,7 +30,7 @@ enum DiffRender {
 
     /// `d` as a percentage with `places` decimals, or more where those would round a change
     /// to none ("+0.00%" for a relative change of 1e-6) or a part to the whole ("100%" of the
-    /// bytes unchanged when some changed).
+    /// chunks reused when some are new).
     static func percent(_ d: Double, places: Int, sign: Bool) -> String {
         let v = d * 100
         func shown(_ p: Int) -> String { String(format: sign ? "%+.\(p)f%%" : "%.\(p)f%%", v) }
@@ -162,8 +162,17 @@ enum DiffRender {
         }
     }
 
+    /// Chunk reuse, said as such: it is not a count of unchanged bytes (a one-chunk file
+    /// reuses nothing after a one-byte edit), so the line never calls it that.
     static func binaryLine(_ b: BinaryDiff) -> String {
-        percent(b.reusedShare, places: 0, sign: false) + " of the bytes unchanged (\(bytes(b.reusedBytes)) reused, \(bytes(b.newBytes)) new)"
+        let total = b.reusedBytes + b.newBytes
+        var s = "stored chunks reused: \(bytes(b.reusedBytes)) of \(bytes(total)) (\(percent(b.reusedShare, places: 0, sign: false)))"
+        if b.chunks == 1 && b.reusedChunks == 0 {
+            s += "; the file is one chunk, so any edit stores it anew"
+        } else {
+            s += ", \(b.reusedChunks) of \(counted(b.chunks, "chunk")); \(bytes(b.newBytes)) new"
+        }
+        return s
     }
 
     static func featureLines(_ t: TargetDiff, _ v: Value) -> [String] {

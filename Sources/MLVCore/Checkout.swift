@@ -5,7 +5,7 @@ import MLVStore
 public struct CheckoutResult: Codable, Sendable {
     public struct Item: Codable, Sendable {
         public var path: String
-        public var action: String     // updated, unchanged, removed, restored
+        public var action: String     // updated, unchanged, removed, restored, untracked, kept
         public var snapshot: String?
     }
     public struct Saved: Codable, Sendable {
@@ -87,7 +87,7 @@ extension Workspace {
         // The interrupted switch's checks ran before it changed anything (uncommitted work was
         // refused or saved then), so finishing it is what the user asked for back then; work
         // edited since is refused as any checkout refuses it, or saved with --force.
-        var done = try checkoutLocked(rev: journal.branch ?? journal.to.hex, paths: [], force: force, snapshot: nil, completing: true)
+        var done = try checkoutLocked(rev: journal.branch ?? journal.to.hex, paths: [], force: force, snapshot: nil, completing: journal)
         done.completed = journal.to.hex
         if rev == nil && paths.isEmpty && snapshot == nil { return done }
         var result = try checkoutLocked(rev: rev, paths: paths, force: force, snapshot: snapshot)
@@ -95,10 +95,10 @@ extension Workspace {
         return result
     }
 
-    /// `completing`: this finishes a journaled switch, whose earlier attempt may have moved
+    /// `completing`: the journal of a switch this finishes, whose earlier attempt may have moved
     /// pointers already; its journal stays until the data is in place, whatever fails.
     private func checkoutLocked(rev: String?, paths: [String], force: Bool, snapshot: String?,
-                                completing: Bool = false) throws -> CheckoutResult {
+                                completing: CheckoutJournal? = nil) throws -> CheckoutResult {
         let store = try store()
         var result = CheckoutResult()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
@@ -194,6 +194,10 @@ extension Workspace {
 
         // Whole-tree checkout: to REV (moving HEAD), or to the current pointers.
         let commit = try rev.map { try resolve($0) }
+        // The paths the switch rewrites: those that differ between HEAD and REV, or for an
+        // interrupted switch being completed, between its start and REV (HEAD may have moved
+        // already, the data not).
+        var switched: Set<String> = []
         if let c = commit {
             // git writes and removes the paths that differ between the commits, following
             // links on the way (libgit2 does not look for them): a link mlv restored inside a
@@ -202,6 +206,7 @@ extension Workspace {
             // among the changed paths and replaced by git, so only foreign links stop it.
             let changed = try git.changedPaths(from: git.head(), to: c)
             let changedSet = Set(changed)
+            switched = try completing.map { Set(try git.changedPaths(from: $0.from, to: c)) } ?? changedSet
             for p in changed {
                 do { try tree.checkParents(absolute(p)) } catch MLVError.symlinkInPath(let path, let link) where !changedSet.contains(link) {
                     throw MLVError.checkoutThroughLink(path: path, link: link, rev: rev ?? c.short)
@@ -223,10 +228,22 @@ extension Workspace {
         let current = try targets()
         var states: [String: WorkingState] = [:]
         for (path, p) in current { states[path] = try workingState(path, p, snap) }
-        let desired = try commit.map { try targets(at: $0) } ?? current
+        let desired = try commit.map { try pointersAfterSwitch(to: $0, current: current, changed: switched) } ?? current
         let desiredByPath = Dictionary(desired.map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+        // git's rule for a switch: what is the same in both commits is left alone, local change
+        // and all. A target whose pointer the switch keeps, with data edited (or deleted) here,
+        // keeps that edit: not refused, not overwritten, still `modified` in `mlv status`.
+        // Data that is only behind its pointer (written for another one) is brought in line,
+        // data never checked out here is written, and --force overwrites as for any target
+        // (saving the edit first), as git's stash does for code.
+        var kept: Set<String> = []
+        if commit != nil && !force {
+            for (path, p) in current where !switched.contains(Pointer.pointerPath(for: path)) && desiredByPath[path] == p {
+                if let st = states[path]?.state, [.modified, .diverged, .added, .deleted].contains(st) { kept.insert(path) }
+            }
+        }
         // Every snapshot about to be written is checked before anything moves (limits, totals).
-        for (path, p) in desired {
+        for (path, p) in desired where !kept.contains(path) {
             guard let s = p.snapshot, !(states[path]?.working?.id == s && states[path]?.working?.executable == p.executable) else { continue }
             _ = try checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
                                              executable: p.executable, size: p.size, files: p.files, id: s), at: path, declared: true)
@@ -248,7 +265,7 @@ extension Workspace {
             }
             return true
         }
-        for (path, p) in current {
+        for (path, p) in current where !kept.contains(path) {
             guard let w = states[path]?.working else { continue }
             let want = desiredByPath[path]?.snapshot
             if want == w.id { continue }
@@ -270,6 +287,11 @@ extension Workspace {
         // damaged any of it, nothing has moved yet, neither HEAD nor a single file.
         var synced: [String: ObjectID] = [:]
         for (path, p) in desired {
+            if kept.contains(path) {
+                // What mlv last wrote there (`synced`) stays as it was: status still sees the edit.
+                result.targets.append(.init(path: path, action: "kept", snapshot: p.snapshot?.hex))
+                continue
+            }
             guard let s = p.snapshot else { continue }
             if states[path]?.working?.id == s && states[path]?.working?.executable == p.executable {
                 result.targets.append(.init(path: path, action: "unchanged", snapshot: s.hex))
@@ -295,7 +317,7 @@ extension Workspace {
             } catch let e as GitError where e.isConflict {
                 // git refused (a file in the way, say) while planning, before writing: nothing
                 // moved, so there is no switch to complete; the journal goes with the attempt.
-                if !completing, try git.head() == j.from { try j.remove(self) }
+                if completing == nil, try git.head() == j.from { try j.remove(self) }
                 throw e
             }
             result.commit = c.hex
@@ -315,6 +337,20 @@ extension Workspace {
         let done = try finish(result, restorer, snap, synced: synced)
         try journal?.remove(self)
         return done
+    }
+
+    /// The pointers a switch from HEAD to `commit` leaves in the working tree. git rewrites
+    /// only the pointer files that differ between the two commits (`changed`); one the same in
+    /// both keeps its local state, as git keeps any such file: a pointer changed and not yet
+    /// committed (`mlv commit --no-git`), a target tracked since HEAD, one untracked since.
+    /// Its data follows that pointer, not REV's (which would leave data and pointer apart).
+    func pointersAfterSwitch(to commit: GitOID, current: [(path: String, pointer: Pointer)],
+                             changed: Set<String>) throws -> [(path: String, pointer: Pointer)] {
+        let rewritten = { (t: String) in changed.contains(Pointer.pointerPath(for: t)) }
+        let out = (try targets(at: commit).filter { rewritten($0.path) } + current.filter { !rewritten($0.path) })
+            .sorted { $0.path < $1.path }
+        try Workspace.checkNoNesting(out.map(\.path), context: "both tracked after the switch to \(commit.short)")
+        return out
     }
 
     private func finish(_ r: CheckoutResult, _ restorer: Restorer, _ snap: Snapshotter,

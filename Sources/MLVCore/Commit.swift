@@ -79,7 +79,9 @@ extension Workspace {
         var selected = try targets()
         if !paths.isEmpty {
             let wanted = try paths.map { try userPath($0) }
-            for w in wanted where !selected.contains(where: { $0.path == w }) && config.gitKind(of: w) == nil { throw MLVError.notTracked(w) }
+            for w in wanted where !selected.contains(where: { $0.path == w }) && config.gitKind(of: w) == nil {
+                throw Workspace.notATarget(w, targets: selected.map(\.path)) { "`mlv commit` records whole targets: run `mlv commit -m MESSAGE -- \($0)`" }
+            }
             selected = selected.filter { wanted.contains($0.path) }
         }
         let store = try store()

@@ -41,7 +41,14 @@ extension Workspace {
         // "no history".
         func unknown(_ found: [LogCommit]) throws -> Bool {
             guard let t = target, found.isEmpty else { return false }
-            return try !targets().contains(where: { $0.path == t })
+            let all = try targets().map(\.path)
+            if all.contains(t) { return false }
+            // A file inside a folder target is tracked, as part of it: say how to follow it.
+            let e = Workspace.notATarget(t, targets: all) {
+                "`mlv log` lists versions of whole targets: run `mlv log -- \($0)`, and `mlv diff REV1 REV2 -- \(shellQuote(t))` for what changed there"
+            }
+            if case .notTracked = e { return true }
+            throw e
         }
         guard let head = try git.head() else {
             if try unknown([]), let t = target { throw MLVError.notTracked(t) }

@@ -122,7 +122,9 @@ extension Workspace {
                 removed.append(rel)
                 continue
             }
-            guard existing.contains(where: { $0.path == rel }) else { throw MLVError.notTracked(rel) }
+            guard existing.contains(where: { $0.path == rel }) else {
+                throw Workspace.notATarget(rel, targets: existing.map(\.path)) { "mlv untracks whole targets: `mlv untrack \($0)` (then `mlv track` what you want of it)" }
+            }
             // A stage's output is tracked because the stage produces it: untracking it alone
             // would leave a stage whose output nothing records (and `repro` would say "up to date").
             if let (stage, _) = config.stages.sorted(by: { $0.key < $1.key }).first(where: { $0.value.outs.contains { RepoPath.isWithin(rel, $0) || RepoPath.isWithin($0, rel) } }) {

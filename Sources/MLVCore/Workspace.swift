@@ -161,6 +161,16 @@ public final class Workspace {
         return out
     }
 
+    /// The error for `rel`, which names no target: when it lies inside a folder target, that
+    /// one and `how` to act on it whole (`mlv track` of a path inside a target is refused as
+    /// nested, so "run `mlv track`" would be wrong advice); else "not tracked".
+    static func notATarget(_ rel: String, targets: [String], how: (String) -> String) -> MLVError {
+        if let outer = targets.first(where: { RepoPath.isWithin(rel, $0) && rel != $0 }) {
+            return .invalidArgument("\(rel) is inside the folder target \(outer); \(how(shellQuote(outer)))")
+        }
+        return .notTracked(rel)
+    }
+
     /// Refuses targets that lie inside other targets. Checkout writes a folder target's whole
     /// content, links included, so a target below it would be written through whatever the
     /// folder holds — a symlink `d/s -> /outside` would carry `d/s/x` outside the tree.

@@ -17,17 +17,27 @@ public struct FileChange: Codable, Sendable {
     }
 }
 
-/// A model (or any binary) compared at the chunk level.
+/// A model (or any binary) compared at the chunk level: how much of the new version is in
+/// stored chunks (content-defined, about 64 KiB each) the old version already had. That is
+/// chunk reuse, not a byte-by-byte comparison: a file of one chunk shares nothing with its
+/// old version after any edit, however small.
 public struct BinaryDiff: Codable, Sendable {
     /// Bytes of the new version found in chunks the old version already had.
     public var reusedBytes: UInt64
+    /// Bytes of the new version in chunks the old version did not have.
     public var newBytes: UInt64
+    /// reusedBytes / (reusedBytes + newBytes); 1 for an empty file.
     public var reusedShare: Double
+    /// Chunks of the new version, and how many of them the old version had.
+    public var chunks: Int
+    public var reusedChunks: Int
 
     enum CodingKeys: String, CodingKey {
+        case chunks
         case reusedBytes = "reused_bytes"
         case newBytes = "new_bytes"
         case reusedShare = "reused_share"
+        case reusedChunks = "reused_chunks"
     }
 }
 
@@ -201,6 +211,17 @@ extension Workspace {
         for (input, f) in zip(o.paths, filters) where !known.contains(where: { RepoPath.isWithin($0, f) || RepoPath.isWithin(f, $0) }) {
             throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
         }
+        // So is a path inside a target that names nothing in it on either side. One whose
+        // side this clone has not fetched yet is looked at again once the data is here.
+        var unsure: [(input: String, path: String)] = []
+        func checkInside(_ input: String, _ f: String) throws {
+            switch try presence(f, known: known, sides: [a, b], store: store) {
+            case .absent: throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
+            case .unknown: unsure.append((input, f))
+            case .present: break
+            }
+        }
+        for (input, f) in zip(o.paths, filters) { try checkInside(input, f) }
 
         // A key given for a path names a target (or a file inside one) of either side.
         var keyFor: [String: [String]] = [:]
@@ -209,7 +230,14 @@ extension Workspace {
             guard known.contains(where: { RepoPath.isWithin(f, $0) }) else {
                 throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
             }
+            try checkInside(input, f)
             keyFor[f] = k
+        }
+        /// The paths inside folder target `t` the report is narrowed to; empty: all of it
+        /// (no paths given, or one naming the target or a folder holding it).
+        func inside(_ t: String) -> [String] {
+            if filters.contains(where: { RepoPath.isWithin(t, $0) }) { return [] }
+            return filters.filter { RepoPath.isWithin($0, t) }
         }
         /// The key for a table (a target, or a file inside a folder target): its own, else the
         /// global --key (which it may lack), else mlv.yaml's for the target.
@@ -243,6 +271,9 @@ extension Workspace {
             }
         }
         try beforeReading(reads)
+        for (input, f) in unsure where try presence(f, known: known, sides: [a, b], store: store) == .absent {
+            throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
+        }
         for path in compared {
             let pa = a.targets[path], pb = b.targets[path]
             let kind = (pb ?? pa)!.kind
@@ -266,6 +297,14 @@ extension Workspace {
                     let fa = try listFiles(a, path, sa, declared: (pa.size, pa.files), store: store, snap: snap)
                     let fb = try listFiles(b, path, sb, declared: (pb.size, pb.files), store: store, snap: snap)
                     t.files = fileChanges(fa, fb)
+                    // `-- in/x.csv` or `-- in/sub`: only what lies there (a rename, by either name).
+                    let narrow = inside(path)
+                    if !narrow.isEmpty {
+                        t.files = t.files.filter { f in
+                            narrow.contains { n in RepoPath.isWithin(f.path, n) || f.from.map { RepoPath.isWithin($0, n) } == true }
+                        }
+                        if t.files.isEmpty { continue }
+                    }
                     var notCompared: [String] = []
                     for f in t.files where f.change == "modified" {
                         // The first five changed tables of a folder are compared; the others
@@ -344,6 +383,32 @@ extension Workspace {
         return report
     }
 
+    enum Presence { case present, absent, unknown }
+
+    /// Whether `path`, when it lies strictly inside one of the targets (or git-kept files)
+    /// `known`, names a file or folder in it on either side: the working tree is looked at
+    /// on disk, a commit in the store's trees (`unknown` while this clone lacks them). A
+    /// path that is a target or holds targets is `present`: the caller checked those.
+    func presence(_ path: String, known: Set<String>, sides: [DiffSide], store: Store) throws -> Presence {
+        guard let t = known.first(where: { RepoPath.isWithin(path, $0) && path != $0 }) else { return .present }
+        let sub = String(path.dropFirst(t.count + 1)).split(separator: "/").map(String.init)
+        var result = Presence.absent
+        for s in sides {
+            guard let p = s.targets[t], p.type == .dir, let id = p.snapshot else { continue }
+            if !s.readsStore(path) {
+                if FS.lstat(absolute(path)) != nil { return .present }
+                continue
+            }
+            do {
+                let root = TreeEntry(name: FS.basename(t), kind: .directory, size: p.size, files: p.files, id: id)
+                if try entry(in: root, at: sub) != nil { return .present }
+            } catch StoreError.missingObject {
+                result = .unknown
+            }
+        }
+        return result
+    }
+
     /// Safetensors files up to this size get a tensor-by-tensor comparison (both are read into
     /// memory); bigger ones only the chunk-level share.
     static let tensorDiffLimit: UInt64 = 2 << 30
@@ -420,7 +485,7 @@ extension Workspace {
         return out
     }
 
-    /// The share of a binary's new bytes that sit in chunks the old version had.
+    /// The share of a binary's new bytes that sit in chunks the old version had (BinaryDiff).
     func binaryDiff(_ a: DiffSide, _ b: DiffSide, _ path: String, _ sa: ObjectID, _ sb: ObjectID, store: Store) throws -> BinaryDiff {
         func chunks(_ s: DiffSide, _ id: ObjectID) throws -> [ManifestChunk] {
             if s.readsStore(path) { return try store.manifest(id).chunks }
@@ -429,8 +494,10 @@ extension Workspace {
         let old = Set(try chunks(a, sa).map(\.id))
         let new = try chunks(b, sb)
         let total = new.reduce(UInt64(0)) { $0 + UInt64($1.length) }
-        let reused = new.filter { old.contains($0.id) }.reduce(UInt64(0)) { $0 + UInt64($1.length) }
-        return BinaryDiff(reusedBytes: reused, newBytes: total - reused, reusedShare: total > 0 ? Double(reused) / Double(total) : 1)
+        let kept = new.filter { old.contains($0.id) }
+        let reused = kept.reduce(UInt64(0)) { $0 + UInt64($1.length) }
+        return BinaryDiff(reusedBytes: reused, newBytes: total - reused, reusedShare: total > 0 ? Double(reused) / Double(total) : 1,
+                          chunks: new.count, reusedChunks: kept.count)
     }
 }
 

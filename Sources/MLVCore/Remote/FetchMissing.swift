@@ -94,7 +94,7 @@ extension Workspace {
         }
         var byID: [ObjectID: NeededSnapshot] = [:]
         for m in missing where byID[m.id] == nil { byID[m.id] = m }
-        let result = try fetch(byID.values.sorted { ($0.path, $0.label) < ($1.path, $1.label) }.map { ($0.id, $0.path, $0.pointer) }, from: r, treesOnly: treesOnly)
+        let result = try fetch(byID.values.sorted { ($0.path, $0.label) < ($1.path, $1.label) }.map { ($0.id, $0.path, $0.pointer, $0.rev.flatMap { try? self.resolve($0) }) }, from: r, treesOnly: treesOnly)
         return (result, missing)
     }
 

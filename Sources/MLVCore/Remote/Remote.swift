@@ -13,7 +13,9 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
     case noRemote
     case unsupportedURL(String)
     case unreachable(remote: String, why: String)
-    case missingOnRemote(remote: String, count: Int)
+    /// Objects the remote should hold and lacks: `targets` whose data they are, `commits`
+    /// (short ids) pinning them, none when only working-tree pointers named them.
+    case missingOnRemote(remote: String, count: Int, targets: [String], commits: [String])
     /// A relative directory URL read from mlv.yaml.
     case relativeURL(remote: String, url: String)
     /// A file on the remote that is not what mlv wrote there (wrong content, wrong kind of
@@ -34,8 +36,19 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
             return "\(u.debugDescription) is not a remote URL mlv can use (a local path, file://PATH or s3://BUCKET[/PREFIX])"
         case .unreachable(let r, let why):
             return "remote \(r): \(why)"
-        case .missingOnRemote(let r, let n):
-            return "remote \(r) lacks \(counted(n, "object")) the pointers need; push them from the clone that committed them"
+        case .missingOnRemote(let r, let n, let targets, let commits):
+            let of = targets.isEmpty ? "" : " of " + targets.prefix(3).joined(separator: ", ") + (targets.count > 3 ? " and \(targets.count - 3) more" : "")
+            let at = commits.isEmpty ? "" : " at " + commits.prefix(3).joined(separator: ", ") + (commits.count > 3 ? " and \(commits.count - 3) more commits" : "")
+            // The remote's name is the same in every clone (mlv.yaml is committed).
+            let fix: String
+            if commits.isEmpty {
+                fix = "in the clone that has the data, run `mlv push \(r)`"
+            } else if commits.count <= 3 {
+                fix = "in the clone that committed it, run `mlv push \(r) " + commits.map { "--rev \($0)" }.joined(separator: " ") + "` (or `mlv push \(r) --all-commits` for every commit)"
+            } else {
+                fix = "in the clone that committed it, run `mlv push \(r) --all-commits`"
+            }
+            return "remote \(r) lacks \(counted(n, "object")) the pointers need (the data\(of)\(at)); \(fix)"
         case .relativeURL(let r, let u):
             return "remote \(r): url \(u.debugDescription) in mlv.yaml is a relative path, which would name a different folder in every clone; give it an absolute one: `mlv remote remove \(r)` then `mlv remote add \(r) /absolute/path`"
         case .damaged(let r, let path, let why):
@@ -60,6 +73,9 @@ public struct TransferResult: Codable, Sendable {
         case alreadyThereBytes = "already_there_bytes"
     }
 }
+
+/// A snapshot a pointer names: at `commit`, or (nil) in the working tree.
+typealias Pointed = (id: ObjectID, path: String, pointer: Pointer, commit: GitOID?)
 
 extension Workspace {
     func remote(_ name: String?) throws -> any RemoteStore {
@@ -119,19 +135,19 @@ extension Workspace {
     }
 
     /// The same, with the target and pointer naming each (a snapshot may be named by several).
-    func pointedSnapshots(revs: [String], allCommits: Bool, paths: [String] = []) throws -> [(id: ObjectID, path: String, pointer: Pointer)] {
+    func pointedSnapshots(revs: [String], allCommits: Bool, paths: [String] = []) throws -> [Pointed] {
         let wanted = try paths.map { try userPath($0) }
         func selected(_ t: String) -> Bool {
             wanted.isEmpty || wanted.contains { RepoPath.isWithin(t, $0) || RepoPath.isWithin($0, t) }
         }
-        var out: [(id: ObjectID, path: String, pointer: Pointer)] = []
+        var out: [Pointed] = []
         var commits: [GitOID] = try revs.map { try resolve($0) }
         if allCommits, let h = try git.head() { commits = try git.history(from: h) }
         if revs.isEmpty && !allCommits {
             if let h = try git.head() { commits.append(h) }
-            for (t, p) in try targets() where selected(t) { if let s = p.snapshot { out.append((s, t, p)) } }
+            for (t, p) in try targets() where selected(t) { if let s = p.snapshot { out.append((s, t, p, nil)) } }
         }
-        for c in commits { for (t, p) in try targets(at: c) where selected(t) { if let s = p.snapshot { out.append((s, t, p)) } } }
+        for c in commits { for (t, p) in try targets(at: c) where selected(t) { if let s = p.snapshot { out.append((s, t, p, c)) } } }
         if !wanted.isEmpty && out.isEmpty {
             throw MLVError.notTracked(wanted.joined(separator: ", "))
         }
@@ -257,7 +273,7 @@ extension Workspace {
     /// The transfer itself, for `fetch` and for the commands that fetch what they read
     /// (`fetchMissing`): the packs holding the snapshots `pointed` names and all below them,
     /// or with `treesOnly` their folders' trees alone (`mlv ls` reads nothing else).
-    func fetch(_ pointed: [(id: ObjectID, path: String, pointer: Pointer)], from r: any RemoteStore,
+    func fetch(_ pointed: [Pointed], from r: any RemoteStore,
                treesOnly: Bool = false) throws -> TransferResult {
         let lock = try self.lock("fetch") { _ in }
         defer { withExtendedLifetime(lock) {} }
@@ -279,11 +295,14 @@ extension Workspace {
         var level = 0
         var seen = Set<ObjectID>()
         var missing = 0
+        // The snapshot each object was first reached from, to name what a missing one is of.
+        var rootOf = Dictionary(pointed.map { ($0.id, $0.id) }, uniquingKeysWith: { a, _ in a })
+        var lacking = Set<ObjectID>()
         while !pending.isEmpty {
             // Download the packs for everything pending that is not here yet.
             var packs = Set<ObjectID>()
             for id in pending where try !store.contains(id) {
-                if let p = where_[id] { packs.insert(p) } else { missing += 1 }
+                if let p = where_[id] { packs.insert(p) } else { missing += 1; lacking.insert(rootOf[id] ?? id) }
             }
             let roundTotal = packs.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
             let got = Tally()
@@ -317,7 +336,7 @@ extension Workspace {
             result.bytes += got.total
             // What a remote index promised but its pack did not hold is missing too.
             for id in pending where where_[id] != nil {
-                if try !store.contains(id) { missing += 1 }
+                if try !store.contains(id) { missing += 1; lacking.insert(rootOf[id] ?? id) }
             }
             // Walk one level down.
             var next: [ObjectID] = []
@@ -331,9 +350,14 @@ extension Workspace {
                     }
                     for e in try store.tree(id).entries where !treesOnly || e.kind == .directory {
                         next.append(e.id)
+                        if rootOf[e.id] == nil { rootOf[e.id] = rootOf[id] }
                         if e.kind == .directory && named[e.id] == nil { named[e.id] = target }
                     }
-                case .file: next += try store.manifest(id).chunks.map(\.id)
+                case .file:
+                    for c in try store.manifest(id).chunks {
+                        next.append(c.id)
+                        if rootOf[c.id] == nil { rootOf[c.id] = rootOf[id] }
+                    }
                 case .chunk: break
                 }
             }
@@ -341,10 +365,18 @@ extension Workspace {
             level += 1
         }
         result.objects = seen.count
-        if missing > 0 { throw RemoteError.missingOnRemote(remote: r.name, count: missing) }
+        if missing > 0 {
+            let of = pointed.filter { lacking.contains($0.id) }
+            var targets: [String] = [], commits: [String] = []
+            for x in of {
+                if !targets.contains(x.path) { targets.append(x.path) }
+                if let c = x.commit?.short, !commits.contains(c) { commits.append(c) }
+            }
+            throw RemoteError.missingOnRemote(remote: r.name, count: missing, targets: targets, commits: commits)
+        }
         // All here now: each snapshot as a whole, against the limits and its pointer's totals,
         // once per distinct tree, before a checkout could start expanding it.
-        for (id, path, p) in pointed {
+        for (id, path, p, _) in pointed {
             if p.type == .dir {
                 try store.checkSnapshot(id, target: path, declared: (p.size, p.files))
             } else if !treesOnly, try store.manifest(id).size != p.size {

@@ -116,7 +116,7 @@ struct DirectoryRemote: RemoteStore {
 
     func prepare(forWriting: Bool) throws {
         guard forWriting else {
-            guard FS.isDirectory(root) else { throw RemoteError.unreachable(remote: name, why: "\(root) does not exist") }
+            guard FS.isDirectory(root) else { throw RemoteError.unreachable(remote: name, why: "\(root) does not exist; check the path (is the share mounted?), or point the remote elsewhere: `mlv remote remove \(name)` then `mlv remote add \(name) /path/or/url`") }
             return
         }
         for d in ["packs", "index", "tmp"] {
