@@ -121,12 +121,16 @@ public enum RunMetrics: Sendable, Equatable, Encodable {
     /// The one flat object an earlier mlv wrote for these metrics: `files` (the stage's
     /// metrics files) in order, a later file's key replacing an earlier one's value.
     func flattened(order files: [String]) -> OrderedMetrics {
-        guard case .byFile(let byFile) = self else { if case .flat(let m) = self { return m }; return OrderedMetrics() }
-        var out = OrderedMetrics()
-        for f in files + byFile.keys.sorted().filter({ !files.contains($0) }) {
-            for (k, v) in byFile[f]?.entries ?? [] { out[k] = v }
+        switch self {
+        case .flat(let m):
+            return m
+        case .byFile(let byFile):
+            var out = OrderedMetrics()
+            for f in files + byFile.keys.sorted().filter({ !files.contains($0) }) {
+                for (k, v) in byFile[f]?.entries ?? [] { out[k] = v }
+            }
+            return out
         }
-        return out
     }
 
     /// The metrics of two runs of `stage` compared, file by file (`file` is the metrics file);
