@@ -168,6 +168,29 @@ import Testing
         #expect(try s.mlv("metrics", "diff", "HEAD~1", "HEAD", "--fail-on", "new(train.json:acc) > 0.9").status == 10)
     }
 
+    /// Integers past 64 bits: a change of 1 is a delta of 1 (doubles would say 0), as
+    /// Python's integer arithmetic says.
+    @Test func integerDeltasPast64BitsAreExact() throws {
+        let s = try Sandbox()
+        let old = ["a": "18446744073709551616", "b": "-99999999999999999999999999999999999999", "c": "123456789012345678901234567890"]
+        let new = ["a": "18446744073709551617", "b": "99999999999999999999999999999999999999", "c": "123456789012345678901234567891"]
+        func json(_ d: [String: String]) -> String { "{" + d.keys.sorted().map { "\"\($0)\": \(d[$0]!)" }.joined(separator: ", ") + "}" }
+        try s.write("m.json", json(old))
+        try s.mlvOK("track", "--kind", "metrics", "m.json")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("m.json", json(new))
+        try s.mlvOK("commit", "-m", "v2")
+        let keys = old.keys.sorted()
+        let py = try s.run("/usr/bin/env", ["python3", "-c", "import sys\nfor i in range(1, len(sys.argv), 2): print(repr(float(int(sys.argv[i + 1]) - int(sys.argv[i]))))"] +
+                           keys.flatMap { [old[$0]!, new[$0]!] }, cwd: s.root)
+        let want = try ExactNumbersTests.expected(s, py.stdout.split(separator: "\n").map(String.init))
+        let c = try ExactNumbersTests.canon(s, try s.mlvOK("metrics", "diff", "HEAD~1", "HEAD", "--format", "json").stdout)
+        for (i, k) in keys.enumerated() {
+            #expect(c["/metrics/\(i)/key"] == "s:" + k)
+            #expect(c["/metrics/\(i)/delta"] == want[i], "\(k): \(c["/metrics/\(i)/delta"] ?? "none")")
+        }
+    }
+
     /// An unchanged infinite or NaN param has the delta of any unchanged value (0), not NaN;
     /// a change whose difference is not a number has none (null, and nothing in text).
     @Test func unchangedNonFiniteValuesHaveNoNaNDelta() throws {
