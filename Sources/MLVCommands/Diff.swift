@@ -92,7 +92,8 @@ struct Diff: ParsableCommand {
         modified, renamed. Models and other binaries: how much of the new version is in stored chunks the old \
         one had (chunk reuse, about 64 KiB a chunk, not a byte-by-byte comparison). \
         Metrics and params (JSON, YAML, CSV): every value old, new, delta, relative change, \
-        nested keys flattened with dots. Values print exactly as their file wrote them; NaN \
+        nested keys flattened with dots. An unchanged value's delta is 0; a change with no \
+        numeric difference (to or from NaN) has none (null in JSON). Values print exactly as their file wrote them; NaN \
         and infinities as NaN, Infinity, -Infinity (strings in JSON).
 
         Distinct counts are exact; past 8 GiB of spilled hashes in one diff, a column's \
@@ -126,8 +127,8 @@ struct Diff: ParsableCommand {
         Gates for CI (exit status):
           --exit-code                         1 when anything differs
           --fail-on 'roc_auc.test < -0.01'    10 when the first --fail-on holds, 11 the second…
-        Terms: NAME (new − old), rel(NAME), old(NAME), new(NAME), drift(PATH); operators
-        < <= > >= == !=.
+        Terms: NAME (new − old; FILE:NAME when several files have NAME), rel(NAME), \
+        old(NAME), new(NAME), drift(PATH); operators < <= > >= == !=.
 
         Examples:
           mlv diff HEAD~1 HEAD --key id

@@ -15,6 +15,15 @@ struct StageCommand: ParsableCommand {
             `mlv repro --help`). Stages form a graph through their files: a stage whose \
             --dep is another stage's --out runs after it. Outputs become tracked targets.
 
+            Each --params FILE:KEY is a value the stage depends on: KEY is a dotted path \
+            (train.lr, train.layers.0), and a KEY that is a section (a mapping or list) means \
+            every key below it, as in DVC: params.yaml:train covers train.lr, train.seed and \
+            the rest. A change to any of them re-runs the stage. The run record \
+            (mlv-runs/STAGE.json) holds each value flattened and as the file wrote it \
+            ("params.yaml:train.lr": "0.001"; a null or empty section as null, {} or []). A \
+            KEY the file lacks is an error (exit status 2, naming the nearest key it has): here \
+            when the file exists, and at `mlv repro` before any stage runs.
+
             The FILE of each --params FILE:KEY is a params file while a stage reads it, as if tracked \
             with `mlv track --kind params`: `mlv diff`, `mlv params diff` and `mlv status` \
             show it, and `mlv commit` commits it. Every key in the file is compared, not only \
@@ -31,7 +40,7 @@ struct StageCommand: ParsableCommand {
         @Option(name: .customLong("dep"), help: "A file or folder the stage reads (repeatable).") var deps: [String] = []
         @Option(name: .customLong("out"), help: "A file or folder the stage writes (repeatable).") var outs: [String] = []
         @Option(name: .customLong("metrics"), help: "A metrics file the stage writes (repeatable).") var metrics: [String] = []
-        @Option(name: .customLong("params"), help: ArgumentHelp("A parameter it depends on (repeatable).", valueName: "FILE:KEY")) var params: [String] = []
+        @Option(name: .customLong("params"), help: ArgumentHelp("A parameter it depends on: a key, or a section for every key below it (repeatable).", valueName: "FILE:KEY")) var params: [String] = []
         @Option(name: .customLong("env"), help: "An environment variable passed through (repeatable).") var env: [String] = []
         @Option(help: "Seed exported as MLV_SEED.") var seed: Int?
         @Flag(name: .shortAndLong, help: "Redefine an existing stage.") var force = false
@@ -167,7 +176,7 @@ extension Repro {
                     Out.line("  ~ \(o.path): recorded \(o.recorded.map { String($0.prefix(12)) } ?? "—"), reproduced \(o.reproduced.map { String($0.prefix(12)) } ?? "—")")
                 }
                 for m in r.metrics {
-                    Out.line("  metric \(m.key): \(m.old?.description ?? "—") → \(m.new?.description ?? "—")" + (m.delta.map { " (\(formatNumber($0)))" } ?? ""))
+                    Out.line("  metric \(m.key)\(m.file == r.stage ? "" : " (\(m.file))"): \(m.old?.description ?? "—") → \(m.new?.description ?? "—")" + (m.delta.map { " (\(formatNumber($0)))" } ?? ""))
                 }
             }
         }

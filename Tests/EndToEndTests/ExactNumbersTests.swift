@@ -75,9 +75,9 @@ import Testing
         let c = try Self.canon(s, record)
         let want = try Self.expected(s, Self.edges.map(\.1))
         for (i, (k, text)) in Self.edges.enumerated() {
-            #expect(c["/metrics/\(k)"] == want[i], "metric \(k) = \(text) recorded as \(c["/metrics/\(k)"] ?? "nothing")")
+            #expect(c["/metrics/m.json/\(k)"] == want[i], "metric \(k) = \(text) recorded as \(c["/metrics/m.json/\(k)"] ?? "nothing")")
         }
-        #expect(c["/metrics/#keys"] == Self.edges.map(\.0).joined(separator: ","))
+        #expect(c["/metrics/m.json/#keys"] == Self.edges.map(\.0).joined(separator: ","))
         // `mlv repro` again: the record is read back and the stage is up to date.
         try s.mlvOK("repro")
         // Other inputs, then the first ones again: the record comes back from the run cache,
@@ -87,8 +87,8 @@ import Testing
         try s.write("in/x.txt", "a\n")
         #expect(try s.mlvOK("repro").stdout.contains("run cache"))
         let again = try Self.canon(s, String(decoding: s.read("mlv-runs/s.json") ?? [], as: UTF8.self))
-        for (i, (k, _)) in Self.edges.enumerated() { #expect(again["/metrics/\(k)"] == want[i]) }
-        #expect(again["/metrics/#keys"] == Self.edges.map(\.0).joined(separator: ","))
+        for (i, (k, _)) in Self.edges.enumerated() { #expect(again["/metrics/m.json/\(k)"] == want[i]) }
+        #expect(again["/metrics/m.json/#keys"] == Self.edges.map(\.0).joined(separator: ","))
     }
 
     /// YAML allows NaN and infinities; mlv's JSON (a run record) carries them as the strings
@@ -102,10 +102,10 @@ import Testing
         try s.mlvOK("stage", "add", "s", "--dep", "in", "--dep", "write.sh", "--out", "out", "--metrics", "m.yaml", "--", "sh", "write.sh")
         try s.mlvOK("repro")
         let c = try Self.canon(s, String(decoding: s.read("mlv-runs/s.json") ?? [], as: UTF8.self))
-        #expect(c["/metrics/n"] == "s:NaN" && c["/metrics/i"] == "s:Infinity" && c["/metrics/j"] == "s:-Infinity", "\(c)")
+        #expect(c["/metrics/m.yaml/n"] == "s:NaN" && c["/metrics/m.yaml/i"] == "s:Infinity" && c["/metrics/m.yaml/j"] == "s:-Infinity", "\(c)")
         let want = try Self.expected(s, ["1e-320", "9007199254740993"])
-        #expect(c["/metrics/sub"] == want[0] && c["/metrics/big"] == want[1])
-        #expect(c["/metrics/#keys"] == "n,i,j,sub,big")
+        #expect(c["/metrics/m.yaml/sub"] == want[0] && c["/metrics/m.yaml/big"] == want[1])
+        #expect(c["/metrics/m.yaml/#keys"] == "n,i,j,sub,big")
     }
 
     /// `mlv metrics show`: JSON numbers are numbers at full precision, booleans booleans,

@@ -52,9 +52,10 @@ func ran(_ s: Sandbox) -> [String] {
         #expect((rec["inputs"] as! [String: String]).keys.sorted() == ["scale.py", "work/clean.csv"])
         #expect(rec["params"] as? [String: String] == ["params.yaml:scale": "2"])
         #expect((rec["outputs"] as! [String: String]).keys.sorted() == ["metrics.json", "work/scaled.csv"])
-        #expect((rec["metrics"] as! [String: Any])["sum"] as? Double == 12)
-        #expect((rec["metrics"] as! [String: Any])["tz"] as? String == "UTC")       // the controlled environment
-        #expect((rec["metrics"] as! [String: Any])["seed"] as? String == "7")
+        let metrics = (rec["metrics"] as! [String: Any])["metrics.json"] as! [String: Any]   // per metrics file
+        #expect(metrics["sum"] as? Double == 12)
+        #expect(metrics["tz"] as? String == "UTC")       // the controlled environment
+        #expect(metrics["seed"] as? String == "7")
         #expect((rec["tools"] as! [String: String])["python3"]?.hasPrefix("Python 3") == true)
         #expect(rec["exit_code"] as? Int == 0)
         // Outputs are tracked targets now, and everything is staged for the next commit.

@@ -112,11 +112,18 @@ import Testing
         for (i, t) in Self.edges.enumerated() { m["m\(9 - i)"] = .number(ExactNumber(parsing: t)!) }
         m["nan"] = .number(ExactNumber(.nan)); m["name"] = .text("x")
         let r = RunRecord(stage: "s", definition: "d", fingerprint: "f", command: ["sh", "-c", "x"], inputs: ["in": "1"],
-                          params: ["p.yaml:lr": "0.001"], environment: [:], tools: [:], outputs: ["out": "2"], metrics: m,
-                          durationSeconds: 0.25, exitCode: 0)
+                          params: ["p.yaml:lr": "0.001"], environment: [:], tools: [:], outputs: ["out": "2"],
+                          metrics: .byFile(["m.json": m, "a.yaml": m]), durationSeconds: 0.25, exitCode: 0)
         let back = RunRecord(json: try JSONOutput.encode(r, pretty: true))
         #expect(back == r)
-        #expect(back?.metrics.keys == m.keys)
+        if case .byFile(let files)? = back?.metrics { #expect(files["m.json"]?.keys == m.keys) } else { Issue.record("\(String(describing: back))") }
+        // A record from before metrics were kept per file (one flat object) reads back as
+        // that, and is written again as it was.
+        var flat = r
+        flat.metrics = .flat(m)
+        let bytes = try JSONOutput.encode(flat, pretty: true)
+        #expect(RunRecord(json: bytes) == flat)
+        #expect(try RunRecord(json: bytes).map { try JSONOutput.encode($0, pretty: true) } == bytes)
         #expect(RunRecord(json: Array("{\"stage\": 1}".utf8)) == nil)
     }
 

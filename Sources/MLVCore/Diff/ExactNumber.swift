@@ -74,13 +74,21 @@ public struct ExactNumber: Sendable, Hashable, Codable, CustomStringConvertible,
         return i == b.count
     }
 
-    /// new − old for a delta: exact when both are integers that fit in 64 bits (past 2^53
-    /// two different integers can be the same double), else in doubles.
+    /// new − old for a delta: for two integers of up to 38 digits, the exact difference,
+    /// rounded once (past 2^53 two different integers can be the same double, and a change
+    /// of 1 must not show as 0), else in doubles.
     public static func difference(_ new: ExactNumber, _ old: ExactNumber) -> Double {
         if let a = Int64(old.text), let b = Int64(new.text) {
             let (d, overflow) = b.subtractingReportingOverflow(a)
             if !overflow { return Double(d) }
         }
+        // Decimal's 128-bit mantissa holds every integer of 38 digits, and their difference.
+        func integer(_ t: String) -> Decimal? {
+            let digits = t.hasPrefix("-") ? t.dropFirst() : Substring(t)
+            guard !digits.isEmpty, digits.count <= 38, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return Decimal(string: t)
+        }
+        if let a = integer(old.text), let b = integer(new.text), let d = Double((b - a).description) { return d }
         return new.value - old.value
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A `--fail-on` condition: `TERM OP NUMBER`, where TERM is
-///   name         a metric's or param's change, new − old (`roc_auc.test`)
+///   name         a metric's or param's change, new − old (`roc_auc.test`); FILE:name for
+///                one file's when several files have that key (train.json and test.json)
 ///   rel(name)    its relative change, (new − old) / |old|
 ///   old(name)    its old value;  new(name): its new value
 ///   drift(path)  the largest column drift (PSI) of a dataset, or of the CSV files in a folder
@@ -43,9 +44,21 @@ public struct Gate: Sendable, Equatable {
     /// old() and new() are the metric as its file wrote it; the others are computed doubles.
     public func value(in r: DiffReport) throws -> ExactNumber? {
         func metric(_ k: String) throws -> MetricChange {
-            guard let m = (r.metrics + r.params).first(where: { $0.key == k }) else {
-                let known = (r.metrics + r.params).map(\.key)
+            let all = r.metrics + r.params
+            var found = all.filter { $0.key == k }
+            if found.isEmpty, let i = k.lastIndex(of: ":") {
+                let file = String(k[..<i]), key = String(k[k.index(after: i)...])
+                found = all.filter { $0.file == file && $0.key == key }
+            }
+            guard let m = found.first else {
+                let known = all.map(\.key)
                 throw DiffError.badExpression(text, why: "no metric or param \(k.debugDescription)" + (known.isEmpty ? " (none compared)" : "; known: \(known.prefix(8).joined(separator: ", "))"))
+            }
+            // Two files with the key (train.json and test.json both have `acc`): taking the
+            // first would gate on a figure the user may not mean.
+            let files = found.map(\.file).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+            if files.count > 1 {
+                throw DiffError.badExpression(text, why: "\(k.debugDescription) is in \(files.joined(separator: " and ")); name one as FILE:\(k) (e.g. \(files[0]):\(k))")
             }
             return m
         }

@@ -108,8 +108,33 @@ func flattenMetrics(_ bytes: [UInt8], path: String, formatPath: String? = nil) t
 /// `flattenMetrics` in the file's order. Numbers are `ExactNumber`s: JSON's through
 /// `JSONReader` (its text), YAML's from the scalar's text, CSV's from the cell's text.
 func flattenMetricsInOrder(_ bytes: [UInt8], path: String, formatPath: String? = nil) throws -> OrderedMetrics {
+    try flattenFile(bytes, path: path, formatPath: formatPath).values
+}
+
+/// A metrics or params file flattened: its values (`flattenMetricsInOrder`), and the key
+/// paths that hold no value of their own, which a stage's params need to tell a section (the
+/// keys below it) or a null from a key the file lacks.
+struct FlatFile {
+    var values = OrderedMetrics()
+    /// Mappings and lists with something below them, at any depth (`train`, `train.layers`).
+    var sections: Set<String> = []
+    /// Nulls and empty mappings and lists, spelled as in JSON: `null`, `{}`, `[]`.
+    var empties: [String: String] = [:]
+
+    /// Every key path the file has, for suggestions.
+    var keyPaths: [String] { values.keys + empties.keys.sorted() + sections.sorted() }
+}
+
+/// `flattenMetricsInOrder`, keeping the file's sections and nulls as well (`FlatFile`).
+func flattenFile(_ bytes: [UInt8], path: String, formatPath: String? = nil) throws -> FlatFile {
     let lower = (formatPath ?? path).lowercased()
     var out = OrderedMetrics()
+    var sections: Set<String> = [], empties: [String: String] = [:]
+    /// A mapping or list at `prefix` (the whole file's is not a key).
+    func container(_ prefix: String, empty: Bool, spelled: String) {
+        guard !prefix.isEmpty else { return }
+        if empty { empties[prefix] = spelled } else { sections.insert(prefix) }
+    }
     if lower.hasSuffix(".json") {
         // An explicit stack, not recursion: the reader bounds the depth, this keeps the
         // key order (children pushed in reverse).
@@ -122,11 +147,13 @@ func flattenMetricsInOrder(_ bytes: [UInt8], path: String, formatPath: String? =
         while let (v, prefix) = stack.popLast() {
             switch v {
             case .object(let entries):
+                container(prefix, empty: entries.isEmpty, spelled: "{}")
                 for (k, x) in entries.reversed() { stack.append((x, prefix.isEmpty ? k : prefix + "." + k)) }
             case .array(let items):
+                container(prefix, empty: items.isEmpty, spelled: "[]")
                 for (i, x) in items.enumerated().reversed() { stack.append((x, prefix + ".\(i)")) }
             default:
-                if let m = MetricValue(v) { out[prefix] = m }
+                if let m = MetricValue(v) { out[prefix] = m } else if !prefix.isEmpty { empties[prefix] = "null" }
             }
         }
     } else if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") {
@@ -154,7 +181,7 @@ func flattenMetricsInOrder(_ bytes: [UInt8], path: String, formatPath: String? =
             switch n {
             case .scalar(let sc):
                 switch Tag.Name(rawValue: n.tag.rawValue) {
-                case Tag.Name.null: break
+                case Tag.Name.null: if !prefix.isEmpty { empties[prefix] = "null" }
                 case Tag.Name.bool: out[prefix] = n.bool.map { .bool($0) } ?? .text(sc.string)
                 case Tag.Name.int, Tag.Name.float:
                     // The scalar's own text when it is a JSON number (no double in between:
@@ -168,6 +195,7 @@ func flattenMetricsInOrder(_ bytes: [UInt8], path: String, formatPath: String? =
                 default: out[prefix] = .text(sc.string)
                 }
             case .mapping(let m):
+                container(prefix, empty: m.isEmpty, spelled: "{}")
                 for (k, v) in m {
                     guard case .scalar(let key) = k else {
                         throw DiffError.malformed(file: path, line: k.mark?.line ?? 0, why: "a key is a list or mapping; metric names must be plain values")
@@ -175,6 +203,7 @@ func flattenMetricsInOrder(_ bytes: [UInt8], path: String, formatPath: String? =
                     try walkNode(v, prefix.isEmpty ? key.string : prefix + "." + key.string)
                 }
             case .sequence(let seq):
+                container(prefix, empty: seq.isEmpty, spelled: "[]")
                 for (i, x) in seq.enumerated() { try walkNode(x, prefix + ".\(i)") }
             case .alias:
                 break
@@ -189,18 +218,26 @@ func flattenMetricsInOrder(_ bytes: [UInt8], path: String, formatPath: String? =
             throw DiffError.malformed(file: path, line: mark?.line ?? 0, why: why)
         }
     }
-    return out
+    return FlatFile(values: out, sections: sections, empties: empties)
 }
 
 /// Every key of either side, in order, with deltas for numbers.
+/// An unchanged number's delta is 0, whatever it is: Infinity − Infinity and NaN − NaN are
+/// NaN in arithmetic, but nothing changed. A change whose difference is no number (to or from
+/// NaN; the relative change from an infinity) has none (null, and blank in text), never NaN.
 func compareMetrics(file: String, old: [String: MetricValue], new: [String: MetricValue]) -> [MetricChange] {
     Set(old.keys).union(new.keys).sorted().map { k in
         let a = old[k], b = new[k]
         var delta: Double? = nil, rel: Double? = nil
         if let x = a?.exactNumber, let y = b?.exactNumber {
-            let d = ExactNumber.difference(y, x)
-            delta = d
-            if x.value != 0 { rel = d / abs(x.value) }
+            if x == y {
+                delta = 0
+                if x.value != 0 { rel = 0 }
+            } else {
+                let d = ExactNumber.difference(y, x)
+                if !d.isNaN { delta = d }
+                if x.value != 0, case let r = d / abs(x.value), !r.isNaN { rel = r }
+            }
         }
         return MetricChange(file: file, key: k, old: a, new: b, delta: delta, relative: rel)
     }

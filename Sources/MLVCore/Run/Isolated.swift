@@ -128,7 +128,7 @@ extension Workspace {
             let checks = Set(old.outputs.keys).union(new.outputs.keys).sorted().map {
                 OutputCheck(path: $0, recorded: old.outputs[$0], reproduced: new.outputs[$0], same: old.outputs[$0] == new.outputs[$0])
             }
-            let metrics = compareMetrics(file: name, old: old.metrics.dictionary, new: new.metrics.dictionary).filter { $0.old != $0.new }
+            let metrics = old.metrics.changes(to: new.metrics, stage: name, files: cfg.stages[name]?.metrics ?? []).filter { $0.old != $0.new }
             var ok = checks.allSatisfy(\.same)
             if !ok, let t = tolerance {
                 ok = checks.allSatisfy { $0.reproduced != nil } &&

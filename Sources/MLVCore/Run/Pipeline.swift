@@ -8,7 +8,8 @@ import MLVStore
 ///       train:
 ///         cmd: [python3, train.py, --out-dir, models]
 ///         deps: [data/penguins.csv, train.py]          tracked targets and code files it reads
-///         params: [params.yaml:train.learning_rate]    FILE:KEY values it depends on
+///         params: [params.yaml:train.learning_rate]    FILE:KEY values it depends on (a
+///                                                      section: every key below it)
 ///         outs: [models/model.json]                    what it writes (become tracked targets)
 ///         metrics: [metrics.json]                      metrics it writes (kept in git)
 ///         env: [CUDA_VISIBLE_DEVICES]                  variables passed through
@@ -76,6 +77,8 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
     case badParam(stage: String, spec: String)
     case badStage(String, why: String)
     case missingDep(stage: String, path: String)
+    /// A declared FILE:KEY whose file has no KEY (`nearest`: the closest key it has).
+    case missingParam(stage: String, file: String, key: String, nearest: String?)
     case commandNotFound(stage: String, command: String)
 
     public var description: String {
@@ -93,6 +96,9 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
             return "stage \(stage): \(why)"
         case .missingDep(let stage, let path):
             return "stage \(stage): dependency \(path) does not exist and no stage produces it"
+        case .missingParam(let stage, let file, let key, let nearest):
+            return "stage \(stage): \(file) has no key '\(key)'" + (nearest.map { "; did you mean '\($0)'?" } ?? "") +
+                " (add the key to \(file), or correct the stage's params: `mlv stage add \(stage) --force --params \(file):KEY ...`)"
         case .commandNotFound(let stage, let command):
             return "stage \(stage): \(command) is not installed (not found on PATH)"
         }

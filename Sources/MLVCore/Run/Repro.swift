@@ -4,9 +4,10 @@ import MLVGit
 import MLVStore
 
 /// What one successful run of a stage consumed and produced. Committed as
-/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code; the metrics in
-/// their file's order, each number as the file wrote it). Written by `JSONOutput` and read by
-/// `JSONReader` (`init(json:)`): JSONEncoder and JSONDecoder cannot carry a number's text.
+/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code; each metrics
+/// file's metrics in the file's order, each number as the file wrote it). Written by
+/// `JSONOutput` and read by `JSONReader` (`init(json:)`): JSONEncoder and JSONDecoder cannot
+/// carry a number's text. The format is described in mlv-store(5), RUN RECORDS.
 public struct RunRecord: Encodable, Sendable, Equatable {
     public var stage: String
     /// SHA-256 of the stage's canonical definition.
@@ -15,11 +16,14 @@ public struct RunRecord: Encodable, Sendable, Equatable {
     public var fingerprint: String
     public var command: [String]
     public var inputs: [String: String]          // path -> snapshot id (SHA-256 of a file's bytes for untracked code)
-    public var params: [String: String]          // FILE:KEY -> value
+    /// FILE:KEY -> the value as the file wrote it. A declared section is recorded key by key
+    /// (`params.yaml:train` as `params.yaml:train.lr`, `params.yaml:train.seed`, ...), a null
+    /// or an empty section as `null`, `{}` or `[]` (see `paramValues`).
+    public var params: [String: String]
     public var environment: [String: String]
     public var tools: [String: String]           // command -> its --version line
     public var outputs: [String: String]         // path -> snapshot id
-    public var metrics: OrderedMetrics
+    public var metrics: RunMetrics
     public var durationSeconds: Double
     public var exitCode: Int32
 
@@ -31,7 +35,7 @@ public struct RunRecord: Encodable, Sendable, Equatable {
 
     init(stage: String, definition: String, fingerprint: String, command: [String], inputs: [String: String],
          params: [String: String], environment: [String: String], tools: [String: String], outputs: [String: String],
-         metrics: OrderedMetrics, durationSeconds: Double, exitCode: Int32) {
+         metrics: RunMetrics, durationSeconds: Double, exitCode: Int32) {
         self.stage = stage; self.definition = definition; self.fingerprint = fingerprint; self.command = command
         self.inputs = inputs; self.params = params; self.environment = environment; self.tools = tools
         self.outputs = outputs; self.metrics = metrics; self.durationSeconds = durationSeconds; self.exitCode = exitCode
@@ -70,12 +74,75 @@ public struct RunRecord: Encodable, Sendable, Equatable {
         guard case .object(let m)? = v["metrics"] else { throw missing(.metrics, "an object") }
         guard case .number(let duration)? = v["duration_seconds"] else { throw missing(.durationSeconds, "a number") }
         guard case .number(let exit)? = v["exit_code"], let exitCode = Int32(exit.text) else { throw missing(.exitCode, "an integer") }
-        var metrics = OrderedMetrics()
-        for (k, x) in m { metrics[k] = MetricValue(x, mlvJSON: true) }
+        func ordered(_ entries: [(key: String, value: JSONValue)]) -> OrderedMetrics {
+            var out = OrderedMetrics()
+            for (k, x) in entries { out[k] = MetricValue(x, mlvJSON: true) }
+            return out
+        }
+        // Per file (objects of objects), or a record from before that: one flat object of
+        // values (never objects: mlv flattened every file's keys). `{}` is either, the same.
+        let metrics: RunMetrics
+        if m.isEmpty || m.contains(where: { if case .object = $0.value { return true } else { return false } }) {
+            var files: [String: OrderedMetrics] = [:]
+            for (file, x) in m {
+                guard case .object(let entries) = x else { throw missing(.metrics, "an object of metrics files, each an object of metrics") }
+                files[file] = ordered(entries)
+            }
+            metrics = .byFile(files)
+        } else {
+            metrics = .flat(ordered(m))
+        }
         self.init(stage: try string(.stage), definition: try string(.definition), fingerprint: try string(.fingerprint),
                   command: command, inputs: try strings(.inputs), params: try strings(.params),
                   environment: try strings(.environment), tools: try strings(.tools), outputs: try strings(.outputs),
                   metrics: metrics, durationSeconds: duration.value, exitCode: exitCode)
+    }
+}
+
+/// A run's metrics, per metrics file: `{"train.json": {...}, "test.json": {...}}`, the files'
+/// paths sorted and each file's metrics in its own order (two files of one stage often share
+/// keys, `acc` in both). Records written before mlv kept them apart hold one flat object
+/// (`flat`: a key of two files holds the value of the file read last, in the place of the
+/// first); they are read, and written back, as they are, so committed ones still verify and
+/// restore byte for byte.
+public enum RunMetrics: Sendable, Equatable, Encodable {
+    case byFile([String: OrderedMetrics])
+    case flat(OrderedMetrics)
+
+    public func encode(to encoder: any Encoder) throws {
+        // Through the single-value container, each kind keeps its own key order.
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .byFile(let files): try c.encode(files)
+        case .flat(let m): try c.encode(m)
+        }
+    }
+
+    /// The one flat object an earlier mlv wrote for these metrics: `files` (the stage's
+    /// metrics files) in order, a later file's key replacing an earlier one's value.
+    func flattened(order files: [String]) -> OrderedMetrics {
+        switch self {
+        case .flat(let m):
+            return m
+        case .byFile(let byFile):
+            var out = OrderedMetrics()
+            for f in files + byFile.keys.sorted().filter({ !files.contains($0) }) {
+                for (k, v) in byFile[f]?.entries ?? [] { out[k] = v }
+            }
+            return out
+        }
+    }
+
+    /// The metrics of two runs of `stage` compared, file by file (`file` is the metrics file);
+    /// with a flat record on either side, key by key as that record holds them (`file` is the
+    /// stage). `files`: the stage's metrics files, in order.
+    func changes(to new: RunMetrics, stage: String, files: [String]) -> [MetricChange] {
+        if case .byFile(let a) = self, case .byFile(let b) = new {
+            return Set(a.keys).union(b.keys).sorted().flatMap { f in
+                compareMetrics(file: f, old: a[f]?.dictionary ?? [:], new: b[f]?.dictionary ?? [:])
+            }
+        }
+        return compareMetrics(file: stage, old: flattened(order: files).dictionary, new: new.flattened(order: files).dictionary)
     }
 }
 
@@ -148,6 +215,10 @@ extension Workspace {
                 throw PipelineError.missingDep(stage: name, path: d)
             }
             guard resolveCommand(s.cmd[0]) != nil else { throw PipelineError.commandNotFound(stage: name, command: s.cmd[0]) }
+            // Params files no earlier stage writes: there, and every declared key in them.
+            _ = try paramValues(s.params.filter { p in
+                paramSpec(p).map { spec in !produced.contains { RepoPath.isWithin(spec.file, $0) } } ?? false
+            }, stage: name)
             produced.formUnion(s.outs + s.metrics)
         }
         var steps: [ReproStep] = []
@@ -169,16 +240,34 @@ extension Workspace {
         return out
     }
 
+    /// The values a stage's `params: [FILE:KEY]` declare, as run records hold them and the
+    /// fingerprint hashes them: FILE:KEY -> the value as the file wrote it. A KEY that is a
+    /// section (a mapping or list) means every key below it, as in DVC: `params.yaml:train`
+    /// gives `params.yaml:train.lr`, `params.yaml:train.seed`, ... (so changing any of them
+    /// re-runs the stage). A null or empty section is a value too (`null`, `{}`, `[]`). A KEY
+    /// the file lacks is an error naming the nearest key it has: a typo must not make a
+    /// stage that never re-runs when its params change.
     func paramValues(_ specs: [String], stage: String) throws -> [String: String] {
         var out: [String: String] = [:]
-        var files: [String: [String: MetricValue]] = [:]
+        var files: [String: FlatFile] = [:]
         for spec in specs {
             guard let (file, key) = paramSpec(spec) else { continue }
             if files[file] == nil {
                 guard let bytes = try tree.read(file) else { throw PipelineError.missingDep(stage: stage, path: file) }
-                files[file] = try flattenMetrics(bytes, path: file)
+                files[file] = try flattenFile(bytes, path: file)
             }
-            out[spec] = files[file]![key]?.description ?? ""
+            let f = files[file]!
+            if let v = f.values[key] {
+                out[spec] = v.description
+            } else if let e = f.empties[key] {
+                out[spec] = e
+            } else if f.sections.contains(key) {
+                let below = key + "."
+                for (k, v) in f.values.entries where k.hasPrefix(below) { out[file + ":" + k] = v.description }
+                for (k, e) in f.empties where k.hasPrefix(below) { out[file + ":" + k] = e }
+            } else {
+                throw PipelineError.missingParam(stage: stage, file: file, key: key, nearest: Suggest.nearest(key, among: f.keyPaths))
+            }
         }
         return out
     }
@@ -324,14 +413,14 @@ extension Workspace {
         try writer.commit()
         var c = snap.cache
         try saveStatCache(&c)
-        var metrics = OrderedMetrics()
+        var metrics: [String: OrderedMetrics] = [:]
         for m in stage.metrics {
             guard let bytes = try tree.read(m) else { continue }
-            for (k, v) in try flattenMetricsInOrder(bytes, path: m).entries { metrics[k] = v }
+            metrics[m] = try flattenMetricsInOrder(bytes, path: m)
         }
         let record = RunRecord(stage: name, definition: definition, fingerprint: fp, command: stage.cmd, inputs: inputs,
                                params: params, environment: env.filter { $0.key != "HOME" && $0.key != "PATH" },
-                               tools: toolVersions(stage.cmd[0], env: env), outputs: outputs, metrics: metrics,
+                               tools: toolVersions(stage.cmd[0], env: env), outputs: outputs, metrics: .byFile(metrics),
                                durationSeconds: (duration * 1000).rounded() / 1000, exitCode: status)
         let bytes = try Workspace.encodeRunRecord(record)
         try writeRunRecord(stage: name, bytes: bytes)

@@ -17,6 +17,9 @@ extension Workspace {
         var stages = config.stages
         stages[name] = s
         _ = try Pipeline(stages, root: root)
+        // Declared params in a file that is there now: every key must be in it (a file not
+        // written yet is checked by `mlv repro`).
+        _ = try paramValues(s.params.filter { p in paramSpec(p).map { FS.exists(absolute($0.file)) } ?? false }, stage: name)
         config.stages = stages
         try config.save(path: configPath)
         try stageInGit([Config.fileName])
