@@ -19,6 +19,9 @@ public enum TargetKind: String, CaseIterable, Sendable, Codable {
                                       "hdf5", "ckpt", "keras", "pb", "tflite", "gguf", "mlmodel", "model"]
         if modelExts.contains(ext) { return .model }
         if isDirectory && (name.hasPrefix("model") || name.hasPrefix("checkpoint")) { return .model }
+        // Anything kept in a models/ or checkpoints/ folder (a model saved as JSON included).
+        let folders = path.lowercased().split(separator: "/").dropLast()
+        if folders.contains(where: { ["model", "models", "checkpoint", "checkpoints"].contains($0) }) { return .model }
         return .dataset
     }
 }

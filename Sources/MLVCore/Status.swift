@@ -40,7 +40,7 @@ public struct TargetStatus: Codable, Equatable, Sendable {
 public struct GitFileStatus: Codable, Equatable, Sendable {
     public var path: String
     public var kind: TargetKind
-    public var state: String   // clean, modified, missing, untracked (not yet added to git)
+    public var state: String   // clean, modified, new (staged, in no commit yet), missing, untracked (not yet added to git)
 }
 
 public struct StatusResult: Codable, Sendable {
@@ -148,11 +148,14 @@ extension Workspace {
         let tracked = config.metrics.map { ($0, TargetKind.metrics) } + config.paramsFiles.map { ($0, TargetKind.params) }
         if !tracked.isEmpty {
             let changed = Set(try git.changes().map(\.path))
+            let headCommit = try git.head()
             for (path, kind) in tracked.sorted(by: { $0.0 < $1.0 }) {
                 let state: String
                 if !FS.exists(absolute(path)) { state = "missing" }
                 else if try !git.isInIndex(path) { state = "untracked" }
-                else { state = changed.contains(path) ? "modified" : "clean" }
+                else if !changed.contains(path) { state = "clean" }
+                // Staged (a stage wrote it) but in no commit yet: new, not modified.
+                else { state = try headCommit.map { try git.hasFile(path, in: $0) } ?? false ? "modified" : "new" }
                 gitFiles.append(GitFileStatus(path: path, kind: kind, state: state))
             }
         }

@@ -185,6 +185,18 @@ public final class GitRepository {
         return try body(tree!)
     }
 
+    /// Whether a commit has a file (a blob) at `path`, without reading it.
+    public func hasFile(_ path: String, in commit: GitOID) throws -> Bool {
+        try withTree(of: commit) { tree in
+            var entry: OpaquePointer?
+            let rc = git_tree_entry_bypath(&entry, tree, path)
+            if rc == GIT_ENOTFOUND.rawValue { return false }
+            try check(rc, "find \(path)")
+            defer { git_tree_entry_free(entry) }
+            return git_tree_entry_type(entry) == GIT_OBJECT_BLOB
+        }
+    }
+
     /// The content of a file at a commit, or nil when the commit has no such file
     /// (`git_tree_entry_bypath`, `git_blob_lookup`). A blob larger than `limit` bytes is an
     /// error before anything is copied: a few MB of history can hold a gigabyte blob that

@@ -73,4 +73,54 @@ import Testing
         #expect(json.first?["commit"] as? String == head)
         #expect((json.first?["changes"] as? [[String: Any]])?.compactMap { $0["path"] as? String } == ["a.txt", "b.txt"])
     }
+
+    /// A mistyped mlv.yaml key: the suggestion reads as a question, then the fix, and the
+    /// restore command brings back HEAD's copy (`stage add` may have staged the broken one).
+    @Test func configErrorsSuggestThenRestoreTheCommittedCopy() throws {
+        let s = try Sandbox()
+        try s.write("mlv.yaml", "version: 1\nstage:\n  a:\n    cmd: [echo]\n")
+        let r = try s.mlv("repro")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("mlv.yaml:2: unknown key 'stage'; did you mean 'stages'? Otherwise fix the file"), "\(r.stderr)")
+        #expect(r.stderr.contains("`git checkout HEAD -- mlv.yaml`") && !r.stderr.contains("?;"), "\(r.stderr)")
+    }
+
+    /// A model a stage writes as JSON under models/ is a model, not a one-row table with
+    /// drift; a single JSON document is never read as JSON Lines, two records are.
+    @Test func jsonDocumentsAreNotTables() throws {
+        let s = try Sandbox()
+        try s.write("models/model.json", #"{"w": [0.1, 0.2, 0.3], "b": 0.5}"# + "\n")
+        try s.write("data/config.json", #"{"lr": 0.1}"# + "\n")
+        try s.write("data/rows.json", #"{"id": 1, "v": 2}"# + "\n" + #"{"id": 2, "v": 3}"# + "\n")
+        try s.mlvOK("track", "models/model.json", "data/config.json", "data/rows.json")
+        try s.mlvOK("commit", "-m", "one")
+        #expect(String(decoding: s.read("models/model.json.mlv") ?? [], as: UTF8.self).contains("kind: model"))
+        try s.write("models/model.json", #"{"w": [9.1, 9.2, 9.3], "b": 7.5}"# + "\n")
+        try s.write("data/config.json", #"{"lr": 0.2}"# + "\n")
+        try s.write("data/rows.json", #"{"id": 1, "v": 2}"# + "\n" + #"{"id": 2, "v": 4}"# + "\n" + #"{"id": 3, "v": 5}"# + "\n")
+        try s.mlvOK("commit", "-m", "two")
+        let json = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", "json").stdout.utf8)) as! [String: Any]
+        let targets = Dictionary(uniqueKeysWithValues: (json["targets"] as! [[String: Any]]).map { ($0["path"] as! String, $0) })
+        #expect(targets["models/model.json"]?["kind"] as? String == "model")
+        #expect(targets["models/model.json"]?["table"] == nil && targets["data/config.json"]?["table"] == nil, "\(targets)")
+        let rows = (targets["data/rows.json"]?["table"] as? [String: Any])?["rows"] as? [String: Any]
+        #expect(rows?["old"] as? Int == 2 && rows?["new"] as? Int == 3, "\(String(describing: targets["data/rows.json"]))")
+    }
+
+    /// A metrics file a stage wrote for the first time is new, not modified.
+    @Test func aMetricsFileInNoCommitYetIsNew() throws {
+        let s = try Sandbox()
+        try s.write("in.txt", "a\n")
+        try s.mlvOK("track", "in.txt")
+        try s.mlvOK("commit", "-m", "base")
+        try s.mlvOK("stage", "add", "t", "--dep", "in.txt", "--metrics", "eval.json", "--", "sh", "-c", #"echo '{"acc": 1}' > eval.json"#)
+        try s.mlvOK("repro")
+        let st = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("status", "--json").stdout.utf8)) as! [String: Any]
+        let files = st["git_files"] as? [[String: Any]] ?? st["gitFiles"] as? [[String: Any]] ?? []
+        #expect(files.first { $0["path"] as? String == "eval.json" }?["state"] as? String == "new", "\(st)")
+        try s.mlvOK("commit", "-m", "ran")
+        try s.write("eval.json", #"{"acc": 2}"# + "\n")
+        try s.git("add", "eval.json")
+        #expect(try s.mlvOK("status").stdout.contains("modified:"), "a changed metrics file is modified")
+    }
 }

@@ -232,7 +232,19 @@ enum TableFormat {
         let bytes = head.prefix(64 * 1024)
         if bytes.contains(0) { return nil }
         guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else { return nil }
-        if bytes[first] == UInt8(ascii: "{") { self = .jsonLines; return }
+        if bytes[first] == UInt8(ascii: "{") {
+            // JSON Lines only when two records show: one object on its first line, and a
+            // second line that starts another. A JSON document (a model's weights, a
+            // config, pretty-printed or on one line) is no table.
+            let lines = bytes[first...].split(separator: 0x0A, maxSplits: 2, omittingEmptySubsequences: true)
+            func trimmed(_ l: Slice<UnsafeRawBufferPointer>) -> [UInt8] {
+                Array(l.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }.reversed())
+            }
+            guard lines.count >= 2, trimmed(lines[0]).last == UInt8(ascii: "}"),
+                  trimmed(lines[1]).first == UInt8(ascii: "{") else { return nil }
+            self = .jsonLines
+            return
+        }
         let line = bytes[first...].prefix { $0 != 0x0A }
         let tabs = line.filter { $0 == 0x09 }.count, commas = line.filter { $0 == UInt8(ascii: ",") }.count
         if tabs > 0 && tabs >= commas { self = .delimited(0x09) }
