@@ -103,3 +103,38 @@ import Testing
         }
     }
 }
+
+@Suite struct CellHashTests {
+    /// SipHash-2-4-128 against the reference vectors (key 00..0f, message 00..len-1).
+    @Test func siphash128MatchesTheReferenceVectors() {
+        let k0 = UInt64(0x0706_0504_0302_0100), k1 = UInt64(0x0f0e_0d0c_0b0a_0908)
+        func digest(_ len: Int) -> [UInt8] {
+            let (a, b) = (0..<len).map { UInt8($0) }.withUnsafeBytes { siphash128($0, k0: k0, k1: k1) }
+            return withUnsafeBytes(of: a.littleEndian, Array.init) + withUnsafeBytes(of: b.littleEndian, Array.init)
+        }
+        #expect(digest(0) == [0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93])
+        #expect(digest(1) == [0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22, 0xfc, 0x45])
+    }
+
+    /// The exact quotient, correctly rounded: checked against Python's Fraction -> float.
+    @Test func roundedQuotientIsCorrectlyRounded() throws {
+        let cases: [(Int128, Int)] = [(450_359_962_737_049_825, 50), (1, 3), (-7, 2), (88_282_482_761_705_840 + 135, 10),
+                                      (Int128(Int64.max) * 1000 + 1, 999), (0, 5), (5, 1), (9_007_199_254_740_993, 1)]
+        let script = "import sys\nfrom fractions import Fraction\nfor l in sys.stdin:\n    a, b = l.split()\n    print(float(Fraction(int(a), int(b))).hex())"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script]
+        let out = Pipe(), inp = Pipe()
+        p.standardOutput = out; p.standardInput = inp
+        try p.run()
+        inp.fileHandleForWriting.write(Data(cases.map { "\($0.0) \($0.1)\n" }.joined().utf8))
+        try inp.fileHandleForWriting.close()
+        let want = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        p.waitUntilExit()
+        #expect(want.count == cases.count)
+        for (c, w) in zip(cases, want) {
+            let got = roundedQuotient(c.0, c.1)
+            #expect(Double(String(w)) == got, "\(c): \(got) vs \(w)")
+        }
+    }
+}

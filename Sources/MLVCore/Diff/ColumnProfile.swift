@@ -74,8 +74,9 @@ struct ColumnProfile {
     var minNumberText: [UInt8]? = nil, maxNumberText: [UInt8]? = nil
     var minText: [UInt8]? = nil, maxText: [UInt8]? = nil
     var sample = Reservoir(capacity: 4096, seed: 0x6d6c76)
-    /// Value counts for categorical drift (by value hash), capped at `categoryLimit` distinct values.
-    var categories: [UInt64: Int] = [:]
+    /// Value counts for categorical drift, by the value's 128-bit identity (`cellHash128`: two
+    /// values never share a count by a 64-bit accident), capped at `categoryLimit` distinct values.
+    var categories: [Cell128: Int] = [:]
     var otherCategories = 0
 
     static let categoryLimit = 2000
@@ -88,8 +89,8 @@ struct ColumnProfile {
     mutating func add(_ v: ArraySlice<UInt8>) {
         if isNull(v) { nulls += 1; return }
         count += 1
-        let (h, h2) = murmur3(v)
-        distinct.add(h, h2)
+        let (h, h2) = cellHash128(v)
+        distinct.add(h, h2, estimateHash: murmur3(v).0)
         let t: ColumnType
         if let n = parseNumber(v) {
             t = n.isInteger ? .integer : .float
@@ -118,7 +119,7 @@ struct ColumnProfile {
         }
         type = type.merged(t)
         if t != .integer && t != .float {
-            let key = h
+            let key = Cell128(a: h, b: h2)
             if categories[key] != nil || categories.count < ColumnProfile.categoryLimit { categories[key, default: 0] += 1 }
             else { otherCategories += 1 }
         }
@@ -322,15 +323,21 @@ func numericPSI(_ a: [Double], _ b: [Double]) -> Double? {
 }
 
 /// PSI over categories (values outside the tracked categories pooled as one).
-func categoricalPSI(_ a: [UInt64: Int], _ aOther: Int, _ b: [UInt64: Int], _ bOther: Int) -> Double? {
+/// A value's 128-bit identity (see `cellHash128`), ordered so that category order is stable.
+struct Cell128: Hashable, Comparable {
+    let a: UInt64, b: UInt64
+    static func < (x: Cell128, y: Cell128) -> Bool { (x.a, x.b) < (y.a, y.b) }
+}
+
+func categoricalPSI(_ a: [Cell128: Int], _ aOther: Int, _ b: [Cell128: Int], _ bOther: Int) -> Double? {
     let ta = a.values.reduce(aOther, +), tb = b.values.reduce(bOther, +)
     guard ta > 0, tb > 0 else { return nil }
-    let keys = Set(a.keys).union(b.keys).sorted()
-    var pa = keys.map { Double(a[$0] ?? 0) / Double(ta) }
-    var pb = keys.map { Double(b[$0] ?? 0) / Double(tb) }
-    pa.append(Double(aOther) / Double(ta))
-    pb.append(Double(bOther) / Double(tb))
-    return psi(pa, pb)
+    // Summed in the order of the shares, not of the hashes (keyed afresh in each run), so
+    // that the figure is the same to the last digit every time.
+    var shares = Set(a.keys).union(b.keys).map { (Double(a[$0] ?? 0) / Double(ta), Double(b[$0] ?? 0) / Double(tb)) }
+    shares.sort { $0 < $1 }
+    shares.append((Double(aOther) / Double(ta), Double(bOther) / Double(tb)))
+    return psi(shares.map(\.0), shares.map(\.1))
 }
 
 /// Σ (b − a) · ln(b / a), with empty bins floored at 1e-4 so the sum stays finite.
