@@ -395,31 +395,40 @@ func murmur3(_ p: UnsafeRawBufferPointer, seed: UInt64 = 0x6d6c_76) -> (UInt64, 
 /// SipHash-2-4 with 128-bit output (Aumasson and Bernstein's reference) of `p` under the key
 /// (k0, k1); the first word is the digest's first 8 bytes read little-endian.
 func siphash128(_ p: UnsafeRawBufferPointer, k0: UInt64, k1: UInt64) -> (UInt64, UInt64) {
-    var v0: UInt64 = 0x736f_6d65_7073_6575 ^ k0, v1: UInt64 = 0x646f_7261_6e64_6f6d ^ k1 ^ 0xee
-    var v2: UInt64 = 0x6c79_6765_6e65_7261 ^ k0, v3: UInt64 = 0x7465_6462_7974_6573 ^ k1
-    @inline(__always) func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
-    @inline(__always) func round() {
-        v0 = v0 &+ v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
-        v2 = v2 &+ v3; v3 = rotl(v3, 16); v3 ^= v2
-        v0 = v0 &+ v3; v3 = rotl(v3, 21); v3 ^= v0
-        v2 = v2 &+ v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32)
-    }
+    var s = SipState(v0: 0x736f_6d65_7073_6575 ^ k0, v1: 0x646f_7261_6e64_6f6d ^ k1 ^ 0xee,
+                     v2: 0x6c79_6765_6e65_7261 ^ k0, v3: 0x7465_6462_7974_6573 ^ k1)
     let len = p.count
     var off = 0
     while off + 8 <= len {
         let m = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: off, as: UInt64.self))
-        v3 ^= m; round(); round(); v0 ^= m
+        s.v3 ^= m; s.round(); s.round(); s.v0 ^= m
         off += 8
     }
     var b = UInt64(truncatingIfNeeded: len) << 56
     for j in 0..<(len - off) { b |= UInt64(p[off + j]) << UInt64(8 * j) }
-    v3 ^= b; round(); round(); v0 ^= b
-    v2 ^= 0xee
-    round(); round(); round(); round()
-    let h0 = v0 ^ v1 ^ v2 ^ v3
-    v1 ^= 0xdd
-    round(); round(); round(); round()
-    return (h0, v0 ^ v1 ^ v2 ^ v3)
+    s.v3 ^= b; s.round(); s.round(); s.v0 ^= b
+    s.v2 ^= 0xee
+    s.round(); s.round(); s.round(); s.round()
+    let h0 = s.v0 ^ s.v1 ^ s.v2 ^ s.v3
+    s.v1 ^= 0xdd
+    s.round(); s.round(); s.round(); s.round()
+    return (h0, s.v0 ^ s.v1 ^ s.v2 ^ s.v3)
+}
+
+/// SipHash's four words (a struct, not captured locals: no closure boxes in the hot loop).
+private struct SipState {
+    var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
+
+    @inline(__always) mutating func round() {
+        v0 = v0 &+ v1; v1 = v1.rotl(13); v1 ^= v0; v0 = v0.rotl(32)
+        v2 = v2 &+ v3; v3 = v3.rotl(16); v3 ^= v2
+        v0 = v0 &+ v3; v3 = v3.rotl(21); v3 ^= v0
+        v2 = v2 &+ v1; v1 = v1.rotl(17); v1 ^= v2; v2 = v2.rotl(32)
+    }
+}
+
+private extension UInt64 {
+    @inline(__always) func rotl(_ r: UInt64) -> UInt64 { (self << r) | (self >> (64 - r)) }
 }
 
 /// A cell's 128-bit identity for distinct counts and drift categories, where keeping the
