@@ -114,8 +114,10 @@ struct Smallest<T> {
     mutating func offer(_ x: T) {
         guard n > 0 else { return }
         if items.count == n { guard let last = items.last, less(x, last) else { return }; items.removeLast() }
-        let i = items.firstIndex { less(x, $0) } ?? items.count
-        items.insert(x, at: i)
+        // Binary search: --rows may ask for thousands.
+        var lo = 0, hi = items.count
+        while lo < hi { let m = (lo + hi) / 2; if less(x, items[m]) { hi = m } else { lo = m + 1 } }
+        items.insert(x, at: lo)
     }
     mutating func merge(_ o: Smallest<T>) { for x in o.items { offer(x) } }
 }
