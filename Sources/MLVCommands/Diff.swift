@@ -113,7 +113,10 @@ struct Diff: ParsableCommand {
         compared has them it is an error (a typo, exit 2). `--key data/a.csv=id,ts` \
         keys one dataset (or the tables of a folder target), overrides the global key and \
         mlv.yaml's, and a column it names must exist (exit 2 otherwise); PATH is what comes \
-        before the last `=`.
+        before the last `=`. Rows are compared by the bytes of their cells. Rows sharing a \
+        key are matched as a multiset within the key: identical rows pair off, a key left \
+        with one old and one new row is one modified row, and the other rows left are added \
+        or removed, so old + added - removed = new always.
 
         Symbols: + added  - removed  ~ modified  > renamed  ▲ up  ▼ down  ! drifted
 

@@ -58,15 +58,25 @@ struct ColumnProfile {
     var nulls = 0
     /// Shared by the copies of this profile: a class, owned by `pool` for spilling.
     let distinct: DistinctCounter
-    var mean = 0.0, m2 = 0.0, numeric = 0
+    var numeric = 0
+    /// Mean and variance are taken of the values minus the first one (exactly, for integers
+    /// within Int64): Welford on the values themselves lost the digits of huge values with a
+    /// small spread (ids above 2^53 gave a std of 27.9 for 14.6).
+    var shift = 0.0, shiftInt: Int64? = nil
+    var shiftedMean = 0.0, m2 = 0.0
+    /// The exact sum while every value is an integer within Int64: the mean is then the
+    /// correctly rounded quotient.
+    var intSum: Int128 = 0, allIntegers = true
     var minNumber = Double.infinity, maxNumber = -Double.infinity
+    var minInt: Int64? = nil, maxInt: Int64? = nil
     /// The cells holding the smallest and largest number, as written: min and max print the
     /// file's text (a double would turn 9007199254740993 into ...992).
     var minNumberText: [UInt8]? = nil, maxNumberText: [UInt8]? = nil
     var minText: [UInt8]? = nil, maxText: [UInt8]? = nil
     var sample = Reservoir(capacity: 4096, seed: 0x6d6c76)
-    /// Value counts for categorical drift (by value hash), capped at `categoryLimit` distinct values.
-    var categories: [UInt64: Int] = [:]
+    /// Value counts for categorical drift, by the value's 128-bit identity (`cellHash128`: two
+    /// values never share a count by a 64-bit accident), capped at `categoryLimit` distinct values.
+    var categories: [Cell128: Int] = [:]
     var otherCategories = 0
 
     static let categoryLimit = 2000
@@ -79,19 +89,29 @@ struct ColumnProfile {
     mutating func add(_ v: ArraySlice<UInt8>) {
         if isNull(v) { nulls += 1; return }
         count += 1
-        let (h, h2) = murmur3(v)
-        distinct.add(h, h2)
+        let (h, h2) = cellHash128(v)
+        distinct.add(h, h2, estimateHash: murmur3(v).0)
         let t: ColumnType
         if let n = parseNumber(v) {
             t = n.isInteger ? .integer : .float
             numeric += 1
             let x = n.value
-            let d = x - mean
-            mean += d / Double(numeric)
-            m2 += d * (x - mean)
-            if x < minNumber || minNumberText == nil { minNumber = x; minNumberText = Array(v) }
-            if x > maxNumber || maxNumberText == nil { maxNumber = x; maxNumberText = Array(v) }
-            sample.add(x)
+            if numeric == 1 { shift = x; shiftInt = n.int }
+            let d: Double
+            if let xi = n.int, let si = shiftInt { d = Double(Int128(xi) - Int128(si)) }
+            else { d = x - shift }
+            let delta = d - shiftedMean
+            shiftedMean += delta / Double(numeric)
+            m2 += delta * (d - shiftedMean)
+            if let xi = n.int { intSum += Int128(xi) } else { allIntegers = false }
+            // Integers compare exactly (two ids above 2^53 can share a double).
+            func less(_ a: Double, _ ai: Int64?, _ b: Double, _ bi: Int64?) -> Bool {
+                if let ai, let bi { return ai < bi }
+                return a < b
+            }
+            if minNumberText == nil || less(x, n.int, minNumber, minInt) { minNumber = x; minInt = n.int; minNumberText = Array(v) }
+            if maxNumberText == nil || less(maxNumber, maxInt, x, n.int) { maxNumber = x; maxInt = n.int; maxNumberText = Array(v) }
+            sample.add(x, exact: n.int)
         } else {
             t = isBool(v) ? .bool : (isDateTime(v) ? .datetime : .string)
             if minText == nil || bytesBefore(v, minText![...]) { minText = Array(v) }
@@ -99,7 +119,7 @@ struct ColumnProfile {
         }
         type = type.merged(t)
         if t != .integer && t != .float {
-            let key = h
+            let key = Cell128(a: h, b: h2)
             if categories[key] != nil || categories.count < ColumnProfile.categoryLimit { categories[key, default: 0] += 1 }
             else { otherCategories += 1 }
         }
@@ -112,7 +132,7 @@ struct ColumnProfile {
         return ColumnStats(
             index: index, type: type, count: count, nulls: nulls, distinct: d,
             distinctExact: distinct.exact, distinctError: distinct.exact ? nil : HyperLogLog.relativeError,
-            mean: isNumeric ? mean : nil,
+            mean: isNumeric ? (allIntegers ? roundedQuotient(intSum, numeric) : shift + shiftedMean) : nil,
             std: isNumeric && numeric > 1 ? (m2 / Double(numeric - 1)).squareRoot() : (isNumeric ? 0 : nil),
             min: (isNumeric ? minNumberText : minText).map { String(decoding: $0, as: UTF8.self) },
             max: (isNumeric ? maxNumberText : maxText).map { String(decoding: $0, as: UTF8.self) },
@@ -154,12 +174,14 @@ func isDateTime(_ v: ArraySlice<UInt8>) -> Bool {
     return v.count == 10 || v[s + 10] == UInt8(ascii: "T") || v[s + 10] == UInt8(ascii: " ")
 }
 
-/// A decimal number (what strtod takes, minus hex, inf and nan), and whether it is an integer.
-func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool)? {
+/// A decimal number (what strtod takes, minus hex, inf and nan), whether it is an integer,
+/// and for an integer within Int64 its exact value.
+func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool, int: Int64?)? {
     guard !v.isEmpty, v.count < 64 else { return nil }
     var integer = true
     var digits = 0
     var magnitude: Int64 = 0
+    var wide: UInt64 = 0, fits = true     // the magnitude past 18 digits, while it fits
     var negative = false
     var i = v.startIndex
     for c in v {
@@ -167,6 +189,11 @@ func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool)? {
         case 48...57:
             digits += 1
             if integer && digits <= 18 { magnitude = magnitude * 10 + Int64(c - 48) }
+            if integer && fits {
+                let (m, o1) = wide.multipliedReportingOverflow(by: 10)
+                let (s, o2) = m.addingReportingOverflow(UInt64(c - 48))
+                if o1 || o2 { fits = false } else { wide = s }
+            }
         case UInt8(ascii: "-"), UInt8(ascii: "+"):
             if i == v.startIndex { negative = c == UInt8(ascii: "-") }
             else if v[i - 1] | 0x20 != UInt8(ascii: "e") { return nil }
@@ -178,7 +205,12 @@ func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool)? {
     }
     guard digits > 0 else { return nil }
     // Integers up to 18 digits without strtod; everything else through it, from a stack buffer.
-    if integer && digits <= 18 { return (Double(negative ? -magnitude : magnitude), true) }
+    if integer && digits <= 18 { let m = negative ? -magnitude : magnitude; return (Double(m), true, m) }
+    var exact: Int64? = nil
+    if integer && fits {
+        if negative { exact = wide <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- wide) : nil }
+        else { exact = wide <= UInt64(Int64.max) ? Int64(wide) : nil }
+    }
     let x = withUnsafeTemporaryAllocation(of: CChar.self, capacity: v.count + 1) { buf -> Double in
         var j = 0
         for c in v { buf[j] = CChar(bitPattern: c); j += 1 }
@@ -188,7 +220,8 @@ func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool)? {
         return end == buf.baseAddress! + v.count ? r : .nan
     }
     guard x.isFinite else { return nil }
-    return (x, integer)
+    // An integer within Int64 converts exactly rounded from its exact value (as strtod does).
+    return (exact.map { Double($0) } ?? x, integer, exact)
 }
 
 /// 64-bit FNV-1a, for cell and row identities within one diff.
@@ -245,16 +278,27 @@ struct Reservoir {
         state = seed
     }
 
-    mutating func add(_ x: Double) {
+    /// The sampled values' exact integers, while every value added is one within Int64: the
+    /// median of two huge ids is then the rounded exact midpoint, not that of two rounded doubles.
+    private var ints: [Int64]? = []
+
+    mutating func add(_ x: Double, exact: Int64? = nil) {
         seen += 1
-        if values.count < capacity { values.append(x); return }
+        if exact == nil { ints = nil }
+        if values.count < capacity { values.append(x); if let exact { ints?.append(exact) }; return }
         state = state &* 6364136223846793005 &+ 1442695040888963407
         let j = Int((state >> 33) % UInt64(seen))
-        if j < capacity { values[j] = x }
+        if j < capacity { values[j] = x; if let exact { ints?[j] = exact } }
     }
 
     var median: Double? {
         guard !values.isEmpty else { return nil }
+        if let ints, ints.count == values.count {
+            let s = ints.sorted()
+            if s.count % 2 == 1 { return Double(s[s.count / 2]) }
+            // Double(a + b) is correctly rounded, and halving it is exact.
+            return Double(Int128(s[s.count / 2 - 1]) + Int128(s[s.count / 2])) / 2
+        }
         let s = values.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
@@ -279,15 +323,21 @@ func numericPSI(_ a: [Double], _ b: [Double]) -> Double? {
 }
 
 /// PSI over categories (values outside the tracked categories pooled as one).
-func categoricalPSI(_ a: [UInt64: Int], _ aOther: Int, _ b: [UInt64: Int], _ bOther: Int) -> Double? {
+/// A value's 128-bit identity (see `cellHash128`), ordered so that category order is stable.
+struct Cell128: Hashable, Comparable {
+    let a: UInt64, b: UInt64
+    static func < (x: Cell128, y: Cell128) -> Bool { (x.a, x.b) < (y.a, y.b) }
+}
+
+func categoricalPSI(_ a: [Cell128: Int], _ aOther: Int, _ b: [Cell128: Int], _ bOther: Int) -> Double? {
     let ta = a.values.reduce(aOther, +), tb = b.values.reduce(bOther, +)
     guard ta > 0, tb > 0 else { return nil }
-    let keys = Set(a.keys).union(b.keys).sorted()
-    var pa = keys.map { Double(a[$0] ?? 0) / Double(ta) }
-    var pb = keys.map { Double(b[$0] ?? 0) / Double(tb) }
-    pa.append(Double(aOther) / Double(ta))
-    pb.append(Double(bOther) / Double(tb))
-    return psi(pa, pb)
+    // Summed in the order of the shares, not of the hashes (keyed afresh in each run), so
+    // that the figure is the same to the last digit every time.
+    var shares = Set(a.keys).union(b.keys).map { (Double(a[$0] ?? 0) / Double(ta), Double(b[$0] ?? 0) / Double(tb)) }
+    shares.sort { $0 < $1 }
+    shares.append((Double(aOther) / Double(ta), Double(bOther) / Double(tb)))
+    return psi(shares.map(\.0), shares.map(\.1))
 }
 
 /// Σ (b − a) · ln(b / a), with empty bins floored at 1e-4 so the sum stays finite.
@@ -308,4 +358,27 @@ func bytesBefore(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
         if c != 0 { return c < 0 }
     }
     return a.count < b.count
+}
+
+/// `num / den` correctly rounded to a double (ties to even): the mean of integers exactly as
+/// Python's `statistics.mean` (exact fractions) gives it. Long division to 55 significant
+/// bits, with the remainder as the sticky bit.
+func roundedQuotient(_ num: Int128, _ den: Int) -> Double {
+    guard den > 0 else { return .nan }
+    let d = UInt128(den)
+    var q = num.magnitude / d, r = num.magnitude % d
+    var exponent = 0
+    while q < (UInt128(1) << 54) && (q != 0 || r != 0) {
+        r <<= 1
+        q <<= 1
+        if r >= d { q |= 1; r -= d }
+        exponent -= 1
+    }
+    if q == 0 { return 0 }
+    let drop = (128 - q.leadingZeroBitCount) - 53
+    var m = q >> drop
+    let rest = q & ((UInt128(1) << drop) - 1), half = UInt128(1) << (drop - 1)
+    if rest > half || (rest == half && (r != 0 || m & 1 == 1)) { m += 1 }
+    let v = Double(sign: .plus, exponent: drop + exponent, significand: Double(m))
+    return num < 0 ? -v : v
 }

@@ -3,11 +3,12 @@ import MLVStore
 
 /// Exact distinct counts for the columns of one diff, within a memory budget.
 ///
-/// Each column keeps the 128-bit hashes (MurmurHash3 x64/128) of the values it has seen in an
-/// open-addressing table. Two different values count as one only if their 128-bit hashes are
-/// equal: for n distinct values that happens with probability below n²/2¹²⁹ (1.5e-25 for ten
-/// million values, 1.5e-15 for 10¹²), far below the chance of a disk or memory error, so the
-/// count is reported as exact. (A 64-bit hash would have given 2.7e-6 for ten million, and
+/// Each column keeps the 128-bit hashes (`cellHash128`: SipHash-2-4-128 under a random key) of
+/// the values it has seen in an open-addressing table. Two different values count as one only
+/// if their 128-bit hashes are equal: for n distinct values that happens with probability
+/// below n²/2¹²⁹ (1.5e-25 for ten million values, 1.5e-15 for 10¹²), whatever the values (the
+/// key is secret), far below the chance of a disk or memory error, so the count is reported
+/// as exact. (A 64-bit hash would have given 2.7e-6 for ten million, and
 /// exact bytes would cost the values' own size.)
 ///
 /// The tables of all columns of a diff share `budget` bytes. When a table would grow past it,
@@ -124,9 +125,10 @@ final class DistinctCounter {
     static let pendingCapacity = 512
     static let batchFrom = 1 << 16
 
-    /// Adds one value, given its 128-bit hash.
-    @inline(__always) func add(_ h1: UInt64, _ h2: UInt64) {
-        hll.add(h1)
+    /// Adds one value, given its 128-bit hash, and for the HyperLogLog a hash of fixed seed
+    /// (`murmur3`), so that an estimate is the same in every run (the 128-bit one is keyed afresh).
+    @inline(__always) func add(_ h1: UInt64, _ h2: UInt64, estimateHash: UInt64? = nil) {
+        hll.add(estimateHash ?? h1)
         guard exact else { return }
         // Zero marks an empty slot; the one value hashing to zero shares a slot with one.
         var key = UInt128(h1) << 64 | UInt128(h2)
@@ -389,3 +391,60 @@ func murmur3(_ p: UnsafeRawBufferPointer, seed: UInt64 = 0x6d6c_76) -> (UInt64, 
     h1 = h1 &+ h2; h2 = h2 &+ h1
     return (h1, h2)
 }
+
+/// SipHash-2-4 with 128-bit output (Aumasson and Bernstein's reference) of `p` under the key
+/// (k0, k1); the first word is the digest's first 8 bytes read little-endian.
+func siphash128(_ p: UnsafeRawBufferPointer, k0: UInt64, k1: UInt64) -> (UInt64, UInt64) {
+    var s = SipState(v0: 0x736f_6d65_7073_6575 ^ k0, v1: 0x646f_7261_6e64_6f6d ^ k1 ^ 0xee,
+                     v2: 0x6c79_6765_6e65_7261 ^ k0, v3: 0x7465_6462_7974_6573 ^ k1)
+    let len = p.count
+    var off = 0
+    while off + 8 <= len {
+        let m = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: off, as: UInt64.self))
+        s.v3 ^= m; s.round(); s.round(); s.v0 ^= m
+        off += 8
+    }
+    var b = UInt64(truncatingIfNeeded: len) << 56
+    for j in 0..<(len - off) { b |= UInt64(p[off + j]) << UInt64(8 * j) }
+    s.v3 ^= b; s.round(); s.round(); s.v0 ^= b
+    s.v2 ^= 0xee
+    s.round(); s.round(); s.round(); s.round()
+    let h0 = s.v0 ^ s.v1 ^ s.v2 ^ s.v3
+    s.v1 ^= 0xdd
+    s.round(); s.round(); s.round(); s.round()
+    return (h0, s.v0 ^ s.v1 ^ s.v2 ^ s.v3)
+}
+
+/// SipHash's four words (a struct, not captured locals: no closure boxes in the hot loop).
+private struct SipState {
+    var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
+
+    @inline(__always) mutating func round() {
+        v0 = v0 &+ v1; v1 = v1.rotl(13); v1 ^= v0; v0 = v0.rotl(32)
+        v2 = v2 &+ v3; v3 = v3.rotl(16); v3 ^= v2
+        v0 = v0 &+ v3; v3 = v3.rotl(21); v3 ^= v0
+        v2 = v2 &+ v1; v1 = v1.rotl(17); v1 ^= v2; v2 = v2.rotl(32)
+    }
+}
+
+private extension UInt64 {
+    @inline(__always) func rotl(_ r: UInt64) -> UInt64 { (self << r) | (self >> (64 - r)) }
+}
+
+/// A cell's 128-bit identity for distinct counts and drift categories, where keeping the
+/// bytes of every distinct value would cost their own size: SipHash-2-4-128 under a key drawn
+/// at random for each run of mlv. SipHash is a pseudorandom function: without the key, no one
+/// can choose values that collide more often than random ones do (MurmurHash3, used before,
+/// has published seed-independent collisions, so a crafted file could make two different
+/// values count as one). Two of n distinct values then collide with probability below
+/// n²/2¹²⁹ (1.5e-25 for ten million values), far below a disk or memory error: the count is
+/// reported as exact. Rows and cells compared between versions never rely on a hash (bytes
+/// are compared: see `RowMatcher`).
+@inline(__always) func cellHash128(_ v: ArraySlice<UInt8>) -> (UInt64, UInt64) {
+    v.withUnsafeBytes { siphash128($0, k0: cellHashKey.0, k1: cellHashKey.1) }
+}
+
+let cellHashKey: (UInt64, UInt64) = {
+    var g = SystemRandomNumberGenerator()
+    return (g.next(), g.next())
+}()

@@ -7,7 +7,8 @@ public struct TableDiff: Codable, Sendable {
         public var new: Int
         public var added: Int
         public var removed: Int
-        /// Rows matched by key whose cells (in columns both versions have) differ.
+        /// Keys left with exactly one old and one new row (after identical rows of the key
+        /// paired off) whose cells, in columns both versions have, differ.
         public var modified: Int
         public var duplicateKeysOld: Int
         public var duplicateKeysNew: Int
@@ -105,9 +106,9 @@ public struct TableDiffOptions: Sendable {
     public var key: [String] = []          // empty: rows compared as a multiset
     public var rowSamples = 5              // modified rows with cell detail, added/removed samples
     public var driftThreshold = 0.2
-    /// Keyed diffs of big tables: rows are hash-partitioned by key into this many pairs of
-    /// files under `spillDirectory`, and each pair is compared in memory in turn, so memory
-    /// is bounded by one partition. 1 = everything in memory.
+    /// Big tables: rows are partitioned by key (unkeyed: by the whole row) into this many
+    /// pairs of files under `spillDirectory`, and each pair is compared in memory in turn, so
+    /// memory is bounded by one partition. 1 = everything in memory.
     public var partitions = 1
     public var spillDirectory = "/tmp"
     /// `key` is the global `--key`, given for every dataset: a table lacking one of its
@@ -126,8 +127,9 @@ public struct TableDiffOptions: Sendable {
 }
 
 /// Compares two tables streamed from `open(side)` (called again when a side must be read a
-/// second time, for samples). Memory: per old row, a key hash and one 32-bit hash per shared
-/// column (about 50 bytes for ten columns), never the rows themselves.
+/// second time, for samples). Rows are matched by the bytes of their shared cells (see
+/// `matchRows`): memory holds the old table's shared cells (one partition of it for big
+/// tables), never a hash standing in for them.
 func diffTables(oldName: String, newName: String, separator: UInt8, options: TableDiffOptions,
                 open: (_ newSide: Bool) throws -> ByteStream) throws -> TableDiff {
     try diffTables(oldName: oldName, newName: newName, format: .delimited(separator), options: options, open: open)
@@ -142,7 +144,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
         case .jsonLines: return try JSONLinesReader(stream: open(newSide), name: name)
         }
     }
-    var a = try reader(false)
+    let a = try reader(false)
     let b = try reader(true)
     let ha = a.header, hb = b.header
     // Columns are matched by name and occurrence (the 2nd `v` of one version with the 2nd
@@ -184,7 +186,6 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     let keyA = options.key.map { indexA[ColumnID(name: $0, occurrence: 0)]! }
     let keyB = options.key.map { indexB[ColumnID(name: $0, occurrence: 0)]! }
     let keyed = !options.key.isEmpty
-    let width = shared.count
 
     let pool = DistinctPool(budget: options.distinctMemory, spillDirectory: options.spillDirectory)
     var profilesA = ColumnProfile.columns(ha.count, pool: pool)
@@ -193,96 +194,10 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     var addedSample: [[String: String]] = []
     var removedSample: [[String: String]] = []
     var modifiedRows: [TableDiff.ModifiedRow] = []
-    if keyed && options.partitions > 1 {
-        let r = try partitionedKeyedDiff(a: a, b: b, reopen: reader, keyA: keyA, keyB: keyB, sharedA: sharedA, sharedB: sharedB,
-                                         shared: shared, options: options, profilesA: &profilesA, profilesB: &profilesB)
-        (rowsA, rowsB, dupA, dupB, added, removed, modified, cellsChanged) = (r.rowsA, r.rowsB, r.dupA, r.dupB, r.added, r.removed, r.modified, r.cellsChanged)
-        (addedSample, removedSample, modifiedRows) = (r.addedSample, r.removedSample, r.modifiedRows)
-    } else {
-    // Pass 1: the old table.
-    var rowOf: [UInt64: Int32] = [:]           // keyed: key hash -> old row number
-    var cells: [UInt32] = []                    // keyed: width cell hashes per old row
-    var multiset: [UInt64: Int32] = [:]         // unkeyed: row hash -> count
-    while try a.next() {
-        for i in 0..<ha.count { profilesA[i].add(a.field(i)) }
-        if keyed {
-            let k = keyHash(a, keyA)
-            if rowOf[k] != nil { dupA += 1 } else { rowOf[k] = Int32(rowsA) }
-            for c in sharedA { cells.append(UInt32(truncatingIfNeeded: fnv1a(a.field(c)))) }
-        } else {
-            multiset[rowHash(a, sharedA), default: 0] += 1
-        }
-        rowsA += 1
-    }
-
-    // Pass 2: the new table against it.
-    var matched = [Bool](repeating: false, count: keyed ? rowsA : 0)
-    var seenB = Set<UInt64>()
-    var pending: [UInt64: (row: Int32, line: Int, values: [String], changed: [Int])] = [:]  // sampled modified rows
-    var cellHashes = [UInt32](repeating: 0, count: width)
-    while try b.next() {
-        for i in 0..<hb.count { profilesB[i].add(b.field(i)) }
-        rowsB += 1
-        if keyed {
-            let k = keyHash(b, keyB)
-            if !seenB.insert(k).inserted { dupB += 1; continue }
-            guard let r = rowOf[k] else {
-                added += 1
-                if addedSample.count < options.rowSamples { addedSample.append(record(b)) }
-                continue
-            }
-            matched[Int(r)] = true
-            var changed: [Int] = []
-            for (j, c) in sharedB.enumerated() {
-                cellHashes[j] = UInt32(truncatingIfNeeded: fnv1a(b.field(c)))
-                if cellHashes[j] != cells[Int(r) * width + j] { changed.append(j) }
-            }
-            if !changed.isEmpty {
-                modified += 1
-                cellsChanged += changed.count
-                if pending.count < options.rowSamples {
-                    pending[k] = (r, b.line, sharedB.map { b.string($0) }, changed)
-                }
-            }
-        } else {
-            let h = rowHash(b, sharedB)
-            if let n = multiset[h], n > 0 { multiset[h] = n - 1 } else {
-                added += 1
-                if addedSample.count < options.rowSamples { addedSample.append(record(b)) }
-            }
-        }
-    }
-    removed = keyed ? matched.filter { !$0 }.count : multiset.values.reduce(0) { $0 + Int($1) }
-
-    // Pass 3, only when needed: old values of the sampled rows, and removed samples.
-    if (!pending.isEmpty || removed > 0) && options.rowSamples > 0 {
-        a = try reader(false)
-        var row = 0
-        var wanted = Dictionary(pending.map { ($0.value.row, $0.key) }, uniquingKeysWith: { x, _ in x })
-        while try a.next(), (!wanted.isEmpty || removedSample.count < min(options.rowSamples, removed)) {
-            defer { row += 1 }
-            if keyed {
-                if let k = wanted.removeValue(forKey: Int32(row)), let p = pending[k] {
-                    var key: [String: String] = [:]
-                    for (n, c) in zip(options.key, keyA) { key[n] = a.string(c) }
-                    let changes = p.changed.map { j in TableDiff.CellChange(column: shared[j], index: sharedB[j], old: a.string(sharedA[j]), new: p.values[j]) }
-                    modifiedRows.append(TableDiff.ModifiedRow(key: key, line: p.line, cells: changes))
-                }
-                if row < matched.count, !matched[row], removedSample.count < options.rowSamples {
-                    removedSample.append(record(a))
-                }
-            } else {
-                let h = rowHash(a, sharedA)
-                if let n = multiset[h], n > 0, removedSample.count < options.rowSamples {
-                    multiset[h] = n - 1
-                    removedSample.append(record(a))
-                }
-            }
-        }
-        modifiedRows.sort { $0.line < $1.line }
-    }
-
-    }
+    let r = try matchRows(a: a, b: b, reopen: reader, keyA: keyA, keyB: keyB, sharedA: sharedA, sharedB: sharedB,
+                          shared: shared, options: options, profilesA: &profilesA, profilesB: &profilesB)
+    (rowsA, rowsB, dupA, dupB, added, removed, modified, cellsChanged) = (r.rowsA, r.rowsB, r.dupA, r.dupB, r.added, r.removed, r.modified, r.cellsChanged)
+    (addedSample, removedSample, modifiedRows) = (r.addedSample, r.removedSample, r.modifiedRows)
 
     // Schema and per-column statistics.
     var typeChanged: [TableDiff.TypeChange] = []
@@ -366,19 +281,6 @@ func makeHistogram(_ a: [Double], _ b: [Double]) -> TableDiff.Histogram? {
         return h.map { $0 / Double(xs.count) }
     }
     return TableDiff.Histogram(edges: (0...bins).map { lo + Double($0) * width }, old: shares(a), new: shares(b))
-}
-
-/// Identity of a row's key columns (key hash) or of its listed cells (row hash) in one diff.
-func keyHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
-    var h: UInt64 = 0x9e37_79b9_7f4a_7c15
-    for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x1f) }
-    return h
-}
-
-func rowHash(_ r: RowSource, _ cols: [Int]) -> UInt64 {
-    var h: UInt64 = 0x51_7cc1_b727_220a
-    for c in cols { h = fnv1a(r.field(c), seed: h ^ 0x2f) }
-    return h
 }
 
 /// The current row as column label (see `columnLabels`) -> value, for samples.
