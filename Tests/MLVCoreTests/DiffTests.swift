@@ -339,7 +339,10 @@ func tdiff(_ a: String, _ b: String, key: [String] = [], samples: Int = 5) throw
     @Test func formatsAreRecognisedFromContent() {
         #expect(sniff("a,b\n1,2\n") == "csv")
         #expect(sniff("a\tb,c\n1\t2\n") == "tsv")
-        #expect(sniff("\n {\"a\": 1}\n") == "jsonl")
+        #expect(sniff("\n {\"a\": 1}\n {\"a\": 2}\n") == "jsonl")
+        // One JSON document (a model, a config) is no table, on one line or pretty-printed.
+        #expect(sniff("{\"a\": 1}\n") == "none")
+        #expect(sniff("{\n  \"a\": 1\n}\n") == "none")
         #expect(sniff("just text\n") == "none")
         #expect(sniff("a,b\u{0}\n") == "none")
     }
