@@ -12,32 +12,42 @@ protocol RowSource: AnyObject {
 
 extension TableReader: RowSource {}
 
-/// JSON Lines: one JSON object per line. The columns are the first object's keys, in order;
-/// a later key no earlier row had is an error naming the line (a schema that changes mid-file
-/// is not one table). Numbers and booleans keep their JSON spelling (read by `JSONReader`:
-/// a number's text, never a double in between); nested values are compact JSON text with
-/// sorted keys; a missing key or null is an empty (null) cell.
+/// JSON Lines: one JSON object per line; lines of only spaces, tabs and CRs are skipped. The
+/// columns are the union of the objects' keys in order of first appearance (a key first seen
+/// on a later line is a column too; a row without a key has a null cell there). They are known
+/// before the first row: a first pass over the file reads only the keys (memory: the key
+/// set, at most `TableLimits.maxColumns`), the second reads the rows. Numbers and booleans
+/// keep their JSON spelling (read by `JSONReader`: a number's text, never a double in
+/// between); nested values are compact JSON text with sorted keys; a missing key or null is an
+/// empty (null) cell.
 final class JSONLinesReader: RowSource {
     let name: String
-    private let lines: LineReader
+    private var lines: LineReader
     private(set) var header: [String] = []
     private(set) var line = 0
-    private var headerSet: Set<String> = []
+    /// Objects in the file, from the first pass: pointers record it as the table's rows.
+    private(set) var records: UInt64 = 0
     private var values: [[UInt8]] = []
-    private var pending: [String: JSONValue]? = nil
     private let maxColumns: Int
 
-    init(stream: ByteStream, name: String,
+    /// `open` gives the file's bytes from the start, once per pass.
+    init(open: () throws -> ByteStream, name: String,
          maxColumns: Int = TableLimits.maxColumns, maxRecordBytes: Int = TableLimits.maxRecordBytes) throws {
         self.name = name
         self.maxColumns = maxColumns
-        lines = LineReader(stream, name: name, maxLineBytes: maxRecordBytes)
-        if let (entries, n) = try nextObject() {
-            header = entries.map(\.key)
-            headerSet = Set(header)
-            pending = Dictionary(entries, uniquingKeysWith: { _, b in b })
-            line = n
+        lines = LineReader(try open(), name: name, maxLineBytes: maxRecordBytes)
+        var seen: Set<String> = []
+        while let (entries, n) = try nextObject() {
+            records += 1
+            for (k, _) in entries where !seen.contains(k) {
+                if seen.count == maxColumns {
+                    throw DiffError.tooWide(file: name, why: "line \(n) brings the keys past \(maxColumns), the most mlv compares")
+                }
+                seen.insert(k)
+                header.append(k)
+            }
         }
+        lines = LineReader(try open(), name: name, maxLineBytes: maxRecordBytes)
     }
 
     private func nextObject() throws -> ([(key: String, value: JSONValue)], Int)? {
@@ -88,15 +98,10 @@ final class JSONLinesReader: RowSource {
     }
 
     func next() throws -> Bool {
-        let obj: [String: JSONValue]
-        if let p = pending { obj = p; pending = nil } else {
-            guard let (o, n) = try nextObject() else { return false }
-            obj = Dictionary(o, uniquingKeysWith: { _, b in b })
-            line = n
-        }
-        for k in obj.keys where !headerSet.contains(k) {
-            throw DiffError.malformed(file: name, line: line, why: "key \(k.debugDescription) is not in the first row's keys (\(header.prefix(12).joined(separator: ", "))\(header.count > 12 ? ", ..." : ""))")
-        }
+        guard let (o, n) = try nextObject() else { return false }
+        // A repeated key: the last value, as JSON parsers commonly keep.
+        let obj = Dictionary(o, uniquingKeysWith: { _, b in b })
+        line = n
         values = header.map { k in cell(obj[k]) }
         return true
     }
