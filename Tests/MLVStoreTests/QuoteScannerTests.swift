@@ -9,7 +9,7 @@ import Testing
         let bytes = Array(text.utf8)
         var q = QuoteScanner(separator: UInt8(ascii: ","))
         var start = 0
-        for end in cuts + [bytes.count] where end >= start {
+        for end in cuts.map({ min($0, bytes.count) }) + [bytes.count] where end >= start {
             bytes[start..<end].withUnsafeBytes { chunk in
                 if chunk.contains(0x22) || q.inQuotes { _ = q.scan(chunk) } else {
                     _ = q.skip(chunk, lineBreaks: UInt64(chunk.filter { $0 == 0x0A }.count), blanks: countBlankLines(in: chunk))

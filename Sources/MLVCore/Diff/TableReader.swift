@@ -238,7 +238,9 @@ final class TableReader {
 func sniffTable(head: [UInt8], complete: Bool, separator: UInt8) -> (firstIsData: Bool, columns: Int?) {
     let r: TableReader
     do {
-        r = try TableReader(stream: MemoryStream(head), name: "", separator: separator)
+        // No width or record budget: `head` bounds the work, and the pointer's column count
+        // stays exact past them (the real reader refuses such a table with its own error).
+        r = try TableReader(stream: MemoryStream(head), name: "", separator: separator, maxColumns: .max, maxRecordBytes: .max)
     } catch {
         return (false, nil)   // the real reader reports it
     }
