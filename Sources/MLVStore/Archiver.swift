@@ -284,11 +284,12 @@ final class BlockStage: @unchecked Sendable {
                         let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
                         let id = ObjectID.hash(chunk)
                         idOut.value[i] = id
-                        if countLines { bOut.value[i] = countByte(0x0A, in: chunk) }
-                        if findQuotes {
-                            let q = memchr(chunk.baseAddress!, 0x22, chunk.count) != nil
-                            qOut.value[i] = q
-                            if !q { blOut.value[i] = countBlankLines(in: chunk) }
+                        let q = findQuotes && memchr(chunk.baseAddress!, 0x22, chunk.count) != nil
+                        if findQuotes { qOut.value[i] = q }
+                        if findQuotes && !q {
+                            (bOut.value[i], blOut.value[i]) = lineBreaksAndBlanks(in: chunk)   // one pass for both
+                        } else if countLines {
+                            bOut.value[i] = countByte(0x0A, in: chunk)
                         }
                         guard let wr = writer.value else { continue }
                         do {
@@ -438,17 +439,21 @@ struct QuoteScanner {
 
 /// Blank lines (nothing, or a lone CR, before the line break) that start after a line break
 /// of `buf`: those starting before it are the caller's (`QuoteScanner.skip`).
-func countBlankLines(in buf: UnsafeRawBufferPointer) -> UInt64 {
-    guard var p = buf.baseAddress else { return 0 }
+func countBlankLines(in buf: UnsafeRawBufferPointer) -> UInt64 { lineBreaksAndBlanks(in: buf).blanks }
+
+/// Line breaks of `buf`, and its blank lines as `countBlankLines` counts them, in one pass.
+func lineBreaksAndBlanks(in buf: UnsafeRawBufferPointer) -> (breaks: UInt64, blanks: UInt64) {
+    guard var p = buf.baseAddress else { return (0, 0) }
     let start = p, end = p + buf.count
-    var n: UInt64 = 0
+    var n: UInt64 = 0, blanks: UInt64 = 0
     while p < end, let hit = memchr(p, 0x0A, end - p) {
         let at = UnsafeRawPointer(hit) - start
-        if at >= 1 && buf[at - 1] == 0x0A { n += 1 }
-        else if at >= 2 && buf[at - 1] == 0x0D && buf[at - 2] == 0x0A { n += 1 }
+        n += 1
+        if at >= 1 && buf[at - 1] == 0x0A { blanks += 1 }
+        else if at >= 2 && buf[at - 1] == 0x0D && buf[at - 2] == 0x0A { blanks += 1 }
         p = UnsafeRawPointer(hit) + 1
     }
-    return n
+    return (n, blanks)
 }
 
 /// How many times `byte` occurs in `buf` (memchr skips ahead with vector instructions).
