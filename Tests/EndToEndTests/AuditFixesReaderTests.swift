@@ -62,7 +62,7 @@ import Testing
     out = {}
     def put(name, text, truth=None):
         open(sys.argv[1] + "/" + name, "w", newline="").write(text)
-        sniffed = csv.Sniffer().has_header(text)
+        sniffed = csv.Sniffer().has_header(text[:65536])
         records = [row for row in csv.reader(text.splitlines(True)) if row != []]
         header = sniffed if truth is None else truth
         out[name] = {"sniffer": sniffed, "header": header, "rows": len(records) - (1 if header else 0),
@@ -83,6 +83,8 @@ import Testing
     put("names.csv", "name,city\n" + "".join("%s,%s\n" % (r.choice(["Al", "Beatrice", "Chen", "Dmitri"]),
         r.choice(["Paris", "Lima", "Ulaanbaatar", "Oslo"])) for i in range(30)), truth=True)
     put("one.csv", "1,2.5,3\n", truth=False)
+    # Past the 1 MiB both the pointer and the diff sample: they must still agree.
+    put("long.csv", "".join("%d,%.6f,%s\r\n" % (i, r.random(), r.choice(["cat", "dog", "bird"])) for i in range(90000)))
     print(json.dumps(out))
     """#
 
