@@ -98,8 +98,10 @@ struct Diff: ParsableCommand {
 
         Distinct counts are exact; past 8 GiB of spilled hashes in one diff, a column's \
         count is an estimate, marked as such (`distinct_exact` false in JSON). A repeated column name is shown with its position, `v (column 3)`; JSON \
-        gives every column's `index`. A first line of numbers only is data (columns \
-        column_1, column_2, ...).
+        gives every column's `index`. A first line is data when its fields have the types \
+        of their columns in the next 20 rows, in the spirit of Python's csv.Sniffer \
+        (columns column_1, column_2, ...); blank lines are no rows. JSON Lines columns are \
+        the keys of all lines, in order of first appearance.
 
         Limits: a table that does not parse (a ragged row, an unclosed quote), wider than \
         10,000 columns or with a record over 16 MiB, and a safetensors header over 16 MiB, \

@@ -38,8 +38,9 @@ public enum TargetKind: String, CaseIterable, Sendable, Codable {
 ///     snapshot: <64 hex>    absent until the first commit
 ///     size: 1074978071      bytes of data
 ///     files: 1              regular files in the target
-///     rows: 10000000        tabular datasets: data rows (lines after the header)
-///     columns: 12           tabular datasets: header fields
+///     rows: 10000000        tabular datasets: data rows as `mlv diff` reads them (records,
+///                           blank lines and a header left out; see `tableShape`)
+///     columns: 12           tabular datasets: header fields, JSON Lines' distinct keys
 public struct Pointer: Equatable, Sendable {
     public enum TargetType: String, Sendable { case file, dir }
 

@@ -69,25 +69,32 @@ final class Snapshotter {
         }
         switch st.st_mode & S_IFMT {
         case S_IFREG:
-            let separator = kind == .dataset ? tabularSeparator(target) : nil
+            let format = kind == .dataset ? TableFormat(path: target) : nil
+            var separator: UInt8? = nil
+            if case .delimited(let sep)? = format { separator = sep }
             let (id, archived) = try file(target, st, tableSeparator: separator)
             // The bytes read, not the stat taken before: a file growing meanwhile must not get
             // a size its manifest does not have (readers refuse that mismatch).
             var s = WorkingSnapshot(id: id, type: .file, size: archived?.size ?? UInt64(st.st_size), files: 1,
                                     executable: FileStat(st).isExecutable)
             if let sep = separator {
-                if let a = archived, let breaks = a.lineBreaks {
-                    (s.rows, s.columns) = tableShape(lineBreaks: breaks, endsWithLineBreak: a.endsWithLineBreak,
-                                                     header: a.firstLine, separator: sep)
+                if let a = archived, let records = a.records {
+                    (s.rows, s.columns) = tableShape(records: records, head: a.head, size: a.size, separator: sep)
                 } else if let p = previous, p.snapshot == id {
                     s.rows = p.rows
                     s.columns = p.columns
                 } else if needsShape {
                     let a = try archiver.archiveFile(at: abs, countLines: true, tableSeparator: sep)
-                    if a.id == id, let breaks = a.lineBreaks {
-                        (s.rows, s.columns) = tableShape(lineBreaks: breaks, endsWithLineBreak: a.endsWithLineBreak,
-                                                         header: a.firstLine, separator: sep)
+                    if a.id == id, let records = a.records {
+                        (s.rows, s.columns) = tableShape(records: records, head: a.head, size: a.size, separator: sep)
                     }
+                }
+            } else if case .jsonLines? = format {
+                if let p = previous, p.snapshot == id, archived == nil {
+                    s.rows = p.rows
+                    s.columns = p.columns
+                } else if archived != nil || needsShape {
+                    (s.rows, s.columns) = jsonLinesShape(abs, st)
                 }
             }
             return s
@@ -270,33 +277,25 @@ func readLink(_ path: String) throws -> [UInt8] {
     return Array(buf[0..<n])
 }
 
-/// The field separator of a CSV or TSV file, by extension.
-func tabularSeparator(_ path: String) -> UInt8? {
-    let lower = path.lowercased()
-    if lower.hasSuffix(".csv") { return UInt8(ascii: ",") }
-    if lower.hasSuffix(".tsv") { return UInt8(ascii: "\t") }
-    return nil
+/// Rows (objects) and columns (distinct keys) of a JSON Lines table, from the key pass of
+/// the reader `mlv diff` uses, so both show the same figures. Nil when it does not read as a
+/// table (the diff shows bytes then) or the file changed since `st` (a count is exact or
+/// absent). A second read of the file: JSON has to be parsed to know its keys.
+func jsonLinesShape(_ abs: String, _ st: stat) -> (UInt64?, UInt64?) {
+    guard let r = try? JSONLinesReader(open: { try WorkingFileStream(path: abs) }, name: abs),
+          let after = FS.lstat(abs), FileStat(after) == FileStat(st) else { return (nil, nil) }
+    return (r.records, UInt64(r.header.count))
 }
 
-/// Rows (records after the header: `lineBreaks` counts record ends, line breaks inside quoted
-/// fields excluded) and columns (header fields, quotes respected) of a table. Columns are
-/// exact or nil: nil when the header may be cut (the archiver keeps at most
-/// `Archiver.firstLineLimit` bytes of it) or goes on past its first line (a quoted line
-/// break). A first line that is data (`isDataRow`: numbers only, as `mlv diff` reads it) is a
-/// row, not a header. Columns are the header's fields: rows with more or fewer (a ragged
+/// Rows and columns of a table from what the archiver found while storing it: `records`
+/// (records with content, header included: line breaks inside quoted fields and blank lines
+/// are not record ends) and `head` (its first `Archiver.headLimit` bytes). Whether the first
+/// record is a header, and its field count, come from `sniffTable` on those bytes, as
+/// `mlv diff` reads them, so both show the same figures. Columns are exact or nil: nil when
+/// the first record does not end inside `head`. Rows with more or fewer fields (a ragged
 /// table) do not change them.
-func tableShape(lineBreaks: UInt64, endsWithLineBreak: Bool, header: [UInt8], separator: UInt8) -> (UInt64, UInt64?) {
-    let lines = lineBreaks + (endsWithLineBreak ? 0 : 1)
-    if lines == 0 { return (0, 0) }
-    if header.count >= Archiver.firstLineLimit { return (lines - 1, nil) }
-    var fields: UInt64 = 1
-    var quoted = false
-    for b in header {
-        if b == UInt8(ascii: "\"") { quoted.toggle() } else if b == separator && !quoted { fields += 1 }
-    }
-    if !header.contains(UInt8(ascii: "\"")) {
-        let line = header.last == 0x0D ? header.dropLast() : header[...]
-        if isDataRow(line.split(separator: separator, omittingEmptySubsequences: false)) { return (lines, fields) }
-    }
-    return (lines - 1, quoted ? nil : fields)
+func tableShape(records: UInt64, head: [UInt8], size: UInt64, separator: UInt8) -> (UInt64, UInt64?) {
+    if records == 0 { return (0, 0) }
+    let sniffed = sniffTable(head: head, complete: size <= UInt64(Archiver.headLimit), separator: separator)
+    return (sniffed.firstIsData ? records : records - 1, sniffed.columns.map { UInt64($0) })
 }

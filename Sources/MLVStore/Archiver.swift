@@ -34,9 +34,9 @@ public final class Archiver {
     private let stage: BlockStage
 
     public static let blockSize = 8 * 1024 * 1024 // bytes read per step
-    /// The most of a file's first line `archiveFile(countLines:)` keeps: a longer one is cut
-    /// here (so a `firstLine` this long may be incomplete).
-    public static let firstLineLimit = 1 << 20
+    /// The most of a file's first bytes `archiveFile(countLines:)` keeps (`head`): what a
+    /// table's header and its headerless test read (`TableReader`'s sample is no longer).
+    public static let headLimit = 1 << 20
 
     /// The two block buffers, allocated once and reused for every file of a session.
     private lazy var slots: [Block] = {
@@ -55,7 +55,9 @@ public final class Archiver {
     /// through (CSV rows at no extra pass) and the first line is kept (the header). With a
     /// `tableSeparator` too, only record ends count: a line break inside a quoted field
     /// (RFC 4180, as `TableReader` reads it) is data, and a file ending inside quotes has no
-    /// count at all (`lineBreaks` nil: a count is exact or absent).
+    /// count at all (`lineBreaks` nil: a count is exact or absent), and `records` counts the
+    /// records with content: a blank line (nothing, or a lone CR, before its line break; a
+    /// leading UTF-8 BOM is no content) is no record, as `TableReader` skips it.
     public func archiveFile(at path: String, countLines: Bool = false, tableSeparator: UInt8? = nil) throws -> ArchivedFile {
         let f = try FileHandleFD.openRead(path)
         let slots = self.slots
@@ -66,7 +68,7 @@ public final class Archiver {
         let group = DispatchGroup()
         let inFlight = DispatchSemaphore(value: 1)
         stage.reset(countLines: countLines, separator: tableSeparator)
-        var firstLine: [UInt8]? = countLines ? nil : []
+        var head: [UInt8]? = countLines ? nil : []
         var lastByte: UInt8? = nil
         defer { group.wait() }
 
@@ -78,14 +80,9 @@ public final class Archiver {
             let valid = carry + n
             let eof = n < want
             if n > 0 { lastByte = b.buf[valid - 1] }
-            if firstLine == nil {
-                // The header: up to the first line break (or 1 MiB), found in the first block.
-                let head = UnsafeRawBufferPointer(rebasing: b.buf[0..<min(valid, Archiver.firstLineLimit)])
-                if let nl = memchr(head.baseAddress!, 0x0A, head.count) {
-                    firstLine = Array(UnsafeRawBufferPointer(start: head.baseAddress!, count: UnsafeRawPointer(nl) - head.baseAddress!))
-                } else {
-                    firstLine = Array(head)
-                }
+            if head == nil {
+                // The first bytes (the header and the rows after it), all in the first block.
+                head = Array(UnsafeRawBufferPointer(rebasing: b.buf[0..<min(valid, Archiver.headLimit)]))
             }
             total += UInt64(n)
             onProgress?(total)
@@ -131,7 +128,8 @@ public final class Archiver {
         stats.newChunks += stage.newChunks
         let manifest = FileManifest(size: total, chunks: chunks)
         return ArchivedFile(id: try store(manifest.encoded(), type: .file), size: total,
-                            lineBreaks: countLines && !stage.endsInQuotes ? stage.lineBreaks : nil, firstLine: firstLine ?? [],
+                            lineBreaks: countLines && !stage.endsInQuotes ? stage.lineBreaks : nil,
+                            records: countLines && !stage.endsInQuotes ? stage.finishRecords() : nil, head: head ?? [],
                             endsWithLineBreak: lastByte == nil || lastByte == 0x0A)
     }
 
@@ -154,7 +152,11 @@ public struct ArchivedFile: Sendable {
     public var size: UInt64
     /// Number of "\n" bytes, when asked for.
     public var lineBreaks: UInt64?
-    public var firstLine: [UInt8]
+    /// A table's records with content (header included; see `archiveFile`), when asked for
+    /// with a separator.
+    public var records: UInt64?
+    /// The file's first `Archiver.headLimit` bytes (all of a smaller file), when asked for.
+    public var head: [UInt8]
     public var endsWithLineBreak: Bool
 }
 
@@ -181,7 +183,16 @@ final class BlockStage: @unchecked Sendable {
     private var countLines = false
     /// Record ends of a CSV/TSV: line breaks outside quoted fields (see `QuoteScanner`).
     private var quotes: QuoteScanner? = nil
+    /// The next chunk is the file's first (where a BOM is no content).
+    private var atFileStart = true
     var endsInQuotes: Bool { quotes?.endsInsideQuotes ?? false }
+    /// Records with content, the last one (without a line break) included: nil without a
+    /// separator.
+    func finishRecords() -> UInt64? {
+        guard var q = quotes else { return nil }
+        q.finish()
+        return q.records
+    }
     private let error = Mutex<(any Error)?>(nil)
     private var out = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
 
@@ -196,6 +207,7 @@ final class BlockStage: @unchecked Sendable {
         chunks = []
         newChunks = 0
         lineBreaks = 0
+        atFileStart = true
         self.countLines = countLines
         quotes = countLines ? separator.map { QuoteScanner(separator: $0) } : nil
         error.withLock { $0 = nil }
@@ -242,6 +254,8 @@ final class BlockStage: @unchecked Sendable {
         var breaks = [UInt64](repeating: 0, count: countLines ? count : 0)
         // Chunks with a double quote in them, whose line breaks need the sequential scan.
         var quoted = [Bool](repeating: false, count: quotes != nil ? count : 0)
+        // Of chunks without quotes: blank lines that start and end inside the chunk.
+        var blanks = [UInt64](repeating: 0, count: quotes != nil ? count : 0)
         let findQuotes = quotes != nil
         let countLines = self.countLines
         let slots = SendableBox(out)
@@ -253,11 +267,13 @@ final class BlockStage: @unchecked Sendable {
         // compression for stored chunks is what makes re-committing a big file cheap. The
         // writer's set of session ids is only changed below, after this pass, so reading it
         // here from several threads is safe.
+        blanks.withUnsafeMutableBufferPointer { blp in
         quoted.withUnsafeMutableBufferPointer { qp in
         ids.withUnsafeMutableBufferPointer { idp in
           breaks.withUnsafeMutableBufferPointer { bp in
             written.withUnsafeMutableBufferPointer { wp in
                 let idOut = SendableBox(idp), wOut = SendableBox(wp), bOut = SendableBox(bp), qOut = SendableBox(qp)
+                let blOut = SendableBox(blp)
                 parallel(workers) { w in
                     while true {
                         let i = next.withLock { n in
@@ -268,8 +284,13 @@ final class BlockStage: @unchecked Sendable {
                         let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
                         let id = ObjectID.hash(chunk)
                         idOut.value[i] = id
-                        if countLines { bOut.value[i] = countByte(0x0A, in: chunk) }
-                        if findQuotes { qOut.value[i] = memchr(chunk.baseAddress!, 0x22, chunk.count) != nil }
+                        let q = findQuotes && memchr(chunk.baseAddress!, 0x22, chunk.count) != nil
+                        if findQuotes { qOut.value[i] = q }
+                        if findQuotes && !q {
+                            (bOut.value[i], blOut.value[i]) = lineBreaksAndBlanks(in: chunk)   // one pass for both
+                        } else if countLines {
+                            bOut.value[i] = countByte(0x0A, in: chunk)
+                        }
                         guard let wr = writer.value else { continue }
                         do {
                             if try wr.has(id) { continue }
@@ -284,12 +305,21 @@ final class BlockStage: @unchecked Sendable {
           }
         }
         }
+        }
         if let e = failure.withLock({ $0 }) { throw e }
         if var q = quotes {
             // In file order: the state at a chunk's start is the previous chunk's end.
             for i in 0..<count {
-                let chunk = UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]])
-                lineBreaks += quoted[i] || q.inQuotes ? q.scan(chunk) : q.skip(chunk, lineBreaks: breaks[i])
+                var start = bounds[i]
+                if atFileStart {
+                    // A UTF-8 BOM is not part of the first field (`TableReader` drops it): a
+                    // quote after it opens the field, and a line of only a BOM is blank.
+                    atFileStart = false
+                    let c = src.value
+                    if bounds[i + 1] - start >= 3 && c[start] == 0xEF && c[start + 1] == 0xBB && c[start + 2] == 0xBF { start += 3 }
+                }
+                let chunk = UnsafeRawBufferPointer(rebasing: src.value[start..<bounds[i + 1]])
+                lineBreaks += quoted[i] || q.inQuotes ? q.scan(chunk) : q.skip(chunk, lineBreaks: breaks[i], blanks: blanks[i])
             }
             quotes = q
         } else {
@@ -325,14 +355,50 @@ struct QuoteScanner {
     private var pendingQuote = false
     /// The next byte starts a field (start of file, after a separator or a line break).
     private var atFieldStart = true
+    /// Records with content ended so far (see `finish` for the last one).
+    private(set) var records: UInt64 = 0
+    /// What the current line holds so far: a line of nothing or of a lone CR (the CR of its
+    /// CRLF) is blank, no record; anything else (a quote, a separator, a space) is content.
+    private var line = LineState.empty
+    enum LineState { case empty, cr, content }
 
     init(separator: UInt8) { self.separator = separator }
 
-    /// A chunk without quotes, its line breaks already counted: only the state moves on.
-    mutating func skip(_ chunk: UnsafeRawBufferPointer, lineBreaks: UInt64) -> UInt64 {
-        if let last = chunk.last { atFieldStart = last == 0x0A || last == separator }
+    /// A chunk without quotes, its line breaks (and, when known, the blank lines between two
+    /// of them, `countBlankLines`) already counted: only the state moves on.
+    mutating func skip(_ chunk: UnsafeRawBufferPointer, lineBreaks: UInt64, blanks: UInt64? = nil) -> UInt64 {
+        guard let base = chunk.baseAddress, let last = chunk.last else { return lineBreaks }
+        if lineBreaks == 0 {
+            feed(chunk[...])
+        } else {
+            let first = UnsafeRawPointer(memchr(base, 0x0A, chunk.count)!) - base
+            feed(chunk[0..<first])
+            endLine()
+            records += lineBreaks - 1 - (blanks ?? countBlankLines(in: chunk))
+            var lastBreak = chunk.count - 1
+            while chunk[lastBreak] != 0x0A { lastBreak -= 1 }   // there is one: lineBreaks > 0
+            line = .empty
+            feed(chunk[(lastBreak + 1)...])
+        }
+        atFieldStart = last == 0x0A || last == separator
         return lineBreaks
     }
+
+    /// Bytes of one line (no line break among them).
+    private mutating func feed(_ bytes: Slice<UnsafeRawBufferPointer>) {
+        for c in bytes {
+            if line == .content { return }
+            line = c == 0x0D && line == .empty ? .cr : .content
+        }
+    }
+
+    private mutating func endLine() {
+        if line == .content { records += 1 }
+        line = .empty
+    }
+
+    /// At the end of the file: a last line with content and no line break is a record.
+    mutating func finish() { endLine() }
 
     /// Line breaks outside quoted fields in `chunk`, byte by byte.
     mutating func scan(_ chunk: UnsafeRawBufferPointer) -> UInt64 {
@@ -350,8 +416,12 @@ struct QuoteScanner {
             }
             if c == 0x0A {
                 n += 1
+                endLine()
                 atFieldStart = true
-            } else if c == separator {
+                continue
+            }
+            line = c == 0x0D && line == .empty ? .cr : .content
+            if c == separator {
                 atFieldStart = true
             } else if c == 0x22 && atFieldStart {
                 inQuotes = true
@@ -365,6 +435,25 @@ struct QuoteScanner {
 
     /// At the end of the file, a quote just seen closes its field.
     var endsInsideQuotes: Bool { inQuotes && !pendingQuote }
+}
+
+/// Blank lines (nothing, or a lone CR, before the line break) that start after a line break
+/// of `buf`: those starting before it are the caller's (`QuoteScanner.skip`).
+func countBlankLines(in buf: UnsafeRawBufferPointer) -> UInt64 { lineBreaksAndBlanks(in: buf).blanks }
+
+/// Line breaks of `buf`, and its blank lines as `countBlankLines` counts them, in one pass.
+func lineBreaksAndBlanks(in buf: UnsafeRawBufferPointer) -> (breaks: UInt64, blanks: UInt64) {
+    guard var p = buf.baseAddress else { return (0, 0) }
+    let start = p, end = p + buf.count
+    var n: UInt64 = 0, blanks: UInt64 = 0
+    while p < end, let hit = memchr(p, 0x0A, end - p) {
+        let at = UnsafeRawPointer(hit) - start
+        n += 1
+        if at >= 1 && buf[at - 1] == 0x0A { blanks += 1 }
+        else if at >= 2 && buf[at - 1] == 0x0D && buf[at - 2] == 0x0A { blanks += 1 }
+        p = UnsafeRawPointer(hit) + 1
+    }
+    return (n, blanks)
 }
 
 /// How many times `byte` occurs in `buf` (memchr skips ahead with vector instructions).

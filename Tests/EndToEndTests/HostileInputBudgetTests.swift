@@ -121,7 +121,8 @@ func wideCSV(columns: Int, rows: Int = 2, bump: Int = 0) -> String {
         func pointer(_ p: String) -> String { String(decoding: s.read(p + ".mlv") ?? [], as: UTF8.self) }
         #expect(!pointer("data/wide.csv").contains("columns:"), "\(pointer("data/wide.csv"))")
         #expect(pointer("data/wide.csv").contains("rows: 1\n"))
-        #expect(!pointer("data/quoted.csv").contains("columns:"), "\(pointer("data/quoted.csv"))")
+        // A quoted line break in the header: read as `mlv diff` reads it (Python's csv: 3 fields).
+        #expect(pointer("data/quoted.csv").contains("columns: 3\n"), "\(pointer("data/quoted.csv"))")
         #expect(pointer("data/plain.csv").contains("columns: 3\n"), "\(pointer("data/plain.csv"))")
     }
 

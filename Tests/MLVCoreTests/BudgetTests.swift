@@ -150,7 +150,7 @@ func yamlBomb(levels: Int, use: String = "top: *l\(0)") -> String {
 
     @Test func jsonLinesWidthAndLineBudget() throws {
         func read(_ text: String) throws -> (header: [String], rows: Int) {
-            let r = try JSONLinesReader(stream: MemoryStream(Array(text.utf8)), name: "t.jsonl")
+            let r = try JSONLinesReader(open: { MemoryStream(Array(text.utf8)) }, name: "t.jsonl")
             var n = 0
             while try r.next() { n += 1 }
             return (r.header, n)
@@ -190,9 +190,9 @@ func yamlBomb(levels: Int, use: String = "top: *l\(0)") -> String {
     /// The pointer's `columns` is exact or absent.
     @Test func pointerColumnsExactOrAbsent() {
         let cut = [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20)   // the archiver's cap: maybe cut
-        #expect(tableShape(lineBreaks: 2, endsWithLineBreak: true, header: cut, separator: 44).1 == nil)
-        #expect(tableShape(lineBreaks: 2, endsWithLineBreak: true, header: Array("a,\"b".utf8), separator: 44).1 == nil)
-        #expect(tableShape(lineBreaks: 2, endsWithLineBreak: true, header: Array("a,\"b,c\",d".utf8), separator: 44).1 == 3)
+        #expect(tableShape(records: 2, head: cut, size: 2 << 20, separator: 44).1 == nil)
+        #expect(tableShape(records: 2, head: Array("a,\"b".utf8), size: 2 << 20, separator: 44).1 == nil)
+        #expect(tableShape(records: 2, head: Array("a,\"b,c\",d\n".utf8), size: 2 << 20, separator: 44).1 == 3)
     }
 
     /// safetensors: a header past 16 MiB is refused (a diff shows the byte summary); within

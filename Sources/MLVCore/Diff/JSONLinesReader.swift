@@ -12,35 +12,59 @@ protocol RowSource: AnyObject {
 
 extension TableReader: RowSource {}
 
-/// JSON Lines: one JSON object per line. The columns are the first object's keys, in order;
-/// a later key no earlier row had is an error naming the line (a schema that changes mid-file
-/// is not one table). Numbers and booleans keep their JSON spelling (read by `JSONReader`:
-/// a number's text, never a double in between); nested values are compact JSON text with
-/// sorted keys; a missing key or null is an empty (null) cell.
+/// JSON Lines: one JSON object per line; lines of only spaces, tabs and CRs are skipped. The
+/// columns are the union of the objects' keys in order of first appearance (a key first seen
+/// on a later line is a column too; a row without a key has a null cell there). They are known
+/// before the first row: a first pass over the file reads only the keys (memory: the key
+/// set, at most `TableLimits.maxColumns`), the second reads the rows. Numbers and booleans
+/// keep their JSON spelling (read by `JSONReader`: a number's text, never a double in
+/// between); nested values are compact JSON text with sorted keys; a missing key or null is an
+/// empty (null) cell.
 final class JSONLinesReader: RowSource {
     let name: String
-    private let lines: LineReader
+    private var lines: LineReader
     private(set) var header: [String] = []
     private(set) var line = 0
-    private var headerSet: Set<String> = []
+    /// Objects in the file, from the first pass: pointers record it as the table's rows.
+    private(set) var records: UInt64 = 0
     private var values: [[UInt8]] = []
-    private var pending: [String: JSONValue]? = nil
     private let maxColumns: Int
 
-    init(stream: ByteStream, name: String,
+    /// `open` gives the file's bytes from the start, once per pass.
+    init(open: () throws -> ByteStream, name: String,
          maxColumns: Int = TableLimits.maxColumns, maxRecordBytes: Int = TableLimits.maxRecordBytes) throws {
         self.name = name
         self.maxColumns = maxColumns
-        lines = LineReader(stream, name: name, maxLineBytes: maxRecordBytes)
-        if let (entries, n) = try nextObject() {
-            header = entries.map(\.key)
-            headerSet = Set(header)
-            pending = Dictionary(entries, uniquingKeysWith: { _, b in b })
-            line = n
+        lines = LineReader(try open(), name: name, maxLineBytes: maxRecordBytes)
+        var seen: Set<String> = []
+        // Only the keys: a scan of each line's top level, no values built (a full parse made
+        // this pass cost as much as the second). A line that is no object is parsed, to be
+        // reported as the second pass would.
+        while let (line, n) = try nextLine() {
+            records += 1
+            let keys: [String]
+            if let k = topLevelKeys(line) { keys = k } else {
+                guard case .object(let obj)? = try? JSONReader.parse(Array(line)) else { throw notAnObject(n) }
+                keys = obj.map(\.key)
+            }
+            for k in keys where !seen.contains(k) {
+                if seen.count == maxColumns {
+                    throw DiffError.tooWide(file: name, why: "line \(n) brings the keys past \(maxColumns), the most mlv compares")
+                }
+                seen.insert(k)
+                header.append(k)
+            }
         }
+        lines = LineReader(try open(), name: name, maxLineBytes: maxRecordBytes)
     }
 
-    private func nextObject() throws -> ([(key: String, value: JSONValue)], Int)? {
+    private func notAnObject(_ n: Int) -> DiffError {
+        DiffError.malformed(file: name, line: n, why: "not a JSON object (JSON Lines needs one object per line)")
+    }
+
+    /// The next line that is not blank (only spaces, tabs, CRs), leading blanks dropped, no
+    /// wider than `maxColumns` keys.
+    private func nextLine() throws -> (ArraySlice<UInt8>, Int)? {
         while let (bytes, n) = try lines.next() {
             let trimmed = bytes.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
             if trimmed.isEmpty || trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
@@ -49,9 +73,52 @@ final class JSONLinesReader: RowSource {
             if topLevelEntries(trimmed, stopAfter: maxColumns) > maxColumns {
                 throw DiffError.tooWide(file: name, why: "line \(n) has more than \(maxColumns) keys, the most mlv compares")
             }
-            guard case .object(let obj)? = try? JSONReader.parse(Array(trimmed)) else {
-                throw DiffError.malformed(file: name, line: n, why: "not a JSON object (JSON Lines needs one object per line)")
+            return (trimmed, n)
+        }
+        return nil
+    }
+
+    /// The keys of the object `line` holds, in order (repeats included), from its top level
+    /// only: a string right after its `{` or a `,` there. Nil when the line does not start
+    /// with `{` or a key does not decode (the caller parses the line then).
+    private func topLevelKeys(_ line: ArraySlice<UInt8>) -> [String]? {
+        guard line.first == UInt8(ascii: "{") else { return nil }
+        var keys: [String] = []
+        var depth = 0, inString = false, escaped = false, expectKey = false
+        var keyStart: Int? = nil, keyEscaped = false
+        for i in line.indices {
+            let c = line[i]
+            if inString {
+                if escaped { escaped = false } else if c == 0x5C { escaped = true; keyEscaped = true } else if c == 0x22 {
+                    inString = false
+                    if let s = keyStart {
+                        keyStart = nil
+                        if !keyEscaped { keys.append(String(decoding: line[s..<i], as: UTF8.self)); continue }
+                        // Escapes decoded as the parser does.
+                        guard case .string(let k)? = try? JSONReader.parse(Array(line[(s - 1)...i])) else { return nil }
+                        keys.append(k)
+                    }
+                }
+                continue
             }
+            switch c {
+            case 0x22:
+                inString = true
+                if depth == 1 && expectKey { keyStart = i + 1; keyEscaped = false; expectKey = false }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                if depth == 1 { expectKey = true }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): if depth == 1 { expectKey = true }
+            default: break
+            }
+        }
+        return keys
+    }
+
+    private func nextObject() throws -> ([(key: String, value: JSONValue)], Int)? {
+        while let (trimmed, n) = try nextLine() {
+            guard case .object(let obj)? = try? JSONReader.parse(Array(trimmed)) else { throw notAnObject(n) }
             if obj.count > maxColumns {
                 throw DiffError.tooWide(file: name, why: "line \(n) has \(obj.count) keys, more than the \(maxColumns) mlv compares")
             }
@@ -88,15 +155,10 @@ final class JSONLinesReader: RowSource {
     }
 
     func next() throws -> Bool {
-        let obj: [String: JSONValue]
-        if let p = pending { obj = p; pending = nil } else {
-            guard let (o, n) = try nextObject() else { return false }
-            obj = Dictionary(o, uniquingKeysWith: { _, b in b })
-            line = n
-        }
-        for k in obj.keys where !headerSet.contains(k) {
-            throw DiffError.malformed(file: name, line: line, why: "key \(k.debugDescription) is not in the first row's keys (\(header.prefix(12).joined(separator: ", "))\(header.count > 12 ? ", ..." : ""))")
-        }
+        guard let (o, n) = try nextObject() else { return false }
+        // A repeated key: the last value, as JSON parsers commonly keep.
+        let obj = Dictionary(o, uniquingKeysWith: { _, b in b })
+        line = n
         values = header.map { k in cell(obj[k]) }
         return true
     }

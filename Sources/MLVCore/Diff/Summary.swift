@@ -24,7 +24,7 @@ extension Workspace {
                     let r: RowSource
                     switch fmt {
                     case .delimited(let sep): r = try TableReader(stream: StoredFileStream(store: store, manifest: id), name: target, separator: sep, detectHeaderless: true)
-                    case .jsonLines: r = try JSONLinesReader(stream: StoredFileStream(store: store, manifest: id), name: target)
+                    case .jsonLines: r = try JSONLinesReader(open: { try StoredFileStream(store: store, manifest: id) }, name: target)
                     }
                     let pool = DistinctPool(spillDirectory: store.tmpDir)
                     var profiles = ColumnProfile.columns(r.header.count, pool: pool)

@@ -141,7 +141,7 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
         let name = newSide ? newName : oldName
         switch format {
         case .delimited(let sep): return try TableReader(stream: open(newSide), name: name, separator: sep, detectHeaderless: true)
-        case .jsonLines: return try JSONLinesReader(stream: open(newSide), name: name)
+        case .jsonLines: return try JSONLinesReader(open: { try open(newSide) }, name: name)
         }
     }
     let a = try reader(false)

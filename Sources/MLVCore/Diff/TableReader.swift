@@ -15,10 +15,11 @@ enum TableLimits {
 
 /// Streams the records of a CSV or TSV file (RFC 4180: quoted fields may hold separators,
 /// doubled quotes and line breaks, whose bytes are kept as they are, CR LF included; records
-/// end with CRLF or LF; an optional UTF-8 BOM). The first record is the header, unless
-/// `detectHeaderless` and every field of it is a number (`1,2.5,3`): then it is the first row
-/// and the columns are named `column_1`, `column_2`, … (see `isDataRow`). Every record must
-/// have as many fields as the header: a ragged row is an error naming the file and line.
+/// end with CRLF or LF; an optional UTF-8 BOM). Blank lines (nothing, or a lone CR, before the
+/// line break) are no records, anywhere; a line `""` is one empty field. The first record is
+/// the header, unless `detectHeaderless` and `sniffTable` finds it is data: then it is the
+/// first row and the columns are named `column_1`, `column_2`, …. Every record must have as
+/// many fields as the header: a ragged row is an error naming the file and line.
 final class TableReader {
     let name: String
     let separator: UInt8
@@ -31,7 +32,7 @@ final class TableReader {
     private(set) var line = 0
     private var nextLine = 1
     private(set) var header: [String] = []
-    /// The first record was data, not names (see `isDataRow`).
+    /// The first record was data, not names (see `firstRowIsData`).
     private(set) var headerless = false
     private var firstRecordPending = false
 
@@ -39,26 +40,39 @@ final class TableReader {
     private(set) var bytes: [UInt8] = []
     private(set) var starts: [Int] = []
     private(set) var ends: [Int] = []
+    /// The current record is a blank line (no byte, no quote, no separator).
+    private var blank = false
+    /// The current record ended at a line break (not at the end of the stream).
+    private(set) var endedAtLineBreak = false
 
     private let maxColumns: Int
     private let maxRecordBytes: Int
 
     init(stream: ByteStream, name: String, separator: UInt8, detectHeaderless: Bool = false,
          maxColumns: Int = TableLimits.maxColumns, maxRecordBytes: Int = TableLimits.maxRecordBytes) throws {
-        self.stream = stream
         self.name = name
         self.separator = separator
         self.maxColumns = maxColumns
         self.maxRecordBytes = maxRecordBytes
+        var firstIsData = false
+        if detectHeaderless {
+            // The decision reads the file's first `Archiver.headLimit` bytes only, as the
+            // pointer's row count does from the same bytes: the two always agree.
+            let prefixed = try PrefixedStream(stream, atLeast: Archiver.headLimit)
+            firstIsData = sniffTable(head: prefixed.head(Archiver.headLimit), complete: prefixed.complete,
+                                     separator: separator).firstIsData
+            self.stream = prefixed
+        } else {
+            self.stream = stream
+        }
         bytes.reserveCapacity(4096)
-        if try readRecord() {
-            if detectHeaderless && isDataRow((0..<starts.count).map { bytes[starts[$0]..<ends[$0]] }) {
+        if try readNonBlankRecord() {
+            if firstIsData {
                 headerless = true
                 firstRecordPending = true
                 header = (1...starts.count).map { "column_\($0)" }
             } else {
                 header = (0..<starts.count).map { String(decoding: bytes[starts[$0]..<ends[$0]], as: UTF8.self) }
-                if header.count == 1 && header[0].isEmpty { header = [] }
             }
         }
     }
@@ -99,16 +113,25 @@ final class TableReader {
             firstRecordPending = false
             return true
         }
-        while try readRecord() {
+        while try readNonBlankRecord() {
             if fieldCount == header.count { return true }
-            if fieldCount == 1 && ends[0] == starts[0] { continue }   // a blank line
             throw DiffError.malformed(file: name, line: line,
                                       why: "\(counted(fieldCount, "field")) where the header has \(header.count) (a ragged row; quote fields that contain '\(Character(UnicodeScalar(separator)))')")
         }
         return false
     }
 
+    /// Reads the next record that is not a blank line, whatever its field count.
+    fileprivate func readNonBlankRecord() throws -> Bool {
+        while try readRecord() {
+            if !blank { return true }
+        }
+        return false
+    }
+
     private func readRecord() throws -> Bool {
+        blank = true
+        endedAtLineBreak = false
         bytes.removeAll(keepingCapacity: true)
         starts.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
@@ -164,6 +187,8 @@ final class TableReader {
                 } else if c == 0x0A {
                     nextLine += 1
                     ends.append(bytes.count)
+                    blank = blank && starts.count == 1 && bytes.isEmpty
+                    endedAtLineBreak = true
                     return true
                 } else if c == 0x0D {
                     if try isLineEndAhead() { continue }     // CR of a CRLF line end
@@ -172,6 +197,7 @@ final class TableReader {
                 } else if fieldStart {
                     quoted = true                            // an opening quote
                     fieldStart = false
+                    blank = false
                 } else {
                     bytes.append(c)                          // a stray quote inside a plain field
                 }
@@ -195,6 +221,7 @@ final class TableReader {
         if bytes.count > maxRecordBytes { throw recordTooLarge() }
         if quoted { throw DiffError.malformed(file: name, line: quoteLine, why: "a quoted field is never closed") }
         ends.append(bytes.count)
+        blank = blank && starts.count == 1 && bytes.isEmpty
         return true
     }
 
@@ -203,13 +230,110 @@ final class TableReader {
     }
 }
 
-/// Whether a table's first record is data rather than column names: every field is a number.
-/// Names are words; a first line like `1,2.5,3` is a row of a file without a header, and
-/// reading it as names would attribute every column's statistics to its first value. (A
-/// header of numbers only, such as years, is read as data too: then the columns are
-/// `column_1`, … and the years one more row — visible, never misattributed.)
-func isDataRow(_ fields: [ArraySlice<UInt8>]) -> Bool {
-    !fields.isEmpty && fields.allSatisfy { parseNumber($0) != nil }
+/// What the first bytes of a CSV/TSV say: whether its first record is data (`firstRowIsData`,
+/// on the records that end inside `head`, at most `sampleRows` after the first) and its
+/// column count (the first record's fields; nil when it does not end inside `head`).
+/// `complete`: `head` is the whole file. The one place both `mlv diff` (`TableReader`) and
+/// pointers (`tableShape`) decide this, on the same bytes.
+func sniffTable(head: [UInt8], complete: Bool, separator: UInt8) -> (firstIsData: Bool, columns: Int?) {
+    let r: TableReader
+    do {
+        // No width or record budget: `head` bounds the work, and the pointer's column count
+        // stays exact past them (the real reader refuses such a table with its own error).
+        r = try TableReader(stream: MemoryStream(head), name: "", separator: separator, maxColumns: .max, maxRecordBytes: .max)
+    } catch {
+        return (false, nil)   // the real reader reports it
+    }
+    guard !r.header.isEmpty, r.endedAtLineBreak || complete else { return (false, nil) }
+    let first = (0..<r.fieldCount).map { Array(r.field($0)) }
+    var rows: [[[UInt8]]] = []
+    while rows.count < sampleRows {
+        // A record cut at the end of `head` is not in the sample; errors end it (the real
+        // reader reports them where they are).
+        guard (try? r.readNonBlankRecord()) == true, r.endedAtLineBreak || complete else { break }
+        if r.fieldCount == first.count { rows.append((0..<r.fieldCount).map { Array(r.field($0)) }) }
+    }
+    return (firstRowIsData(first, rows: rows), first.count)
+}
+
+/// Rows after the first that `sniffTable` compares it with (Python's `csv.Sniffer` checks 21).
+let sampleRows = 20
+
+/// Whether a table's first record is data rather than column names, by the types of the rows
+/// after it, in the spirit of Python's `csv.Sniffer.has_header`: a header differs in type from
+/// its column's values. Per column (nulls, see `isNull`, ignored): when the sampled values
+/// are all numbers and the first field is not, it is a header (`x1` over numbers, `species`
+/// over lengths); a number there votes for data; when they are all text of one length, the
+/// first field votes header if its length differs, data if not. More data votes than
+/// header votes: data (iris, adult: numbers and a class column). No votes either way (a
+/// one-line file, text columns of varied lengths): data only when every field is a number.
+/// Sniffer differs in three places, by choice: a missing value in a column does not take
+/// the column out of the vote; a tie is a header (Sniffer: no header, so a table of names
+/// and cities lost its header); a single line of numbers is a row (Sniffer: a header).
+/// Undecidable by types, and read as data as Sniffer does: a header of numbers over numeric
+/// columns (years), also beside text columns (`country,1990,1991`): the columns are then
+/// `column_1`, … and the header one more row — visible, never attributed to a named column.
+func firstRowIsData(_ first: [[UInt8]], rows: [[[UInt8]]]) -> Bool {
+    // Python's complex() and float() ignore surrounding spaces (adult.data has `, 39`).
+    func number(_ v: [UInt8]) -> Bool {
+        let t = v.drop { $0 == 0x20 }.reversed().drop { $0 == 0x20 }
+        return parseNumber(ArraySlice(t.reversed())) != nil
+    }
+    func length(_ v: [UInt8]) -> Int { String(decoding: v, as: UTF8.self).unicodeScalars.count }
+    var votes = 0
+    for (j, f) in first.enumerated() where !isNull(f[...]) {
+        var numbers = 0, texts = 0
+        var textLength: Int? = nil, oneLength = true
+        for r in rows where !isNull(r[j][...]) {
+            if number(r[j]) { numbers += 1; continue }
+            texts += 1
+            let l = length(r[j])
+            if textLength == nil { textLength = l } else if textLength != l { oneLength = false }
+        }
+        let isNumber = number(f)
+        if numbers > 0 && texts == 0 {
+            if !isNumber { return false }
+            votes -= 1
+        } else if texts > 0 && numbers == 0 && oneLength, let l = textLength, !isNumber {
+            votes += length(f) == l ? -1 : 1
+        }
+    }
+    if votes != 0 { return votes < 0 }
+    return !first.isEmpty && first.allSatisfy(number)
+}
+
+/// A stream whose first bytes (at least `atLeast`, or all) were read ahead into `buffer`.
+final class PrefixedStream: ByteStream {
+    private let rest: ByteStream
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var served = false
+    /// The stream ended within `atLeast` bytes: the buffer is all of it.
+    let complete: Bool
+
+    init(_ stream: ByteStream, atLeast: Int) throws {
+        rest = stream
+        var bytes: [UInt8] = []
+        var ended = false
+        while bytes.count <= atLeast {
+            guard let b = try stream.next() else { ended = true; break }
+            bytes.append(contentsOf: b)
+        }
+        complete = ended && bytes.count <= atLeast
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
+        buffer.copyBytes(from: bytes)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func head(_ limit: Int) -> [UInt8] { Array(buffer[0..<min(limit, buffer.count)]) }
+
+    func next() throws -> UnsafeRawBufferPointer? {
+        if !served {
+            served = true
+            if !buffer.isEmpty { return UnsafeRawBufferPointer(buffer) }
+        }
+        return try rest.next()
+    }
 }
 
 /// How a tracked file is read as a table, by extension.
