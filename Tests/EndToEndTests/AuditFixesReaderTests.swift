@@ -160,7 +160,8 @@ import Testing
             #expect(try diffShape(s, name).rows == rows, "\(name): diff vs Python \(rows)")
         }
         let log = try #require(try JSONSerialization.jsonObject(with: try s.mlvOK("log", "--json", "o.csv").stdoutBytes) as? [[String: Any]])
-        #expect(log.first?["rows"] as? Int == expected["o.csv"]!["rows"])
+        let change = (log.first?["changes"] as? [[String: Any]])?.first
+        #expect(change?["rows"] as? Int == expected["o.csv"]!["rows"])
 
         // A stage's output goes through the same count.
         try s.write("in.txt", "x\n")
@@ -190,6 +191,7 @@ import Testing
         let d = try diffShape(s, "t.jsonl")
         #expect(d.rows == rows && d.columns == keys, "diff \(d), Python \(rows) rows, keys \(keys)")
         let log = try #require(try JSONSerialization.jsonObject(with: try s.mlvOK("log", "--json", "t.jsonl").stdoutBytes) as? [[String: Any]])
-        #expect(log.first?["rows"] as? Int == rows && log.first?["columns"] as? Int == keys.count)
+        let change = (log.first?["changes"] as? [[String: Any]])?.first
+        #expect(change?["rows"] as? Int == rows && change?["columns"] as? Int == keys.count)
     }
 }
