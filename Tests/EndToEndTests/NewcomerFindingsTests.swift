@@ -123,4 +123,31 @@ import Testing
         try s.git("add", "eval.json")
         #expect(try s.mlvOK("status").stdout.contains("modified:"), "a changed metrics file is modified")
     }
+
+    /// A global --key no compared dataset has names every dataset, not just the first.
+    @Test func aKeyNoDatasetHasNamesThemAll() throws {
+        let s = try Sandbox()
+        try s.write("a.csv", "id,v\n1,2\n")
+        try s.write("b.csv", "k,w\n1,2\n")
+        try s.mlvOK("track", "a.csv", "b.csv")
+        try s.mlvOK("commit", "-m", "one")
+        try s.write("a.csv", "id,v\n1,3\n")
+        try s.write("b.csv", "k,w\n1,3\n")
+        let r = try s.mlv("diff", "--key", "nope")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("a.csv") && r.stderr.contains("b.csv") && r.stderr.contains("\"nope\""), "\(r.stderr)")
+    }
+
+    /// An empty pipeline says so instead of printing nothing; stage list quotes commands so
+    /// they can be pasted back.
+    @Test func emptyPipelinesSaySoAndCommandsAreQuoted() throws {
+        let s = try Sandbox()
+        #expect(try s.mlvOK("repro").stdout.contains("no stages"))
+        try s.write("a.txt", "a\n")
+        try s.mlvOK("track", "a.txt")
+        try s.mlvOK("commit", "-m", "one")
+        #expect(try s.mlvOK("repro", "--verify").stdout.contains("no stages"))
+        try s.mlvOK("stage", "add", "t", "--", "python3", "-c", "import sys; sys.exit(0)")
+        #expect(try s.mlvOK("stage", "list").stdout.contains("t: python3 -c 'import sys; sys.exit(0)'"))
+    }
 }

@@ -75,6 +75,8 @@ func readAll(_ s: ByteStream, limit: Int, what: String) throws -> [UInt8] {
 public enum DiffError: Error, CustomStringConvertible, Equatable {
     case malformed(file: String, line: Int, why: String)
     case unknownKey(file: String, column: String, columns: [String])
+    /// A global --key that none of the compared tables has (a typo).
+    case keyInNoTable(key: [String], tables: [String])
     /// A --key column whose name the header repeats.
     case ambiguousKey(file: String, column: String, count: Int)
     case tooLarge(String, limit: Int)
@@ -101,6 +103,8 @@ public enum DiffError: Error, CustomStringConvertible, Equatable {
             return line > 0 ? "\(file):\(line): \(why)" : "\(file): \(why)"
         case .unknownKey(let file, let column, let columns):
             return "\(file): no column \(column.debugDescription) to use as --key; columns are \(DiffError.columnList(columns))"
+        case .keyInNoTable(let key, let tables):
+            return "none of the \(tables.count) datasets compared (\(DiffError.columnList(tables))) has the --key column \(key.map(\.debugDescription).joined(separator: ", ")); name a column they have, or key one dataset with --key PATH=COLUMN"
         case .ambiguousKey(let file, let column, let count):
             return "\(file): column \(column.debugDescription) appears \(count) times in the header, so it cannot be the --key; rename one of them, or key by other columns"
         case .tooLarge(let what, let limit):

@@ -366,9 +366,10 @@ extension Workspace {
             report.targets.append(t)
         }
         // A global --key that no compared table has is a typo, not a note on every table.
-        let tables = report.targets.flatMap { t in [t.table].compactMap { $0 } + t.tables.values }
-        if !o.table.key.isEmpty, let first = tables.first?.lackedGlobalKey, tables.allSatisfy({ $0.lackedGlobalKey != nil }) {
-            throw first
+        let tables = report.targets.flatMap { t in t.table.map { [(t.path, $0)] } ?? [] + t.tables.sorted { $0.key < $1.key } }
+        if !o.table.key.isEmpty, let first = tables.first?.1.lackedGlobalKey, tables.allSatisfy({ $0.1.lackedGlobalKey != nil }) {
+            // One table: its columns help most. Several: name them all, not just the first.
+            throw tables.count == 1 ? first : DiffError.keyInNoTable(key: o.table.key, tables: tables.map(\.0))
         }
         // Metrics and params kept in git.
         for (files, kind) in [(config.metrics, TargetKind.metrics), (config.paramsFiles, TargetKind.params)] {
