@@ -215,6 +215,16 @@ enum DiffRender {
 
     /// `col=value` pairs of a record, key columns first, the rest in the table's order, cut
     /// after `limit` characters (markdown's budget) with the number of columns left out.
+    /// A cell value as it goes into `name=value, …` and `column: old → new; …`: in double
+    /// quotes (a quote inside doubled, as CSV does) when it is empty, has spaces at an end, or
+    /// holds a separator (", ", "; ", " → ") or a quote, so that `note="has, comma"` does not
+    /// read as two cells.
+    static func unambiguous(_ s: String) -> String {
+        let plain = !s.isEmpty && s.first?.isWhitespace == false && s.last?.isWhitespace == false &&
+            !s.contains("\"") && ![", ", "; ", " → "].contains(where: { s.contains($0) })
+        return plain ? s : "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
     static func pairs(_ rec: [String: String], key: [String], order: [String], _ v: Value, limit: Int = .max) -> String {
         var names = key.filter { rec[$0] != nil }
         let keySet = Set(key)
@@ -223,7 +233,7 @@ enum DiffRender {
         names += rec.keys.filter { !listed.contains($0) }.sorted()
         var out = "", shown = 0
         for n in names {
-            let item = "\(v(n))=\(v(rec[n] ?? ""))"
+            let item = "\(v(n))=\(v(unambiguous(rec[n] ?? "")))"
             if shown > 0 && out.utf8.count + item.utf8.count > limit { break }
             out += (shown > 0 ? ", " : "") + item
             shown += 1
@@ -234,7 +244,7 @@ enum DiffRender {
 
     static func keyText(_ m: TableDiff.ModifiedRow, _ tab: TableDiff, _ v: Value) -> String {
         let order = tab.rows.key.filter { m.key[$0] != nil } + m.key.keys.filter { !tab.rows.key.contains($0) }.sorted()
-        return order.map { "\(v($0))=\(v(m.key[$0] ?? ""))" }.joined(separator: ",")
+        return order.map { "\(v($0))=\(v(unambiguous(m.key[$0] ?? "")))" }.joined(separator: ",")
     }
 
     /// A modified row's changed cells, in the table's column order.
@@ -242,7 +252,7 @@ enum DiffRender {
         let position = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var out = "", shown = 0
         for c in m.cells.sorted(by: { (position[$0.column] ?? .max, $0.column) < (position[$1.column] ?? .max, $1.column) }) {
-            let item = "\(v(c.column)): \(v(c.old)) → \(v(c.new))"
+            let item = "\(v(c.column)): \(v(unambiguous(c.old))) → \(v(unambiguous(c.new)))"
             if shown > 0 && out.utf8.count + item.utf8.count > limit { break }
             out += (shown > 0 ? separator : "") + item
             shown += 1

@@ -150,4 +150,15 @@ import Testing
         try s.mlvOK("stage", "add", "t", "--", "python3", "-c", "import sys; sys.exit(0)")
         #expect(try s.mlvOK("stage", "list").stdout.contains("t: python3 -c 'import sys; sys.exit(0)'"))
     }
+
+    /// Row samples in text read one way: a value holding a separator, or empty, is quoted.
+    @Test func sampleValuesWithSeparatorsAreQuoted() throws {
+        let s = try Sandbox()
+        try s.write("t.csv", "id,note,flag\n1,plain,true\n")
+        try s.mlvOK("track", "t.csv")
+        try s.mlvOK("commit", "-m", "one")
+        try s.write("t.csv", "id,note,flag\n1,plain,true\n2,\"has, comma\",\n")
+        let out = try s.mlvOK("diff", "--key", "id").stdout
+        #expect(out.contains(#"id=2, note="has, comma", flag="""#), "\(out)")
+    }
 }
