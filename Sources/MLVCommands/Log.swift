@@ -79,8 +79,9 @@ struct Ls: ParsableCommand {
         commandName: "ls",
         abstract: "List the files of tracked data at a revision.",
         discussion: """
-        Folders' trees this clone lacks are fetched from the default remote first (their \
-        files' data is not needed); --offline forbids that.
+        One line per file: its size, its mode (- a file, x an executable file, l a \
+        symbolic link) and its path. Folders' trees this clone lacks are fetched from the \
+        default remote first (their files' data is not needed); --offline forbids that.
 
         Examples:
           mlv ls                       # every target at HEAD

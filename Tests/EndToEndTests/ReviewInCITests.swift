@@ -25,6 +25,8 @@ func readmeWorkflow(sourceLocation: SourceLocation = #_sourceLocation) throws ->
         guard let r = line.range(of: "run: ") else { continue }
         var cmd = String(line[r.upperBound...])
         if let hash = cmd.range(of: " #") { cmd = String(cmd[..<hash.lowerBound]) }
+        // What GitHub Actions substitutes for a pull request into main.
+        cmd = cmd.replacingOccurrences(of: "${{ github.base_ref }}", with: "main")
         var words = cmd.split(separator: " ").map(String.init)
         guard words.first == ".build/release/mlv" else {
             #expect(cmd.contains("make release"), "a workflow step that neither builds nor runs mlv: \(cmd)", sourceLocation: sourceLocation)
