@@ -340,14 +340,15 @@ struct ExactMedian {
         doubles = nil
     }
 
-    /// The median of the values kept (sorted: O(n log n) whatever the input, and the same
-    /// every run); nil when none or when the column gave up.
+    /// The median of the values kept, as Python's `statistics.median` gives it; nil when
+    /// none or when the column gave up.
     var median: Double? {
         guard kept else { return nil }
         if let doubles {
             guard !doubles.isEmpty else { return nil }
-            let s = doubles.sorted(), n = s.count
-            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+            var s = doubles
+            let (lower, upper) = middle(&s)
+            return (lower + upper) / 2
         }
         return medianOfIntegers(ints)
     }
@@ -358,9 +359,47 @@ struct ExactMedian {
 /// halving it is exact).
 func medianOfIntegers(_ xs: [Int64]) -> Double? {
     guard !xs.isEmpty else { return nil }
-    let s = xs.sorted(), n = s.count
-    if n % 2 == 1 { return Double(s[n / 2]) }
-    return Double(Int128(s[n / 2 - 1]) + Int128(s[n / 2])) / 2
+    var s = xs
+    let (lower, upper) = middle(&s)
+    return Double(Int128(lower) + Int128(upper)) / 2
+}
+
+/// The two middle values of `a` (the same one twice for an odd count), rearranging it.
+func middle<T: Comparable>(_ a: inout [T]) -> (T, T) {
+    let k = a.count / 2
+    let upper = select(&a, k)
+    if a.count % 2 == 1 { return (upper, upper) }
+    // Everything before position k is now at most a[k]: the lower middle is their largest.
+    var lower = a[0]
+    for x in a[1..<k] where x > lower { lower = x }
+    return (lower, upper)
+}
+
+/// The k-th smallest value of `a` (from 0), leaving smaller ones before position k and larger
+/// ones after it: quickselect around the median of three, O(n) on typical data. Past an
+/// iteration limit (an input built against the pivots) the rest is sorted, so the worst case
+/// stays O(n log n). No randomness: the same input gives the same figure.
+func select<T: Comparable>(_ a: inout [T], _ k: Int) -> T {
+    var lo = 0, hi = a.count - 1
+    var rounds = 4 * (Int.bitWidth - a.count.leadingZeroBitCount) + 16
+    while hi > lo {
+        if rounds == 0 { a[lo...hi].sort(); break }
+        rounds -= 1
+        let mid = lo + (hi - lo) / 2
+        if a[mid] < a[lo] { a.swapAt(mid, lo) }
+        if a[hi] < a[lo] { a.swapAt(hi, lo) }
+        if a[hi] < a[mid] { a.swapAt(hi, mid) }
+        let pivot = a[mid]
+        var i = lo, j = hi
+        while i <= j {
+            while a[i] < pivot { i += 1 }
+            while pivot < a[j] { j -= 1 }
+            if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+        }
+        // Now a[lo...j] <= pivot <= a[i...hi], and what lies between equals the pivot.
+        if k <= j { hi = j } else if k >= i { lo = i } else { break }
+    }
+    return a[k]
 }
 
 /// Reservoir sampling (Vitter's algorithm R) with a fixed seed: the same input gives the same
