@@ -29,13 +29,15 @@ import Testing
     @Test func aColumnPastTheBudgetGivesUpAndFreesItsShare() {
         let pool = MedianPool(budget: 8192 * 8)
         var a = ExactMedian(pool: pool), b = ExactMedian(pool: pool)
-        for i in 0..<5000 { a.add(Double(i), exact: Int64(i)) }
+        for i in (0..<5000).reversed() { a.add(Double(i), exact: Int64(i)) }
         for i in 0..<20_000 { b.add(Double(i) / 2, exact: nil) }
         #expect(a.kept && a.median == 2499.5)
         #expect(!b.kept && b.median == nil)
         // b's memory went back: another column can still keep its values.
         var c = ExactMedian(pool: pool)
         for i in 0..<1001 { c.add(Double(i) + 0.5, exact: nil) }
+        #expect(c.kept && c.median == 500.5)
+        c.finish()
         #expect(c.kept && c.median == 500.5)
     }
 }

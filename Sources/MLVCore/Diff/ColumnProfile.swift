@@ -138,6 +138,10 @@ struct ColumnProfile {
         }
     }
 
+    /// Takes the exact median and frees the values it needed (before `stats`, on the
+    /// profile itself: a copy would copy them).
+    mutating func finishMedian() { exactMedian.finish() }
+
     /// The statistics of the column at `index` (throws if a distinct-count spill file failed).
     func stats(index: Int) throws -> ColumnStats {
         let isNumeric = (type == .integer || type == .float) && numeric > 0
@@ -279,13 +283,15 @@ struct HyperLogLog {
     }
 }
 
-/// Memory for the exact medians of one diff (both sides, all columns): 32 MiB of values
-/// (8 bytes each: four million values), or `MLV_MEDIAN_MEMORY` (bytes; tests set it low).
+/// Memory for the exact medians of one diff (both sides, all columns): 128 MiB of values
+/// (8 bytes each: 16 million values, so that both sides of a 1,000,000-row table with 10
+/// numeric columns stay exact, for about 100 MiB more than estimates), or `MLV_MEDIAN_MEMORY`
+/// (bytes; tests set it low).
 final class MedianPool {
     let budget: Int
     fileprivate var used = 0
 
-    static var defaultBudget: Int { DistinctPool.environmentBytes("MLV_MEDIAN_MEMORY") ?? (32 << 20) }
+    static var defaultBudget: Int { DistinctPool.environmentBytes("MLV_MEDIAN_MEMORY") ?? (128 << 20) }
 
     init(budget: Int = MedianPool.defaultBudget) { self.budget = budget }
 }
@@ -303,11 +309,13 @@ struct ExactMedian {
     /// Bytes of capacity taken from the pool.
     private var reserved = 0
     private(set) var kept = true
+    /// Set by `finish()`: the median, the values dropped.
+    private var finished: Double?? = nil
 
     init(pool: MedianPool) { self.pool = pool }
 
     mutating func add(_ x: Double, exact: Int64?) {
-        guard kept else { return }
+        guard kept, finished == nil else { return }
         if doubles == nil && exact == nil {
             // The first value that is no Int64: the integers so far become doubles (as
             // Python's median compares them with floats), in the same capacity.
@@ -334,33 +342,46 @@ struct ExactMedian {
 
     private mutating func giveUp() {
         kept = false
+        release()
+    }
+
+    private mutating func release() {
         pool.used -= reserved
         reserved = 0
         ints = []
         doubles = nil
     }
 
+    /// Takes the median in place (no copy of the values) and gives their memory back.
+    mutating func finish() {
+        guard kept, finished == nil else { return }
+        if doubles != nil { finished = .some(Self.median(&doubles!)) } else { finished = .some(medianOfIntegers(&ints)) }
+        release()
+    }
+
+    private static func median(_ xs: inout [Double]) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let (lower, upper) = middle(&xs)
+        return (lower + upper) / 2
+    }
+
     /// The median of the values kept, as Python's `statistics.median` gives it; nil when
     /// none or when the column gave up.
     var median: Double? {
         guard kept else { return nil }
-        if let doubles {
-            guard !doubles.isEmpty else { return nil }
-            var s = doubles
-            let (lower, upper) = middle(&s)
-            return (lower + upper) / 2
-        }
-        return medianOfIntegers(ints)
+        if let finished { return finished }
+        if var d = doubles { return Self.median(&d) }
+        var i = ints
+        return medianOfIntegers(&i)
     }
 }
 
 /// The median of exact integers as Python's `statistics.median` gives it: the middle one, or
 /// for an even count the correctly rounded midpoint (Double(a + b) is correctly rounded, and
 /// halving it is exact).
-func medianOfIntegers(_ xs: [Int64]) -> Double? {
+func medianOfIntegers(_ xs: inout [Int64]) -> Double? {
     guard !xs.isEmpty else { return nil }
-    var s = xs
-    let (lower, upper) = middle(&s)
+    let (lower, upper) = middle(&xs)
     return Double(Int128(lower) + Int128(upper)) / 2
 }
 
@@ -430,7 +451,7 @@ struct Reservoir {
 
     var median: Double? {
         guard !values.isEmpty else { return nil }
-        if let ints, ints.count == values.count { return medianOfIntegers(ints) }
+        if var ints, ints.count == values.count { return medianOfIntegers(&ints) }
         let s = values.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }

@@ -204,6 +204,8 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     (addedSample, removedSample, modifiedRows) = (r.addedSample, r.removedSample, r.modifiedRows)
 
     // Schema and per-column statistics.
+    for i in profilesA.indices { profilesA[i].finishMedian() }
+    for i in profilesB.indices { profilesB[i].finishMedian() }
     var typeChanged: [TableDiff.TypeChange] = []
     var stats: [TableDiff.ColumnDelta] = []
     var maxDrift: Double? = nil
