@@ -92,7 +92,7 @@ struct Diff: ParsableCommand {
         of values per diff; past that a column's median is taken from a sample and marked ≈ \
         ("median_exact": false in JSON). drift: PSI over up to 4,096 sampled values per \
         side, only for columns with at least 100 values on both sides (otherwise blank, \
-        null in JSON, and a drift() gate over it has no value and does not fire). \
+        no drift field in JSON, and a drift() gate over it has no value and does not fire). \
         Folders: files added, removed, \
         modified, renamed. Models and other binaries: how much of the new version is in stored chunks the old \
         one had (chunk reuse, about 64 KiB a chunk, not a byte-by-byte comparison). \
