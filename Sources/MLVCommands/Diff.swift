@@ -88,7 +88,12 @@ struct Diff: ParsableCommand {
         rows added / removed / modified (with --key, matched by key, with cell changes for \
         the first --rows rows; without, compared as a multiset), duplicate keys, and per \
         column count, nulls, distinct, mean, std, min, max, median and drift (population \
-        stability index; marked ! above --drift-threshold). Folders: files added, removed, \
+        stability index; marked ! above --drift-threshold). Medians are exact within 128 MiB \
+        of values per diff; past that a column's median is taken from a sample and marked ≈ \
+        ("median_exact": false in JSON). drift: PSI over up to 4,096 sampled values per \
+        side, only for columns with at least 100 values on both sides (otherwise blank, \
+        no drift field in JSON, and a drift() gate over it has no value and does not fire). \
+        Folders: files added, removed, \
         modified, renamed. Models and other binaries: how much of the new version is in stored chunks the old \
         one had (chunk reuse, about 64 KiB a chunk, not a byte-by-byte comparison). \
         Metrics and params (JSON, YAML, CSV): every value old, new, delta, relative change, \

@@ -130,13 +130,19 @@ enum DiffRender {
                     "\(distinct(o)) → \(distinct(n))",
                     "\(num(o?.mean)) → \(num(n?.mean))", "\(num(o?.std)) → \(num(n?.std))",
                     "\(o?.min.map(v) ?? "") → \(n?.min.map(v) ?? "")", "\(o?.max.map(v) ?? "") → \(n?.max.map(v) ?? "")",
-                    "\(num(o?.median)) → \(num(n?.median))", s.drift.map { String(format: "%.3f", $0) } ?? ""]
+                    "\(median(o)) → \(median(n))", s.drift.map { String(format: "%.3f", $0) } ?? ""]
         }
     }
     /// An exact distinct count, or an estimate marked ≈ (`distinct_exact` false in JSON).
     static func distinct(_ s: ColumnStats?) -> String {
         guard let s else { return "0" }
         return s.distinctExact ? "\(s.distinct)" : "≈\(s.distinct)"
+    }
+
+    /// An exact median, or the estimate from a sample marked ≈ (`median_exact` false in JSON).
+    static func median(_ s: ColumnStats?) -> String {
+        guard let m = s?.median else { return "" }
+        return (s?.medianExact == false ? "≈" : "") + num(m)
     }
 
     static let metricHeader = ["file", "key", "old", "new", "delta", "relative"]

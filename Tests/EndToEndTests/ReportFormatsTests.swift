@@ -64,7 +64,9 @@ import Testing
     /// field added to the JSON later is checked too (or fails here until this test is told
     /// how human formats show it: see `Facts.boolean`).
     @Test func everyFormatCarriesTheFactsOfTheJSON() throws {
-        let s = try realisticProject()
+        var s = try realisticProject()
+        // No memory for exact medians: every median is an estimate, which must show as one.
+        s.env["MLV_MEDIAN_MEMORY"] = "0"
         let args = ["diff", "HEAD~1", "HEAD", "--key", "id", "--fail-on", "acc < -1", "--fail-on", "rel(acc) > 0.001"]
         func run(_ format: String) throws -> String {
             let r = try s.run(mlvBinary, args + ["--format", format])
@@ -533,6 +535,7 @@ struct Facts {
         case "drifted": if b && !unit.contains("!") { problems.append("\(what): drifted not marked !") }
         case "fired": if unit.lowercased().contains("not fired") == b { problems.append("\(what): fired=\(b) not shown") }
         case "distinct_exact": if !b && !unit.contains("≈") { problems.append("\(what): an estimated distinct count not marked ≈") }
+        case "median_exact": if !b && !unit.contains("≈") { problems.append("\(what): an estimated median not marked ≈") }
         default: problems.append("\(what): boolean field \(key) unknown to this test: teach `Facts.expectBool` how text, md and html show it")
         }
     }

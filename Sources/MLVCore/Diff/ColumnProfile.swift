@@ -41,17 +41,23 @@ public struct ColumnStats: Codable, Sendable, Equatable {
     public var std: Double?
     public var min: String?
     public var max: String?
+    /// The median of the numeric values: exact (`ExactMedian`, `medianExact` true), or past
+    /// the diff's median memory the median of a reservoir sample of 4,096 values
+    /// (`medianExact` false, `≈`). Nil, with `medianExact`, for a column without numbers.
     public var median: Double?
+    public var medianExact: Bool?
 
     enum CodingKeys: String, CodingKey {
         case index, type, count, nulls, distinct, mean, std, min, max, median
+        case medianExact = "median_exact"
         case distinctExact = "distinct_exact"
         case distinctError = "distinct_error"
     }
 }
 
 /// Accumulates one column: type inference, nulls, exact distinct count, Welford mean and
-/// variance, min/max, and a fixed-size reservoir sample (for the median and for drift bins).
+/// variance, min/max, every numeric value within the diff's median memory (for the exact
+/// median), and a fixed-size reservoir sample (for drift bins, and the median past that memory).
 struct ColumnProfile {
     var type = ColumnType.empty
     var count = 0
@@ -74,6 +80,7 @@ struct ColumnProfile {
     var minNumberText: [UInt8]? = nil, maxNumberText: [UInt8]? = nil
     var minText: [UInt8]? = nil, maxText: [UInt8]? = nil
     var sample = Reservoir(capacity: 4096, seed: 0x6d6c76)
+    var exactMedian: ExactMedian
     /// Value counts for categorical drift, by the value's 128-bit identity (`cellHash128`: two
     /// values never share a count by a 64-bit accident), capped at `categoryLimit` distinct values.
     var categories: [Cell128: Int] = [:]
@@ -81,10 +88,15 @@ struct ColumnProfile {
 
     static let categoryLimit = 2000
 
-    init(pool: DistinctPool) { distinct = pool.makeCounter() }
+    init(pool: DistinctPool, medians: MedianPool) {
+        distinct = pool.makeCounter()
+        exactMedian = ExactMedian(pool: medians)
+    }
 
     /// One profile per column (each with a counter of its own).
-    static func columns(_ n: Int, pool: DistinctPool) -> [ColumnProfile] { (0..<n).map { _ in ColumnProfile(pool: pool) } }
+    static func columns(_ n: Int, pool: DistinctPool, medians: MedianPool) -> [ColumnProfile] {
+        (0..<n).map { _ in ColumnProfile(pool: pool, medians: medians) }
+    }
 
     mutating func add(_ v: ArraySlice<UInt8>) {
         if isNull(v) { nulls += 1; return }
@@ -112,6 +124,7 @@ struct ColumnProfile {
             if minNumberText == nil || less(x, n.int, minNumber, minInt) { minNumber = x; minInt = n.int; minNumberText = Array(v) }
             if maxNumberText == nil || less(maxNumber, maxInt, x, n.int) { maxNumber = x; maxInt = n.int; maxNumberText = Array(v) }
             sample.add(x, exact: n.int)
+            exactMedian.add(x, exact: n.int)
         } else {
             t = isBool(v) ? .bool : (isDateTime(v) ? .datetime : .string)
             if minText == nil || bytesBefore(v, minText![...]) { minText = Array(v) }
@@ -125,6 +138,10 @@ struct ColumnProfile {
         }
     }
 
+    /// Takes the exact median and frees the values it needed (before `stats`, on the
+    /// profile itself: a copy would copy them).
+    mutating func finishMedian() { exactMedian.finish() }
+
     /// The statistics of the column at `index` (throws if a distinct-count spill file failed).
     func stats(index: Int) throws -> ColumnStats {
         let isNumeric = (type == .integer || type == .float) && numeric > 0
@@ -136,7 +153,8 @@ struct ColumnProfile {
             std: isNumeric && numeric > 1 ? (m2 / Double(numeric - 1)).squareRoot() : (isNumeric ? 0 : nil),
             min: (isNumeric ? minNumberText : minText).map { String(decoding: $0, as: UTF8.self) },
             max: (isNumeric ? maxNumberText : maxText).map { String(decoding: $0, as: UTF8.self) },
-            median: isNumeric ? sample.median : nil)
+            median: isNumeric ? (exactMedian.median ?? sample.median) : nil,
+            medianExact: isNumeric ? exactMedian.kept : nil)
     }
 }
 
@@ -265,6 +283,146 @@ struct HyperLogLog {
     }
 }
 
+/// Memory for the exact medians of one diff (both sides, all columns): 128 MiB of values
+/// (8 bytes each: 16 million values, so that both sides of a 1,000,000-row table with 10
+/// numeric columns stay exact, for about 100 MiB more than estimates), or `MLV_MEDIAN_MEMORY`
+/// (bytes; tests set it low).
+final class MedianPool {
+    let budget: Int
+    fileprivate var used = 0
+
+    static var defaultBudget: Int { DistinctPool.environmentBytes("MLV_MEDIAN_MEMORY") ?? (128 << 20) }
+
+    init(budget: Int = MedianPool.defaultBudget) { self.budget = budget }
+}
+
+/// Every numeric value of a column, for its exact median: exact Int64s while every value is
+/// one (the midpoint of two huge ids is then exact), doubles from the first value that is
+/// not. Storage is taken from the `MedianPool` as the array grows; a column whose growth
+/// does not fit gives its memory back and keeps nothing more (`kept` false): its median is
+/// then the reservoir's. Values arrive in file order, so which column gives up is the same
+/// on every run.
+struct ExactMedian {
+    private let pool: MedianPool
+    private var ints: [Int64] = []
+    private var doubles: [Double]? = nil
+    /// Bytes of capacity taken from the pool.
+    private var reserved = 0
+    private(set) var kept = true
+    /// Set by `finish()`: the median, the values dropped.
+    private var finished: Double?? = nil
+
+    init(pool: MedianPool) { self.pool = pool }
+
+    mutating func add(_ x: Double, exact: Int64?) {
+        guard kept, finished == nil else { return }
+        if doubles == nil && exact == nil {
+            // The first value that is no Int64: the integers so far become doubles (as
+            // Python's median compares them with floats), in the same capacity.
+            var d: [Double] = []
+            d.reserveCapacity(ints.capacity)
+            for i in ints { d.append(Double(i)) }
+            ints = []
+            doubles = d
+        }
+        let count = doubles?.count ?? ints.count
+        let capacity = doubles?.capacity ?? ints.capacity
+        if count == capacity {
+            // Grow by half (not the array's doubling): less slack counted against the budget.
+            let want = max(1024, capacity + capacity / 2)
+            let extra = (want - capacity) * 8
+            guard pool.used + extra <= pool.budget else { giveUp(); return }
+            if doubles != nil { doubles!.reserveCapacity(want) } else { ints.reserveCapacity(want) }
+            let got = (doubles?.capacity ?? ints.capacity) * 8
+            pool.used += got - reserved
+            reserved = got
+        }
+        if doubles != nil { doubles!.append(x) } else if let exact { ints.append(exact) }
+    }
+
+    private mutating func giveUp() {
+        kept = false
+        release()
+    }
+
+    private mutating func release() {
+        pool.used -= reserved
+        reserved = 0
+        ints = []
+        doubles = nil
+    }
+
+    /// Takes the median in place (no copy of the values) and gives their memory back.
+    mutating func finish() {
+        guard kept, finished == nil else { return }
+        if doubles != nil { finished = .some(Self.median(&doubles!)) } else { finished = .some(medianOfIntegers(&ints)) }
+        release()
+    }
+
+    private static func median(_ xs: inout [Double]) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let (lower, upper) = middle(&xs)
+        return (lower + upper) / 2
+    }
+
+    /// The median of the values kept, as Python's `statistics.median` gives it; nil when
+    /// none or when the column gave up.
+    var median: Double? {
+        guard kept else { return nil }
+        if let finished { return finished }
+        if var d = doubles { return Self.median(&d) }
+        var i = ints
+        return medianOfIntegers(&i)
+    }
+}
+
+/// The median of exact integers as Python's `statistics.median` gives it: the middle one, or
+/// for an even count the correctly rounded midpoint (Double(a + b) is correctly rounded, and
+/// halving it is exact).
+func medianOfIntegers(_ xs: inout [Int64]) -> Double? {
+    guard !xs.isEmpty else { return nil }
+    let (lower, upper) = middle(&xs)
+    return Double(Int128(lower) + Int128(upper)) / 2
+}
+
+/// The two middle values of `a` (the same one twice for an odd count), rearranging it.
+func middle<T: Comparable>(_ a: inout [T]) -> (T, T) {
+    let k = a.count / 2
+    let upper = select(&a, k)
+    if a.count % 2 == 1 { return (upper, upper) }
+    // Everything before position k is now at most a[k]: the lower middle is their largest.
+    var lower = a[0]
+    for x in a[1..<k] where x > lower { lower = x }
+    return (lower, upper)
+}
+
+/// The k-th smallest value of `a` (from 0), leaving smaller ones before position k and larger
+/// ones after it: quickselect around the median of three, O(n) on typical data. Past an
+/// iteration limit (an input built against the pivots) the rest is sorted, so the worst case
+/// stays O(n log n). No randomness: the same input gives the same figure.
+func select<T: Comparable>(_ a: inout [T], _ k: Int) -> T {
+    var lo = 0, hi = a.count - 1
+    var rounds = 4 * (Int.bitWidth - a.count.leadingZeroBitCount) + 16
+    while hi > lo {
+        if rounds == 0 { a[lo...hi].sort(); break }
+        rounds -= 1
+        let mid = lo + (hi - lo) / 2
+        if a[mid] < a[lo] { a.swapAt(mid, lo) }
+        if a[hi] < a[lo] { a.swapAt(hi, lo) }
+        if a[hi] < a[mid] { a.swapAt(hi, mid) }
+        let pivot = a[mid]
+        var i = lo, j = hi
+        while i <= j {
+            while a[i] < pivot { i += 1 }
+            while pivot < a[j] { j -= 1 }
+            if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+        }
+        // Now a[lo...j] <= pivot <= a[i...hi], and what lies between equals the pivot.
+        if k <= j { hi = j } else if k >= i { lo = i } else { break }
+    }
+    return a[k]
+}
+
 /// Reservoir sampling (Vitter's algorithm R) with a fixed seed: the same input gives the same
 /// sample, so reports are reproducible.
 struct Reservoir {
@@ -293,12 +451,7 @@ struct Reservoir {
 
     var median: Double? {
         guard !values.isEmpty else { return nil }
-        if let ints, ints.count == values.count {
-            let s = ints.sorted()
-            if s.count % 2 == 1 { return Double(s[s.count / 2]) }
-            // Double(a + b) is correctly rounded, and halving it is exact.
-            return Double(Int128(s[s.count / 2 - 1]) + Int128(s[s.count / 2])) / 2
-        }
+        if var ints, ints.count == values.count { return medianOfIntegers(&ints) }
         let s = values.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }

@@ -41,7 +41,8 @@ final class DistinctPool {
     /// across its columns), or `MLV_DISTINCT_SPILL` (bytes; tests set it low to reach the estimate).
     static var defaultMaxSpill: Int64 { Int64(environmentBytes("MLV_DISTINCT_SPILL") ?? (8 << 30)) }
 
-    private static func environmentBytes(_ name: String) -> Int? {
+    /// A byte count from the environment (the memory budgets' test knobs).
+    static func environmentBytes(_ name: String) -> Int? {
         guard let v = getenv(name).map({ String(cString: $0) }), let n = Int(v), n >= 0 else { return nil }
         return n
     }

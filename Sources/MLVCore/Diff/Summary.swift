@@ -27,7 +27,8 @@ extension Workspace {
                     case .jsonLines: r = try JSONLinesReader(open: { try StoredFileStream(store: store, manifest: id) }, name: target)
                     }
                     let pool = DistinctPool(spillDirectory: store.tmpDir)
-                    var profiles = ColumnProfile.columns(r.header.count, pool: pool)
+                    // The summary shows no median: no memory for exact ones.
+                    var profiles = ColumnProfile.columns(r.header.count, pool: pool, medians: MedianPool(budget: 0))
                     while try r.next() { for i in 0..<r.header.count { profiles[i].add(r.field(i)) } }
                     for (i, (name, prof)) in zip(columnLabels(r.header), profiles).enumerated() {
                         let s = try prof.stats(index: i)

@@ -49,7 +49,8 @@ public struct TableDiff: Codable, Sendable {
         public var old: ColumnStats?
         public var new: ColumnStats?
         /// Population stability index between the versions (numeric: deciles of the old
-        /// values; otherwise categories); nil when a side has no values.
+        /// values, from reservoir samples of up to 4,096 values per side; otherwise
+        /// categories); nil when a side has fewer than `minimumDriftValues` values.
         public var drift: Double?
         public var drifted: Bool
         /// Numeric columns on both sides: shares of each version's values in 20 equal-width
@@ -118,6 +119,8 @@ public struct TableDiffOptions: Sendable {
     public var globalKeyFor: String? = nil
     /// Memory for exact distinct counts (see `DistinctPool`), for the whole diff.
     public var distinctMemory = DistinctPool.defaultBudget
+    /// Memory for exact medians (see `MedianPool`), for the whole diff.
+    public var medianMemory = MedianPool.defaultBudget
 
     public init(key: [String] = [], rowSamples: Int = 5, driftThreshold: Double = 0.2) {
         self.key = key
@@ -188,8 +191,9 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     let keyed = !options.key.isEmpty
 
     let pool = DistinctPool(budget: options.distinctMemory, spillDirectory: options.spillDirectory)
-    var profilesA = ColumnProfile.columns(ha.count, pool: pool)
-    var profilesB = ColumnProfile.columns(hb.count, pool: pool)
+    let medians = MedianPool(budget: options.medianMemory)
+    var profilesA = ColumnProfile.columns(ha.count, pool: pool, medians: medians)
+    var profilesB = ColumnProfile.columns(hb.count, pool: pool, medians: medians)
     var rowsA = 0, rowsB = 0, dupA = 0, dupB = 0, added = 0, removed = 0, modified = 0, cellsChanged = 0
     var addedSample: [[String: String]] = []
     var removedSample: [[String: String]] = []
@@ -200,6 +204,8 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
     (addedSample, removedSample, modifiedRows) = (r.addedSample, r.removedSample, r.modifiedRows)
 
     // Schema and per-column statistics.
+    for i in profilesA.indices { profilesA[i].finishMedian() }
+    for i in profilesB.indices { profilesB[i].finishMedian() }
     var typeChanged: [TableDiff.TypeChange] = []
     var stats: [TableDiff.ColumnDelta] = []
     var maxDrift: Double? = nil
@@ -213,12 +219,17 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
         var drift: Double? = nil
         var histogram: TableDiff.Histogram? = nil
         if let pa, let pb {
+            // PSI over a handful of values is noise (1 row → 2 rows gave 17.7): below the
+            // minimum on either side the column has no drift, and a drift() gate no value.
+            let enough = pa.count >= minimumDriftValues && pb.count >= minimumDriftValues
             if pa.type != pb.type && pa.type != .empty && pb.type != .empty {
                 typeChanged.append(.init(column: label, index: position, old: pa.type, new: pb.type))
             }
             let numeric = [ColumnType.integer, .float].contains(pa.type) && [ColumnType.integer, .float].contains(pb.type)
-            drift = numeric ? numericPSI(pa.sample.values, pb.sample.values)
-                            : categoricalPSI(pa.categories, pa.otherCategories, pb.categories, pb.otherCategories)
+            if enough {
+                drift = numeric ? numericPSI(pa.sample.values, pb.sample.values)
+                                : categoricalPSI(pa.categories, pa.otherCategories, pb.categories, pb.otherCategories)
+            }
             if numeric { histogram = makeHistogram(pa.sample.values, pb.sample.values) }
             if let d = drift { maxDrift = max(maxDrift ?? d, d) }
         }
@@ -236,6 +247,9 @@ func diffTables(oldName: String, newName: String, format: TableFormat, options: 
         stats: stats, modifiedRows: modifiedRows, addedSample: addedSample, removedSample: removedSample,
         maxDrift: maxDrift, notes: notes.isEmpty ? nil : notes, lackedGlobalKey: lacked)
 }
+
+/// Non-null values a column needs on both sides for its drift to be computed (and flagged).
+public let minimumDriftValues = 100
 
 /// A column's identity in a diff: its name and which occurrence of that name it is in its
 /// header (`id,v,v` has `v` #0 and `v` #1).
