@@ -126,8 +126,10 @@ enum DiffRender {
             let type = o != nil && n != nil && o?.type != n?.type ? "\(o!.type.rawValue) → \(n!.type.rawValue)"
                                                                   : (n?.type.rawValue ?? o?.type.rawValue ?? "")
             return [v(s.column) + (s.drifted ? " !" : ""), type,
-                    "\(o?.count ?? 0) → \(n?.count ?? 0)", "\(o?.nulls ?? 0) → \(n?.nulls ?? 0)",
-                    "\(distinct(o)) → \(distinct(n))",
+                    // A side without the column (added, removed) shows "—", not a count of 0.
+                    "\(o.map { "\($0.count)" } ?? "—") → \(n.map { "\($0.count)" } ?? "—")",
+                    "\(o.map { "\($0.nulls)" } ?? "—") → \(n.map { "\($0.nulls)" } ?? "—")",
+                    "\(o == nil ? "—" : distinct(o)) → \(n == nil ? "—" : distinct(n))",
                     "\(num(o?.mean)) → \(num(n?.mean))", "\(num(o?.std)) → \(num(n?.std))",
                     "\(o?.min.map(v) ?? "") → \(n?.min.map(v) ?? "")", "\(o?.max.map(v) ?? "") → \(n?.max.map(v) ?? "")",
                     "\(median(o)) → \(median(n))", s.drift.map { String(format: "%.3f", $0) } ?? ""]
@@ -142,7 +144,9 @@ enum DiffRender {
     /// An exact median, or the estimate from a sample marked ≈ (`median_exact` false in JSON).
     static func median(_ s: ColumnStats?) -> String {
         guard let m = s?.median else { return "" }
-        return (s?.medianExact == false ? "≈" : "") + num(m)
+        // A value of the column (or the midpoint of two), so in full like min and max; a
+        // sampled estimate is rounded as the computed figures (mean, std) are.
+        return s?.medianExact == false ? "≈" + num(m) : ExactNumber.shortest(m)
     }
 
     static let metricHeader = ["file", "key", "old", "new", "delta", "relative"]

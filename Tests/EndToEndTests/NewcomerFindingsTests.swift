@@ -161,4 +161,18 @@ import Testing
         let out = try s.mlvOK("diff", "--key", "id").stdout
         #expect(out.contains(#"id=2, note="has, comma", flag="""#), "\(out)")
     }
+
+    /// Text shows an exact median in full (224999.5, not 225000), and a column one side
+    /// lacks as "—", not as a count of 0.
+    @Test func medianInFullAndMissingSidesAsDashes() throws {
+        let s = try Sandbox()
+        try s.write("t.csv", "id,gone\n" + (0..<450_000).map { "\($0),x\n" }.joined())
+        try s.mlvOK("track", "t.csv")
+        try s.mlvOK("commit", "-m", "one")
+        try s.write("t.csv", "id\n" + (0..<450_000).map { "\($0)\n" }.joined())
+        let out = try s.mlvOK("diff", "--no-pager").stdout
+        #expect(out.contains("224999.5 → 224999.5"), "\(out)")
+        let gone = try #require(out.split(separator: "\n").first { $0.contains("gone") && $0.contains("string") }, "\(out)")
+        #expect(gone.contains("450000 → —") && !gone.contains("→ 0"), "\(gone)")
+    }
 }
