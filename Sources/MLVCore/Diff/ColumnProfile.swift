@@ -72,7 +72,9 @@ struct ColumnProfile {
     var shiftedMean = 0.0, m2 = 0.0
     /// The exact sum while every value is an integer within Int64: the mean is then the
     /// correctly rounded quotient.
-    var intSum: Int128 = 0, allIntegers = true
+    /// The exact sum of an all-integer column: Int64 while it fits, Int128 past that (adding
+    /// into an Int128 every time is a generic, slow conversion per cell).
+    var intSum: Int128 = 0, intSumSmall: Int64 = 0, allIntegers = true
     var minNumber = Double.infinity, maxNumber = -Double.infinity
     var minInt: Int64? = nil, maxInt: Int64? = nil
     /// The cells holding the smallest and largest number, as written: min and max print the
@@ -110,12 +112,19 @@ struct ColumnProfile {
             let x = n.value
             if numeric == 1 { shift = x; shiftInt = n.int }
             let d: Double
-            if let xi = n.int, let si = shiftInt { d = Double(Int128(xi) - Int128(si)) }
+            if let xi = n.int, let si = shiftInt {
+                // Int64 first: Double(Int128) is a generic conversion, several times slower.
+                let (diff, overflow) = xi.subtractingReportingOverflow(si)
+                d = overflow ? Double(Int128(xi) - Int128(si)) : Double(diff)
+            }
             else { d = x - shift }
             let delta = d - shiftedMean
             shiftedMean += delta / Double(numeric)
             m2 += delta * (d - shiftedMean)
-            if let xi = n.int { intSum += Int128(xi) } else { allIntegers = false }
+            if let xi = n.int {
+                let (sum, overflow) = intSumSmall.addingReportingOverflow(xi)
+                if overflow { intSum += Int128(intSumSmall) + Int128(xi); intSumSmall = 0 } else { intSumSmall = sum }
+            } else { allIntegers = false }
             // Integers compare exactly (two ids above 2^53 can share a double).
             func less(_ a: Double, _ ai: Int64?, _ b: Double, _ bi: Int64?) -> Bool {
                 if let ai, let bi { return ai < bi }
@@ -149,7 +158,7 @@ struct ColumnProfile {
         return ColumnStats(
             index: index, type: type, count: count, nulls: nulls, distinct: d,
             distinctExact: distinct.exact, distinctError: distinct.exact ? nil : HyperLogLog.relativeError,
-            mean: isNumeric ? (allIntegers ? roundedQuotient(intSum, numeric) : shift + shiftedMean) : nil,
+            mean: isNumeric ? (allIntegers ? roundedQuotient(intSum + Int128(intSumSmall), numeric) : shift + shiftedMean) : nil,
             std: isNumeric && numeric > 1 ? (m2 / Double(numeric - 1)).squareRoot() : (isNumeric ? 0 : nil),
             min: (isNumeric ? minNumberText : minText).map { String(decoding: $0, as: UTF8.self) },
             max: (isNumeric ? maxNumberText : maxText).map { String(decoding: $0, as: UTF8.self) },
