@@ -185,16 +185,21 @@ public final class GitRepository {
         return try body(tree!)
     }
 
-    /// Whether a commit has a file (a blob) at `path`, without reading it.
-    public func hasFile(_ path: String, in commit: GitOID) throws -> Bool {
+    /// Runs `body` on the tree entry at `path` in a commit; nil when there is none.
+    private func withEntry<T>(_ path: String, in commit: GitOID, _ body: (OpaquePointer?) throws -> T?) throws -> T? {
         try withTree(of: commit) { tree in
             var entry: OpaquePointer?
             let rc = git_tree_entry_bypath(&entry, tree, path)
-            if rc == GIT_ENOTFOUND.rawValue { return false }
+            if rc == GIT_ENOTFOUND.rawValue { return nil }
             try check(rc, "find \(path)")
             defer { git_tree_entry_free(entry) }
-            return git_tree_entry_type(entry) == GIT_OBJECT_BLOB
+            return try body(entry)
         }
+    }
+
+    /// Whether a commit has a file (a blob) at `path`, without reading it.
+    public func hasFile(_ path: String, in commit: GitOID) throws -> Bool {
+        try withEntry(path, in: commit) { git_tree_entry_type($0) == GIT_OBJECT_BLOB } ?? false
     }
 
     /// The content of a file at a commit, or nil when the commit has no such file
@@ -202,12 +207,7 @@ public final class GitRepository {
     /// error before anything is copied: a few MB of history can hold a gigabyte blob that
     /// compresses to nothing.
     public func blob(at path: String, in commit: GitOID, limit: Int = 64 << 20) throws -> [UInt8]? {
-        try withTree(of: commit) { tree in
-            var entry: OpaquePointer?
-            let rc = git_tree_entry_bypath(&entry, tree, path)
-            if rc == GIT_ENOTFOUND.rawValue { return nil }
-            try check(rc, "find \(path)")
-            defer { git_tree_entry_free(entry) }
+        try withEntry(path, in: commit) { entry in
             guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
             // The size from the object's header first (`git_odb_read_header`): looking the blob
             // up would inflate all of it, however big, before its size could be checked.
