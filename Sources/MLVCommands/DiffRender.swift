@@ -62,7 +62,10 @@ enum DiffRender {
         }
     }
 
-    static func size(_ t: TargetDiff) -> String { sizes(t.oldSize, t.newSize) }
+    /// Bytes, and for a table added or removed its rows × columns.
+    static func size(_ t: TargetDiff) -> String {
+        sizes(t.oldSize, t.newSize) + (t.shape.map { ", \(grouped($0.rows)) \(noun($0.rows, "row")) × \(counted($0.columns, "column"))" } ?? "")
+    }
 
     // MARK: Values
 

@@ -175,4 +175,22 @@ import Testing
         let gone = try #require(out.split(separator: "\n").first { $0.contains("gone") && $0.contains("string") }, "\(out)")
         #expect(gone.contains("450000 → —") && !gone.contains("→ 0"), "\(gone)")
     }
+
+    /// A table added (or removed) says how big it is in rows × columns in every format.
+    @Test func anAddedTableShowsItsShape() throws {
+        let s = try Sandbox()
+        try s.write("a.txt", "a\n")
+        try s.mlvOK("track", "a.txt")
+        try s.mlvOK("commit", "-m", "one")
+        try s.write("t.csv", "id,v\n1,2\n3,4\n5,6\n")
+        try s.mlvOK("track", "t.csv")
+        try s.mlvOK("commit", "-m", "two")
+        for format in ["text", "md", "html"] {
+            let out = try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", format).stdout
+            #expect(out.contains("3 rows × 2 columns"), "\(format): \(out)")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("diff", "HEAD~1", "HEAD", "--format", "json").stdout.utf8)) as! [String: Any]
+        let t = (json["targets"] as! [[String: Any]]).first { $0["path"] as? String == "t.csv" }
+        #expect((t?["shape"] as? [String: Any])?["rows"] as? Int == 3)
+    }
 }

@@ -63,9 +63,17 @@ public struct TargetDiff: Codable, Sendable {
     /// Tables of this target that could not be compared (the target's path, or files in the
     /// folder): a `drift(...)` gate over them has no value (not in JSON: `warnings` says it).
     public var uncomparedTables: [String] = []
+    /// Rows × columns of a table target that was added or removed, from its pointer (a
+    /// modified one's are in `table`).
+    public var shape: Shape? = nil
+
+    public struct Shape: Codable, Sendable {
+        public var rows: UInt64
+        public var columns: UInt64
+    }
 
     enum CodingKeys: String, CodingKey {
-        case path, kind, change, files, table, tables, binary, features, tensors, warnings
+        case path, kind, change, files, table, tables, binary, features, tensors, warnings, shape
         case oldSnapshot = "old_snapshot"
         case newSnapshot = "new_snapshot"
         case oldSize = "old_size"
@@ -281,6 +289,9 @@ extension Workspace {
                                oldSnapshot: pa?.snapshot?.hex, newSnapshot: pb?.snapshot?.hex,
                                oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil,
                                features: nil, tensors: nil)
+            if pa == nil || pb == nil, let p = pb ?? pa, let rows = p.rows, let columns = p.columns {
+                t.shape = .init(rows: rows, columns: columns)
+            }
             var tableOptions = keyed(o.table, file: path, target: path)
             // Big tables are compared in partitions of about 128 MiB of old data each.
             tableOptions.partitions = Workspace.partitions(forBytes: pa?.size ?? 0)
