@@ -6,10 +6,6 @@ import Testing
 /// a remote lacking data names the push that brings it, and chunk reuse is not called
 /// "unchanged bytes".
 @Suite struct AuditFixesCheckoutDiffTests {
-    func json(_ r: RunResult) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [String: Any] ?? [:]
-    }
-
     func states(_ s: Sandbox, cwd: String? = nil) throws -> [String: String] {
         let targets = try json(try s.mlvOK("status", "--json", cwd: cwd))["targets"] as? [[String: Any]] ?? []
         var out: [String: String] = [:]

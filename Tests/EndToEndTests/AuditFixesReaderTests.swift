@@ -6,16 +6,6 @@ import Testing
 /// `mlv diff` — checked against Python's csv/json modules and `csv.Sniffer`, never against
 /// mlv's own output (issue 10, audit of the table readers).
 @Suite struct AuditFixesReaderTests {
-    func python(_ s: Sandbox, _ code: String, _ args: String...) throws -> String {
-        let r = try s.run("/usr/bin/env", ["python3", "-c", code] + args)
-        #expect(r.status == 0, "python: \(r.stderr)")
-        return r.stdout
-    }
-
-    func json(_ r: RunResult) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [String: Any], "\(r.stdout)\n\(r.stderr)")
-    }
-
     /// `rows:` and `columns:` of a pointer file.
     func pointerShape(_ s: Sandbox, _ target: String) -> (rows: Int?, columns: Int?) {
         let text = String(decoding: s.read(target + ".mlv") ?? [], as: UTF8.self)
@@ -90,7 +80,7 @@ import Testing
 
     @Test func headerlessTablesKeepTheirFirstRowAsSnifferReadsThem() throws {
         let s = try Sandbox()
-        let expected = try #require(try JSONSerialization.jsonObject(with: Data(try python(s, Self.samples, s.root).utf8)) as? [String: [String: Any]])
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(try python(Self.samples, [s.root]).utf8)) as? [String: [String: Any]])
         // The samples behave as documented: Sniffer agrees with the truth except where noted.
         #expect(expected["iris.csv"]?["sniffer"] as? Bool == false && expected["adult.csv"]?["sniffer"] as? Bool == false)
         #expect(expected["penguins.csv"]?["sniffer"] as? Bool == true && expected["x.csv"]?["sniffer"] as? Bool == true)
@@ -150,7 +140,7 @@ import Testing
 
     @Test func pointerAndDiffRowCountsLeaveBlankLinesOutAsPythonDoes() throws {
         let s = try Sandbox()
-        let expected = try #require(try JSONSerialization.jsonObject(with: Data(try python(s, Self.blanks, s.root).utf8)) as? [String: [String: Int]])
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(try python(Self.blanks, [s.root]).utf8)) as? [String: [String: Int]])
         let names = expected.keys.sorted()
         try commitTwice(s, names.map { ($0, Array(FileManager.default.contents(atPath: s.root + "/" + $0)!)) })
         for name in names {
@@ -175,7 +165,7 @@ import Testing
     @Test func jsonLinesCountsAndKeysAfterTheFirstLine() throws {
         let s = try Sandbox()
         let text = "{\"a\": 1, \"b\": \"x\"}\n\n{\"a\": 2, \"c\": true}\n  \n{\"b\": \"y\", \"d\": null}\n{\"a\": 3}"
-        let want = try python(s, """
+        let want = try python("""
             import json, sys
             keys = []
             rows = [json.loads(l) for l in sys.argv[1].split("\\n") if l.strip()]
@@ -183,7 +173,7 @@ import Testing
                 for k in o:
                     if k not in keys: keys.append(k)
             print(len(rows), ",".join(keys))
-            """, text).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+            """, [text]).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
         let rows = Int(want[0])!, keys = want[1].split(separator: ",").map(String.init)
         try commitTwice(s, [("t.jsonl", Array(text.utf8))])
         let p = pointerShape(s, "t.jsonl")

@@ -6,24 +6,6 @@ import Testing
 /// figures come from the inputs written here or from Python (csv, json, statistics with
 /// exact Fractions), never from mlv's own output.
 @Suite struct AuditFixesTableDiffTests {
-    /// Runs `script` with python3 (the caller's environment, not the sandbox's HOME) and
-    /// returns its stdout.
-    func python(_ script: String, input: String = "") throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script]
-        let out = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardInput = inp
-        try p.run()
-        inp.fileHandleForWriting.write(Data(input.utf8))
-        try inp.fileHandleForWriting.close()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "python3 failed")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// The table part of `mlv diff --format json` for `path`.
     func table(_ s: Sandbox, _ path: String, _ extra: String...) throws -> [String: Any] {
         let r = try s.run(mlvBinary, ["diff", "--format", "json"] + extra + ["--", path])

@@ -6,17 +6,6 @@ import Testing
 /// memory budget a reservoir estimate marked as one; drift needs enough values on both
 /// sides (issue 10).
 @Suite struct MedianTests {
-    /// Runs python3 with `code` (argv[1...] = `args`) in the sandbox; its stdout.
-    func python(_ s: Sandbox, _ code: String, _ args: String...) throws -> String {
-        let r = try s.run("/usr/bin/env", ["python3", "-c", code] + args)
-        #expect(r.status == 0, "python: \(r.stderr)")
-        return r.stdout
-    }
-
-    func json(_ r: RunResult) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [String: Any], "\(r.stdout)\n\(r.stderr)")
-    }
-
     /// The stats of the first table target's columns.
     func stats(_ report: [String: Any]) -> [[String: Any]] {
         let t = (report["targets"] as? [[String: Any]])?.first
@@ -36,7 +25,7 @@ import Testing
     """
 
     func pythonMedians(_ s: Sandbox, _ file: String) throws -> [Double] {
-        let data = Data(try python(s, MedianTests.medians, s.repo + "/" + file).utf8)
+        let data = Data(try python(MedianTests.medians, [s.repo + "/" + file]).utf8)
         return try #require(try JSONSerialization.jsonObject(with: data) as? [Double])
     }
 
@@ -45,7 +34,7 @@ import Testing
         try s.write("d.csv", old)
         try s.mlvOK("track", "d.csv")
         try s.mlvOK("commit", "-m", "v1")
-        _ = try python(s, gen, s.repo + "/d.csv")
+        _ = try python(gen, [s.repo + "/d.csv"])
         return try json(try s.mlvOK("diff", "--format", "json"))
     }
 

@@ -214,17 +214,7 @@ import Testing
         except yaml.MarkedYAMLError as e:
             print(e.problem_mark.line + 1, e.problem_mark.column + 1)
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script]
-        let inp = Pipe(), out = Pipe()
-        p.standardInput = inp
-        p.standardOutput = out
-        try p.run()
-        inp.fileHandleForWriting.write(Data(text.utf8))
-        try inp.fileHandleForWriting.close()
-        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let o = try python(script, input: text)
         let parts = o.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         #expect(parts.count == 2, "PyYAML found \(text.debugDescription) valid: \(o)")
         return parts.count == 2 ? (parts[0], parts[1]) : (0, 0)

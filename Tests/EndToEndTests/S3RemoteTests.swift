@@ -52,10 +52,6 @@ struct S3Server {
     }
 }
 
-func json(_ r: RunResult) throws -> [String: Any] {
-    try JSONSerialization.jsonObject(with: r.stdoutBytes) as! [String: Any]
-}
-
 /// Compared outside #expect, which would print both arrays in full on a failure.
 func sameBytes(_ a: [UInt8]?, _ b: [UInt8]) -> Bool { a == b }
 

@@ -195,3 +195,37 @@ func csv(rows: Int, seed: Int = 0) -> String {
     for i in 0..<rows { s += "\(i),name \(i * 7 + seed),\(Double(i % 97) / 7.0),\(i % 3)\n" }
     return s
 }
+
+/// A command's stdout as a JSON object; a failure shows what it printed.
+func json(_ r: RunResult, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [String: Any], "\(r.stdout)\n\(r.stderr)",
+                 sourceLocation: sourceLocation)
+}
+
+/// Runs python3 -c `script` (argv[1...] = `args`, `input` on stdin) in the caller's
+/// environment, not the sandbox's HOME (PyYAML may live in the user's site-packages): the
+/// outside reference tests check mlv's figures against. Its stdout, without the trailing
+/// line break; a failing script fails the test.
+func python(_ script: String, _ args: [String] = [], input: String = "",
+            sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", script] + args
+    // stderr to a file, so that neither pipe can fill while the other is read.
+    let errPath = NSTemporaryDirectory() + "mlv-test-python-\(UUID().uuidString)"
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errPath) }
+    let out = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle(forWritingAtPath: errPath)
+    p.standardInput = inp
+    try p.run()
+    inp.fileHandleForWriting.write(Data(input.utf8))
+    try inp.fileHandleForWriting.close()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let errText = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    #expect(p.terminationStatus == 0, "python3 failed: \(errText)", sourceLocation: sourceLocation)
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+}
+

@@ -5,17 +5,6 @@ import Testing
 /// Figures of tabular diffs checked against Python's csv module and the data the tests
 /// generate, never against mlv's own output (issue 10, items 4, 5, 6 and 17).
 @Suite struct TableTrustTests {
-    /// Runs python3 with `code` (argv[1...] = `args`) in the sandbox; its stdout.
-    func python(_ s: Sandbox, _ code: String, _ args: String...) throws -> String {
-        let r = try s.run("/usr/bin/env", ["python3", "-c", code] + args)
-        #expect(r.status == 0, "python: \(r.stderr)")
-        return r.stdout
-    }
-
-    func json(_ r: RunResult) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [String: Any], "\(r.stdout)\n\(r.stderr)")
-    }
-
     func target(_ report: [String: Any], _ path: String) -> [String: Any]? {
         (report["targets"] as? [[String: Any]])?.first { $0["path"] as? String == path }
     }
@@ -42,7 +31,7 @@ import Testing
     """
 
     func pythonProfile(_ s: Sandbox, _ file: String) throws -> [[String: Any]] {
-        let out = try python(s, TableTrustTests.profile, s.repo + "/" + file)
+        let out = try python(TableTrustTests.profile, [s.repo + "/" + file])
         return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
     }
 
@@ -62,11 +51,11 @@ import Testing
                 u = "" if i % 97 == 0 else ("NA" if i % 89 == 0 else f"user_{r.randint(0, 5200)}")
                 f.write(f"{r.randint(0, 10**9) * 1000 + i},{u},{r.randint(0, 3000) / 8}\\n")
         """
-        _ = try python(s, gen, s.repo + "/d.csv", "600")
+        _ = try python(gen, [s.repo + "/d.csv", "600"])
         try s.mlvOK("track", "d.csv")
         try s.mlvOK("commit", "-m", "v1")
         let oldProfile = try pythonProfile(s, "d.csv")
-        _ = try python(s, gen, s.repo + "/d.csv", "20000")
+        _ = try python(gen, [s.repo + "/d.csv", "20000"])
         let newProfile = try pythonProfile(s, "d.csv")
         let report = try json(try s.mlvOK("diff", "--format", "json"))
         let st = stats(report, "d.csv")
@@ -90,14 +79,14 @@ import Testing
         try s.write("d.csv", "k,v\n")
         try s.mlvOK("track", "d.csv")
         try s.mlvOK("commit", "-m", "v1")
-        _ = try python(s, """
+        _ = try python("""
         import random, sys
         r = random.Random(3)
         with open(sys.argv[1], "w") as f:
             f.write("k,v\\n")
             for i in range(200000):
                 f.write(f"k{r.randint(0, 250000)},{r.random():.4f}\\n")
-        """, s.repo + "/d.csv")
+        """, [s.repo + "/d.csv"])
         let want = try pythonProfile(s, "d.csv")
         let st = stats(try json(try s.mlvOK("diff", "--format", "json")), "d.csv")
         for (j, c) in st.enumerated() {
@@ -168,7 +157,7 @@ import Testing
         try s.mlvOK("commit", "-m", "v1")
         try s.write("h.csv", "1,2.5,3\n4,5,6\n7,8,9\n")
         // Every line is a row: Python's rows, no header.
-        let rows = try python(s, "import csv,sys,json; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='')))))", s.repo + "/h.csv")
+        let rows = try python("import csv,sys,json; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='')))))", [s.repo + "/h.csv"])
         let data = try #require(try JSONSerialization.jsonObject(with: Data(rows.utf8)) as? [[String]])
         let report = try json(try s.mlvOK("diff", "--format", "json"))
         let table = try #require(target(report, "h.csv")?["table"] as? [String: Any])
@@ -187,7 +176,7 @@ import Testing
         try s.mlvOK("track", "q.csv")
         try s.mlvOK("commit", "-m", "v1")
         try s.write("q.csv", "id,note\r\n1,\"a\r\nb\"\r\n2,\"c\nd\"\r\n3,\"say \"\"hi\"\"\r\n\"\r\n")
-        let py = try python(s, "import csv,sys,json; r=list(csv.reader(open(sys.argv[1], newline=''))); print(json.dumps([dict(zip(r[0], x)) for x in r[1:]]))", s.repo + "/q.csv")
+        let py = try python("import csv,sys,json; r=list(csv.reader(open(sys.argv[1], newline=''))); print(json.dumps([dict(zip(r[0], x)) for x in r[1:]]))", [s.repo + "/q.csv"])
         let want = try #require(try JSONSerialization.jsonObject(with: Data(py.utf8)) as? [[String: String]])
         #expect(want.count == 3)
         let table = try #require(target(try json(try s.mlvOK("diff", "--rows", "10", "--format", "json")), "q.csv")?["table"] as? [String: Any])
@@ -209,7 +198,7 @@ import Testing
         try s.write("bad.csv", badText)
         try s.write("open.csv", "a,b\n1,2\n3,\"unclosed\n4,5\n")
         // Python finds the ragged record's line; the unclosed quote opens on line 3.
-        let badLine = try python(s, "import csv,sys; r=csv.reader(open(sys.argv[1], newline='')); h=next(r); print(next(r.line_num for x in r if len(x) != len(h)))", s.repo + "/bad.csv")
+        let badLine = try python("import csv,sys; r=csv.reader(open(sys.argv[1], newline='')); h=next(r); print(next(r.line_num for x in r if len(x) != len(h)))", [s.repo + "/bad.csv"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(badLine == "4")
 
