@@ -193,4 +193,23 @@ import Testing
         let t = (json["targets"] as! [[String: Any]]).first { $0["path"] as? String == "t.csv" }
         #expect((t?["shape"] as? [String: Any])?["rows"] as? Int == 3)
     }
+
+    /// The same rule for repro: a stage output brought back from a save is work, saved again
+    /// (with the way back printed) before the stage replaces it.
+    @Test func reproSavesAnOutputBroughtBackFromASave() throws {
+        let s = try Sandbox()
+        try s.write("in.txt", "a\n")
+        try s.mlvOK("track", "in.txt")
+        try s.mlvOK("commit", "-m", "base")
+        try s.mlvOK("stage", "add", "t", "--dep", "in.txt", "--out", "o.txt", "--", "sh", "-c", "cat in.txt in.txt > o.txt")
+        try s.mlvOK("repro")
+        try s.mlvOK("commit", "-m", "ran")
+        try s.write("o.txt", "edited by hand\n")
+        let id = try savedID(s, force: "--", "o.txt")
+        try s.mlvOK("checkout", "--snapshot", id, "--", "o.txt")
+        try s.write("in.txt", "b\n")
+        let r = try s.mlvOK("repro")
+        #expect(r.stdout.contains("saved your uncommitted o.txt"), "\(r.stdout)")
+        #expect(s.read("o.txt") == Array("b\nb\n".utf8))
+    }
 }

@@ -444,10 +444,13 @@ extension Workspace {
         let store = try store()
         let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
         var edited: [(String, TargetKind)] = []
+        var savedOnly: Set<ObjectID>? = nil
         for o in stage.outs {
             guard let p = pointers[o] else { continue }
             let st = try workingState(o, p, snap)
-            guard st.state == .modified || st.state == .diverged, let w = st.working, try !store.contains(w.id) else { continue }
+            // The rule checkout follows: a version only --force saved is work too.
+            guard st.state == .modified || st.state == .diverged, let w = st.working,
+                  try !replaceable(w.id, saved: &savedOnly) else { continue }
             edited.append((o, p.kind))
         }
         guard !edited.isEmpty else { return }
