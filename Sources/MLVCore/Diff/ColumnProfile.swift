@@ -251,20 +251,6 @@ func parseNumber(_ v: ArraySlice<UInt8>) -> (value: Double, isInteger: Bool, int
     return (exact.map { Double($0) } ?? x, integer, exact)
 }
 
-/// 64-bit FNV-1a, for cell and row identities within one diff.
-@inline(__always) func fnv1a(_ v: ArraySlice<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-    var h = seed
-    for c in v {
-        h ^= UInt64(c)
-        h = h &* 0x100_0000_01b3
-    }
-    // Final avalanche, so that nearby inputs spread over HyperLogLog registers.
-    h ^= h >> 33
-    h = h &* 0xff51_afd7_ed55_8ccd
-    h ^= h >> 33
-    return h
-}
-
 /// HyperLogLog with 2^12 registers, with linear counting for small counts: the fallback of
 /// `DistinctCounter` past its disk limit.
 struct HyperLogLog {
