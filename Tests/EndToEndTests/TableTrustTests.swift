@@ -286,3 +286,54 @@ import Testing
         #expect(!open.contains("rows:"), "\(open)")
     }
 }
+
+extension TableTrustTests {
+    // MARK: drift
+
+    /// Drift is the population stability index as documented (ten bins cut at the old
+    /// side's deciles, empty bins floored at 1e-4; categories for text), computed here
+    /// independently in Python on columns small enough that the sample is every value.
+    @Test func driftIsThePSIPythonComputes() throws {
+        let s = try Sandbox()
+        let gen = """
+        import random, sys
+        r = random.Random(int(sys.argv[2]))
+        shift = float(sys.argv[3])
+        with open(sys.argv[1], "w") as f:
+            f.write("x,c\\n")
+            for i in range(1500):
+                f.write(f"{r.gauss(shift, 1):.6f},{r.choice('abcde' if shift == 0 else 'abcdeef')}\\n")
+        """
+        _ = try python(gen, [s.repo + "/d.csv", "1", "0"])
+        try s.mlvOK("track", "d.csv")
+        try s.mlvOK("commit", "-m", "v1")
+        try FileManager.default.copyItem(atPath: s.repo + "/d.csv", toPath: s.root + "/old.csv")
+        _ = try python(gen, [s.repo + "/d.csv", "2", "0.5"])
+        let want = try python("""
+        import csv, json, math, sys, bisect
+        def cols(p):
+            rows = list(csv.reader(open(p, newline='')))[1:]
+            return [float(r[0]) for r in rows], [r[1] for r in rows]
+        (xa, ca), (xb, cb) = cols(sys.argv[1]), cols(sys.argv[2])
+        def psi(a, b):
+            return sum((max(q, 1e-4) - max(p, 1e-4)) * math.log(max(q, 1e-4) / max(p, 1e-4)) for p, q in zip(a, b) if p > 0 or q > 0)
+        s = sorted(xa)
+        edges = [s[q * len(s) // 10] for q in range(1, 10)]
+        def hist(xs):
+            h = [0] * 10
+            for x in xs: h[bisect.bisect_left(edges, x)] += 1
+            return [v / len(xs) for v in h]
+        keys = sorted(set(ca) | set(cb))
+        share = lambda c: [c.count(k) / len(c) for k in keys]
+        print(json.dumps([psi(hist(xa), hist(xb)), psi(share(ca), share(cb))]))
+        """, [s.root + "/old.csv", s.repo + "/d.csv"])
+        let w = try #require(try JSONSerialization.jsonObject(with: Data(want.utf8)) as? [Double])
+        let st = stats(try json(try s.mlvOK("diff", "--format", "json")), "d.csv")
+        let drift = st.map { $0["drift"] as? Double }
+        #expect(drift.count == 2)
+        for (i, got) in drift.enumerated() {
+            let close = got.map { abs($0 - w[i]) <= 1e-12 * max(1, w[i]) } ?? false
+            #expect(close, "column \(i): mlv \(String(describing: got)), Python \(w[i])")
+        }
+    }
+}
