@@ -1,15 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Layout (dependencies point down only):
-//   mlv (entry point) -> MLVCommands (one file per subcommand)
-//     -> MLVCore (workspace, pointers, snapshots, checkout, status, log)
-//       -> MLVStore (chunker, hashing, packs, index, locks) -> MLVZstd -> CZstd
+// Layout (dependencies point down only; Sources/README.md has the whole map):
+//   mlv (entry point) -> MLVCommands (one file per command, renderers, the exit-status table)
+//     -> MLVCore (workspace, pointers, snapshots, checkout, status, diff, run)
+//       -> MLVStore (chunker, packs, index, layout, maintenance) -> MLVZstd -> CZstd
 //       -> MLVGit (the only importer of libgit2) -> CGit2
 //       -> MLVS3 (HTTP over libcurl, SigV4, credentials) -> CCurl
+//         -> MLVSystem (file descriptors, atomic writes, syscalls, direct I/O, locks,
+//                       SHA-256 over libcrypto, error categories) -> CCrypto
+// Linux only: the system layer calls glibc (syncfs, copy_file_range, preadv2, O_DIRECT).
 let package = Package(
     name: "mlv",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mlv", targets: ["mlv"]),
     ],
@@ -26,15 +28,16 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "MLVZstd", dependencies: ["CZstd"]),
-        .target(name: "MLVGit", dependencies: ["CGit2"]),
-        .target(name: "MLVStore", dependencies: ["MLVZstd", "CCrypto"],
+        .target(name: "MLVSystem", dependencies: ["CCrypto"]),
+        .target(name: "MLVZstd", dependencies: ["CZstd", "MLVSystem"]),
+        .target(name: "MLVGit", dependencies: ["CGit2", "MLVSystem"]),
+        .target(name: "MLVStore", dependencies: ["MLVSystem", "MLVZstd"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Release builds skip dynamic exclusivity checks in the hot loops (CSV parsing, chunk
         // scanning): measured 20 % of a diff's time; debug builds and tests keep them.
         // S3 client: HTTP over libcurl, SigV4, AWS credentials. Knows nothing of mlv's layout.
-        .target(name: "MLVS3", dependencies: ["CCurl", "CCrypto", "MLVStore"]),
-        .target(name: "MLVCore", dependencies: ["MLVStore", "MLVGit", "MLVS3", "Yams"],
+        .target(name: "MLVS3", dependencies: ["CCurl", "MLVSystem"]),
+        .target(name: "MLVCore", dependencies: ["MLVSystem", "MLVStore", "MLVZstd", "MLVGit", "MLVS3", "Yams"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "MLVCommands", dependencies: [
             "MLVCore",
@@ -42,10 +45,11 @@ let package = Package(
         ]),
         .executableTarget(name: "mlv", dependencies: ["MLVCommands"]),
         .target(name: "MLVTestSupport", path: "Tests/MLVTestSupport"),
-        .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore", "MLVTestSupport"]),
-        .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3"]),
-        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVTestSupport"]),
+        .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore", "MLVSystem", "MLVTestSupport"]),
+        .testTarget(name: "MLVSystemTests", dependencies: ["MLVSystem"]),
+        .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3", "MLVSystem"]),
+        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVSystem", "MLVStore", "MLVTestSupport"]),
     ]
 )
 

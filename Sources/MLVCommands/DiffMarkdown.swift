@@ -1,3 +1,4 @@
+import MLVSystem
 import Foundation
 import MLVCore
 import MLVStore

@@ -1,3 +1,4 @@
+import MLVSystem
 import ArgumentParser
 import Foundation
 import MLVCore
@@ -49,44 +50,24 @@ public enum ExitStatus: Int32, CaseIterable {
     }
 }
 
-/// Maps an error to its one-line message and exit status.
+/// Maps an error to its one-line message and exit status: every module's error types declare
+/// their category (MLVSystem's `CategorizedError`); this is the one table from category to
+/// status. Errors that are not categorized (ArgumentParser's, Foundation's) return nil.
 func classify(_ error: any Error) -> (String, ExitStatus)? {
-    switch error {
-    case let e as MLVError:
-        switch e {
-        case .dataModified, .codeModified: return (e.description, .refused)
-        case .nothingToCommit: return (e.description, .differences)
-        case .mergeConflict, .conflictedPointer, .interruptedCheckout, .staleData: return (e.description, .refused)
-        case .notAGitRepo, .notInitialized, .pathOutsideRepo, .pathInsideMetadata, .noSuchPath, .notTracked,
-             .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision, .pathNotInDiff,
-             .unsupportedFileType, .invalidArgument, .symlinkInPath, .fileInPath, .linkOutsideRepo, .foreignMetadata, .checkoutThroughLink:
-            return (e.description, .userError)
+    guard let e = error as? any CategorizedError else { return nil }
+    return (e.description, ExitStatus(e.category))
+}
+
+extension ExitStatus {
+    init(_ category: ErrorCategory) {
+        switch category {
+        case .input: self = .userError
+        case .refused: self = .refused
+        case .integrity: self = .integrity
+        case .system: self = .ioError
+        case .commandFailed: self = .runFailed
+        case .nothingToDo: self = .differences
         }
-    case let e as StoreError:
-        switch e {
-        case .lockBusy: return (e.description, .ioError)
-        case .objectTooLarge: return (e.description, .userError)
-        case .unsupportedVersion, .corruptIndex, .corruptPack, .missingObject, .missingPack: return (e.description, .integrity)
-        }
-    case let e as ObjectError: return (e.description, .integrity)
-    case let e as ZstdError: return (e.description, .integrity)
-    case let e as IOError: return (e.description, .ioError)
-    case let e as GitError: return (e.description, e.isSystemFailure ? .ioError : .userError)
-    case let e as DiffError: return (e.description, .userError)
-    // Callers wrap it in DiffError with the file's name; mapped in case one does not.
-    case let e as JSONSyntaxError: return (e.description, .userError)
-    case let e as PipelineError: return (e.description, .userError)
-    case let e as VerifyError: return (e.description, .userError)
-    case let e as RemoteError:
-        switch e {
-        case .missingOnRemote, .damaged, .notFetched: return (e.description, .integrity)
-        case .unknownRemote, .noRemote, .unsupportedURL, .unreachable, .relativeURL: return (e.description, .userError)
-        }
-    case let e as RunError:
-        switch e {
-        case .failed, .interrupted: return (e.description, .runFailed)
-        }
-    default: return nil
     }
 }
 

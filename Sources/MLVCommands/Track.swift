@@ -1,3 +1,4 @@
+import MLVSystem
 import ArgumentParser
 import MLVCore
 import MLVStore

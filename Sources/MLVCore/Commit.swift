@@ -1,3 +1,4 @@
+import MLVSystem
 import Foundation
 import MLVGit
 import MLVStore

@@ -6,6 +6,7 @@
 //   Target      a tracked file or directory; its pointer `<path>.mlv` is what git versions
 //   Snapshot    the store id of a target's content: a file manifest or a tree
 //   StatCache   what the working files looked like when mlv last read or wrote them
+import MLVSystem
 import MLVGit
 import MLVStore
 
@@ -121,3 +122,20 @@ public enum MLVError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension MLVError: CategorizedError {
+    public var category: ErrorCategory {
+        switch self {
+        case .dataModified, .codeModified, .mergeConflict, .conflictedPointer, .interruptedCheckout, .staleData: return .refused
+        case .nothingToCommit: return .nothingToDo
+        case .notAGitRepo, .notInitialized, .pathOutsideRepo, .pathInsideMetadata, .noSuchPath, .notTracked,
+             .alreadyTrackedByGit, .nestedTarget, .badPointer, .badConfig, .unknownRevision, .pathNotInRevision, .pathNotInDiff,
+             .unsupportedFileType, .invalidArgument, .symlinkInPath, .fileInPath, .linkOutsideRepo, .foreignMetadata, .checkoutThroughLink:
+            return .input
+        }
+    }
+}
+
+// The command layer imports only MLVCore: these names come from MLVSystem through here.
+public typealias ErrorCategory = MLVSystem.ErrorCategory
+public typealias CategorizedError = MLVSystem.CategorizedError

@@ -436,3 +436,7 @@ private struct Scalar: Encodable {
         e.node.scalar = text
     }
 }
+
+extension JSONSyntaxError: CategorizedError {
+    public var category: ErrorCategory { .input }
+}

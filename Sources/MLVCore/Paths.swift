@@ -1,3 +1,4 @@
+import MLVSystem
 import MLVStore
 
 /// Repository-relative paths: '/'-separated, no leading '/', no '.', '..' or empty components.

@@ -1,3 +1,4 @@
+import MLVSystem
 import MLVStore
 
 /// What a target holds; decides how `diff` and `log` present it.

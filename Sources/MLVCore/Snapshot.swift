@@ -1,3 +1,4 @@
+import MLVSystem
 import Glibc
 import MLVStore
 import Synchronization
@@ -120,7 +121,7 @@ final class Snapshotter {
     /// they are walked. Only lock holders call this: a running writer's temp files are safe.
     private func removeTempSiblings(of abs: String) {
         let base = FS.basename(abs), dir = FS.dirname(abs)
-        let prefixes = [".\(base).mlv-tmp-", ".\(base).mlv.mlv-tmp-"]
+        let prefixes = [FS.tempPrefix(of: base), FS.tempPrefix(of: base + ".mlv")]
         for name in (try? FS.list(dir)) ?? [] where prefixes.contains(where: { name.hasPrefix($0) }) {
             FS.remove(FS.join(dir, name))
         }
@@ -229,7 +230,7 @@ final class Snapshotter {
         defer { close(dfd) }
         var entries: [TreeEntry] = []
         for name in try FS.listSorted(abs) {
-            if isTempName(name) {
+            if FS.isTempName(name) {
                 if removesTempFiles { unlinkat(dfd, name, 0) }   // left by an interrupted checkout
                 continue
             }
@@ -267,8 +268,6 @@ func tooDeep(_ rel: String) -> String {
     return "\(shown) is nested more than \(TreeLimits.maxDepth) folders deep inside its target, deeper than mlv stores (see `man mlv-store`, LIMITS); flatten it, or track a folder further down"
 }
 
-/// Names of the temporary files mlv writes next to their final place.
-func isTempName(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(".mlv-tmp-") }
 
 func readLink(_ path: String) throws -> [UInt8] {
     var buf = [UInt8](repeating: 0, count: 4096)

@@ -2,6 +2,7 @@
 // every libgit2 call goes through `check`, which turns a negative return code into a
 // `GitError` carrying libgit2's message, read right after the failing call (it is
 // thread-local and overwritten by the next call).
+import MLVSystem
 import CGit2
 import Glibc
 
@@ -438,9 +439,10 @@ public final class GitRepository {
         for path in own {
             let abs = workdir + "/" + path
             if let bytes = try blob(at: path, in: commit) {
-                try writeAtomically(bytes, to: abs)
+                try FS.makeDirectories(FS.dirname(abs))
+                try FS.atomicWrite(bytes, to: abs)
             } else if unlink(abs) != 0 && errno != ENOENT {
-                throw GitError(operation: "remove \(path)", code: -1, message: "\(abs): remove failed: \(String(cString: strerror(errno)))", isSystemFailure: true)
+                throw IOError("remove", abs)
             }
         }
         if !own.isEmpty {
@@ -483,39 +485,6 @@ public final class GitRepository {
             if let f = from { return try withTree(of: f) { try diff($0) } }
             return try diff(nil)
         }
-    }
-
-    /// temp file in the same folder, fsync, rename, fsync of the folder.
-    private func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let tmp = dir + "/." + (path.split(separator: "/").last.map(String.init) ?? "f") + ".mlv-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        mkdirAll(dir)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw GitError(operation: "write \(path)", code: -1, message: "\(tmp): create failed: \(String(cString: strerror(errno)))", isSystemFailure: true) }
-        var ok = bytes.withUnsafeBytes { b -> Bool in
-            var done = 0
-            while done < b.count {
-                let n = write(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                done += n
-            }
-            return true
-        }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tmp)
-            throw GitError(operation: "write \(path)", code: -1, message: "\(path): write failed: \(why)", isSystemFailure: true)
-        }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
-    }
-
-    private func mkdirAll(_ dir: String) {
-        guard access(dir, F_OK) != 0 else { return }
-        if let i = dir.lastIndex(of: "/"), i != dir.startIndex { mkdirAll(String(dir[..<i])) }
-        mkdir(dir, 0o755)
     }
 
     public func commitInfo(_ id: GitOID) throws -> CommitInfo {
@@ -820,4 +789,8 @@ struct ProcessEnv {
     subscript(_ key: String) -> String? {
         getenv(key).map { String(cString: $0) }
     }
+}
+
+extension GitError: CategorizedError {
+    public var category: ErrorCategory { isSystemFailure ? .system : .input }
 }

@@ -2,7 +2,7 @@
 // with mlv unchanged: environment first, then the shared credentials file's profile. Secrets
 // are never printed: `description` shows the key id and where it came from.
 import Glibc
-import MLVStore
+import MLVSystem
 
 public struct AWSCredentials: Sendable, CustomStringConvertible {
     public let accessKeyID: String

@@ -4,7 +4,7 @@
 // `ConnectionPool` hands them out to parallel transfers.
 import CCurl
 import Glibc
-import MLVStore
+import MLVSystem
 import Synchronization
 
 /// curl_global_init is not thread-safe and must run once before any handle exists: a global
@@ -317,4 +317,8 @@ public final class ConnectionPool: Sendable {
         defer { idle.withLock { $0.append(c) } }
         return try body(c)
     }
+}
+
+extension HTTPTransportError: CategorizedError {
+    public var category: ErrorCategory { .system }
 }

@@ -3,7 +3,7 @@
 // backoff and jitter on 5xx, throttling and dropped connections. Bodies stream from and to
 // files.
 import Glibc
-import MLVStore
+import MLVSystem
 
 public enum S3Error: Error, CustomStringConvertible {
     case credentials(String)
@@ -261,7 +261,7 @@ public struct S3Client: Sendable {
             buf.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
             done += UInt64(n)
         }
-        return h.finish().hex
+        return SigV4.hex(h.finishBytes())
     }
 }
 
@@ -316,5 +316,15 @@ enum XML {
 
     static func escape(_ s: String) -> String {
         s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;").replacing("\"", with: "&quot;")
+    }
+}
+
+extension S3Error: CategorizedError {
+    public var category: ErrorCategory {
+        switch self {
+        case .credentials, .badURL: return .input
+        case .service(let status, _, _, _): return status == 404 ? .input : .system
+        case .transport, .badResponse: return .system
+        }
     }
 }

@@ -6,7 +6,7 @@
 //   string to sign    = "AWS4-HMAC-SHA256" \n amz-date \n date/region/service/aws4_request \n
 //                       hex(sha256(canonical request))
 //   signing key       = HMAC chain of "AWS4"+secret over date, region, service, "aws4_request"
-import CCrypto
+import MLVSystem
 import Glibc
 
 public struct SigV4: Sendable {
@@ -113,12 +113,7 @@ public struct SigV4: Sendable {
     }
 
     public static func sha256(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        data.withUnsafeBytes { d in
-            precondition(EVP_Digest(d.baseAddress, d.count, &out, &len, EVP_sha256(), nil) == 1, "EVP_Digest failed")
-        }
-        return out
+        Digest.sha256(data)
     }
 
     /// HMAC-SHA256 (RFC 2104), written out over the digest: 64-byte blocks, ipad 0x36, opad 0x5c.

@@ -7,7 +7,7 @@
 //   pack    an append-only file holding many objects, each zstd-compressed or raw
 //   index   a file mapping object ids to (pack, offset, length); one per write session
 //   lock    an flock(2) on .mlv/lock: the kernel drops it when the holder dies
-import CCrypto
+import MLVSystem
 
 /// A SHA-256 digest naming an object. Stored as four words so hashing and comparing are cheap.
 @frozen public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -84,8 +84,7 @@ import CCrypto
     public static func hash(_ data: UnsafeRawBufferPointer) -> ObjectID {
         var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         return withUnsafeMutableBytes(of: &digest) { d in
-            _ = SHA256(data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
-                       d.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            Digest.sha256(data, into: d.baseAddress!)
             return ObjectID(bytes: d.baseAddress!)
         }
     }
@@ -104,30 +103,15 @@ private func hexValue(_ c: UInt8) -> UInt8? {
     }
 }
 
-/// Incremental SHA-256 (`EVP_DigestInit_ex` / `EVP_DigestUpdate` / `EVP_DigestFinal_ex`),
-/// for whole packs and index files. One per thread.
-public final class SHA256Stream {
-    private let ctx: OpaquePointer
+public extension SHA256Stream {
+    /// The digest of everything passed to `update`, as an object id.
+    func finish() -> ObjectID { ObjectID(bytes: finishBytes())! }
+}
 
-    public init() {
-        guard let ctx = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new: out of memory") }
-        self.ctx = ctx
-        precondition(EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1, "EVP_DigestInit_ex(sha256) failed")
-    }
-
-    deinit { EVP_MD_CTX_free(ctx) }
-
-    public func update(_ data: UnsafeRawBufferPointer) {
-        guard data.count > 0 else { return }
-        precondition(EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1, "EVP_DigestUpdate failed")
-    }
-
-    public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
-
-    public func finish() -> ObjectID {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        precondition(EVP_DigestFinal_ex(ctx, &digest, &len) == 1 && len == 32, "EVP_DigestFinal_ex failed")
-        return ObjectID(bytes: digest)!
+public extension ByteReader {
+    @inlinable public mutating func readID() -> ObjectID? {
+        guard remaining >= 32 else { return nil }
+        defer { offset += 32 }
+        return bytes.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + offset) }
     }
 }

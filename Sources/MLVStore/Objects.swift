@@ -1,3 +1,4 @@
+import MLVSystem
 import Glibc
 // File manifests and trees: the Merkle layer above chunks. Canonical encodings (one byte
 // sequence per value) so equal content always has the same id. Little-endian; documented in
@@ -136,21 +137,6 @@ public func validateName(_ name: String) throws {
     if name.lowercased() == ".git" { throw ObjectError.badName(name, why: "a .git folder cannot be part of tracked data") }
 }
 
-/// Byte-wise order of two strings' UTF-8 (memcmp on their contiguous storage, then length).
-public func utf8Precedes(_ a: String, _ b: String) -> Bool {
-    var a = a, b = b
-    return a.withUTF8 { x in
-        b.withUTF8 { y in
-            let n = min(x.count, y.count)
-            if n > 0 {
-                let c = memcmp(x.baseAddress!, y.baseAddress!, n)
-                if c != 0 { return c < 0 }
-            }
-            return x.count < y.count
-        }
-    }
-}
-
 public struct Tree: Sendable, Equatable {
     public var entries: [TreeEntry]
 
@@ -232,4 +218,8 @@ public extension Store {
     func tree(_ id: ObjectID) throws -> Tree {
         try Tree(decoding: readObject(id, type: .tree), id: id)
     }
+}
+
+extension ObjectError: CategorizedError {
+    public var category: ErrorCategory { .integrity }
 }

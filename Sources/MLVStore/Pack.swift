@@ -15,6 +15,7 @@
 //   entries  entry count x 56 bytes, sorted by object id:
 //            32 id | u32 pack number | u64 offset of the entry header in the pack
 //            | u32 stored length | u32 raw length | u8 type | u8 encoding | u16 reserved (0)
+import MLVSystem
 import MLVZstd
 import Synchronization
 
@@ -359,3 +360,13 @@ final class PackWriter {
 import Glibc
 func getpidValue() -> Int32 { getpid() }
 #endif
+
+extension StoreError: CategorizedError {
+    public var category: ErrorCategory {
+        switch self {
+        case .lockBusy: return .system
+        case .objectTooLarge: return .input
+        case .unsupportedVersion, .corruptIndex, .corruptPack, .missingObject, .missingPack: return .integrity
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import MLVSystem
 import Glibc
 import MLVZstd
 import Synchronization

@@ -1,3 +1,4 @@
+import MLVSystem
 import Synchronization
 
 // Walking snapshots safely. A tree is checked on its own when decoded (names, order, each

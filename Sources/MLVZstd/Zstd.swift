@@ -4,6 +4,7 @@
 // known from the index before they are read, so reads use zstd's one-shot API: a frame
 // that decodes to anything but exactly the expected size is an error. Verifying a pack
 // from elsewhere, whose entries may declare any size, streams instead (ZstdStreamDecoder).
+import MLVSystem
 import CZstd
 
 public enum ZstdError: Error, Equatable, CustomStringConvertible {
@@ -123,4 +124,8 @@ public final class ZstdStreamDecoder {
             if input.pos == input.size && produced == 0 { break }
         } while true
     }
+}
+
+extension ZstdError: CategorizedError {
+    public var category: ErrorCategory { .integrity }
 }

@@ -3,32 +3,36 @@ import Testing
 
 /// The exit-code contract and the figures mlv copies (issue 10, items 1, 11–14).
 @Suite struct ContractTests {
-    /// Every error type declared in Sources is mapped by `classify` (MLVCommands/Support.swift)
-    /// to a documented status, so none falls through to 1 ("differences found").
+    /// Every error type declared in Sources declares its category (`CategorizedError`), which
+    /// `classify` (MLVCommands) maps to a documented status, so none falls through to 1
+    /// ("differences found").
     @Test func everyErrorTypeHasAnExitStatus() throws {
         let sources = packageRoot + "/Sources"
-        let support = try String(contentsOfFile: sources + "/MLVCommands/Support.swift", encoding: .utf8)
         var declared: [String] = []
+        var all = ""
         let files = FileManager.default.enumerator(atPath: sources)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
         let pattern = try NSRegularExpression(pattern: #"^(?:public |internal )?(?:final )?(?:enum|struct|class) ([A-Za-z0-9_]+)[^{\n]*:[^{\n]*\bError\b"#, options: .anchorsMatchLines)
         for f in files {
             let text = try String(contentsOfFile: sources + "/" + f, encoding: .utf8)
+            all += text
             for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                 guard let r = Range(m.range(at: 1), in: text) else { continue }
                 declared.append(String(text[r]))
             }
         }
-        #expect(declared.count >= 10, "found only \(declared)")
         // Top-level declarations only: types nested in a function or declared private are
         // caught where they are thrown (StatCache's `Bad`, ModelDiff's `BadEntry`).
-        let exempt: Set<String> = []
-        // Errors of MLVS3 never reach the CLI: RemoteStore wraps them (checked here too).
-        let wrapped: Set<String> = ["S3Error", "HTTPTransportError"]
-        for name in declared where !exempt.contains(name) && !wrapped.contains(name) {
-            #expect(support.contains("as \(name)"), "\(name) is not mapped to an exit status in classify()")
+        #expect(declared.count >= 10, "found only \(declared)")
+        for name in declared {
+            #expect(all.contains("extension \(name): CategorizedError") || all.contains("\(name): Error, CategorizedError"),
+                    "\(name) does not declare its category (CategorizedError), so it has no exit status")
         }
-        let remote = try String(contentsOfFile: sources + "/MLVCore/Remote/RemoteStore.swift", encoding: .utf8)
-        #expect(remote.contains("catch let e as S3Error"))
+        // The one table from category to status covers every category.
+        let table = try String(contentsOfFile: sources + "/MLVCommands/Support.swift", encoding: .utf8)
+            + ((try? String(contentsOfFile: sources + "/MLVCommands/ExitStatus.swift", encoding: .utf8)) ?? "")
+        for c in ["input", "refused", "integrity", "system", "commandFailed", "nothingToDo"] {
+            #expect(table.contains("case .\(c):"), "category \(c) has no exit status")
+        }
     }
 
     @Test func unknownCommandsAreUsageErrorsWithASuggestion() throws {

@@ -1,3 +1,4 @@
+import MLVSystem
 import Foundation
 import Glibc
 import MLVStore

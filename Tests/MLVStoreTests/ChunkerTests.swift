@@ -1,3 +1,4 @@
+import MLVSystem
 import MLVTestSupport
 import Testing
 @testable import MLVStore

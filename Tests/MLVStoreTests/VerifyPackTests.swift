@@ -1,3 +1,4 @@
+import MLVSystem
 import Foundation
 import MLVTestSupport
 import MLVZstd

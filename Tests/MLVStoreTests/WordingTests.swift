@@ -1,3 +1,4 @@
+import MLVSystem
 import MLVStore
 import Testing
 

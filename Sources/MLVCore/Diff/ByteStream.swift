@@ -1,5 +1,6 @@
 // Diff — what changed between two versions of tracked data, read without checking anything
 // out: pointers come from git, content streams from the store (or the working tree).
+import MLVSystem
 import Glibc
 import MLVStore
 import MLVZstd
@@ -122,4 +123,8 @@ public enum DiffError: Error, CustomStringConvertible, Equatable {
     static func columnList(_ columns: [String]) -> String {
         columns.isEmpty ? "none" : columns.prefix(12).joined(separator: ", ") + (columns.count > 12 ? ", … (\(columns.count) in all)" : "")
     }
+}
+
+extension DiffError: CategorizedError {
+    public var category: ErrorCategory { .input }
 }

@@ -1,3 +1,4 @@
+import MLVSystem
 import MLVStore
 
 /// How much of one table mlv compares. Past these, `mlv diff` shows a byte-level summary with

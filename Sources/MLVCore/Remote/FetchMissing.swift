@@ -4,6 +4,7 @@
 // this store lacks, from the default remote, through `fetch` (same verification), and say
 // the exact command to run when they may not (--offline, no remote). Nothing is fetched,
 // and nothing printed, when the store has it all.
+import MLVSystem
 import MLVGit
 import MLVStore
 

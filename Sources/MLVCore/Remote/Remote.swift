@@ -2,6 +2,7 @@
 // store (RemoteStore.swift). Push uploads whole packs the remote lacks plus one index for
 // them; fetch downloads the packs holding what the pointers need, verifies every object in
 // them, and indexes them. Transfers run in parallel; nothing unverified reaches the store.
+import MLVSystem
 import Foundation
 import Glibc
 import MLVGit
@@ -427,4 +428,13 @@ func isStoreTempName(_ n: String) -> Bool {
         return next == "-" || next == "."
     }
     return false
+}
+
+extension RemoteError: CategorizedError {
+    public var category: ErrorCategory {
+        switch self {
+        case .missingOnRemote, .damaged, .notFetched: return .integrity
+        case .unknownRemote, .noRemote, .unsupportedURL, .unreachable, .relativeURL: return .input
+        }
+    }
 }

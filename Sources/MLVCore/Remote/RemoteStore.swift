@@ -8,6 +8,7 @@
 // Every file is written once under its final name, atomically (temp + fsync + rename on a
 // disk; a single PUT or completed multipart upload on S3), and never changed: two clones
 // pushing at once can only write identical bytes under the same name.
+import MLVSystem
 import Foundation
 import Glibc
 import MLVS3

@@ -1,3 +1,4 @@
+import MLVSystem
 import Foundation
 import Glibc
 import MLVGit
@@ -162,4 +163,8 @@ private func makeWritable(_ path: String) {
         chmod(p, (st.st_mode | 0o200) & 0o7777)
         if st.st_mode & S_IFMT == S_IFDIR { for n in (try? FS.list(p)) ?? [] { stack.append(FS.join(p, n)) } }
     }
+}
+
+extension VerifyError: CategorizedError {
+    public var category: ErrorCategory { .input }
 }

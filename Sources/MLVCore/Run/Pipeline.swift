@@ -1,5 +1,6 @@
 // Run — reproducible training: stages declared in mlv.yaml, run in a controlled environment
 // on exactly the inputs pinned by the pointers, with a record of every run that git versions.
+import MLVSystem
 import MLVStore
 
 /// One step of the pipeline, as written in mlv.yaml:
@@ -167,4 +168,8 @@ func paramSpec(_ s: String) -> (file: String, key: String)? {
     guard let i = s.lastIndex(of: ":") else { return nil }
     let f = String(s[..<i]), k = String(s[s.index(after: i)...])
     return f.isEmpty || k.isEmpty ? nil : (f, k)
+}
+
+extension PipelineError: CategorizedError {
+    public var category: ErrorCategory { .input }
 }

@@ -11,6 +11,7 @@
 //     not covered: a process that left the group (setsid, or a double fork into a new group),
 //     and SIGKILL of mlv in the microseconds between starting the command and handing its
 //     group to the watchdog.
+import MLVSystem
 import Foundation
 import Glibc
 import MLVStore
@@ -182,8 +183,8 @@ private func spawn(_ exe: String, _ argv: [String], env: [String: String], cwd: 
             posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_WRONLY, 0)
         }
     }
-    _ = c_addclosefrom(&actions, 3)
-    _ = c_addchdir(&actions, cwd)
+    _ = Syscall.spawnAddCloseFrom(&actions, 3)
+    _ = Syscall.spawnAddChdir(&actions, cwd)
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }
@@ -208,7 +209,7 @@ private func spawn(_ exe: String, _ argv: [String], env: [String: String], cwd: 
 
 private func makePipe() throws -> (read: Int32, write: Int32) {
     var fds: [Int32] = [0, 0]
-    if c_pipe2(&fds, O_CLOEXEC) != 0 { throw IOError("pipe", "stage output") }
+    if Syscall.pipe2(&fds, O_CLOEXEC) != 0 { throw IOError("pipe", "stage output") }
     return (fds[0], fds[1])
 }
 
@@ -265,13 +266,3 @@ private func forwardSignal(_ sig: Int32) {
     let seen = signalsSeen.add(1, ordering: .relaxed).newValue
     kill(-pg, seen > 1 ? SIGKILL : sig)
 }
-
-// glibc functions the Glibc module does not show (they are GNU extensions).
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func c_addclosefrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
-
-@_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func c_addchdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
-
-@_silgen_name("pipe2")
-private func c_pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32

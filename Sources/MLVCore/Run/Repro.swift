@@ -1,3 +1,4 @@
+import MLVSystem
 import Foundation
 import Glibc
 import MLVGit
@@ -521,5 +522,13 @@ extension Workspace {
         // Run like a stage (own process group, ended with it, bounded in time and output):
         // `--version` of a stage's own script runs that script.
         return versionLine(exe.hasPrefix("/") ? exe : absolute(exe), env: env, cwd: root).map { [cmd: $0] } ?? [:]
+    }
+}
+
+extension RunError: CategorizedError {
+    public var category: ErrorCategory {
+        switch self {
+        case .failed, .interrupted: return .commandFailed
+        }
     }
 }

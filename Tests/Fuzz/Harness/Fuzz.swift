@@ -2,6 +2,7 @@
 // it; Package.swift declares it only when MLV_FUZZ is set, since libFuzzer brings `main`).
 // One binary, the parser chosen by MLV_FUZZ_TARGET. Errors are expected; crashes, traps,
 // hangs and memory blow-ups are what the fuzzer looks for.
+import MLVSystem
 import Glibc
 @testable import MLVCore
 import MLVStore

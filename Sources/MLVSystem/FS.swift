@@ -2,123 +2,7 @@
 // call and hides errno, which the error messages need.
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
-
-/// An I/O failure with the path and the operation, rendered as one line.
-public struct IOError: Error, CustomStringConvertible, Equatable {
-    public let op: String
-    public let path: String
-    public let code: Int32
-
-    public init(_ op: String, _ path: String, code: Int32 = Glibc.errno) {
-        self.op = op
-        self.path = path
-        self.code = code
-    }
-
-    /// The operation of a refusal by `openRead(regularOnly:followLinks:)`.
-    public static let notRegularOp = "open (not a regular file)"
-    /// True for a path that was not a regular file (or was a link, where links are refused).
-    public var isNotRegularFile: Bool { op == IOError.notRegularOp }
-
-    public var description: String {
-        let why = String(cString: strerror(code))
-        if code == ENOSPC { return "\(path): \(op) failed: \(why) (free some disk space and run the command again)" }
-        return "\(path): \(op) failed: \(why)"
-    }
-}
-
-/// An open file descriptor, closed when the value is released.
-public final class FileHandleFD: Sendable {
-    public let fd: Int32
-    public let path: String
-
-    public init(fd: Int32, path: String) {
-        self.fd = fd
-        self.path = path
-    }
-
-    /// Opens `path` for reading. With `regularOnly`, anything but a regular file (a FIFO, a
-    /// device, a folder) is refused without blocking: a FIFO planted where a file should be
-    /// would otherwise hang `open` until someone writes to it (`O_NONBLOCK` for the open,
-    /// cleared once fstat shows a regular file). With `followLinks: false` a symlink at `path`
-    /// is refused the same way (`O_NOFOLLOW`). Both refusals are `IOError.isNotRegularFile`.
-    public static func openRead(_ path: String, regularOnly: Bool = false, followLinks: Bool = true) throws -> FileHandleFD {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0) | (followLinks ? 0 : O_NOFOLLOW))
-        if fd < 0 {
-            if !followLinks && errno == ELOOP { throw IOError(IOError.notRegularOp, path, code: ELOOP) }
-            throw IOError("open", path)
-        }
-        let f = FileHandleFD(fd: fd, path: path)
-        if regularOnly {
-            guard try f.stat().st_mode & S_IFMT == S_IFREG else { throw IOError(IOError.notRegularOp, path, code: EINVAL) }
-            let flags = fcntl(fd, F_GETFL)
-            if flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 { throw IOError("fcntl", path) }
-        }
-        return f
-    }
-
-    /// Creates a new file that must not exist yet (`O_EXCL`), mode 0644 before the umask.
-    public static func create(_ path: String, mode: mode_t = 0o644) throws -> FileHandleFD {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        if fd < 0 { throw IOError("create", path) }
-        return FileHandleFD(fd: fd, path: path)
-    }
-
-    deinit { close(fd) }
-
-    /// Reads up to `count` bytes at `offset`, retrying short reads; fewer means end of file.
-    public func pread(into buf: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
-        try fillLoop(buf) { Glibc.pread(fd, $0, $1, off_t(offset) + off_t($2)) }
-    }
-
-    /// Reads sequentially from the current position, filling `buf` unless the file ends.
-    public func read(into buf: UnsafeMutableRawBufferPointer) throws -> Int {
-        try fillLoop(buf) { p, n, _ in Glibc.read(fd, p, n) }
-    }
-
-    /// Calls `op(destination, count, done)` until `buf` is full or it returns 0 (end of
-    /// file), retrying EINTR. Returns the bytes read.
-    private func fillLoop(_ buf: UnsafeMutableRawBufferPointer, _ op: (UnsafeMutableRawPointer, Int, Int) -> Int) throws -> Int {
-        var done = 0
-        while done < buf.count {
-            let n = op(buf.baseAddress! + done, buf.count - done, done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IOError("read", path)
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return done
-    }
-
-    public func write(_ buf: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < buf.count {
-            let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IOError("write", path)
-            }
-            done += n
-        }
-    }
-
-    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
-
-    public func sync() throws {
-        if fsync(fd) != 0 { throw IOError("fsync", path) }
-    }
-
-    public func stat() throws -> stat {
-        var st = Glibc.stat()
-        if fstat(fd, &st) != 0 { throw IOError("stat", path) }
-        return st
-    }
-}
 
 public enum FS {
     public static func exists(_ path: String) -> Bool {
@@ -205,12 +89,22 @@ public enum FS {
         unlink(path)
     }
 
-    /// A temporary path next to `path` (same directory, so the final rename is atomic).
+    /// Temporary files are `.NAME.mlv-tmp-PID-RANDOM` next to NAME (same directory, so the final
+    /// rename is atomic). This is the one place that builds or recognises the form: a crashed
+    /// writer's leftovers are found by `isTempName` and `tempPrefix(of:)`.
+    static let tempMarker = ".mlv-tmp-"
+
+    /// A temporary path next to `path`.
     public static func tempPath(for path: String) -> String {
         let dir = dirname(path)
-        let base = basename(path)
-        return (dir.isEmpty ? "" : dir + "/") + ".\(base).mlv-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return (dir.isEmpty ? "" : dir + "/") + tempPrefix(of: basename(path)) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
+
+    /// The start of every temporary name `tempPath` makes for a file named `base`.
+    public static func tempPrefix(of base: String) -> String { "." + base + tempMarker }
+
+    /// True for a name `tempPath` made.
+    public static func isTempName(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(tempMarker) }
 
     /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
     /// fsync of the directory. Readers see the old content or the new, never a mix.
@@ -306,61 +200,3 @@ public enum FS {
         return a.hasSuffix("/") ? a + b : a + "/" + b
     }
 }
-
-/// Little-endian integer encoding helpers for the binary formats.
-public extension Array where Element == UInt8 {
-    mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
-        Swift.withUnsafeBytes(of: v.littleEndian) { append(contentsOf: $0) }
-    }
-}
-
-/// A bounds-checked little-endian reader over bytes: every read returns nil past the end,
-/// so decoders of untrusted bytes never trap. Inlinable so that callers in other modules get
-/// specialized code (the stat cache decodes tens of thousands of entries per command).
-public struct ByteReader {
-    public let bytes: [UInt8]
-    public var offset: Int = 0
-
-    @inlinable public init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    @inlinable public var remaining: Int { bytes.count - offset }
-
-    @inlinable public mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
-        let size = MemoryLayout<T>.size
-        guard remaining >= size else { return nil }
-        let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
-        offset += size
-        return T(littleEndian: v)
-    }
-
-    @inlinable public mutating func readBytes(_ n: Int) -> ArraySlice<UInt8>? {
-        guard n >= 0, remaining >= n else { return nil }
-        defer { offset += n }
-        return bytes[offset..<offset + n]
-    }
-
-    @inlinable public mutating func readID() -> ObjectID? {
-        guard remaining >= 32 else { return nil }
-        defer { offset += 32 }
-        return bytes.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + offset) }
-    }
-}
-
-public extension StringProtocol {
-    /// The string without leading and trailing spaces, tabs and line breaks.
-    var trimmed: String {
-        let ws: Set<Character> = [" ", "\t", "\n", "\r"]
-        guard let a = firstIndex(where: { !ws.contains($0) }), let b = lastIndex(where: { !ws.contains($0) }) else { return "" }
-        return String(self[a...b])
-    }
-}
-
-@_silgen_name("syncfs")
-private func c_syncfs(_ fd: Int32) -> Int32
-
-@_silgen_name("sync_file_range")
-private func c_sync_file_range(_ fd: Int32, _ offset: Int64, _ nbytes: Int64, _ flags: UInt32) -> Int32
-
-@_silgen_name("copy_file_range")
-private func c_copy_file_range(_ fdIn: Int32, _ offIn: UnsafeMutablePointer<Int64>?, _ fdOut: Int32,
-                               _ offOut: UnsafeMutablePointer<Int64>?, _ len: Int, _ flags: UInt32) -> Int

@@ -1,8 +1,7 @@
 import Foundation
 import Glibc
 import Testing
-@testable import MLVCore
-@testable import MLVStore
+@testable import MLVSystem
 
 /// The staging writer behind checkout, in both modes: whatever the mix of staged batches and
 /// copied ranges, and whatever the alignment, the file must come out byte for byte.

@@ -1,8 +1,7 @@
 import Foundation
 import Glibc
 import Testing
-@testable import MLVCore
-@testable import MLVStore
+@testable import MLVSystem
 
 /// The format allows objects up to 256 MiB, far above checkout's 16 MiB staging batch: the
 /// sink must take a chunk of any allowed size, in both modes, and keep its bytes in order.
