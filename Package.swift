@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore", "MLVSystem", "MLVTestSupport"]),
         .testTarget(name: "MLVSystemTests", dependencies: ["MLVSystem"]),
         .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3", "MLVSystem"]),
+        .testTarget(name: "MLVGitTests", dependencies: ["MLVGit", "MLVSystem"]),
         .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVSystem", "MLVStore", "MLVTestSupport"]),
     ]

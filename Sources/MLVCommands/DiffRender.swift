@@ -171,7 +171,7 @@ enum DiffRender {
     /// A folder's changed files. `p` renders a path: an identifier, never clipped in text.
     static func fileLines(_ t: TargetDiff, _ p: Value) -> [String] {
         t.files.map { f in
-            "\(symbol(f.change)) \(p(f.path))" + (f.from.map { " (from \(p($0)))" } ?? "") +
+            "\(symbol(f.change.rawValue)) \(p(f.path))" + (f.from.map { " (from \(p($0)))" } ?? "") +
                 (f.oldSize == nil && f.newSize == nil ? "" : " (\(sizes(f.oldSize, f.newSize)))")
         }
     }
@@ -192,10 +192,10 @@ enum DiffRender {
     static func featureLines(_ t: TargetDiff, _ v: Value) -> [String] {
         guard let f = t.features else { return [] }
         var out = f.changes.map { c -> String in
-            switch c.change {
-            case "modified": return "~ \(c.scope) \(v(c.name)): \(c.field ?? "") \(c.old.map(v) ?? "—") → \(c.new.map(v) ?? "—")"
-            case "renamed": return "> \(c.scope) \(v(c.name)) (renamed from \(v(c.old ?? "")))"
-            default: return "\(symbol(c.change)) \(c.scope) \(v(c.name))" + ((c.new ?? c.old).map { ": \(v($0))" } ?? "")
+            switch c.change.rawValue {
+            case "modified": return "~ \(c.scope.rawValue) \(v(c.name)): \(c.field ?? "") \(c.old.map(v) ?? "—") → \(c.new.map(v) ?? "—")"
+            case "renamed": return "> \(c.scope.rawValue) \(v(c.name)) (renamed from \(v(c.old ?? "")))"
+            default: return "\(symbol(c.change.rawValue)) \(c.scope.rawValue) \(v(c.name))" + ((c.new ?? c.old).map { ": \(v($0))" } ?? "")
             }
         }
         if !f.modelsToRetrain.isEmpty { out.append("models to retrain: \(f.modelsToRetrain.map(v).joined(separator: ", "))") }
@@ -206,11 +206,11 @@ enum DiffRender {
         guard let d = t.tensors else { return [] }
         var out = ["parameters \(grouped(UInt64(d.parametersOld))) → \(grouped(UInt64(d.parametersNew)))"]
         for c in d.tensors {
-            switch c.change {
+            switch c.change.rawValue {
             case "modified": out.append("~ \(v(c.name))" + (c.relativeL2.map { String(format: "  relative L2 change %.4g", $0) } ?? ""))
             case "reshaped": out.append("~ \(v(c.name)) shape \(c.oldShape ?? []) → \(c.newShape ?? [])")
             case "retyped": out.append("~ \(v(c.name)) dtype \(c.oldDtype ?? "") → \(c.newDtype ?? "")")
-            default: out.append("\(symbol(c.change)) \(v(c.name)) \((c.newShape ?? c.oldShape) ?? []) \((c.newDtype ?? c.oldDtype) ?? "")")
+            default: out.append("\(symbol(c.change.rawValue)) \(v(c.name)) \((c.newShape ?? c.oldShape) ?? []) \((c.newDtype ?? c.oldDtype) ?? "")")
             }
         }
         return out
@@ -292,8 +292,8 @@ enum DiffRender {
         var out = ["diff \(visible(r.from)) → \(visible(r.to))"]
         if !r.hasChanges { out.append("no changes in tracked data, metrics or params") }
         for t in r.targets {
-            let c = t.change == "added" ? "32" : (t.change == "removed" ? "31" : "33")
-            out.append(paint("\(symbol(t.change)) \(visible(t.path))", c) + "  (\(t.kind.rawValue), \(size(t)))")
+            let c = t.change == .added ? "32" : (t.change == .removed ? "31" : "33")
+            out.append(paint("\(symbol(t.change.rawValue)) \(visible(t.path))", c) + "  (\(t.kind.rawValue), \(size(t)))")
             out += fileLines(t, visible).map { "    " + $0 }
             if let b = t.binary { out.append("    " + binaryLine(b)) }
             out += featureLines(t, v).map { "    " + $0 }

@@ -145,7 +145,14 @@ extension Workspace {
                 .map { LargeGitFile(path: $0.path, size: $0.size) }
         }
         let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
-        let id = try git.commit(message: message, signature: sig)   // last: the git commit
+        let id: GitOID
+        do {
+            id = try git.commit(message: message, signature: sig)   // last: the git commit
+        } catch let e as GitError where e.isUnrecordedCommit {
+            // MLVGit does not know mlv's commands: the fix, and why running it again is safe, are said here.
+            throw GitError(operation: e.operation, code: e.code, message: e.message + ": free some space and run `mlv commit` again (the data is stored and the pointers are staged)",
+                           isSystemFailure: true)
+        }
         result.commit = id.hex
         result.branch = git.currentBranch()
         return result

@@ -224,7 +224,7 @@ func tdiff(_ a: String, _ b: String, key: [String] = [], samples: Int = 5) throw
     func changes(_ new: String) throws -> [String] {
         let a = try FeatureSet.parse(Array(base.utf8), path: "f.yaml")
         let b = try FeatureSet.parse(Array(new.utf8), path: "f.yaml")
-        return diffFeatures(a, b).map { [$0.scope, $0.name, $0.change, $0.field ?? "", $0.old ?? "", $0.new ?? ""].joined(separator: "|") }
+        return diffFeatures(a, b).map { [$0.scope.rawValue, $0.name, $0.change.rawValue, $0.field ?? "", $0.old ?? "", $0.new ?? ""].joined(separator: "|") }
     }
 
     @Test func eachKindOfChange() throws {

@@ -1,133 +1,11 @@
+// `mlv diff`'s walk: the two sides (a commit, or the working tree), the targets that differ
+// between them, each handed to its comparison (Comparison.swift), then metrics and params
+// kept in git; and what the comparisons read with (streams from the store or the disk, a
+// folder's file list, chunk reuse, renamed files).
 import MLVSystem
 import Glibc
 import MLVGit
 import MLVStore
-
-/// A file inside a folder target that changed.
-public struct FileChange: Codable, Sendable {
-    public var path: String
-    public var change: String          // added, removed, modified, renamed
-    public var from: String?           // renamed: the old path
-    public var oldSize: UInt64?
-    public var newSize: UInt64?
-
-    enum CodingKeys: String, CodingKey {
-        case path, change, from
-        case oldSize = "old_size"
-        case newSize = "new_size"
-    }
-}
-
-/// A model (or any binary) compared at the chunk level: how much of the new version is in
-/// stored chunks (content-defined, about 64 KiB each) the old version already had. That is
-/// chunk reuse, not a byte-by-byte comparison: a file of one chunk shares nothing with its
-/// old version after any edit, however small.
-public struct BinaryDiff: Codable, Sendable {
-    /// Bytes of the new version found in chunks the old version already had.
-    public var reusedBytes: UInt64
-    /// Bytes of the new version in chunks the old version did not have.
-    public var newBytes: UInt64
-    /// reusedBytes / (reusedBytes + newBytes); 1 for an empty file.
-    public var reusedShare: Double
-    /// Chunks of the new version, and how many of them the old version had.
-    public var chunks: Int
-    public var reusedChunks: Int
-
-    enum CodingKeys: String, CodingKey {
-        case chunks
-        case reusedBytes = "reused_bytes"
-        case newBytes = "new_bytes"
-        case reusedShare = "reused_share"
-        case reusedChunks = "reused_chunks"
-    }
-}
-
-public struct TargetDiff: Codable, Sendable {
-    public var path: String
-    public var kind: TargetKind
-    public var change: String          // added, removed, modified
-    public var oldSnapshot: String?
-    public var newSnapshot: String?
-    public var oldSize: UInt64?
-    public var newSize: UInt64?
-    public var files: [FileChange]
-    public var table: TableDiff?
-    public var tables: [String: TableDiff]   // CSV files changed inside a folder target
-    public var binary: BinaryDiff?
-    public var features: FeaturesDiff?
-    public var tensors: SafetensorsDiff?
-    /// What could not be compared in detail, one line each naming the file, line and problem
-    /// (a table that does not parse — a ragged row, an unclosed quote — or past
-    /// `TableLimits`, a safetensors header past its limits): the diff shows a byte-level
-    /// summary instead, and the rest of the report stands.
-    public var warnings: [String]? = nil
-    /// Tables of this target that could not be compared (the target's path, or files in the
-    /// folder): a `drift(...)` gate over them has no value (not in JSON: `warnings` says it).
-    public var uncomparedTables: [String] = []
-    /// Rows × columns of a table target that was added or removed, from its pointer (a
-    /// modified one's are in `table`).
-    public var shape: Shape? = nil
-
-    public struct Shape: Codable, Sendable {
-        public var rows: UInt64
-        public var columns: UInt64
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case path, kind, change, files, table, tables, binary, features, tensors, warnings, shape
-        case oldSnapshot = "old_snapshot"
-        case newSnapshot = "new_snapshot"
-        case oldSize = "old_size"
-        case newSize = "new_size"
-    }
-}
-
-public struct DiffReport: Codable, Sendable {
-    public var from: String
-    public var to: String
-    public var targets: [TargetDiff]
-    public var metrics: [MetricChange]
-    public var params: [MetricChange]
-    /// Every target either side tracks, changed or not: what a gate may name (not in JSON;
-    /// nil for a report made elsewhere than `diff`, whose sides are unknown).
-    public var tracked: Set<String>? = nil
-
-    enum CodingKeys: String, CodingKey { case from, to, targets, metrics, params }
-
-    public init(from: String, to: String, targets: [TargetDiff], metrics: [MetricChange], params: [MetricChange]) {
-        self.from = from
-        self.to = to
-        self.targets = targets
-        self.metrics = metrics
-        self.params = params
-    }
-
-    /// True when anything differs.
-    public var hasChanges: Bool {
-        !targets.isEmpty || metrics.contains { $0.old != $0.new } || params.contains { $0.old != $0.new }
-    }
-}
-
-public struct DiffOptions: Sendable {
-    public var from: String?           // nil: HEAD
-    public var to: String?             // nil: the working tree
-    public var paths: [String] = []
-    public var table = TableDiffOptions()
-    /// Keys given for one dataset (`--key PATH=COL[,COL]`, PATH as typed): they win over the
-    /// global `table.key`, and a column they name must exist.
-    public var keys: [String: [String]] = [:]
-    /// Only metrics and params (mlv metrics/params diff).
-    public var onlyKinds: Set<TargetKind>? = nil
-
-    public init(from: String? = nil, to: String? = nil, paths: [String] = [], table: TableDiffOptions = TableDiffOptions(),
-                onlyKinds: Set<TargetKind>? = nil) {
-        self.from = from
-        self.to = to
-        self.paths = paths
-        self.table = table
-        self.onlyKinds = onlyKinds
-    }
-}
 
 /// One side of a diff: a commit, or the working tree.
 struct DiffSide {
@@ -286,7 +164,7 @@ extension Workspace {
         for path in compared {
             let pa = a.targets[path], pb = b.targets[path]
             let kind = (pb ?? pa)!.kind
-            var t = TargetDiff(path: path, kind: kind, change: pa == nil ? "added" : (pb == nil ? "removed" : "modified"),
+            var t = TargetDiff(path: path, kind: kind, change: pa == nil ? .added : (pb == nil ? .removed : .modified),
                                oldSnapshot: pa?.snapshot?.hex, newSnapshot: pb?.snapshot?.hex,
                                oldSize: pa?.size, newSize: pb?.size, files: [], table: nil, tables: [:], binary: nil,
                                features: nil, tensors: nil)
@@ -297,85 +175,18 @@ extension Workspace {
             // Big tables are compared in partitions of about 128 MiB of old data each.
             tableOptions.partitions = Workspace.partitions(forBytes: pa?.size ?? 0)
             tableOptions.spillDirectory = store.tmpDir
-            if kind == .metrics || kind == .params {
-                let old = try pa.flatMap { try content(a, path, $0, store: store) }.map { try flattenMetrics($0, path: "\(path)@\(a.label)", formatPath: path) } ?? [:]
-                let new = try pb.flatMap { try content(b, path, $0, store: store) }.map { try flattenMetrics($0, path: "\(path)@\(b.label)", formatPath: path) } ?? [:]
-                let changes = compareMetrics(file: path, old: old, new: new)
-                if kind == .metrics { report.metrics += changes } else { report.params += changes }
-                continue
+            // The comparison this target gets (Comparison.swift): one per kind of content.
+            let subject = ComparisonSubject(path: path, kind: kind, old: pa, new: pb) { [self] in
+                guard let id = pb?.snapshot else { return nil }
+                return try sniff(b, path, id, store: store)
             }
-            if let pa, let pb, let sa = pa.snapshot, let sb = pb.snapshot {
-                if pa.type == .dir && pb.type == .dir {
-                    let fa = try listFiles(a, path, sa, declared: (pa.size, pa.files), store: store, snap: snap)
-                    let fb = try listFiles(b, path, sb, declared: (pb.size, pb.files), store: store, snap: snap)
-                    t.files = fileChanges(fa, fb)
-                    // `-- in/x.csv` or `-- in/sub`: only what lies there (a rename, by either name).
-                    let narrow = inside(path)
-                    if !narrow.isEmpty {
-                        t.files = t.files.filter { f in
-                            narrow.contains { n in RepoPath.isWithin(f.path, n) || f.from.map { RepoPath.isWithin($0, n) } == true }
-                        }
-                        if t.files.isEmpty { continue }
-                    }
-                    var notCompared: [String] = []
-                    for f in t.files where f.change == "modified" {
-                        // The first five changed tables of a folder are compared; the others
-                        // are named, so a drift gate over them cannot pass unseen.
-                        if TableFormat(path: f.path) != nil && t.tables.count >= 5 { notCompared.append(f.path); continue }
-                        if let fmt = TableFormat(path: f.path) {
-                            var fileOptions = keyed(tableOptions, file: f.path, target: path)
-                            fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
-                            do {
-                                t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
-                                                                  format: fmt, options: fileOptions) { newSide in
-                                    newSide ? try self.stream(b, f.path, fb[f.path]!.0, store: store)
-                                            : try self.stream(a, f.path, fa[f.path]!.0, store: store)
-                                }
-                            } catch let e as DiffError where e.isUncomparableTable {
-                                // Cannot be compared as a table: the file list still says it changed.
-                                t.warnings = (t.warnings ?? []) + ["\(e); not compared as a table"]
-                                t.uncomparedTables.append(f.path)
-                            }
-                        }
-                    }
-                    if !notCompared.isEmpty {
-                        t.uncomparedTables += notCompared
-                        t.warnings = (t.warnings ?? []) + ["\(notCompared.count) more changed table\(notCompared.count == 1 ? "" : "s") not compared (a folder's diff compares the first 5): \(notCompared.prefix(3).joined(separator: ", "))\(notCompared.count > 3 ? ", ..." : "")"]
-                    }
-                } else if pa.type == .file && pb.type == .file {
-                    if kind == .dataset, let fmt = try TableFormat(path: path) ?? sniff(b, path, sb, store: store) {
-                        do {
-                            t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
-                                                     format: fmt, options: tableOptions) { newSide in
-                                newSide ? try self.stream(b, path, sb, store: store) : try self.stream(a, path, sa, store: store)
-                            }
-                        } catch let e as DiffError where e.isUncomparableTable {
-                            // One table that does not parse must not cost the whole report.
-                            t.warnings = ["\(e); showing a byte-level summary instead of a table diff"]
-                            t.uncomparedTables.append(path)
-                            t.binary = try binaryDiff(a, b, path, sa, sb, store: store)
-                        }
-                    } else if kind == .features {
-                        let fa = try FeatureSet.parse(readAll(stream(a, path, sa, store: store), limit: 64 << 20, what: path), path: "\(path)@\(a.label)")
-                        let fb = try FeatureSet.parse(readAll(stream(b, path, sb, store: store), limit: 64 << 20, what: path), path: "\(path)@\(b.label)")
-                        let changes = diffFeatures(fa, fb)
-                        t.features = FeaturesDiff(changes: changes, modelsToRetrain: modelsUsing(path, fa, fb, changes))
-                    } else {
-                        t.binary = try binaryDiff(a, b, path, sa, sb, store: store)
-                        if path.lowercased().hasSuffix(".safetensors"), pa.size <= Workspace.tensorDiffLimit, pb.size <= Workspace.tensorDiffLimit {
-                            do {
-                                t.tensors = try diffSafetensors(old: readAll(stream(a, path, sa, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
-                                                                new: readAll(stream(b, path, sb, store: store), limit: Int(Workspace.tensorDiffLimit), what: path),
-                                                                path: path)
-                            } catch let e as DiffError {
-                                guard case .tooWide = e else { throw e }
-                                t.warnings = ["\(e); showing the byte-level summary only"]
-                            }
-                        }
-                    }
-                }
+            let context = ComparisonContext(workspace: self, a: a, b: b, store: store, snap: snap, tableOptions: tableOptions,
+                                            keyed: keyed, narrowedTo: inside(path))
+            switch try TargetComparisons.select(subject)?.compare(subject, in: context, into: &t) ?? .listed {
+            case .listed: report.targets.append(t)
+            case .narrowedAway: continue
+            case .values(let changes): if kind == .metrics { report.metrics += changes } else { report.params += changes }
             }
-            report.targets.append(t)
         }
         // A global --key that no compared table has is a typo, not a note on every table.
         let tables = report.targets.flatMap { t in t.table.map { [(t.path, $0)] } ?? [] + t.tables.sorted { $0.key < $1.key } }
@@ -520,7 +331,7 @@ func fileChanges(_ a: [String: (ObjectID, UInt64)], _ b: [String: (ObjectID, UIn
     var removed = a.keys.filter { b[$0] == nil }.sorted()
     var added = b.keys.filter { a[$0] == nil }.sorted()
     for p in Set(a.keys).intersection(b.keys).sorted() where a[p]!.0 != b[p]!.0 {
-        out.append(FileChange(path: p, change: "modified", from: nil, oldSize: a[p]!.1, newSize: b[p]!.1))
+        out.append(FileChange(path: p, change: .modified, from: nil, oldSize: a[p]!.1, newSize: b[p]!.1))
     }
     var byContent: [ObjectID: [String]] = [:]
     for p in removed { byContent[a[p]!.0, default: []].append(p) }
@@ -530,11 +341,11 @@ func fileChanges(_ a: [String: (ObjectID, UInt64)], _ b: [String: (ObjectID, UIn
             byContent[b[p]!.0] = olds
             removed.removeAll { $0 == from }
             added.removeAll { $0 == p }
-            out.append(FileChange(path: p, change: "renamed", from: from, oldSize: a[from]!.1, newSize: b[p]!.1))
+            out.append(FileChange(path: p, change: .renamed, from: from, oldSize: a[from]!.1, newSize: b[p]!.1))
         }
     }
-    for p in added { out.append(FileChange(path: p, change: "added", from: nil, oldSize: nil, newSize: b[p]!.1)) }
-    for p in removed { out.append(FileChange(path: p, change: "removed", from: nil, oldSize: a[p]!.1, newSize: nil)) }
+    for p in added { out.append(FileChange(path: p, change: .added, from: nil, oldSize: nil, newSize: b[p]!.1)) }
+    for p in removed { out.append(FileChange(path: p, change: .removed, from: nil, oldSize: a[p]!.1, newSize: nil)) }
     return out.sorted { $0.path < $1.path }
 }
 

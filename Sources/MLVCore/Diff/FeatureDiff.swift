@@ -84,9 +84,12 @@ public struct FeatureSet: Codable, Equatable, Sendable {
 
 /// One semantic change to feature definitions.
 public struct FeatureChange: Codable, Sendable, Equatable {
-    public var scope: String           // entity, view, feature
+    /// What kind of definition changed.
+    public enum Scope: String, Sendable, Codable, CaseIterable { case entity, view, feature }
+
+    public var scope: Scope
     public var name: String            // view/feature for features
-    public var change: String          // added, removed, renamed, modified
+    public var change: EntryChangeKind
     public var field: String?          // for modified: dtype, expression, source, ttl, entity, owner, tags, keys, description
     public var old: String?
     public var new: String?
@@ -105,31 +108,31 @@ public struct FeaturesDiff: Codable, Sendable {
 
 func diffFeatures(_ a: FeatureSet, _ b: FeatureSet) -> [FeatureChange] {
     var out: [FeatureChange] = []
-    func field(_ scope: String, _ name: String, _ f: String, _ x: String?, _ y: String?) {
-        if x != y { out.append(FeatureChange(scope: scope, name: name, change: "modified", field: f, old: x, new: y)) }
+    func field(_ scope: FeatureChange.Scope, _ name: String, _ f: String, _ x: String?, _ y: String?) {
+        if x != y { out.append(FeatureChange(scope: scope, name: name, change: .modified, field: f, old: x, new: y)) }
     }
     let ea = Dictionary((a.entities ?? []).map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
     let eb = Dictionary((b.entities ?? []).map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
     for n in Set(ea.keys).union(eb.keys).sorted() {
         switch (ea[n], eb[n]) {
-        case (nil, _): out.append(FeatureChange(scope: "entity", name: n, change: "added"))
-        case (_, nil): out.append(FeatureChange(scope: "entity", name: n, change: "removed"))
+        case (nil, _): out.append(FeatureChange(scope: .entity, name: n, change: .added))
+        case (_, nil): out.append(FeatureChange(scope: .entity, name: n, change: .removed))
         case let (x?, y?):
-            field("entity", n, "keys", x.keys.joined(separator: ","), y.keys.joined(separator: ","))
-            field("entity", n, "description", x.description, y.description)
+            field(.entity, n, "keys", x.keys.joined(separator: ","), y.keys.joined(separator: ","))
+            field(.entity, n, "description", x.description, y.description)
         }
     }
     let va = Dictionary((a.featureViews ?? []).map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
     let vb = Dictionary((b.featureViews ?? []).map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
     func tags(_ t: [String: String]?) -> String? { t.map { $0.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") } }
     for n in Set(va.keys).union(vb.keys).sorted() {
-        guard let x = va[n] else { out.append(FeatureChange(scope: "view", name: n, change: "added")); continue }
-        guard let y = vb[n] else { out.append(FeatureChange(scope: "view", name: n, change: "removed")); continue }
-        field("view", n, "source", x.source, y.source)
-        field("view", n, "entity", x.entity, y.entity)
-        field("view", n, "ttl", x.ttl, y.ttl)
-        field("view", n, "owner", x.owner, y.owner)
-        field("view", n, "tags", tags(x.tags), tags(y.tags))
+        guard let x = va[n] else { out.append(FeatureChange(scope: .view, name: n, change: .added)); continue }
+        guard let y = vb[n] else { out.append(FeatureChange(scope: .view, name: n, change: .removed)); continue }
+        field(.view, n, "source", x.source, y.source)
+        field(.view, n, "entity", x.entity, y.entity)
+        field(.view, n, "ttl", x.ttl, y.ttl)
+        field(.view, n, "owner", x.owner, y.owner)
+        field(.view, n, "tags", tags(x.tags), tags(y.tags))
         let fa = Dictionary(x.features.map { ($0.name, $0) }, uniquingKeysWith: { p, _ in p })
         let fb = Dictionary(y.features.map { ($0.name, $0) }, uniquingKeysWith: { p, _ in p })
         var removed = fa.keys.filter { fb[$0] == nil }.sorted()
@@ -137,18 +140,18 @@ func diffFeatures(_ a: FeatureSet, _ b: FeatureSet) -> [FeatureChange] {
         // A feature that disappears while one with the same definition appears was renamed.
         for newName in added {
             if let oldName = removed.first(where: { fa[$0]!.expression == fb[newName]!.expression && fa[$0]!.dtype == fb[newName]!.dtype && fa[$0]!.expression != nil }) {
-                out.append(FeatureChange(scope: "feature", name: "\(n)/\(newName)", change: "renamed", field: "name", old: oldName, new: newName))
+                out.append(FeatureChange(scope: .feature, name: "\(n)/\(newName)", change: .renamed, field: "name", old: oldName, new: newName))
                 removed.removeAll { $0 == oldName }
                 added.removeAll { $0 == newName }
             }
         }
-        for f in added { out.append(FeatureChange(scope: "feature", name: "\(n)/\(f)", change: "added", field: nil, old: nil, new: fb[f]!.expression)) }
-        for f in removed { out.append(FeatureChange(scope: "feature", name: "\(n)/\(f)", change: "removed", field: nil, old: fa[f]!.expression, new: nil)) }
+        for f in added { out.append(FeatureChange(scope: .feature, name: "\(n)/\(f)", change: .added, field: nil, old: nil, new: fb[f]!.expression)) }
+        for f in removed { out.append(FeatureChange(scope: .feature, name: "\(n)/\(f)", change: .removed, field: nil, old: fa[f]!.expression, new: nil)) }
         for f in Set(fa.keys).intersection(fb.keys).sorted() {
             let p = fa[f]!, q = fb[f]!
-            field("feature", "\(n)/\(f)", "dtype", p.dtype, q.dtype)
-            field("feature", "\(n)/\(f)", "expression", p.expression, q.expression)
-            field("feature", "\(n)/\(f)", "description", p.description, q.description)
+            field(.feature, "\(n)/\(f)", "dtype", p.dtype, q.dtype)
+            field(.feature, "\(n)/\(f)", "expression", p.expression, q.expression)
+            field(.feature, "\(n)/\(f)", "description", p.description, q.description)
         }
     }
     return out

@@ -74,8 +74,12 @@ struct SafetensorsHeader {
 }
 
 public struct TensorChange: Codable, Sendable {
+    /// How a tensor differs: `ChangeKind`'s words, plus a new shape or a new dtype (whose
+    /// values are then not compared).
+    public enum Kind: String, Sendable, Codable, CaseIterable { case added, removed, reshaped, retyped, modified }
+
     public var name: String
-    public var change: String            // added, removed, reshaped, retyped, modified
+    public var change: Kind
     public var oldShape: [Int]?
     public var newShape: [Int]?
     public var oldDtype: String?
@@ -117,17 +121,17 @@ func diffSafetensors(old: [UInt8], new: [UInt8], path: String) throws -> Safeten
     var changes: [TensorChange] = []
     for name in Set(a.tensors.keys).union(b.tensors.keys).sorted() {
         let x = a.tensors[name], y = b.tensors[name]
-        var c = TensorChange(name: name, change: "", oldShape: x?.shape, newShape: y?.shape, oldDtype: x?.dtype, newDtype: y?.dtype, relativeL2: nil)
-        guard let x else { c.change = "added"; changes.append(c); continue }
-        guard let y else { c.change = "removed"; changes.append(c); continue }
-        if x.dtype != y.dtype { c.change = "retyped"; changes.append(c); continue }
-        if x.shape != y.shape { c.change = "reshaped"; changes.append(c); continue }
+        var c = TensorChange(name: name, change: .modified, oldShape: x?.shape, newShape: y?.shape, oldDtype: x?.dtype, newDtype: y?.dtype, relativeL2: nil)
+        guard let x else { c.change = .added; changes.append(c); continue }
+        guard let y else { c.change = .removed; changes.append(c); continue }
+        if x.dtype != y.dtype { c.change = .retyped; changes.append(c); continue }
+        if x.shape != y.shape { c.change = .reshaped; changes.append(c); continue }
         let ra = (a.dataStart + x.begin)..<(a.dataStart + x.end), rb = (b.dataStart + y.begin)..<(b.dataStart + y.end)
         guard ra.upperBound <= old.count, rb.upperBound <= new.count else {
             throw DiffError.malformed(file: path, line: 0, why: "tensor \(name.debugDescription) runs past the end of the file")
         }
         if old[ra] == new[rb] { continue }
-        c.change = "modified"
+        c.change = .modified
         if (x.dtype == "F32" || x.dtype == "F64") && ra.count == rb.count {
             var num = 0.0, den = 0.0
             old[ra].withUnsafeBytes { p in
