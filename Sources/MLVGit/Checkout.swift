@@ -49,7 +49,7 @@ extension GitRepository {
             defer { git_index_free(index) }
             try check(git_index_read(index, 1), "read index")
             for path in own {
-                if access(workdir + "/" + path, F_OK) == 0 {
+                if try workingFileExists(path) {
                     try check(git_index_add_bypath(index, path), "stage \(path)")
                 } else {
                     let rc = git_index_remove_bypath(index, path)

@@ -178,7 +178,7 @@ extension GitRepository {
                 let was = headTree.flatMap { treeEntryID($0, c.path) }
                 let staged = git_index_get_bypath(index, c.path, 0)?.pointee.id
                 var onDisk: git_oid? = nil
-                if access(workdir + "/" + c.path, F_OK) == 0 {
+                if try workingFileExists(c.path) {
                     var oid = git_oid()
                     try check(git_repository_hashfile(&oid, repo, c.path, GIT_OBJECT_BLOB, nil), "hash \(c.path)")
                     onDisk = oid

@@ -125,4 +125,16 @@ public final class GitRepository {
         try check(git_ignore_path_is_ignored(&ignored, repo, path), "check ignore of \(path)")
         return ignored != 0
     }
+
+    /// Whether the working-tree file at `path` (relative) exists (`access` with `F_OK`, which
+    /// follows a symlink). A path that names nothing reachable (ENOENT, ENOTDIR, ELOOP,
+    /// ENAMETOOLONG) does not; any other failure is the operating system's, thrown as `IOError`
+    /// rather than taken for a missing file.
+    func workingFileExists(_ path: String) throws -> Bool {
+        let full = workdir + "/" + path
+        if access(full, F_OK) == 0 { return true }
+        let code = errno
+        if [ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG].contains(code) { return false }
+        throw IOError("access", full, code: code)
+    }
 }

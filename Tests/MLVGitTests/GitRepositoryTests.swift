@@ -138,6 +138,17 @@ import Testing
         #expect(e?.category == .system)
     }
 
+    @Test func workingFilesThatNameNothingDoNotExist() throws {
+        let (repo, dir) = try makeRepository("exists")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(dir, "a.txt", "one\n")
+        #expect(try repo.workingFileExists("a.txt"))
+        #expect(try !repo.workingFileExists("missing.txt"))
+        #expect(try !repo.workingFileExists("a.txt/below"), "a path through a file (ENOTDIR) names nothing")
+        #expect(symlink("loop", dir + "/loop") == 0)
+        #expect(try !repo.workingFileExists("loop"), "a symlink loop (ELOOP) names nothing")
+    }
+
     @Test func anUnrecordedCommitLeavesTheFixToTheCaller() {
         let e = GitError(operation: "commit", code: -1, message: "git did not record the commit", isSystemFailure: true, isUnrecordedCommit: true)
         #expect(e.category == .system)

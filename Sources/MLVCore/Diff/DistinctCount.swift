@@ -1,3 +1,5 @@
+// Exact distinct counts of a table diff's columns within a memory budget (`DistinctPool`,
+// `DistinctCounter`: 128-bit hashes in memory, spilled to disk past the budget), and the hashes.
 import MLVSystem
 import Glibc
 import MLVStore

@@ -1,3 +1,4 @@
+// Numbers kept exactly as a user's file wrote them (`ExactNumber`): metrics, params, JSON cells.
 import Foundation
 
 /// A number read from a user's file (metrics, params, JSON cells), kept exactly. A double

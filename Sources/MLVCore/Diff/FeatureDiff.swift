@@ -1,3 +1,5 @@
+// Feature definitions (`FeatureSet`, mlv-features(5)) and how two versions differ
+// (`FeatureChange`, `FeaturesDiff`, `diffFeatures`).
 import Yams
 
 /// mlv's declarative feature definitions (documented in mlv-features(5)):

@@ -1,3 +1,4 @@
+// `--fail-on` conditions (`Gate`): parsing, their value in a diff report, and the result.
 import Foundation
 
 /// A `--fail-on` condition: `TERM OP NUMBER`, where TERM is

@@ -1,3 +1,5 @@
+// Rows of a table whatever its format (`RowSource`), the JSON Lines reader, and the line reader
+// under it.
 import Foundation
 
 /// Rows of a table, whatever the file format.

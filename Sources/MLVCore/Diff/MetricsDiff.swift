@@ -1,3 +1,5 @@
+// Metrics and params: their values (`MetricValue`, `OrderedMetrics`), flattening a JSON, YAML or
+// CSV file into keys, and comparing two versions (`MetricChange`).
 import Foundation
 import Yams
 

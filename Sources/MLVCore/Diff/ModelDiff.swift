@@ -1,3 +1,5 @@
+// Safetensors models: the header (`SafetensorsHeader`) and the tensor-by-tensor comparison
+// (`TensorChange`, `SafetensorsDiff`).
 import Foundation
 
 /// A safetensors file's header: tensor names, dtypes, shapes and byte ranges.

@@ -1,3 +1,5 @@
+// Matching the rows of two tables (`RowMatcher`, `matchRows`): keyed or as a multiset, in
+// memory or spilled to partitions on disk for big tables.
 import MLVSystem
 import Glibc
 import MLVStore

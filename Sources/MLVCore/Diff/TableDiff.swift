@@ -1,3 +1,6 @@
+// What changed between two versions of a table (`TableDiff`), the options of a table diff, and
+// `diffTables`, which reads both sides, profiles their columns and matches their rows.
+
 /// What changed between two versions of a table.
 public struct TableDiff: Codable, Sendable {
     public struct Rows: Codable, Sendable {

@@ -1,3 +1,5 @@
+// Reading delimited tables (CSV, TSV) a record at a time within `TableLimits`, sniffing a
+// header and a format from the first bytes (`TableFormat`).
 import MLVSystem
 import MLVStore
 
