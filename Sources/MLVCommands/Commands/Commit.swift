@@ -1,7 +1,6 @@
-import MLVSystem
+// `mlv commit`: snapshot tracked data and make the git commit.
 import ArgumentParser
 import MLVCore
-import MLVStore
 
 struct Commit: ParsableCommand {
     static let configuration = CommandConfiguration(

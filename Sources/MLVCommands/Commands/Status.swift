@@ -1,7 +1,7 @@
-import MLVSystem
+// `mlv status`: tracked data that changed, moved or is missing.
 import ArgumentParser
+import Foundation
 import MLVCore
-import MLVStore
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -101,11 +101,5 @@ struct Status: ParsableCommand {
             }
         }
         if exitCode && !r.isClean { throw ExitCode(ExitStatus.differences.rawValue) }
-    }
-}
-
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: Character(a), omittingEmptySubsequences: false).joined(separator: b)
     }
 }

@@ -1,7 +1,5 @@
-import MLVSystem
 import Foundation
 import MLVCore
-import MLVStore
 
 /// Text and markdown renderings of a diff report (JSON is the report itself; HTML in
 /// DiffHTML.swift). Every format shows the same facts: the pieces below are shared, and each

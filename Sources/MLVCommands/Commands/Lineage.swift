@@ -1,3 +1,4 @@
+// `mlv lineage`: the stages, inputs and params behind an output.
 import ArgumentParser
 import MLVCore
 
