@@ -21,7 +21,7 @@ struct DiffGateOptions: ParsableArguments {
     /// Prints the report and exits with the documented status.
     func finish(_ report: DiffReport) throws {
         let gates = try self.gates()
-        for t in report.targets { for w in t.warnings ?? [] { MLVCommands.Out.err("warning: \(w)") } }
+        for t in report.targets { for w in t.warnings ?? [] { Out.err("warning: \(w)") } }
         var results: [GateResult] = []
         var undecided: DiffError? = nil
         for g in gates {
@@ -37,18 +37,8 @@ struct DiffGateOptions: ParsableArguments {
         }
         let output: String
         switch format {
-        case .json:
-            struct Out: Encodable { let report: DiffReport; let gates: [GateResult]
-                enum CodingKeys: String, CodingKey { case from, to, targets, metrics, params, gates }
-                func encode(to e: any Encoder) throws {
-                    var c = e.container(keyedBy: CodingKeys.self)
-                    try c.encode(report.from, forKey: .from); try c.encode(report.to, forKey: .to)
-                    try c.encode(report.targets, forKey: .targets); try c.encode(report.metrics, forKey: .metrics)
-                    try c.encode(report.params, forKey: .params); try c.encode(gates, forKey: .gates)
-                }
-            }
-            output = try MLVCommands.Out.jsonText(Out(report: report, gates: results)) + "\n"
-        case .text: output = DiffRender.text(report, results, color: MLVCommands.Out.useColor)
+        case .json: output = try DiffRender.json(report, results)
+        case .text: output = DiffRender.text(report, results, color: Out.useColor)
         case .md: output = DiffRender.markdown(report, results, fullReport: DiffGateOptions.fullReportCommand(Array(CommandLine.arguments.dropFirst())))
         case .html: output = DiffRender.html(report, results)
         }

@@ -1,6 +1,5 @@
 // `mlv metrics show|diff`: metric values at a revision, and their changes.
 import ArgumentParser
-import Foundation
 import MLVCore
 
 struct Metrics: ParsableCommand {
@@ -19,26 +18,7 @@ struct Metrics: ParsableCommand {
         func run() throws {
             let ws = try repo.open()
             try fetching.fetch(ws, revs: [revision], kinds: [.metrics])
-            let shown = try ws.metricValues(at: revision)
-            // Every format prints a value as its file wrote it; JSON keeps numbers numbers
-            // (NaN and the infinities: the strings "NaN", "Infinity", "-Infinity").
-            let values = shown.map { ($0.file, $0.key, $0.new?.description ?? "") }
-            switch format {
-            case .json:
-                struct V: Encodable { let file, key: String; let value: MetricValue? }
-                try Out.json(shown.map { V(file: $0.file, key: $0.key, value: $0.new) })
-            case .md:
-                func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
-                print("| file | metric | value |\n|---|---|---:|")
-                for v in values { print("| \(cell(v.0)) | \(cell(v.1)) | \(cell(v.2)) |") }
-            case .html:
-                let label = revision ?? "the working tree"
-                print(DiffRender.page("mlv metrics at \(label)", "<h1>Metrics at <code>\(DiffRender.esc(label))</code></h1>" +
-                                      DiffRender.table(["file", "metric", "value"], values.map { [$0.0, $0.1, $0.2] })), terminator: "")
-            case .text:
-                let w = values.map(\.1.count).max() ?? 0
-                for v in values { print("\(v.0)  \(pad(v.1, w))  \(v.2)") }
-            }
+            print(try MetricValuesText.render(try ws.metricValues(at: revision), format: format, revision: revision), terminator: "")
         }
     }
 

@@ -24,7 +24,7 @@ struct Pull: ParsableCommand {
         output.apply()
         let ws = try repo.open()
         let fetched = try ws.fetch(remote: remote, revs: [], paths: paths)
-        if !json { try report(fetched, verb: "fetched", json: false) }
+        if !json { try TransferText.render(fetched, verb: "fetched", json: false) }
         let r = try ws.checkout(rev: nil, paths: paths, force: force, snapshot: nil, waiting: waitingNotice)
         if json {
             struct Both: Encodable { let fetch: TransferResult; let checkout: CheckoutResult }

@@ -1,3 +1,4 @@
+// The markdown form of a diff report (`--format md`): a pull-request comment within GitHub's limit.
 import Foundation
 import MLVCore
 
