@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "MLVSystemTests", dependencies: ["MLVSystem"]),
         .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3", "MLVSystem"]),
         .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVTestSupport"]),
+        .testTarget(name: "MLVCommandsTests", dependencies: ["MLVCommands", "MLVCore", "MLVStore", "MLVTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVSystem", "MLVStore", "MLVTestSupport"]),
     ]
 )
