@@ -37,22 +37,12 @@ struct Fsck: ParsableCommand {
         if repair {
             let x = try ws.repair()
             repaired = x
-            if !json {
-                for q in x.quarantined { Out.line("moved damaged pack \(q) to .mlv/store/lost/") }
-                Out.line("rebuilt the index: \(counted(x.packsIndexed, "pack")), \(counted(x.objects, "object")) (replacing \(counted(x.indexesReplaced, "index file")))")
-            }
+            if !json { FsckText.repaired(x) }
         }
         let r = try remote.map { try ws.fsckRemote($0) } ?? ws.fsck()
         struct Both: Encodable { let repair: RepairResult; let check: FsckResult }
         if json, let x = repaired { try Out.json(Both(repair: x, check: r)) } else if json { try Out.json(r) } else {
-            for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
-            // With --quiet the problems still show, on stderr: they are what went wrong.
-            for p in r.problems { (output.quiet ? Out.err : Out.line)("\(p.what) \(p.path): \(p.problem)") }
-            Out.line("checked \(counted(r.packs, "pack")), \(counted(r.objects, "object")), \(counted(r.commits, "commit")): \(r.problems.isEmpty ? "no problems" : "\(counted(r.problems.count, "problem"))")")
-            if r.notFetched > 0 {
-                Out.line("\(counted(r.notFetched, "committed snapshot")) not in this store (for the remote to hold; `mlv fetch --rev REV` brings a commit's)"
-                         + (r.headNotFetched ? "; HEAD's data is incomplete here: run `mlv pull`" : ""))
-            }
+            FsckText.render(r, quiet: output.quiet)
         }
         if !r.problems.isEmpty { throw ExitCode(ExitStatus.integrity.rawValue) }
     }

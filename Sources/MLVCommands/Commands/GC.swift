@@ -28,11 +28,6 @@ struct GC: ParsableCommand {
         output.apply()
         let r = try repo.open().gc(dryRun: dryRun)
         if json { try Out.json(r); return }
-        for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
-        Out.line("\(dryRun ? "would free" : "freed") \(bytes(r.bytesFreed)): \(counted(r.packsDeleted, "pack")) deleted, \(r.packsRepacked) repacked, \(r.packsKept) kept; \(counted(r.liveObjects, "live object"))")
-        let k = r.keptForReflogOrStash
-        if k.snapshots > 0 {
-            Out.line("kept \(counted(k.snapshots, "snapshot")) (\(bytes(k.bytes)) in \(counted(k.objects, "object"))) only for the reflog or stash (\(k.refs.joined(separator: ", "))); to let go: git reflog expire --expire=now --all && git stash clear, then mlv gc")
-        }
+        GCText.render(r, dryRun: dryRun)
     }
 }

@@ -28,21 +28,6 @@ struct Log: ParsableCommand {
         for s in skipped { Out.err("warning: skipped \(s)") }
         if json { try Out.json(entries); return }
         if entries.isEmpty { Out.line("no history yet\(path.map { " for \($0)" } ?? "")"); return }
-        for e in entries {
-            Out.line("commit \(e.commit)")
-            Out.line("Author: \(e.author)")
-            Out.line("Date:   \(e.date)")
-            Out.line("    \(e.message)")
-            for c in e.changes {
-                var line = "    \(c.change) \(c.path) (\(c.kind.rawValue))"
-                if let s = c.snapshot {
-                    line += ": snapshot \(s.prefix(12)), \(bytes(c.size))"
-                    if c.files != 1 { line += ", \(grouped(c.files)) files" }
-                    if let r = c.rows, let col = c.columns { line += ", \(grouped(r)) \(noun(r, "row")) × \(counted(col, "column"))" }
-                }
-                Out.line(line)
-            }
-            Out.line()
-        }
+        LogText.render(entries)
     }
 }

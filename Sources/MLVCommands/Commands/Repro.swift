@@ -1,6 +1,5 @@
 // `mlv repro` (and `--verify`): bring the pipeline up to date, or check its records.
 import ArgumentParser
-import Foundation
 import MLVCore
 
 struct Repro: ParsableCommand {
@@ -46,13 +45,7 @@ struct Repro: ParsableCommand {
         let steps = try repo.open().repro(stages, output: stageOutput(json: json))
         if json { try Out.json(steps); return }
         if steps.isEmpty { Out.line(Repro.noStages) }
-        for s in steps {
-            switch s.action {
-            case "skipped": Out.line("\(s.stage): up to date")
-            case "restored": Out.line("\(s.stage): restored from \(s.reason)")
-            default: Out.line("\(s.stage): ran in \(String(format: "%.2f", s.record?.durationSeconds ?? 0)) s (\(s.reason))")
-            }
-        }
+        ReproText.steps(steps)
     }
 }
 
@@ -65,15 +58,7 @@ extension Repro {
         let results = try repo.open().verify(stages, rev: rev, tolerance: tolerance, output: stageOutput(json: json))
         if json { try Out.json(results) } else {
             if results.isEmpty { Out.line(Repro.noStages) }
-            for r in results {
-                Out.line("\(r.stage): \(r.ok ? "reproduced" : "DIFFERS from its record")")
-                for o in r.outputs where !o.same {
-                    Out.line("  ~ \(o.path): recorded \(o.recorded.map { String($0.prefix(12)) } ?? "—"), reproduced \(o.reproduced.map { String($0.prefix(12)) } ?? "—")")
-                }
-                for m in r.metrics {
-                    Out.line("  metric \(m.key)\(m.file == r.stage ? "" : " (\(m.file))"): \(m.old?.description ?? "—") → \(m.new?.description ?? "—")" + (m.delta.map { " (\(formatNumber($0)))" } ?? ""))
-                }
-            }
+            ReproText.verified(results)
         }
         if results.contains(where: { !$0.ok }) { throw ExitCode(ExitStatus.verifyFailed.rawValue) }
     }
