@@ -68,3 +68,9 @@ func grouped(_ n: UInt64) -> String {
 }
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+
+/// "1 file", "2 files" (the rule is MLVSystem's, reached through MLVCore's `Wording`).
+func counted<N: BinaryInteger>(_ n: N, _ singular: String, _ plural: String? = nil) -> String { Wording.counted(n, singular, plural) }
+
+/// The noun alone, for counts printed in another form ("1,204 rows").
+func noun<N: BinaryInteger>(_ n: N, _ singular: String, _ plural: String? = nil) -> String { Wording.noun(n, singular, plural) }
