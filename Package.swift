@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3", "MLVSystem"]),
         .testTarget(name: "MLVGitTests", dependencies: ["MLVGit", "MLVSystem"]),
         .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVTestSupport"]),
+        .testTarget(name: "MLVCommandsTests", dependencies: ["MLVCommands", "MLVCore", "MLVStore", "MLVTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVSystem", "MLVStore", "MLVTestSupport"]),
     ]
 )

@@ -135,7 +135,3 @@ extension MLVError: CategorizedError {
         }
     }
 }
-
-// The command layer imports only MLVCore: these names come from MLVSystem through here.
-public typealias ErrorCategory = MLVSystem.ErrorCategory
-public typealias CategorizedError = MLVSystem.CategorizedError

@@ -1,4 +1,5 @@
 import MLVSystem
+import Foundation
 import Glibc
 import MLVGit
 import MLVStore
@@ -319,10 +320,4 @@ func escapeIgnore(_ path: String) -> String {
 public func shellQuote(_ s: String) -> String {
     if !s.isEmpty && !s.hasPrefix("~") && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,@^~%".contains($0) }) { return s }
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
-    }
 }

@@ -3,6 +3,7 @@
 // into a shared copy of the anchored node, and hashes mapping keys whole (so an alias bomb
 // used as a key hangs inside Yams.compose itself, before any walk of ours could count).
 import CYaml
+import Foundation
 import Yams
 
 /// Every YAML file mlv reads from a repository (mlv.yaml, feature definitions, metrics and

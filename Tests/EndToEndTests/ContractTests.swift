@@ -28,7 +28,7 @@ import Testing
                     "\(name) does not declare its category (CategorizedError), so it has no exit status")
         }
         // The one table from category to status covers every category.
-        let table = try String(contentsOfFile: sources + "/MLVCommands/Support.swift", encoding: .utf8)
+        let table = ((try? String(contentsOfFile: sources + "/MLVCommands/Support.swift", encoding: .utf8)) ?? "")
             + ((try? String(contentsOfFile: sources + "/MLVCommands/ExitStatus.swift", encoding: .utf8)) ?? "")
         for c in ["input", "refused", "integrity", "system", "commandFailed", "nothingToDo"] {
             #expect(table.contains("case .\(c):"), "category \(c) has no exit status")

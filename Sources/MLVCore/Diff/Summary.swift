@@ -1,21 +1,41 @@
 import MLVSystem
 import MLVStore
 
+/// What `mlv diff-driver` shows of a pointer's data (MLVCommands' `DiffDriverText` renders
+/// it): the pointer's fields, then, when the data is in the local store, a table's columns
+/// with their statistics or a folder's entries, in a stable order so that git's line diff
+/// shows what moved.
+public struct PointerSummary {
+    public enum Entry: Equatable {
+        case file(path: String, size: UInt64, id: String)
+        case link(path: String)
+    }
+
+    public let pointer: Pointer
+    /// Why there is no content summary (the data is neither here nor fetched); nil when there is.
+    public var unavailable: String?
+    /// A table's columns with their statistics, in header order (labels as `mlv diff` shows them).
+    public var columns: [(name: String, stats: ColumnStats)] = []
+    /// Why a table has no (or no further) column summary: it does not parse or is past its limits.
+    public var columnsUnavailable: String?
+    /// A folder's files and links, depth first, at most `maxEntries`.
+    public var entries: [Entry] = []
+
+    /// Entries listed for a folder (a diff of a bigger listing would not help anyone).
+    public static let maxEntries = 10_000
+}
+
 extension Workspace {
-    /// A text summary of a pointer's data for `git diff` (textconv): the pointer's fields,
-    /// then, when the data is in the local store, a table's columns with their statistics or a
-    /// folder's file list. Lines are stable so that git's line diff shows what moved.
-    public func summarize(pointerBytes: [UInt8], name: String, offline: Bool = false) throws -> String {
+    /// The summary of a pointer's data for `git diff` (textconv), read from the store; data
+    /// this clone lacks is fetched first unless `offline` (`fetchForSummary`).
+    public func summarize(pointerBytes: [UInt8], name: String, offline: Bool = false) throws -> PointerSummary {
         let p = try Pointer(parsing: pointerBytes, path: name)
-        var out = ["mlv \(p.kind.rawValue) (\(p.type.rawValue))"]
-        guard let id = p.snapshot else { return (out + ["not committed yet"]).joined(separator: "\n") + "\n" }
-        out.append("snapshot \(id.hex)")
-        out.append("size \(counted(p.size, "byte")), \(counted(p.files, "file"))")
-        if let r = p.rows, let c = p.columns { out.append("\(counted(r, "row")) x \(counted(c, "column"))") }
+        var out = PointerSummary(pointer: p)
+        guard let id = p.snapshot else { return out }
         let store = try store()
         if let why = try fetchForSummary(p, id: id, name: name, offline: offline) {
-            out.append("(no content summary: \(why))")
-            return out.joined(separator: "\n") + "\n"
+            out.unavailable = why
+            return out
         }
         let target = String(name.hasSuffix(Pointer.suffix) ? name.dropLast(Pointer.suffix.count) : Substring(name))
         switch p.type {
@@ -32,32 +52,26 @@ extension Workspace {
                     var profiles = ColumnProfile.columns(r.header.count, pool: pool, medians: MedianPool(budget: 0))
                     while try r.next() { for i in 0..<r.header.count { profiles[i].add(r.field(i)) } }
                     for (i, (name, prof)) in zip(columnLabels(r.header), profiles).enumerated() {
-                        let s = try prof.stats(index: i)
-                        var line = "column \(name): \(s.type.rawValue), \(counted(s.count, "value")), \(counted(s.nulls, "null")), \(s.distinctExact ? "" : "≈")\(s.distinct) distinct"
-                        if let m = s.mean { line += ", mean \(formatNumber(m))" }
-                        if let lo = s.min, let hi = s.max { line += ", range \(lo) .. \(hi)" }
-                        out.append(line)
+                        out.columns.append((name, try prof.stats(index: i)))
                     }
                 } catch let e as DiffError where e.isUncomparableTable {
                     // Past `TableLimits` or not parsing: the pointer's fields above are the summary.
-                    out.append("(no column summary: \(e))")
+                    out.columnsUnavailable = "\(e)"
                 }
             }
         case .dir:
-            var lines: [String] = []
             // Iterative, totals and nesting checked as it goes (TreeWalker).
             var w = TreeWalker(store: store, root: TreeEntry(name: target, kind: .directory, size: p.size, files: p.files, id: id),
                                path: "", target: target)
-            while lines.count < 10_000, let item = try w.next() {
-                let e = item.entry, rel = item.path.dropFirst()   // paths below the root start with "/"
+            while out.entries.count < PointerSummary.maxEntries, let item = try w.next() {
+                let e = item.entry, rel = String(item.path.dropFirst())   // paths below the root start with "/"
                 switch e.kind {
-                case .file: lines.append("file \(rel) \(counted(e.size, "byte")) \(e.id.short)")
-                case .symlink: lines.append("link \(rel)")
+                case .file: out.entries.append(.file(path: rel, size: e.size, id: e.id.short))
+                case .symlink: out.entries.append(.link(path: rel))
                 case .directory: continue
                 }
             }
-            out += lines
         }
-        return out.joined(separator: "\n") + "\n"
+        return out
     }
 }

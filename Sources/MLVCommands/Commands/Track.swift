@@ -1,9 +1,6 @@
-import MLVSystem
+// `mlv track`: start tracking data files or folders.
 import ArgumentParser
 import MLVCore
-import MLVStore
-
-extension TargetKind: ExpressibleByArgument {}
 
 struct Track: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,43 +45,4 @@ struct Track: ParsableCommand {
         }
         if items.contains(where: { !$0.alreadyTracked }) { Out.line("Next: mlv commit -m MESSAGE") }
     }
-}
-
-struct Untrack: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Stop tracking data files or folders.",
-        discussion: """
-        Removes the pointer file and the .gitignore entry. The data stays in the working tree \
-        (git now sees it as an untracked file) and in the store, and earlier commits still \
-        bring it back.
-
-        Example:
-          mlv untrack data/old.csv
-        """)
-
-    @OptionGroup var repo: RepoOptions
-    @Flag(help: "Print the result as JSON.") var json = false
-    @OptionGroup var output: QuietOption
-    @Argument(help: "Tracked files or folders.") var paths: [String]
-
-    func validate() throws {
-        if paths.isEmpty { throw ValidationError("name at least one tracked path, e.g. `mlv untrack data/old.csv`") }
-    }
-
-    func run() throws {
-        output.apply()
-        let untracked = try repo.open().untrack(paths)
-        if json {
-            struct R: Encodable { let path: String }
-            try Out.json(untracked.map { R(path: $0) })
-            return
-        }
-        for p in untracked { Out.line("no longer tracking \(p)") }
-    }
-}
-
-/// File helpers for the commands that work on plain paths (the merge driver).
-enum FSRead {
-    static func all(_ path: String) throws -> [UInt8] { try FS.readAll(path) }
-    static func write(_ text: String, to path: String) throws { try FS.atomicWrite(Array(text.utf8), to: path) }
 }

@@ -1,7 +1,6 @@
-import MLVSystem
+// The markdown form of a diff report (`--format md`): a pull-request comment within GitHub's limit.
 import Foundation
 import MLVCore
-import MLVStore
 
 /// The markdown report: a pull-request comment. GitHub refuses a comment over 65,536
 /// characters, so the report is written against a budget (`MarkdownBudget.limit`, in UTF-8

@@ -1,4 +1,28 @@
+// What only a terminal gets: the progress line on stderr and the pager for long reports.
 import Foundation
+import MLVCore
+
+/// One self-overwriting line on stderr for long reads and writes, at most ten times a second,
+/// shown only once the work has taken half a second (quick commands stay quiet).
+final class TerminalProgress {
+    private let start = Date()
+    private var last = Date.distantPast
+    private var shown = false
+
+    func update(_ what: String, _ done: UInt64, _ total: UInt64) {
+        let now = Date()
+        if done >= total {
+            if shown { Out.errRaw("\r\u{1B}[K") }
+            shown = false
+            return
+        }
+        guard now.timeIntervalSince(start) > 0.5, now.timeIntervalSince(last) > 0.1 else { return }
+        last = now
+        shown = true
+        let pct = total > 0 ? Int(100 * done / total) : 0
+        Out.errRaw("\r\u{1B}[K\(what): \(pct)% (\(bytes(done)) of \(bytes(total)))")
+    }
+}
 
 /// Long reports on a terminal go through a pager, as git does: `$MLV_PAGER`, else `$PAGER`,
 /// else `less -FRX` (quit when it fits on one screen, keep colours, leave the text on the

@@ -1,3 +1,4 @@
+// The HTML form of a diff report (`--format html`) and the page around `metrics show --format html`.
 import Foundation
 import MLVCore
 

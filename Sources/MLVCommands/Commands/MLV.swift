@@ -1,3 +1,5 @@
+// `mlv` itself: the command tree, its help (with the exit-status table), and `run`, which parses,
+// runs one command and exits with the documented status.
 import ArgumentParser
 import Foundation
 import MLVCore
