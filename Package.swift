@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "MLVSystemTests", dependencies: ["MLVSystem"]),
         .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3", "MLVSystem"]),
         .testTarget(name: "MLVRemoteTests", dependencies: ["MLVRemote", "MLVStore", "MLVSystem", "MLVTestSupport"]),
-        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVTestSupport"]),
+        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVRemote", "MLVTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVSystem", "MLVStore", "MLVTestSupport"]),
     ]
 )

@@ -19,14 +19,21 @@ extension Store {
                 try missing(id)
                 continue
             }
-            switch loc.type {
-            case .tree: stack += try tree(id).entries.filter { !treesOnly || $0.kind == .directory }.map(\.id)
-            case .file:
-                let chunks = try manifest(id).chunks.map(\.id)
-                if lookUpChunks { stack += chunks } else { seen.formUnion(chunks) }
-            case .chunk: break
-            }
+            let below = try children(of: id, type: loc.type, treesOnly: treesOnly).map(\.id)
+            if loc.type == .file && !lookUpChunks { seen.formUnion(below) } else { stack += below }
         }
         return seen
+    }
+
+    /// The objects one step below `id` (of `type`): a tree's entries (with `treesOnly`, its
+    /// folders alone), a file's chunks, nothing below a chunk. The one step of every walk
+    /// (`walk`, and fetch's level-by-level walk, which downloads between levels).
+    public func children(of id: ObjectID, type: ObjectType, treesOnly: Bool = false) throws -> [(id: ObjectID, isTree: Bool)] {
+        switch type {
+        case .tree:
+            return try tree(id).entries.filter { !treesOnly || $0.kind == .directory }.map { ($0.id, $0.kind == .directory) }
+        case .file: return try manifest(id).chunks.map { ($0.id, false) }
+        case .chunk: return []
+        }
     }
 }

@@ -172,7 +172,10 @@ extension Workspace {
     /// `mlv push`: whole packs holding what the pointers need and the remote lacks, then one
     /// index for them (packs first: the remote never indexes a pack it does not have).
     public func push(remote name: String?, revs: [String], allCommits: Bool) throws -> TransferResult {
-        let r = try remote(name)
+        try push(to: remote(name), revs: revs, allCommits: allCommits)
+    }
+
+    func push(to r: RemoteStore, revs: [String], allCommits: Bool) throws -> TransferResult {
         let lock = try self.lock("push") { _ in }
         defer { withExtendedLifetime(lock) {} }
         try r.prepare(forWriting: true)
@@ -247,23 +250,14 @@ extension Workspace {
             var next: [ObjectID] = []
             for id in pending where seen.insert(id).inserted {
                 guard let loc = try store.location(of: id) else { continue }
-                switch loc.type {
-                case .tree:
-                    let target = named[id] ?? "a snapshot"
-                    guard level < TreeLimits.maxDepth else {
-                        throw ObjectError.badSnapshot(target: target, why: "its trees are nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
-                    }
-                    for e in try store.tree(id).entries where !treesOnly || e.kind == .directory {
-                        next.append(e.id)
-                        if rootOf[e.id] == nil { rootOf[e.id] = rootOf[id] }
-                        if e.kind == .directory && named[e.id] == nil { named[e.id] = target }
-                    }
-                case .file:
-                    for c in try store.manifest(id).chunks {
-                        next.append(c.id)
-                        if rootOf[c.id] == nil { rootOf[c.id] = rootOf[id] }
-                    }
-                case .chunk: break
+                let target = named[id] ?? "a snapshot"
+                if loc.type == .tree && level >= TreeLimits.maxDepth {
+                    throw ObjectError.badSnapshot(target: target, why: "its trees are nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
+                }
+                for c in try store.children(of: id, type: loc.type, treesOnly: treesOnly) {
+                    next.append(c.id)
+                    if rootOf[c.id] == nil { rootOf[c.id] = rootOf[id] }
+                    if c.isTree && named[c.id] == nil { named[c.id] = target }
                 }
             }
             pending = next.filter { !seen.contains($0) }
