@@ -176,9 +176,15 @@ func indexEntryID(_ bytes: [UInt8], _ i: Int, packCount: Int) -> ObjectID {
 /// Entry `i` of an index `decodeIndexHeader` accepted: (object, pack number, entry), every
 /// field checked. The one decoder of entries: `decodeIndex` and the store's binary search.
 func decodeIndexEntry(_ bytes: [UInt8], _ i: Int, packCount: Int, path: String) throws -> (ObjectID, Int, PackedEntry) {
-    func bad(_ why: String) -> StoreError { .corruptIndex(path: path, why: why) }
     var r = ByteReader(bytes)
     r.offset = indexEntriesStart(packCount: packCount) + i * PackFormat.indexEntrySize
+    return try decodeIndexEntry(&r, packCount: packCount, path: path)
+}
+
+/// The entry at `r`'s offset (one reader for a whole index: no copy per entry).
+func decodeIndexEntry(_ r: inout ByteReader, packCount: Int, path: String) throws -> (ObjectID, Int, PackedEntry) {
+    func bad(_ why: String) -> StoreError { .corruptIndex(path: path, why: why) }
+    let i = (r.offset - indexEntriesStart(packCount: packCount)) / PackFormat.indexEntrySize
     guard let id = r.readID(), let n32 = r.read(UInt32.self), let offset = r.read(UInt64.self),
           let stored = r.read(UInt32.self), let raw = r.read(UInt32.self), let t = r.read(UInt8.self),
           let enc = r.read(UInt8.self), r.read(UInt16.self) != nil else { throw bad("truncated entry \(i)") }
@@ -198,8 +204,10 @@ public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
     var entries: [(ObjectID, Int, PackedEntry)] = []
     entries.reserveCapacity(entryCount)
     var previous: ObjectID? = nil
-    for i in 0..<entryCount {
-        let entry = try decodeIndexEntry(bytes, i, packCount: packCount, path: path)
+    var r = ByteReader(bytes)
+    r.offset = indexEntriesStart(packCount: packCount)
+    for _ in 0..<entryCount {
+        let entry = try decodeIndexEntry(&r, packCount: packCount, path: path)
         if let p = previous, !(p < entry.0) {
             throw StoreError.corruptIndex(path: path, why: "entries not sorted or duplicated at \(entry.0.short)")
         }
