@@ -96,6 +96,9 @@ public enum Sync {
     /// index for it (pack, then index). Returns the bytes downloaded.
     public static func fetch(_ packs: Set<ObjectID>, sizes: [ObjectID: UInt64], from t: any Transport, into store: Store,
                              progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+        // Adopted packs are registered in the loaded index; an index not loaded yet would
+        // leave lookups to the files alone.
+        try store.loadIndex()
         let roundTotal = packs.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
         let got = Tally()
         try inParallel(packs.sorted(), workers: t.parallelism, tick: { progress?(min(got.total, roundTotal), roundTotal) }) { p in
