@@ -4,7 +4,8 @@ import PackageDescription
 // Layout (dependencies point down only; Sources/README.md has the whole map):
 //   mlv (entry point) -> MLVCommands (one file per command, renderers, the exit-status table)
 //     -> MLVCore (workspace, pointers, snapshots, checkout, status, diff, run)
-//       -> MLVStore (chunker, packs, index, layout, maintenance) -> MLVZstd -> CZstd
+//       -> MLVRemote (directory, S3 and in-memory transports) -> MLVStore, MLVS3
+//       -> MLVStore (chunker, packs, index, layout, maintenance, transport + sync) -> MLVZstd -> CZstd
 //       -> MLVGit (the only importer of libgit2) -> CGit2
 //       -> MLVS3 (HTTP over libcurl, SigV4, credentials) -> CCurl
 //         -> MLVSystem (file descriptors, atomic writes, syscalls, direct I/O, locks,
@@ -37,7 +38,10 @@ let package = Package(
         // scanning): measured 20 % of a diff's time; debug builds and tests keep them.
         // S3 client: HTTP over libcurl, SigV4, AWS credentials. Knows nothing of mlv's layout.
         .target(name: "MLVS3", dependencies: ["CCurl", "MLVSystem"]),
-        .target(name: "MLVCore", dependencies: ["MLVSystem", "MLVStore", "MLVZstd", "MLVGit", "MLVS3", "Yams"],
+        // Remotes: the Transport implementations (MLVStore's protocol) for a folder, an S3
+        // bucket, and memory (tests). Knows the layout only through MLVStore's Layout.
+        .target(name: "MLVRemote", dependencies: ["MLVStore", "MLVS3", "MLVSystem"]),
+        .target(name: "MLVCore", dependencies: ["MLVSystem", "MLVStore", "MLVRemote", "MLVGit", "MLVS3", "Yams"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "MLVCommands", dependencies: [
             "MLVCore",
@@ -49,7 +53,8 @@ let package = Package(
         .testTarget(name: "MLVSystemTests", dependencies: ["MLVSystem"]),
         .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3", "MLVSystem"]),
         .testTarget(name: "MLVGitTests", dependencies: ["MLVGit", "MLVSystem"]),
-        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVTestSupport"]),
+        .testTarget(name: "MLVRemoteTests", dependencies: ["MLVRemote", "MLVStore", "MLVSystem", "MLVTestSupport"]),
+        .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVRemote", "MLVTestSupport"]),
         .testTarget(name: "MLVCommandsTests", dependencies: ["MLVCommands", "MLVCore", "MLVStore", "MLVTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVSystem", "MLVStore", "MLVTestSupport"]),
     ]

@@ -51,7 +51,7 @@ public enum ExitStatus: Int32, CaseIterable {
 /// status. Errors that are not categorized (ArgumentParser's, Foundation's) return nil.
 func classify(_ error: any Error) -> (String, ExitStatus)? {
     guard let e = error as? any CategorizedError else { return nil }
-    return (e.description, ExitStatus(e.category))
+    return (userMessage(for: e), ExitStatus(e.category))
 }
 
 extension ExitStatus {

@@ -2,7 +2,6 @@ import MLVSystem
 import Dispatch
 import Glibc
 import MLVStore
-import MLVZstd
 import Synchronization
 
 /// Writes snapshots from the store into the working tree.
@@ -15,7 +14,7 @@ import Synchronization
 /// versions of a big file mostly reads the file that is already there.
 final class Restorer {
     let store: Store
-    private let decompressors: [ZstdDecompressor]
+    private let readers: [ChunkReader]   // one per worker thread
     private var pendingRenames: [(tmp: String, final: String, rel: String, id: ObjectID?)] = []
     private var pendingRemovals: [String] = []
     private var pendingDirectories: [(tmp: String, final: String)] = []
@@ -48,7 +47,7 @@ final class Restorer {
     init(store: Store) throws {
         try store.loadIndex()   // every chunk is looked up, from several threads
         self.store = store
-        decompressors = (0..<workerCount).map { _ in ZstdDecompressor() }
+        readers = (0..<workerCount).map { _ in ChunkReader(store: store) }
     }
 
     /// Where the old content of a file can be read from.
@@ -151,12 +150,11 @@ final class Restorer {
             }
             let out = SendableBox(try sink.reserve(bytes))
             let ctx = SendableBox((chunks: chunks, start: start, offsets: offsets, locs: locs,
-                                   store: store, decompressors: decompressors))
+                                   readers: readers))
             let failure = Mutex<(any Error)?>(nil)
             let next = Mutex(0)
             let n = end - start
-            parallel(min(decompressors.count, n)) { w in
-                var scratch = [UInt8]()
+            parallel(min(readers.count, n)) { w in
                 while true {
                     let j = next.withLock { k in
                         defer { k += 1 }
@@ -166,12 +164,8 @@ final class Restorer {
                     let c = ctx.value.chunks[ctx.value.start + j]
                     let loc = ctx.value.locs[j]
                     let slot = UnsafeMutableRawBufferPointer(rebasing: out.value[ctx.value.offsets[j]..<(ctx.value.offsets[j] + Int(c.length))])
-                    let need = PackFormat.entryHeaderSize + Int(loc.storedLength)
-                    if scratch.count < need { scratch = [UInt8](repeating: 0, count: need) }
                     do {
-                        try scratch.withUnsafeMutableBytes { s in
-                            try ctx.value.store.read(c.id, at: loc, into: slot, scratch: s, decompressor: ctx.value.decompressors[w])
-                        }
+                        try ctx.value.readers[w].read(c.id, at: loc, into: slot)
                     } catch {
                         failure.withLock { $0 = $0 ?? error }
                     }

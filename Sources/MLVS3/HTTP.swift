@@ -71,11 +71,10 @@ private final class Exchange {
 
 private let memoryCap = 1 << 20
 
-/// MLV_HTTP_TRACE=1 prints each request and response header to stderr (curl's verbose mode,
-/// through `traceLine`) for debugging a server that disagrees. Header values are shown as
-/// sent, so the Authorization signature appears (it proves nothing beyond one request and
-/// never reveals the secret key), except the session token, a credential: redacted.
-private let traceRequests: Bool = getenv("MLV_HTTP_TRACE").map { String(cString: $0) == "1" } ?? false
+// Tracing (`perform(trace: true)`, set by the caller) prints each request and response header
+// to stderr (curl's verbose mode, through `traceLine`). Header values are shown as sent, so
+// the Authorization signature appears (it proves nothing beyond one request and never
+// reveals the secret key), except the session token, a credential: redacted.
 
 /// Headers whose values are credentials, lowercased.
 private let secretHeaders = ["x-amz-security-token"]
@@ -229,7 +228,7 @@ public final class HTTPConnection: @unchecked Sendable {
     /// Sends one request. A response with any status is returned; only a failure to get one
     /// throws (`HTTPTransportError`, or the file error that aborted the transfer).
     public func perform(method: String, url: String, headers: [(String, String)], body: HTTPBody = .none,
-                        sink: FileHandleFD? = nil, timeouts: HTTPTimeouts = HTTPTimeouts()) throws -> HTTPResponse {
+                        sink: FileHandleFD? = nil, timeouts: HTTPTimeouts = HTTPTimeouts(), trace: Bool = false) throws -> HTTPResponse {
         // reset keeps the live connection, DNS and TLS session caches; only options go.
         curl_easy_reset(handle)
         let x = Exchange(body: body, sink: sink, handle: handle)
@@ -250,7 +249,7 @@ public final class HTTPConnection: @unchecked Sendable {
                 _ = mlv_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
                 _ = mlv_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, timeouts.stall)
                 _ = mlv_curl_set_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
-                if traceRequests {
+                if trace {
                     _ = mlv_curl_set_debug(handle, traceLine)
                     _ = mlv_curl_set_long(handle, CURLOPT_VERBOSE, 1)
                 }

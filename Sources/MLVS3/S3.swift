@@ -19,7 +19,8 @@ public enum S3Error: Error, CustomStringConvertible {
         case .credentials(let m), .badURL(let m), .transport(let m), .badResponse(let m): return m
         case .service(let status, let code, let message, let what):
             switch code {
-            case "NoSuchBucket": return "bucket \(what) does not exist (create it, or point the remote at another with `mlv remote remove` and `mlv remote add`)"
+            // The caller names its own fix (how to point at another bucket).
+            case "NoSuchBucket": return "bucket \(what) does not exist"
             case "InvalidAccessKeyId": return "the server does not know the access key (\(message.isEmpty ? code : message)); check AWS_ACCESS_KEY_ID or the profile"
             case "SignatureDoesNotMatch": return "the secret key does not match the access key (SignatureDoesNotMatch); check AWS_SECRET_ACCESS_KEY or the profile"
             case "AccessDenied": return "access denied to \(what); the credentials lack permission"
@@ -99,6 +100,9 @@ public struct S3Client: Sendable {
     /// ~32 MiB, so they travel as 8 MiB parts and a failed part is all that is resent).
     public var multipartThreshold: UInt64 = 16 << 20
     public var partSize: UInt64 = 8 << 20
+    /// Print each request's and response's headers to stderr (curl's verbose mode, through
+    /// `traceLine`), for debugging a server that disagrees; the caller decides when.
+    public var trace = false
     let pool = ConnectionPool()
 
     public init(location: S3Location, credentials: AWSCredentials, region: String) {
@@ -127,7 +131,7 @@ public struct S3Client: Sendable {
                                      payloadHash: payloadHash, time: Int(time(nil)))
             let response: HTTPResponse
             do {
-                response = try pool.with { try $0.perform(method: method, url: url, headers: signed, body: body, sink: sink, timeouts: timeouts) }
+                response = try pool.with { try $0.perform(method: method, url: url, headers: signed, body: body, sink: sink, timeouts: timeouts, trace: trace) }
             } catch let e as HTTPTransportError {
                 if e.retryable && attempt < maxAttempts { backoff(attempt); continue }
                 throw S3Error.transport("cannot reach \(location.endpoint): \(e.message)" + (attempt > 1 ? " (after \(attempt) attempts)" : ""))
@@ -237,6 +241,11 @@ public struct S3Client: Sendable {
             throw error
         }
         return size
+    }
+
+    /// Deletes an object (S3 answers success for one already gone).
+    public func delete(_ rel: String) throws {
+        _ = try send("DELETE", key: location.key(rel))
     }
 
     /// An object's headers (ETag, Content-Length, ...).

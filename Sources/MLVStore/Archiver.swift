@@ -335,7 +335,7 @@ final class BlockStage: @unchecked Sendable {
             let raw = bounds[i + 1] - bounds[i]
             if try writer.has(ids[i]) { continue }      // a repeat within this block
             newChunks += 1
-            if written[i] >= raw - raw / 32 {
+            if Encoding.choose(rawLength: raw, compressedLength: written[i]) == .raw {
                 try writer.add(id: ids[i], type: .chunk, encoding: .raw, rawLength: raw,
                                data: UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]]))
             } else {

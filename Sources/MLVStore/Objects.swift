@@ -105,11 +105,12 @@ public enum ObjectError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .corrupt(let id, let type, let why):
-            return "\(type) \(id.short) is malformed: \(why); run `mlv fsck` to check the store"
+            return "\(type) \(id.short) is malformed: \(why)"
         case .badName(let name, let why):
             return "refusing file name \(name.debugDescription): \(why)"
         case .badSnapshot(let target, let why):
-            return "\(target): refusing its snapshot: \(why); the data was written by a faulty or hostile tool: check `git log -- \(target).mlv` and run `mlv fsck`"
+            // What to check and run next is the caller's to add (MLVCore's userMessage).
+            return "\(target): refusing its snapshot: \(why); the data was written by a faulty or hostile tool"
         }
     }
 }

@@ -38,6 +38,12 @@ public enum ObjectType: UInt8, Sendable, CustomStringConvertible {
 public enum Encoding: UInt8, Sendable {
     case raw = 0
     case zstd = 1
+
+    /// The one rule for choosing: zstd unless it saves less than 1/32 of the object, when the
+    /// raw bytes are stored (reading them back costs nothing).
+    public static func choose(rawLength: Int, compressedLength: Int) -> Encoding {
+        compressedLength >= rawLength - rawLength / 32 ? .raw : .zstd
+    }
 }
 
 public enum PackFormat {
@@ -97,7 +103,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .corruptPack(let path, let offset, let why):
             return "\(path): corrupt pack at byte \(offset): \(why); the store is damaged: restore this pack from a backup or another clone"
         case .missingObject(let id, let type):
-            return "\(type) \(id.short) is not in the local store; `mlv fetch --rev REV -- PATH` brings what a commit pins from a remote (`mlv fsck` lists what this store lacks)"
+            // The command that fetches it is the caller's to add (MLVCore's userMessage).
+            return "\(type) \(id.short) is not in the local store"
         case .missingPack(let path):
             return "\(path): pack file is missing; restore it from a backup or another clone"
         case .lockBusy(let path, let holder):
@@ -107,10 +114,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
-
-/// An index file's name: the SHA-256 of its bytes. Files are immutable, so a name that
-/// does not match its content means damage.
-public func indexFileName(_ bytes: [UInt8]) -> String { ObjectID.hash(bytes).hex + ".idx" }
 
 /// Encodes an index file for the given packs.
 public func encodeIndex(packs: [(ObjectID, [PackedEntry])]) -> [UInt8] {
@@ -144,38 +147,72 @@ public struct DecodedIndex {
     public var entries: [(ObjectID, Int, PackedEntry)]
 }
 
-/// Decodes an index file; throws on any inconsistency, never traps.
-public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
+/// The header of an index file: its pack and entry counts, checked against the file's size.
+func decodeIndexHeader(_ bytes: [UInt8], path: String) throws -> (packCount: Int, entryCount: Int) {
     var r = ByteReader(bytes)
     func bad(_ why: String) -> StoreError { .corruptIndex(path: path, why: why) }
     guard let magic = r.readBytes(8), Array(magic) == PackFormat.indexMagic else { throw bad("bad magic") }
     guard let version = r.read(UInt32.self) else { throw bad("truncated header") }
     guard version == PackFormat.version else { throw StoreError.unsupportedVersion(path: path, found: version) }
     guard let packCount = r.read(UInt32.self), let entryCount = r.read(UInt32.self) else { throw bad("truncated header") }
-    let expected = 20 + Int(packCount) * 32 + Int(entryCount) * PackFormat.indexEntrySize
+    let expected = indexEntriesStart(packCount: Int(packCount)) + Int(entryCount) * PackFormat.indexEntrySize
     guard bytes.count == expected else { throw bad("size \(bytes.count), header says \(expected)") }
-    var packs: [ObjectID] = []
-    for _ in 0..<packCount { packs.append(r.readID()!) }
+    return (Int(packCount), Int(entryCount))
+}
+
+/// Where an index's entries start: after the 20-byte header and the pack ids.
+func indexEntriesStart(packCount: Int) -> Int { 20 + packCount * 32 }
+
+/// The `n`th pack id of an index whose header `decodeIndexHeader` accepted.
+func indexPack(_ bytes: [UInt8], _ n: Int) -> ObjectID {
+    bytes.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + 20 + n * 32) }
+}
+
+/// The object id of entry `i` (for binary search), of an index `decodeIndexHeader` accepted.
+func indexEntryID(_ bytes: [UInt8], _ i: Int, packCount: Int) -> ObjectID {
+    bytes.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + indexEntriesStart(packCount: packCount) + i * PackFormat.indexEntrySize) }
+}
+
+/// Entry `i` of an index `decodeIndexHeader` accepted: (object, pack number, entry), every
+/// field checked. The one decoder of entries: `decodeIndex` and the store's binary search.
+func decodeIndexEntry(_ bytes: [UInt8], _ i: Int, packCount: Int, path: String) throws -> (ObjectID, Int, PackedEntry) {
+    var r = ByteReader(bytes)
+    r.offset = indexEntriesStart(packCount: packCount) + i * PackFormat.indexEntrySize
+    return try decodeIndexEntry(&r, packCount: packCount, path: path)
+}
+
+/// The entry at `r`'s offset (one reader for a whole index: no copy per entry).
+func decodeIndexEntry(_ r: inout ByteReader, packCount: Int, path: String) throws -> (ObjectID, Int, PackedEntry) {
+    func bad(_ why: String) -> StoreError { .corruptIndex(path: path, why: why) }
+    let i = (r.offset - indexEntriesStart(packCount: packCount)) / PackFormat.indexEntrySize
+    guard let id = r.readID(), let n32 = r.read(UInt32.self), let offset = r.read(UInt64.self),
+          let stored = r.read(UInt32.self), let raw = r.read(UInt32.self), let t = r.read(UInt8.self),
+          let enc = r.read(UInt8.self), r.read(UInt16.self) != nil else { throw bad("truncated entry \(i)") }
+    let n = Int(n32)
+    guard n < packCount else { throw bad("entry \(id.short) names pack \(n) of \(packCount)") }
+    guard let type = ObjectType(rawValue: t) else { throw bad("entry \(id.short) has unknown type \(t)") }
+    guard let encoding = Encoding(rawValue: enc) else { throw bad("entry \(id.short) has unknown encoding \(enc)") }
+    guard raw <= PackFormat.maxObjectSize, stored <= PackFormat.maxObjectSize else { throw bad("entry \(id.short) is too large") }
+    guard offset <= UInt64(Int64.max) - (1 << 32) else { throw bad("entry \(id.short) has an impossible offset") }
+    return (id, n, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding))
+}
+
+/// Decodes an index file; throws on any inconsistency, never traps.
+public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
+    let (packCount, entryCount) = try decodeIndexHeader(bytes, path: path)
+    let packs = (0..<packCount).map { indexPack(bytes, $0) }
     var entries: [(ObjectID, Int, PackedEntry)] = []
-    entries.reserveCapacity(Int(entryCount))
+    entries.reserveCapacity(entryCount)
     var previous: ObjectID? = nil
+    var r = ByteReader(bytes)
+    r.offset = indexEntriesStart(packCount: packCount)
     for _ in 0..<entryCount {
-        let id = r.readID()!
-        let n = Int(r.read(UInt32.self)!)
-        let offset = r.read(UInt64.self)!
-        let stored = r.read(UInt32.self)!
-        let raw = r.read(UInt32.self)!
-        let t = r.read(UInt8.self)!
-        let enc = r.read(UInt8.self)!
-        _ = r.read(UInt16.self)
-        guard n < packs.count else { throw bad("entry \(id.short) names pack \(n) of \(packs.count)") }
-        guard let type = ObjectType(rawValue: t) else { throw bad("entry \(id.short) has unknown type \(t)") }
-        guard let encoding = Encoding(rawValue: enc) else { throw bad("entry \(id.short) has unknown encoding \(enc)") }
-        guard raw <= PackFormat.maxObjectSize, stored <= PackFormat.maxObjectSize else { throw bad("entry \(id.short) is too large") }
-        guard offset <= UInt64(Int64.max) - (1 << 32) else { throw bad("entry \(id.short) has an impossible offset") }
-        if let p = previous, !(p < id) { throw bad("entries not sorted or duplicated at \(id.short)") }
-        previous = id
-        entries.append((id, n, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding)))
+        let entry = try decodeIndexEntry(&r, packCount: packCount, path: path)
+        if let p = previous, !(p < entry.0) {
+            throw StoreError.corruptIndex(path: path, why: "entries not sorted or duplicated at \(entry.0.short)")
+        }
+        previous = entry.0
+        entries.append(entry)
     }
     return DecodedIndex(packs: packs, entries: entries)
 }
@@ -302,7 +339,7 @@ final class PackWriter {
     private(set) var entries: [PackedEntry] = []
 
     init(tmpDir: String) throws {
-        tmpPath = FS.join(tmpDir, "pack-\(getpidValue())-\(UInt64.random(in: 0...UInt64.max))")
+        tmpPath = FS.join(tmpDir, "\(Store.TempKind.pack.rawValue)-\(getpidValue())-\(UInt64.random(in: 0...UInt64.max))")
         file = try FileHandleFD.create(tmpPath)
         var header = PackFormat.packMagic
         header.appendLE(PackFormat.version)
@@ -341,16 +378,10 @@ final class PackWriter {
         return hasher.finish()
     }
 
-    /// fsync, then rename to `packs/XX/<id>.pack`.
-    func publish(id: ObjectID, packsDir: String) throws {
+    /// fsync, then rename into place (`Store.placePack`).
+    func publish(id: ObjectID, store: Store) throws {
         try file.sync()
-        let dir = FS.join(packsDir, String(id.hex.prefix(2)))
-        if !FS.isDirectory(dir) {
-            try FS.makeDirectories(dir)
-            try FS.syncDirectory(packsDir)   // the new folder's name must be durable too
-        }
-        try FS.rename(tmpPath, FS.join(dir, id.hex + ".pack"))
-        try FS.syncDirectory(dir)
+        try store.placePack(tmpPath, id: id)
     }
 
     func abandon() { FS.remove(tmpPath) }

@@ -3,7 +3,7 @@ import Glibc
 import MLVZstd
 import Synchronization
 
-/// The local object store: `packs/`, `index/`, `tmp/` and a `VERSION` file under one root.
+/// The local object store: the folders and `VERSION` file of `Layout` under one root.
 ///
 /// Readers need no lock: packs and indexes are written once, under a temporary name, and
 /// renamed into place only when complete, so a reader sees whole files or none. Writers hold
@@ -11,9 +11,11 @@ import Synchronization
 public final class Store: @unchecked Sendable {
     // @unchecked: all mutable state is inside `state`, behind a Mutex.
     public let root: String
-    public var packsDir: String { FS.join(root, "packs") }
-    public var indexDir: String { FS.join(root, "index") }
-    public var tmpDir: String { FS.join(root, "tmp") }
+    public var packsDir: String { FS.join(root, Layout.packsDir) }
+    public var indexDir: String { FS.join(root, Layout.indexDir) }
+    public var tmpDir: String { FS.join(root, Layout.tmpDir) }
+    /// Where `repairIndex` moves damaged packs (kept, never deleted).
+    public var lostDir: String { FS.join(root, Layout.lostDir) }
 
     struct State {
         var loaded = false
@@ -37,7 +39,7 @@ public final class Store: @unchecked Sendable {
     /// Opens the store at `root`, creating its folders on first use.
     public init(root: String) throws {
         self.root = root
-        let versionPath = FS.join(root, "VERSION")
+        let versionPath = FS.join(root, Layout.versionFile)
         if FS.exists(versionPath) {
             let text = String(decoding: try FS.readAll(versionPath), as: UTF8.self)
             if text != Store.versionLine {
@@ -54,13 +56,13 @@ public final class Store: @unchecked Sendable {
 
     /// Reads (and checks against their names) the index files not yet known.
     private func readNewIndexFiles() throws -> [(name: String, bytes: [UInt8])] {
-        let names = try FS.list(indexDir).filter { $0.hasSuffix(".idx") }.sorted()
+        let names = try indexFileNames()
         let known = state.withLock { s in s.indexFiles.union(s.raw?.map(\.name) ?? []) }
         var out: [(String, [UInt8])] = []
         for name in names where !known.contains(name) {
             let path = FS.join(indexDir, name)
             let bytes = try FS.readAll(path)
-            guard ObjectID.hash(bytes).hex == String(name.dropLast(4)) else {
+            guard Layout.indexFileName(bytes) == name else {
                 throw StoreError.corruptIndex(path: path, why: "content does not match its name (damaged on disk?)")
             }
             out.append((name, bytes))
@@ -82,37 +84,19 @@ public final class Store: @unchecked Sendable {
         state.withLock { $0.loaded = true }
     }
 
-    /// Binary search of one raw index file; nil when absent. Validates what it returns.
+    /// Binary search of one raw index file; nil when absent. Validates what it returns, with
+    /// `decodeIndex`'s own checks (`decodeIndexHeader`, `decodeIndexEntry`).
     private func search(_ id: ObjectID, in raw: (name: String, bytes: [UInt8])) throws -> (ObjectID, PackedEntry)? {
         let b = raw.bytes
         let path = FS.join(indexDir, raw.name)
-        var r = ByteReader(b)
-        guard let m = r.readBytes(8), Array(m) == PackFormat.indexMagic, let v = r.read(UInt32.self),
-              let pc = r.read(UInt32.self), let ec = r.read(UInt32.self) else {
-            throw StoreError.corruptIndex(path: path, why: "bad header")
-        }
-        guard v == PackFormat.version else { throw StoreError.unsupportedVersion(path: path, found: v) }
-        let start = 20 + Int(pc) * 32
-        guard b.count == start + Int(ec) * PackFormat.indexEntrySize else {
-            throw StoreError.corruptIndex(path: path, why: "size does not match the header")
-        }
-        var lo = 0, hi = Int(ec)
+        let (pc, ec) = try decodeIndexHeader(b, path: path)
+        var lo = 0, hi = ec
         while lo < hi {
             let mid = (lo + hi) / 2
-            let e = b.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + start + mid * PackFormat.indexEntrySize) }
+            let e = indexEntryID(b, mid, packCount: pc)
             if e == id {
-                var er = ByteReader(b)
-                er.offset = start + mid * PackFormat.indexEntrySize + 32
-                let n = Int(er.read(UInt32.self)!), offset = er.read(UInt64.self)!
-                let stored = er.read(UInt32.self)!, rawLen = er.read(UInt32.self)!
-                let t = er.read(UInt8.self)!, enc = er.read(UInt8.self)!
-                guard n < Int(pc), let type = ObjectType(rawValue: t), let encoding = Encoding(rawValue: enc),
-                      stored <= PackFormat.maxObjectSize, rawLen <= PackFormat.maxObjectSize,
-                      offset <= UInt64(Int64.max) - (1 << 32) else {
-                    throw StoreError.corruptIndex(path: path, why: "bad entry for \(id.short)")
-                }
-                let pack = b.withUnsafeBytes { ObjectID(bytes: $0.baseAddress! + 20 + n * 32) }
-                return (pack, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: rawLen, type: type, encoding: encoding))
+                let (_, n, entry) = try decodeIndexEntry(b, mid, packCount: pc, path: path)
+                return (indexPack(b, n), entry)
             }
             if e < id { lo = mid + 1 } else { hi = mid }
         }
@@ -210,7 +194,7 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Index files and their pack lists, as on disk now.
-    public func indexFileNames() throws -> [String] { try FS.list(indexDir).filter { $0.hasSuffix(".idx") }.sorted() }
+    public func indexFileNames() throws -> [String] { try FS.list(indexDir).filter(Layout.isIndexFileName).sorted() }
 
     /// The pack holding an indexed object.
     public func pack(of id: ObjectID) throws -> ObjectID? {
@@ -218,24 +202,35 @@ public final class Store: @unchecked Sendable {
         return state.withLock { $0.packs[Int(loc.pack)] }
     }
 
-    /// Adds a complete, verified pack file (moved from `tmp`) with an index for it.
+    /// Adds a complete, verified pack file (moved from `tmp`) with an index for it: the pack
+    /// first, then its index (a reader never finds an indexed pack missing).
     public func adopt(packFile tmp: String, id: ObjectID, entries: [PackedEntry]) throws {
-        let dir = FS.join(packsDir, String(id.hex.prefix(2)))
+        try placePack(tmp, id: id)
+        try writeIndex(packs: [(id, entries)])
+    }
+
+    /// Renames a complete, fsynced pack file into `packs/XX/`, its name and folder durable.
+    func placePack(_ tmp: String, id: ObjectID) throws {
+        let dir = FS.join(packsDir, Layout.packFolder(id))
         if !FS.isDirectory(dir) {
             try FS.makeDirectories(dir)
-            try FS.syncDirectory(packsDir)
+            try FS.syncDirectory(packsDir)   // the new folder's name must be durable too
         }
         try FS.rename(tmp, packPath(id))
         try FS.syncDirectory(dir)
-        let bytes = encodeIndex(packs: [(id, entries)])
-        let name = indexFileName(bytes)
-        try FS.atomicWrite(bytes, to: FS.join(indexDir, name))
-        register(try decodeIndex(bytes, path: name), file: name)
     }
 
-    public func packPath(_ id: ObjectID) -> String {
-        FS.join(FS.join(packsDir, String(id.hex.prefix(2))), id.hex + ".pack")
+    /// Writes one index file for packs already in place, and makes its objects visible.
+    @discardableResult
+    func writeIndex(packs: [(ObjectID, [PackedEntry])]) throws -> String {
+        let bytes = encodeIndex(packs: packs)
+        let name = Layout.indexFileName(bytes)
+        try FS.atomicWrite(bytes, to: FS.join(indexDir, name))
+        register(try decodeIndex(bytes, path: name), file: name)
+        return name
     }
+
+    public func packPath(_ id: ObjectID) -> String { FS.join(root, Layout.packRel(id)) }
 
     private func handle(forPack n: Int32) throws -> FileHandleFD {
         if let h = state.withLock({ $0.handles[n] }) { return h }
@@ -253,8 +248,9 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Reads an object into `out` (exactly `rawLength` bytes), decompressing and verifying
-    /// its SHA-256. `scratch` must hold `storedLength + entry header` bytes.
-    public func read(_ id: ObjectID, at loc: Location, into out: UnsafeMutableRawBufferPointer,
+    /// its SHA-256. `scratch` must hold `storedLength + entry header` bytes (`ChunkReader`
+    /// sizes it for callers outside the store).
+    func read(_ id: ObjectID, at loc: Location, into out: UnsafeMutableRawBufferPointer,
                      scratch: UnsafeMutableRawBufferPointer, decompressor: ZstdDecompressor) throws {
         let f = try handle(forPack: loc.pack)
         guard out.count == Int(loc.rawLength) else {
@@ -285,18 +281,15 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Reads a whole object into a new array (manifests and trees; chunks go through `read(_:at:into:)`).
+    /// Reads a whole object into a new array (manifests and trees; chunks go through `ChunkReader`).
     public func readObject(_ id: ObjectID, type: ObjectType) throws -> [UInt8] {
         guard let loc = try location(of: id) else { throw StoreError.missingObject(id, type: type) }
         guard loc.type == type else {
             throw StoreError.corruptIndex(path: indexDir, why: "object \(id.short) is a \(loc.type), expected a \(type)")
         }
         var out = [UInt8](repeating: 0, count: Int(loc.rawLength))
-        var scratch = [UInt8](repeating: 0, count: PackFormat.entryHeaderSize + Int(loc.storedLength))
-        let d = ZstdDecompressor()
-        try out.withUnsafeMutableBytes { o in
-            try scratch.withUnsafeMutableBytes { s in try read(id, at: loc, into: o, scratch: s, decompressor: d) }
-        }
+        let reader = ChunkReader(store: self)
+        try out.withUnsafeMutableBytes { try reader.read(id, at: loc, into: $0) }
         return out
     }
 
@@ -317,6 +310,8 @@ public final class StoreWriter {
     private var finished: [(ObjectID, [PackedEntry])] = []
     private var closed: [(ObjectID, PackWriter)] = []   // written, write-back started, not yet durable
     private var added: Set<ObjectID> = []
+    /// The name of the index the last `commit` wrote (nil before, or when it wrote none).
+    public private(set) var lastIndex: String?
     /// Bytes of objects written in this session: uncompressed, and as stored.
     public private(set) var newRawBytes: UInt64 = 0
     public private(set) var newStoredBytes: UInt64 = 0
@@ -376,25 +371,21 @@ public final class StoreWriter {
     public func commit() throws {
         try closePack()
         for (id, p) in closed {
-            try p.publish(id: id, packsDir: store.packsDir)
+            try p.publish(id: id, store: store)
             finished.append((id, p.entries))
         }
         closed = []
         guard !finished.isEmpty else { return }
-        let bytes = encodeIndex(packs: finished)
-        let name = indexFileName(bytes)
-        try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
-        let decoded = try decodeIndex(bytes, path: name)
-        store.register(decoded, file: name)
+        lastIndex = try store.writeIndex(packs: finished)
         finished = []
     }
 }
 
-/// zstd-compresses `src`, or keeps it raw when compression saves less than 1/32 of it.
+/// zstd-compresses `src`, or keeps it raw when compression saves too little (`Encoding.choose`).
 public func encode(_ src: UnsafeRawBufferPointer, compressor: ZstdCompressor) throws -> (Encoding, [UInt8]) {
     var out = [UInt8](repeating: 0, count: zstdCompressBound(src.count))
     let n = try out.withUnsafeMutableBytes { try compressor.compress(src, into: $0) }
-    if n >= src.count - src.count / 32 { return (.raw, Array(src)) }
+    if Encoding.choose(rawLength: src.count, compressedLength: n) == .raw { return (.raw, Array(src)) }
     out.removeLast(out.count - n)
     return (.zstd, out)
 }

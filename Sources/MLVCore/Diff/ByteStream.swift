@@ -3,7 +3,6 @@
 import MLVSystem
 import Glibc
 import MLVStore
-import MLVZstd
 
 /// A file's bytes in order, a block at a time, with bounded memory.
 protocol ByteStream: AnyObject {
@@ -17,11 +16,11 @@ final class StoredFileStream: ByteStream {
     private let chunks: [ManifestChunk]
     private var i = 0
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
-    private var scratch: [UInt8] = []
-    private let decompressor = ZstdDecompressor()
+    private let reader: ChunkReader
 
     init(store: Store, manifest: ObjectID) throws {
         self.store = store
+        reader = ChunkReader(store: store)
         chunks = try store.manifest(manifest).chunks
     }
 
@@ -40,9 +39,7 @@ final class StoredFileStream: ByteStream {
             buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(c.length), alignment: 16)
         }
         let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(c.length)])
-        let need = PackFormat.entryHeaderSize + Int(loc.storedLength)
-        if scratch.count < need { scratch = [UInt8](repeating: 0, count: need) }
-        try scratch.withUnsafeMutableBytes { s in try store.read(c.id, at: loc, into: out, scratch: s, decompressor: decompressor) }
+        try reader.read(c.id, at: loc, into: out)
         return UnsafeRawBufferPointer(out)
     }
 }

@@ -60,19 +60,13 @@ extension Workspace {
             if whole.contains(n.id) { return false }
             if partial.contains(n.id) { return true }
             if treesOnly && n.pointer.type != .dir { return false }
-            var seen = Set<ObjectID>()
-            var stack = [n.id]
-            while let id = stack.popLast() {
-                guard seen.insert(id).inserted else { continue }
-                guard let loc = try store.location(of: id) else {
-                    partial.insert(n.id)
-                    return true
-                }
-                switch loc.type {
-                case .tree: stack += try store.tree(id).entries.filter { !treesOnly || $0.kind == .directory }.map(\.id)
-                case .file: stack += try store.manifest(id).chunks.map(\.id)
-                case .chunk: break
-                }
+            // The walk stops at the first object this store lacks.
+            struct Lacking: Error {}
+            do {
+                _ = try store.walk(from: [n.id], treesOnly: treesOnly, lookUpChunks: true) { _ in throw Lacking() }
+            } catch is Lacking {
+                partial.insert(n.id)
+                return true
             }
             whole.insert(n.id)
             return false
@@ -89,7 +83,7 @@ extension Workspace {
         let missing = try incomplete(needed, treesOnly: treesOnly)
         guard !missing.isEmpty else { return nil }
         if offline { throw notFetched(missing, fix: "\(fix(missing)) brings it (--offline forbids fetching here)") }
-        let r: any RemoteStore
+        let r: RemoteStore
         do { r = try remote(nil) } catch RemoteError.noRemote {
             throw notFetched(missing, fix: "no remote is configured: add the one holding it with `mlv remote add origin URL`, then run \(fix(missing))")
         }

@@ -46,47 +46,16 @@ public struct RepairResult: Codable, Sendable {
 }
 
 extension Workspace {
-    /// `mlv fsck --repair`: rebuilds the indexes from the packs themselves. Every pack is
-    /// verified (id against headers, every object decompressed and hashed); the good ones get
-    /// one new index, written before the old indexes are removed (a crash in between leaves
-    /// duplicate entries, which readers tolerate). A damaged pack is moved aside to
-    /// .mlv/store/lost/ rather than deleted: its intact objects may still be wanted, and a
-    /// fetch can bring them back from a remote.
+    /// `mlv fsck --repair`: the store's `repairIndex` under the lock (indexes rebuilt from
+    /// the verified packs; damaged packs moved to .mlv/store/lost/, where a fetch can bring
+    /// their objects back from a remote).
     public func repair() throws -> RepairResult {
         let lock = try self.lock("fsck --repair") { _ in }
         defer { withExtendedLifetime(lock) {} }
         let store = try store()
-        removeStaleTemporaries(store.tmpDir)
-        var good: [(ObjectID, [PackedEntry])] = []
-        var lost: [String] = []
-        let lostDir = FS.join(FS.dirname(store.packsDir), "lost")
-        for sub in try FS.listSorted(store.packsDir) {
-            for f in try FS.listSorted(FS.join(store.packsDir, sub)) where f.hasSuffix(".pack") {
-                let path = FS.join(store.packsDir, "\(sub)/\(f)")
-                let id = ObjectID(hex: f.dropLast(5))
-                var ok = false
-                if let id, let h = try? FileHandleFD.openRead(path), (try? computePackID(h)) == id, let entries = try? verifyPack(h) {
-                    good.append((id, entries))
-                    ok = true
-                }
-                if !ok {
-                    try FS.makeDirectories(lostDir)
-                    try FS.rename(path, FS.join(lostDir, f))
-                    try FS.syncDirectory(lostDir)
-                    lost.append(path)
-                }
-            }
-        }
-        let bytes = encodeIndex(packs: good)
-        let name = indexFileName(bytes)
-        try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
-        var replaced = 0
-        for n in try store.indexFileNames() where n != name {
-            FS.remove(FS.join(store.indexDir, n))
-            replaced += 1
-        }
-        try FS.syncDirectory(store.indexDir)
-        return RepairResult(packsIndexed: good.count, objects: good.reduce(0) { $0 + $1.1.count }, indexesReplaced: replaced, quarantined: lost)
+        store.removeStaleTemporaries()
+        let r = try store.repairIndex()
+        return RepairResult(packsIndexed: r.packsIndexed, objects: r.objects, indexesReplaced: r.indexesReplaced, quarantined: r.quarantined)
     }
 
     /// `mlv fsck --remote NAME`: every remote index checked against its name, every pack's
@@ -100,40 +69,40 @@ extension Workspace {
         let problems = Mutex<[FsckProblem]>([])
         var listed = Set<ObjectID>()
         for (n, size) in try r.indexFiles() {
-            let rel = "index/\(n)"
+            let rel = Layout.indexRel(n)
             do {
-                guard size <= maxRemoteIndexSize else { throw r.tooLarge(rel, size: size, limit: maxRemoteIndexSize) }
-                let bytes = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: maxRemoteIndexSize) { try readWhole($0, limit: maxRemoteIndexSize) }
+                guard size <= Sync.maxIndexSize else { throw r.userError(r.tooLarge(rel, size: size, limit: Sync.maxIndexSize)) }
+                let bytes = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: Sync.maxIndexSize) { try readWhole($0, limit: Sync.maxIndexSize) }
                 guard indexFileName(bytes) == n else {
-                    problems.withLock { $0.append(FsckProblem(what: "index", path: r.describe(rel), problem: "content does not match its name")) }
+                    problems.withLock { $0.append(FsckProblem(what: StoreProblem.index, path: r.describe(rel), problem: "content does not match its name")) }
                     continue
                 }
                 listed.formUnion(try decodeIndex(bytes, path: r.describe(rel)).packs)
-            } catch { problems.withLock { $0.append(FsckProblem(what: "index", path: r.describe(rel), problem: "\(error)")) } }
+            } catch { problems.withLock { $0.append(FsckProblem(what: StoreProblem.index, path: r.describe(rel), problem: "\(error)")) } }
         }
         let files = try r.packFiles()
         let objects = Tally()
         try inParallel(files.keys.sorted(), workers: r.parallelism) { p in
-            let rel = remotePackRel(p)
+            let rel = Layout.packRel(p)
             do {
                 let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: PackFormat.maxPackSize) { h in
                     guard try computePackID(h) == p else { return "headers do not match the pack's name" }
                     objects.add(UInt64(try verifyPack(h).count))
                     return nil
                 }
-                if let problem { problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: problem)) } }
+                if let problem { problems.withLock { $0.append(FsckProblem(what: StoreProblem.pack, path: r.describe(rel), problem: problem)) } }
             } catch let e as RemoteError {
                 // The remote stopped answering: not a finding about this pack (a damaged
                 // file is one).
                 guard case .damaged(_, _, let why) = e else { throw e }
-                problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: why)) }
+                problems.withLock { $0.append(FsckProblem(what: StoreProblem.pack, path: r.describe(rel), problem: why)) }
             } catch {
-                problems.withLock { $0.append(FsckProblem(what: "pack", path: r.describe(rel), problem: "\(error)")) }
+                problems.withLock { $0.append(FsckProblem(what: StoreProblem.pack, path: r.describe(rel), problem: "\(error)")) }
             }
         }
         var found = problems.withLock { $0 }
         for p in listed.subtracting(files.keys).sorted() {
-            found.append(FsckProblem(what: "pack", path: r.describe(remotePackRel(p)), problem: "indexed but missing"))
+            found.append(FsckProblem(what: StoreProblem.pack, path: r.describe(Layout.packRel(p)), problem: "indexed but missing"))
         }
         found.sort { ($0.path, $0.problem) < ($1.path, $1.problem) }
         return FsckResult(packs: files.count, objects: Int(objects.total), commits: 0, problems: found)
@@ -144,52 +113,10 @@ extension Workspace {
     /// resolves to objects the store has.
     public func fsck() throws -> FsckResult {
         let store = try store()
-        var problems: [FsckProblem] = []
-        var packs = 0, objects = 0
-        // Indexes: each must match its name and decode.
-        var indexed: [ObjectID: [PackedEntry]] = [:]
-        for name in try FS.list(store.indexDir).filter({ $0.hasSuffix(".idx") }).sorted() {
-            let path = FS.join(store.indexDir, name)
-            do {
-                let bytes = try FS.readAll(path)
-                guard indexFileName(bytes) == name else {
-                    problems.append(FsckProblem(what: "index", path: path, problem: "content does not match its name"))
-                    continue
-                }
-                let idx = try decodeIndex(bytes, path: path)
-                for (_, n, e) in idx.entries { indexed[idx.packs[n], default: []].append(e) }
-            } catch {
-                problems.append(FsckProblem(what: "index", path: path, problem: "\(error)"))
-            }
-        }
-        // Packs: every object verified; every indexed pack present.
-        var present = Set<ObjectID>()
-        for sub in try FS.list(store.packsDir) {
-            for f in try FS.list(FS.join(store.packsDir, sub)) where f.hasSuffix(".pack") {
-                let path = FS.join(store.packsDir, "\(sub)/\(f)")
-                guard let id = ObjectID(hex: f.dropLast(5)) else { continue }
-                present.insert(id)
-                packs += 1
-                do {
-                    let h = try FileHandleFD.openRead(path)
-                    guard try computePackID(h) == id else {
-                        problems.append(FsckProblem(what: "pack", path: path, problem: "headers do not match the pack's name"))
-                        continue
-                    }
-                    let entries = try verifyPack(h)
-                    objects += entries.count
-                    let at = Set(entries.map { "\($0.id.hex)@\($0.offset)" })
-                    for e in indexed[id] ?? [] where !at.contains("\(e.id.hex)@\(e.offset)") {
-                        problems.append(FsckProblem(what: "index", path: path, problem: "indexed object \(e.id.short) is not at offset \(e.offset)"))
-                    }
-                } catch {
-                    problems.append(FsckProblem(what: "pack", path: path, problem: "\(error)"))
-                }
-            }
-        }
-        for p in indexed.keys where !present.contains(p) {
-            problems.append(FsckProblem(what: "pack", path: store.packPath(p), problem: "indexed but missing"))
-        }
+        // The store itself: every pack and index (`Store.verify`).
+        let check = try store.verify()
+        var problems = check.problems.map { FsckProblem(what: $0.what, path: $0.path, problem: $0.problem) }
+        let packs = check.packs, objects = check.objects
         // Pointers of every reachable commit.
         var commits = 0, notFetched = 0, headNotFetched = false
         var checked = Set<ObjectID>()
@@ -198,7 +125,7 @@ extension Workspace {
         // pushed (.mlv/cache/remote-index) are "not fetched", and so is everything in a clone
         // whose store is still empty. Packs and indexes above are checked either way.
         var promised = Set<ObjectID>()
-        for n in (try? FS.list(remoteIndexCache)) ?? [] where n.hasSuffix(".idx") {
+        for n in (try? FS.list(remoteIndexCache)) ?? [] where Layout.isIndexFileName(n) {
             guard let bytes = try? FS.readAll(FS.join(remoteIndexCache, n)), indexFileName(bytes) == n,
                   let idx = try? decodeIndex(bytes, path: n) else { continue }
             for (id, _, _) in idx.entries { promised.insert(id) }
@@ -226,7 +153,7 @@ extension Workspace {
                         notFetched += 1
                         if required.contains(s) { headNotFetched = true }
                     } catch {
-                        problems.append(FsckProblem(what: "pointer", path: "\(Pointer.pointerPath(for: path)) at \(c.short)", problem: "\(error)"))
+                        problems.append(FsckProblem(what: "pointer", path: "\(Pointer.pointerPath(for: path)) at \(c.short)", problem: userMessage(for: error)))
                     }
                 }
             }

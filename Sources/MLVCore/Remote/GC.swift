@@ -70,87 +70,32 @@ extension Workspace {
         return (roots, logs)
     }
 
-    /// Like `closure`, but skips what the store does not have (data never fetched here).
-    /// Objects in `known` are taken as already walked (with everything below them).
-    func liveClosure(_ roots: Set<ObjectID>, store: Store, known: Set<ObjectID> = []) throws -> Set<ObjectID> {
-        var seen = known
-        var stack = Array(roots)
-        while let id = stack.popLast() {
-            guard seen.insert(id).inserted, let loc = try store.location(of: id) else { continue }
-            switch loc.type {
-            case .tree: stack += try store.tree(id).entries.map(\.id)
-            case .file: for c in try store.manifest(id).chunks { seen.insert(c.id) }
-            case .chunk: break
-            }
-        }
-        return seen
-    }
-
-    /// `mlv gc`: deletes packs holding only unreachable objects, rewrites packs that are
-    /// mostly unreachable (live objects copied as stored, not recompressed), and replaces all
-    /// indexes by one. Order: new packs, the new index, then deletions, all under the lock, so
-    /// a concurrent commit waits and a crash leaves at worst extra files.
+    /// `mlv gc`: the live set from the roots, then the store's prune (`Store.planPrune`,
+    /// `Store.prune`): packs holding only unreachable objects deleted, packs mostly
+    /// unreachable rewritten, all indexes replaced by one, under the lock.
     public func gc(dryRun: Bool) throws -> GCResult {
         let lock = try self.lock("gc") { _ in }
         defer { withExtendedLifetime(lock) {} }
         let store = try store()
-        if !dryRun { removeStaleTemporaries(store.tmpDir) }
+        if !dryRun { store.removeStaleTemporaries() }
         try store.loadIndex()
         var skipped: [String] = []
         let (roots, logs) = try liveRoots(skipped: &skipped)
-        let needed = try liveClosure(roots, store: store)
-        let live = try liveClosure(Set(logs.keys), store: store, known: needed)
+        // What the store does not have (data never fetched here) is skipped.
+        let needed = try store.walk(from: roots)
+        let live = try store.walk(from: logs.keys, known: needed)
         let onlyLogs = live.subtracting(needed)
-        let all = try store.knownPacks()
-        let entries = try store.entries(inPacks: Set(all))
         var kept = GCResult.KeptForLogs()
         // Snapshots this store holds (one never fetched here frees nothing).
         let held = try logs.filter { try onlyLogs.contains($0.key) && store.location(of: $0.key) != nil }
         kept.snapshots = held.count
         kept.refs = Set(held.values.flatMap { $0 }).sorted()
-        for (_, es) in entries {
-            for e in es where onlyLogs.contains(e.id) {
-                kept.objects += 1
-                kept.bytes += UInt64(e.storedLength) + UInt64(PackFormat.entryHeaderSize)
-            }
-        }
-        var delete: [ObjectID] = [], repack: [(ObjectID, [PackedEntry])] = [], keep: [ObjectID] = []
-        var freed: UInt64 = 0
-        for (pack, es) in entries {
-            let total = es.reduce(UInt64(0)) { $0 + UInt64($1.storedLength) + UInt64(PackFormat.entryHeaderSize) }
-            let liveEntries = es.filter { live.contains($0.id) }
-            let liveBytes = liveEntries.reduce(UInt64(0)) { $0 + UInt64($1.storedLength) + UInt64(PackFormat.entryHeaderSize) }
-            if liveEntries.isEmpty { delete.append(pack); freed += total }
-            else if liveBytes * 2 < total { repack.append((pack, liveEntries)); freed += total - liveBytes }
-            else { keep.append(pack) }
-        }
-        var result = GCResult(dryRun: dryRun, liveObjects: live.count, packsDeleted: delete.count,
-                              packsRepacked: repack.count, packsKept: keep.count, bytesFreed: freed,
+        (kept.objects, kept.bytes) = try store.footprint(of: onlyLogs)
+        let plan = try store.planPrune(live: live)
+        let result = GCResult(dryRun: dryRun, liveObjects: live.count, packsDeleted: plan.delete.count,
+                              packsRepacked: plan.repack.count, packsKept: plan.keep.count, bytesFreed: plan.bytesFreed,
                               skippedPointers: skipped, keptForReflogOrStash: kept)
-        if dryRun || (delete.isEmpty && repack.isEmpty) { return result }
-        // 1. Live objects of mostly-dead packs into new packs (and their index).
-        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
-        for (_, es) in repack {
-            for e in es {
-                guard let (loc, data) = try store.storedBytes(e.id) else { continue }
-                try data.withUnsafeBytes { try writer.add(id: e.id, type: loc.type, encoding: loc.encoding, rawLength: Int(loc.rawLength), data: $0) }
-            }
-        }
-        try writer.commit()
-        // 2. One index for everything that stays.
-        let gone = Set(delete + repack.map(\.0))
-        let remaining = try store.entries(inPacks: Set(try store.knownPacks()).subtracting(gone))
-        let bytes = encodeIndex(packs: remaining)
-        let name = indexFileName(bytes)
-        try FS.atomicWrite(bytes, to: FS.join(store.indexDir, name))
-        // 3. Only now: every other index (the writer's own is folded into the new one), then
-        // the packs nothing indexes any more. The lock keeps other writers out meanwhile.
-        for n in try store.indexFileNames() where n != name {
-            FS.remove(FS.join(store.indexDir, n))
-        }
-        try FS.syncDirectory(store.indexDir)
-        for p in gone { FS.remove(store.packPath(p)) }
-        result.bytesFreed = freed
+        if !dryRun { try store.prune(plan, compressionLevel: Int32(config.compressionLevel)) }
         return result
     }
 }

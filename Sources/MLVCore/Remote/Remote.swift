@@ -1,10 +1,8 @@
-// Remote — sharing the store: a remote holds the same packs/ and index/ layout as a local
-// store (RemoteStore.swift). Push uploads whole packs the remote lacks plus one index for
-// them; fetch downloads the packs holding what the pointers need, verifies every object in
-// them, and indexes them. Transfers run in parallel; nothing unverified reaches the store.
+// Remote — sharing the store: a remote holds the same layout as a local store (MLVStore's
+// Layout), reached through a Transport (RemoteStore.swift). This file holds what is mlv's
+// own: which snapshots push and fetch need (from the pointers), the user-facing errors, and
+// the checks of fetched snapshots; what is copied, in which order, is MLVStore's `Sync`.
 import MLVSystem
-import Foundation
-import Glibc
 import MLVGit
 import MLVS3
 import MLVStore
@@ -79,13 +77,12 @@ public struct TransferResult: Codable, Sendable {
 typealias Pointed = (id: ObjectID, path: String, pointer: Pointer, commit: GitOID?)
 
 extension Workspace {
-    func remote(_ name: String?) throws -> any RemoteStore {
+    func remote(_ name: String?) throws -> RemoteStore {
         guard let n = name ?? config.defaultRemote ?? (config.remotes.count == 1 ? config.remotes.keys.first : nil) else {
             throw RemoteError.noRemote
         }
         guard let r = config.remotes[n] else { throw RemoteError.unknownRemote(n, known: config.remotes.keys.sorted()) }
-        if r.url.hasPrefix("s3://") { return try S3Remote(name: n, url: r.url, endpoint: r.endpoint) }
-        return try DirectoryRemote(name: n, url: r.url)
+        return try RemoteStore(name: n, url: r.url, endpoint: r.endpoint)
     }
 
     /// `mlv remote add`: the first remote becomes the default. A directory typed as a relative
@@ -105,13 +102,13 @@ extension Workspace {
             }
         } else {
             guard endpoint == nil else { throw MLVError.invalidArgument("--endpoint is for s3:// remotes") }
-            url = try DirectoryRemote.absoluteURL(typed, cwd: cwd)
-            let dir = try DirectoryRemote(name: name, url: url)
-            if !FS.isDirectory(dir.root) {
+            url = try RemoteStore.absoluteURL(typed, cwd: cwd)
+            let root = try RemoteStore.directory(name: name, url: url)
+            if !FS.isDirectory(root) {
                 guard create else {
-                    throw MLVError.invalidArgument("\(dir.root) does not exist; check the path (is the share mounted?), or add --create to make the folder")
+                    throw MLVError.invalidArgument("\(root) does not exist; check the path (is the share mounted?), or add --create to make the folder")
                 }
-                try FS.makeDirectories(dir.root)
+                try FS.makeDirectories(root)
             }
         }
         if config.remotes[name] != nil { throw MLVError.invalidArgument("remote \(name) exists; remove it first with `mlv remote remove \(name)`") }
@@ -159,61 +156,14 @@ extension Workspace {
     /// object missing here that `elsewhere` holds (a remote's index) is skipped with what
     /// lies below it: a push need not have the data of commits it never fetched.
     func closure(_ roots: Set<ObjectID>, store: Store, elsewhere: Set<ObjectID> = []) throws -> Set<ObjectID> {
-        var seen = Set<ObjectID>()
-        var stack = Array(roots)
-        while let id = stack.popLast() {
-            guard seen.insert(id).inserted else { continue }
-            guard let loc = try store.location(of: id) else {
-                if elsewhere.contains(id) { continue }
-                throw StoreError.missingObject(id, type: .chunk)
-            }
-            switch loc.type {
-            case .tree: for e in try store.tree(id).entries { stack.append(e.id) }
-            case .file: for c in try store.manifest(id).chunks { seen.insert(c.id) }
-            case .chunk: break
-            }
+        try store.walk(from: roots) { id in
+            if !elsewhere.contains(id) { throw StoreError.missingObject(id, type: .chunk) }
         }
-        return seen
     }
 
-    /// The remote's indexes, each checked against its name. Index files never change, so
-    /// one read before is taken from .mlv/cache/remote-index instead of downloaded again.
-    /// A damaged index is skipped when `strict` is false (push re-indexes what it needs),
-    /// and fails the call otherwise (fetch must not miss objects silently). A file too large
-    /// to be an index is refused before it is downloaded.
-    func remoteIndexes(_ r: any RemoteStore, store: Store, strict: Bool) throws -> [DecodedIndex] {
-        try FS.makeDirectories(remoteIndexCache)
-        var out: [DecodedIndex] = []
-        for (n, size) in try r.indexFiles() {
-            let rel = "index/\(n)"
-            let cached = FS.join(remoteIndexCache, n)
-            do {
-                let bytes: [UInt8]
-                if FS.exists(cached) {
-                    bytes = try FS.readAll(cached)
-                    guard indexFileName(bytes) == n else {
-                        FS.remove(cached)
-                        throw RemoteError.unreachable(remote: r.name, why: "cached index \(n) is damaged; removed, run the command again")
-                    }
-                } else {
-                    guard size <= maxRemoteIndexSize else { throw r.tooLarge(rel, size: size, limit: maxRemoteIndexSize) }
-                    let tmp = FS.join(store.tmpDir, "remote-\(getpid())-\(n)")
-                    defer { FS.remove(tmp) }
-                    _ = try r.download(rel, to: tmp, limit: maxRemoteIndexSize)
-                    bytes = try readWhole(FileHandleFD.openRead(tmp), limit: maxRemoteIndexSize)
-                    guard indexFileName(bytes) == n else {
-                        throw RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "its content does not match its name")
-                    }
-                    try FS.rename(tmp, cached)
-                }
-                do { out.append(try decodeIndex(bytes, path: r.describe(rel))) } catch let e as StoreError {
-                    throw remoteError(e, r, rel)
-                }
-            } catch {
-                if strict { throw error }
-            }
-        }
-        return out
+    /// The remote's indexes (`Sync.indexes`), cached in .mlv/cache/remote-index.
+    func remoteIndexes(_ r: RemoteStore, store: Store, strict: Bool) throws -> [DecodedIndex] {
+        try r.mapped { try Sync.indexes(of: r, store: store, cacheDir: remoteIndexCache, strict: strict) }
     }
 
     /// Verified copies of remote index files (immutable, named by their hash).
@@ -222,12 +172,15 @@ extension Workspace {
     /// `mlv push`: whole packs holding what the pointers need and the remote lacks, then one
     /// index for them (packs first: the remote never indexes a pack it does not have).
     public func push(remote name: String?, revs: [String], allCommits: Bool) throws -> TransferResult {
-        let r = try remote(name)
+        try push(to: remote(name), revs: revs, allCommits: allCommits)
+    }
+
+    func push(to r: RemoteStore, revs: [String], allCommits: Bool) throws -> TransferResult {
         let lock = try self.lock("push") { _ in }
         defer { withExtendedLifetime(lock) {} }
         try r.prepare(forWriting: true)
         let store = try store()
-        removeStaleTemporaries(store.tmpDir)
+        store.removeStaleTemporaries()
         try store.loadIndex()
         var indexed = Set<ObjectID>(), onRemote = Set<ObjectID>()
         for idx in try remoteIndexes(r, store: store, strict: false) {
@@ -237,31 +190,11 @@ extension Workspace {
         let objects = try closure(pointerRoots(revs: revs, allCommits: allCommits), store: store, elsewhere: onRemote)
         var needed = Set<ObjectID>()
         for id in objects { if let p = try store.pack(of: id) { needed.insert(p) } }
-        let files = try r.packFiles()
-        // Needed packs no remote index lists: upload those not there as files, then index all.
-        let unindexed = needed.subtracting(indexed).sorted()
-        let missing = unindexed.filter { files[$0] == nil }
-        var total: UInt64 = 0, there: UInt64 = 0
-        let sending = Set(missing)
-        for p in needed {
-            let size = UInt64(FS.lstat(store.packPath(p))?.st_size ?? 0)
-            if sending.contains(p) { total += size } else { there += size }
+        let pushed = try r.mapped {
+            try Sync.push(store, needed: needed, indexed: indexed, to: r) { self.progress?("pushing to \(r.name)", $0, $1) }
         }
-        var result = TransferResult(remote: r.name, packs: missing.count, bytes: 0, alreadyThere: needed.count - missing.count,
-                                    alreadyThereBytes: there, objects: objects.count)
-        let sent = Tally()
-        try inParallel(missing, workers: r.parallelism, tick: { progress?("pushing to \(r.name)", min(sent.total, total), total) }) { p in
-            sent.add(try r.upload(store.packPath(p), to: remotePackRel(p)))
-        }
-        result.bytes = sent.total
-        if !unindexed.isEmpty {
-            let bytes = encodeIndex(packs: try store.entries(inPacks: Set(unindexed)))
-            let tmp = FS.join(store.tmpDir, "push-\(getpid()).idx")
-            try FS.atomicWrite(bytes, to: tmp)
-            defer { FS.remove(tmp) }
-            result.bytes += try r.upload(tmp, to: "index/\(ObjectID.hash(bytes).hex).idx")
-        }
-        return result
+        return TransferResult(remote: r.name, packs: pushed.packs, bytes: pushed.bytes, alreadyThere: pushed.alreadyThere,
+                              alreadyThereBytes: pushed.alreadyThereBytes, objects: objects.count)
     }
 
     /// `mlv fetch`: downloads, verifies and indexes the remote packs holding what the pointers
@@ -274,13 +207,13 @@ extension Workspace {
     /// The transfer itself, for `fetch` and for the commands that fetch what they read
     /// (`fetchMissing`): the packs holding the snapshots `pointed` names and all below them,
     /// or with `treesOnly` their folders' trees alone (`mlv ls` reads nothing else).
-    func fetch(_ pointed: [Pointed], from r: any RemoteStore,
+    func fetch(_ pointed: [Pointed], from r: RemoteStore,
                treesOnly: Bool = false) throws -> TransferResult {
         let lock = try self.lock("fetch") { _ in }
         defer { withExtendedLifetime(lock) {} }
         try r.prepare(forWriting: false)
         let store = try store()
-        removeStaleTemporaries(store.tmpDir)
+        store.removeStaleTemporaries()
         try store.loadIndex()
         // The remote's indexes: object -> remote pack.
         var where_: [ObjectID: ObjectID] = [:]
@@ -305,36 +238,10 @@ extension Workspace {
             for id in pending where try !store.contains(id) {
                 if let p = where_[id] { packs.insert(p) } else { missing += 1; lacking.insert(rootOf[id] ?? id) }
             }
-            let roundTotal = packs.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
-            let got = Tally()
-            try inParallel(packs.sorted(), workers: r.parallelism,
-                           tick: { progress?("fetching from \(r.name)", min(got.total, roundTotal), roundTotal) }) { p in
-                let rel = remotePackRel(p)
-                guard sizes[p] != nil else { throw StoreError.missingPack(path: r.describe(rel)) }
-                let tmp = FS.join(store.tmpDir, "fetch-\(getpid())-\(p.hex).pack")
-                do {
-                    let size = try r.download(rel, to: tmp, limit: PackFormat.maxPackSize)
-                    let check = try FileHandleFD.openRead(tmp)
-                    // What is wrong with the download is wrong on the remote: named there,
-                    // not in the local temp file, and not blamed on the local store.
-                    let entries: [PackedEntry]
-                    do {
-                        guard try computePackID(check) == p else {
-                            throw RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "its content does not match its name")
-                        }
-                        entries = try verifyPack(check)
-                    } catch let e as StoreError {
-                        throw remoteError(e, r, rel)
-                    }
-                    try store.adopt(packFile: tmp, id: p, entries: entries)
-                    got.add(size)
-                } catch {
-                    FS.remove(tmp)
-                    throw error
-                }
+            result.bytes += try r.mapped {
+                try Sync.fetch(packs, sizes: sizes, from: r, into: store) { self.progress?("fetching from \(r.name)", $0, $1) }
             }
             result.packs += packs.count
-            result.bytes += got.total
             // What a remote index promised but its pack did not hold is missing too.
             for id in pending where where_[id] != nil {
                 if try !store.contains(id) { missing += 1; lacking.insert(rootOf[id] ?? id) }
@@ -343,23 +250,14 @@ extension Workspace {
             var next: [ObjectID] = []
             for id in pending where seen.insert(id).inserted {
                 guard let loc = try store.location(of: id) else { continue }
-                switch loc.type {
-                case .tree:
-                    let target = named[id] ?? "a snapshot"
-                    guard level < TreeLimits.maxDepth else {
-                        throw ObjectError.badSnapshot(target: target, why: "its trees are nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
-                    }
-                    for e in try store.tree(id).entries where !treesOnly || e.kind == .directory {
-                        next.append(e.id)
-                        if rootOf[e.id] == nil { rootOf[e.id] = rootOf[id] }
-                        if e.kind == .directory && named[e.id] == nil { named[e.id] = target }
-                    }
-                case .file:
-                    for c in try store.manifest(id).chunks {
-                        next.append(c.id)
-                        if rootOf[c.id] == nil { rootOf[c.id] = rootOf[id] }
-                    }
-                case .chunk: break
+                let target = named[id] ?? "a snapshot"
+                if loc.type == .tree && level >= TreeLimits.maxDepth {
+                    throw ObjectError.badSnapshot(target: target, why: "its trees are nested deeper than \(TreeLimits.maxDepth) levels, the format's limit")
+                }
+                for c in try store.children(of: id, type: loc.type, treesOnly: treesOnly) {
+                    next.append(c.id)
+                    if rootOf[c.id] == nil { rootOf[c.id] = rootOf[id] }
+                    if c.isTree && named[c.id] == nil { named[c.id] = target }
                 }
             }
             pending = next.filter { !seen.contains($0) }
@@ -386,48 +284,6 @@ extension Workspace {
         }
         return result
     }
-}
-
-/// The error to report for a remote file whose check (of a local copy) threw `e`: named on
-/// the remote, and a damaged remote rather than a damaged local store.
-func remoteError(_ e: StoreError, _ r: any RemoteStore, _ rel: String) -> any Error {
-    switch e {
-    case .corruptPack(_, let offset, let why):
-        return RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "corrupt pack at byte \(offset): \(why)")
-    case .corruptIndex(_, let why):
-        return RemoteError.damaged(remote: r.name, path: r.describe(rel), why: "corrupt index: \(why)")
-    case .unsupportedVersion(_, let found):
-        return StoreError.unsupportedVersion(path: r.describe(rel), found: found)
-    default:
-        return e
-    }
-}
-
-/// Removes what mlv left in `.mlv/store/tmp` over an hour ago: partial downloads and packs
-/// of commands that were killed or stalled. Called with the repository lock held (push,
-/// fetch, gc, fsck --repair), so no running command of this clone owns them; the hour covers
-/// a clock skewed against the file system. Only regular files with the names mlv gives them
-/// there, never through a symlink.
-func removeStaleTemporaries(_ dir: String) {
-    guard let st = FS.lstat(dir), st.st_mode & S_IFMT == S_IFDIR else { return }
-    let hourAgo = realtimeNanoseconds() - 3_600_000_000_000
-    for n in (try? FS.list(dir)) ?? [] where isStoreTempName(n) {
-        let path = FS.join(dir, n)
-        if let e = FS.lstat(path), e.st_mode & S_IFMT == S_IFREG, FileStat(e).mtime < hourAgo { FS.remove(path) }
-    }
-}
-
-/// The names mlv's commands give their files in .mlv/store/tmp: `fetch-<pid>-…`,
-/// `remote-<pid>-…`, `push-<pid>.idx` (Remote.swift, RemoteStore.swift) and `pack-<pid>-…`
-/// (PackWriter).
-func isStoreTempName(_ n: String) -> Bool {
-    for prefix in ["fetch-", "remote-", "push-", "pack-"] where n.hasPrefix(prefix) {
-        let rest = n.dropFirst(prefix.count)
-        let digits = rest.prefix { $0.isASCII && $0.isNumber }
-        guard !digits.isEmpty, let next = rest.dropFirst(digits.count).first else { return false }
-        return next == "-" || next == "."
-    }
-    return false
 }
 
 extension RemoteError: CategorizedError {

@@ -1,0 +1,103 @@
+// Repair — rebuilding the indexes from the packs themselves (restic's repair_index.go), the
+// one "write the new index, then delete the old ones" (repair and prune both end with it),
+// and the clean-up of temporary files interrupted commands left in tmp/.
+import MLVSystem
+import Glibc
+
+public struct IndexRepair: Sendable {
+    public var packsIndexed = 0
+    public var objects = 0
+    public var indexesReplaced = 0
+    /// Packs that failed verification, moved to `lostDir` (kept, never deleted).
+    public var quarantined: [String] = []
+}
+
+extension Store {
+    /// Rebuilds the indexes from the packs. Every pack is verified (id against headers, every
+    /// object decompressed and hashed); the good ones get one new index, written before the
+    /// old indexes are removed (`replaceIndexes`). A damaged pack is moved aside to `lostDir`
+    /// rather than deleted: its intact objects may still be wanted. The caller holds the lock.
+    public func repairIndex() throws -> IndexRepair {
+        var good: [(ObjectID, [PackedEntry])] = []
+        var out = IndexRepair()
+        for sub in try FS.listSorted(packsDir) {
+            for f in try FS.listSorted(FS.join(packsDir, sub)) where Layout.isPackFileName(f) {
+                let path = FS.join(packsDir, "\(sub)/\(f)")
+                let id = Layout.packID(fileName: f)
+                if let id, let h = try? FileHandleFD.openRead(path), (try? computePackID(h)) == id, let entries = try? verifyPack(h) {
+                    good.append((id, entries))
+                    continue
+                }
+                try FS.makeDirectories(lostDir)
+                try FS.rename(path, FS.join(lostDir, f))
+                try FS.syncDirectory(lostDir)
+                out.quarantined.append(path)
+            }
+        }
+        out.indexesReplaced = try replaceIndexes(with: good)
+        out.packsIndexed = good.count
+        out.objects = good.reduce(0) { $0 + $1.1.count }
+        return out
+    }
+
+    /// Writes one index for `packs`, durable, and only then removes every other index file
+    /// (a crash in between leaves duplicate entries, which readers tolerate). Returns how
+    /// many were removed. The caller holds the lock, so no writer adds an index meanwhile.
+    @discardableResult
+    public func replaceIndexes(with packs: [(ObjectID, [PackedEntry])]) throws -> Int {
+        let bytes = encodeIndex(packs: packs)
+        let name = Layout.indexFileName(bytes)
+        try FS.atomicWrite(bytes, to: FS.join(indexDir, name))
+        var removed = 0
+        for n in try indexFileNames() where n != name {
+            FS.remove(FS.join(indexDir, n))
+            removed += 1
+        }
+        try FS.syncDirectory(indexDir)
+        return removed
+    }
+
+    /// Removes what interrupted commands left in tmp/ over an hour ago: partial downloads
+    /// and packs of commands that were killed or stalled. Called with the repository lock
+    /// held (push, fetch, gc, repair), so no running command of this clone owns them; the
+    /// hour covers a clock skewed against the file system. Only regular files with the names
+    /// mlv gives them there (`isTempName`), never through a symlink.
+    public func removeStaleTemporaries() {
+        guard let st = FS.lstat(tmpDir), st.st_mode & S_IFMT == S_IFDIR else { return }
+        for n in (try? FS.list(tmpDir)) ?? [] where Store.isTempName(n) {
+            let path = FS.join(tmpDir, n)
+            if let e = FS.lstat(path), e.st_mode & S_IFMT == S_IFREG, isStale(e) { FS.remove(path) }
+        }
+    }
+
+    /// The prefixes of the names given to files in tmp/: `fetch-<pid>-…`, `remote-<pid>-…`,
+    /// `push-<pid>.idx` (Sync, Transport) and `pack-<pid>-…` (PackWriter).
+    public enum TempKind: String, CaseIterable, Sendable {
+        case fetch, remote, push, pack
+    }
+
+    /// A new name in tmp/ for a file of `kind`, ending in `suffix` ("-…" or "."…).
+    public func tempPath(_ kind: TempKind, _ suffix: String) -> String {
+        FS.join(tmpDir, "\(kind.rawValue)-\(getpid())\(suffix)")
+    }
+
+    /// True for a name `tempPath` gives.
+    public static func isTempName(_ n: String) -> Bool {
+        for kind in TempKind.allCases where n.hasPrefix(kind.rawValue + "-") {
+            let rest = n.dropFirst(kind.rawValue.count + 1)
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, let next = rest.dropFirst(digits.count).first else { return false }
+            return next == "-" || next == "."
+        }
+        return false
+    }
+}
+
+/// True for a file last modified over an hour ago: a temporary file no running command
+/// still writes (`removeStaleTemporaries`, and a directory remote's tmp/).
+public func isStale(_ st: stat) -> Bool {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    let ns = { (t: timespec) in Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
+    return ns(st.st_mtim) < ns(now) - 3_600_000_000_000
+}

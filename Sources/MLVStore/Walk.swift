@@ -1,0 +1,39 @@
+// Walk — every object below a set of roots (trees, manifests, chunks): the one walk behind
+// push (what to send), gc (what is live), fsck (what a pointer needs) and the commands that
+// fetch what they read (what is missing).
+import MLVSystem
+
+extension Store {
+    /// Every object id below `roots`, the roots included. Objects in `known` count as walked
+    /// already, with everything below them. An object the store lacks is passed to `missing`
+    /// (which may throw to stop the walk) and stays in the result with nothing below it.
+    /// A file's chunks are listed without being looked up unless `lookUpChunks`; with
+    /// `treesOnly`, a tree's files and links are left out (a folder's trees alone).
+    public func walk(from roots: some Sequence<ObjectID>, known: Set<ObjectID> = [], treesOnly: Bool = false,
+                     lookUpChunks: Bool = false, missing: (ObjectID) throws -> Void = { _ in }) throws -> Set<ObjectID> {
+        var seen = known
+        var stack = Array(roots)
+        while let id = stack.popLast() {
+            guard seen.insert(id).inserted else { continue }
+            guard let loc = try location(of: id) else {
+                try missing(id)
+                continue
+            }
+            let below = try children(of: id, type: loc.type, treesOnly: treesOnly).map(\.id)
+            if loc.type == .file && !lookUpChunks { seen.formUnion(below) } else { stack += below }
+        }
+        return seen
+    }
+
+    /// The objects one step below `id` (of `type`): a tree's entries (with `treesOnly`, its
+    /// folders alone), a file's chunks, nothing below a chunk. The one step of every walk
+    /// (`walk`, and fetch's level-by-level walk, which downloads between levels).
+    public func children(of id: ObjectID, type: ObjectType, treesOnly: Bool = false) throws -> [(id: ObjectID, isTree: Bool)] {
+        switch type {
+        case .tree:
+            return try tree(id).entries.filter { !treesOnly || $0.kind == .directory }.map { ($0.id, $0.kind == .directory) }
+        case .file: return try manifest(id).chunks.map { ($0.id, false) }
+        case .chunk: return []
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import MLVSystem
+import MLVTestSupport
+import Testing
+import MLVRemote
+@testable import MLVCore
+@testable import MLVStore
+
+/// The core's half of push, fetch and gc, against the in-memory transport and a temporary
+/// git repository: which snapshots count (the roots), and that what they name travels and
+/// survives.
+@Suite struct RemoteRootsTests {
+    /// A new repository with mlv initialised and a committer identity in its own config.
+    static func repository() throws -> (Workspace, String) {
+        let dir = scratchDirectory("h-store-core")
+        let (ws, _, _) = try Workspace.initialize(cwd: dir, createGit: true)
+        for (k, v) in [("user.name", "Test"), ("user.email", "test@example.com")] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+            p.arguments = ["-C", dir, "config", k, v]
+            try p.run()
+            p.waitUntilExit()
+        }
+        return (ws, dir)
+    }
+
+    /// Writes `text` to `name`, tracks it and commits; returns the snapshot the pointer names.
+    static func commit(_ ws: Workspace, _ dir: String, _ name: String, _ text: String) throws -> ObjectID {
+        try FS.atomicWrite(Array(text.utf8), to: FS.join(dir, name))
+        _ = try ws.track([name], kind: nil)
+        _ = try ws.commit(message: "add \(name)", paths: [], noGit: false, waiting: { _ in })
+        return try #require(try ws.targets().first { $0.0 == name }?.1.snapshot)
+    }
+
+    @Test func pushThenFetchThroughTheCore() throws {
+        let (ws, dir) = try Self.repository()
+        let snapshot = try Self.commit(ws, dir, "a.csv", "x,y\n1,2\n3,4\n")
+        let memory = MemoryTransport()
+        let remote = RemoteStore(name: "mem", transport: memory)
+        let pushed = try ws.push(to: remote, revs: [], allCommits: false)
+        #expect(pushed.packs == 1 && pushed.objects == 2)   // the file's manifest and its one chunk
+        #expect(try memory.indexFiles().count == 1)
+        let again = try ws.push(to: remote, revs: [], allCommits: false)
+        #expect(again.packs == 0 && again.bytes == 0 && again.alreadyThere == 1)
+
+        // A store that lost everything gets it back from the remote, verified.
+        let store = try ws.store()
+        for d in [store.packsDir, store.indexDir] {
+            for n in try FS.list(d) { _ = try? FileManager.default.removeItem(atPath: FS.join(d, n)) }
+        }
+        let clone = try Workspace.open(cwd: dir)
+        #expect(try !clone.store().contains(snapshot))
+        let fetched = try clone.fetch(clone.pointedSnapshots(revs: [], allCommits: false), from: remote)
+        #expect(fetched.packs == 1 && fetched.objects == 2)
+        #expect(try clone.store().contains(snapshot))
+        #expect(try clone.fsck().problems.isEmpty)
+    }
+
+    @Test func gcKeepsEveryCommittedSnapshotAndDropsTheRest() throws {
+        let (ws, dir) = try Self.repository()
+        let v1 = try Self.commit(ws, dir, "a.csv", "x\n1\n")
+        let v2 = try Self.commit(ws, dir, "a.csv", "x\n2\n")
+        var skipped: [String] = []
+        let (roots, logs) = try ws.liveRoots(skipped: &skipped)
+        #expect(roots.isSuperset(of: [v1, v2]) && logs.isEmpty && skipped.isEmpty)
+        // An object no pointer names, in a pack of its own.
+        let w = try ws.store().writer(compressionLevel: 1)
+        let orphan = try w.addObject(Array("nobody points here".utf8), type: .chunk)
+        try w.commit()
+        let r = try ws.gc(dryRun: false)
+        #expect(r.packsDeleted == 1 && r.packsRepacked == 0)
+        let after = try Workspace.open(cwd: dir).store()
+        #expect(try after.contains(v1) && after.contains(v2) && !after.contains(orphan))
+    }
+}
