@@ -49,7 +49,7 @@ struct Checkout: ParsableCommand {
 
     func run() throws {
         let ws = try repo.open()
-        let r = try ws.checkout(rev: revision, paths: paths, force: force, snapshot: snapshot, waiting: waitingNotice)
+        let r = try MLVCore.Checkout(ws).run(rev: revision, paths: paths, force: force, snapshot: snapshot, waiting: waitingNotice)
         if json { try Out.json(r); return }
         Checkout.render(r, quiet: quiet)
     }
@@ -67,13 +67,13 @@ struct Checkout: ParsableCommand {
         }
         if quiet { return }
         if let c = r.completed { Out.err("completed the interrupted checkout of \(c.prefix(12)) first") }
-        for t in r.targets where t.action != "unchanged" {
-            Out.line("\(pad(t.action, 9)) \(t.path)" + (t.action == "kept" ? " (your uncommitted change; the commits do not differ here)" : ""))
+        for t in r.targets where t.action != .unchanged {
+            Out.line("\(pad(t.action.rawValue, 9)) \(t.path)" + (t.action == .kept ? " (your uncommitted change; the commits do not differ here)" : ""))
         }
         if let c = r.commit {
             Out.line(r.branch.map { "Switched to branch \($0) (\(c.prefix(12)))" } ?? "HEAD is now at \(c.prefix(12))")
         }
-        let unchanged = r.targets.filter { $0.action == "unchanged" }.count
+        let unchanged = r.targets.filter { $0.action == .unchanged }.count
         var summary = "wrote \(counted(r.filesWritten, "file")) (\(bytes(r.bytesWritten))"
         if r.bytesReused > 0 { summary += ", \(bytes(r.bytesReused)) reused from the old files" }
         summary += ")"
