@@ -153,8 +153,8 @@ struct Repro: ParsableCommand {
         if steps.isEmpty { Out.line(Repro.noStages) }
         for s in steps {
             switch s.action {
-            case "skipped": Out.line("\(s.stage): up to date")
-            case "restored": Out.line("\(s.stage): restored from \(s.reason)")
+            case .skipped: Out.line("\(s.stage): up to date")
+            case .restored: Out.line("\(s.stage): restored from \(s.reason)")
             default: Out.line("\(s.stage): ran in \(String(format: "%.2f", s.record?.durationSeconds ?? 0)) s (\(s.reason))")
             }
         }

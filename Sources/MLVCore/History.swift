@@ -16,7 +16,7 @@ public struct LogCommit: Codable, Sendable {
 public struct LogChange: Codable, Sendable {
     public var path: String
     public var kind: TargetKind
-    public var change: String        // added, modified, deleted
+    public var change: ChangeKind
     public var snapshot: String?
     public var size: UInt64
     public var files: UInt64
@@ -67,7 +67,7 @@ extension Workspace {
                 let a = parent[key], b = now[key]
                 if a == b { continue }
                 let p = b ?? a!
-                let change = a == nil ? "added" : (b == nil ? "deleted" : "modified")
+                let change: ChangeKind = a == nil ? .added : (b == nil ? .removed : .modified)
                 changes.append(LogChange(path: key, kind: p.kind, change: change, snapshot: b?.snapshot?.hex,
                                          size: b?.size ?? 0, files: b?.files ?? 0, rows: b?.rows, columns: b?.columns))
             }
