@@ -42,7 +42,7 @@ struct Status: ParsableCommand {
     func run() throws {
         output.apply()
         let ws = try repo.open()
-        let r = try ws.status()
+        let r = try MLVCore.Status(ws).run()
         if json {
             try Out.json(r)
         } else {
@@ -84,8 +84,8 @@ struct Status: ParsableCommand {
                 if t.missingObjects { line += "  [missing objects: run `mlv pull`]" }
                 Out.line(line)
             }
-            for g in r.gitFiles where g.state != "clean" {
-                Out.line("  \(pad(g.state + ":", 17)) \(g.path)  (\(g.kind.rawValue), in git)")
+            for g in r.gitFiles where g.state != .clean {
+                Out.line("  \(pad(g.state.rawValue + ":", 17)) \(g.path)  (\(g.kind.rawValue), in git)")
             }
             if dirty.contains(where: { $0.state == .modified || $0.state == .added }) {
                 Out.line("Commit with `mlv commit -m MESSAGE`; discard with `mlv checkout --force -- PATH`.")

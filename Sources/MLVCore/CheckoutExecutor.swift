@@ -155,7 +155,7 @@ final class CheckoutExecutor: CheckoutWorld {
         }
         let current = try ws.targets()
         var states: [String: WorkingState] = [:]
-        for (path, p) in current { states[path] = try ws.workingState(path, p, snap) }
+        for (path, p) in current { states[path] = try WorkingState(path, p, snap) }
         let desired = try commit.map { try pointersAfterSwitch(to: $0, current: current, changed: switched) } ?? current
         let plan = try CheckoutPlanner.plan(CheckoutSituation(current: current, desired: desired, states: states,
                                                               synced: snap.cache.synced, switching: commit != nil,

@@ -23,7 +23,7 @@ struct CheckoutSituation {
     var current: [(path: String, pointer: Pointer)]
     /// The pointers after the checkout (`pointersAfterSwitch`, or `current` without REV).
     var desired: [(path: String, pointer: Pointer)]
-    /// Each current target's working state (`workingState`).
+    /// Each current target's working state (`WorkingState`).
     var states: [String: WorkingState]
     /// What mlv last wrote at each target (the stat cache's `synced`).
     var synced: [String: ObjectID]

@@ -286,7 +286,7 @@ extension Workspace {
         var savedOnly: Set<ObjectID>? = nil
         for o in stage.outs {
             guard let p = pointers[o] else { continue }
-            let st = try workingState(o, p, snap)
+            let st = try WorkingState(o, p, snap)
             // The rule checkout follows: a version only --force saved is work too.
             guard st.state == .modified || st.state == .diverged, let w = st.working,
                   try !replaceable(w.id, saved: &savedOnly) else { continue }
