@@ -25,7 +25,7 @@ struct Log: ParsableCommand {
 
     func run() throws {
         var skipped: [String] = []
-        let entries = try repo.open().log(path: path, limit: n, skipped: &skipped)
+        let entries = try History(repo.open()).log(path: path, limit: n, skipped: &skipped)
         for s in skipped { Out.err("warning: skipped \(s)") }
         if json { try Out.json(entries); return }
         if entries.isEmpty { Out.line("no history yet\(path.map { " for \($0)" } ?? "")"); return }
@@ -71,7 +71,7 @@ struct Show: ParsableCommand {
         guard let path, !path.isEmpty else { throw ValidationError("name a file: mlv show REV:PATH") }
         let ws = try repo.open()
         try fetching.fetch(showing: ws, rev: rev, path: path)
-        try ws.show(rev: rev, path: path, to: 1)
+        try History(ws).show(rev: rev, path: path, to: 1)
     }
 }
 
@@ -102,7 +102,7 @@ struct Ls: ParsableCommand {
         if !spec.contains(":"), path != nil, (try? ws.resolve(spec)) != nil { (rev, path) = (spec, nil) }
         // Listing reads folders' trees, never file contents: only those are fetched.
         try fetching.fetch(ws, revs: [rev], paths: path.map { [$0] } ?? [], pathsFromRoot: true, treesOnly: true)
-        let files = try ws.list(rev: rev, path: path)
+        let files = try History(ws).list(rev: rev, path: path)
         if json { try Out.json(files); return }
         let width = files.map { bytes($0.size).count }.max() ?? 0
         for f in files {

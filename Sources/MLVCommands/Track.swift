@@ -39,7 +39,7 @@ struct Track: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let items = try repo.open().track(paths, kind: kind)
+        let items = try MLVCore.Track(repo.open()).track(paths, kind: kind)
         if json { try Out.json(items); return }
         for i in items {
             if i.alreadyTracked { Out.line("already tracked: \(i.path) (\(i.kind.rawValue))"); continue }
@@ -73,7 +73,7 @@ struct Untrack: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let untracked = try repo.open().untrack(paths)
+        let untracked = try MLVCore.Track(repo.open()).untrack(paths)
         if json {
             struct R: Encodable { let path: String }
             try Out.json(untracked.map { R(path: $0) })

@@ -233,6 +233,21 @@ public final class Workspace {
         return out.filter { !inner.contains($0.0) }
     }
 
+    /// Finds the stored entry for `path` (a target or a path inside one) at a revision.
+    public func storedEntry(rev: String, path: String) throws -> TreeEntry {
+        let c = try resolve(rev)
+        let rel = try RepoPath.fromUser(path, cwd: root, root: root)
+        guard let t = try targets(at: c).first(where: { RepoPath.isWithin(rel, $0.path) }) else {
+            throw MLVError.pathNotInRevision(path: rel, rev: rev)
+        }
+        guard let s = t.pointer.snapshot else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
+        let root = TreeEntry(name: FS.basename(t.path), kind: t.pointer.type == .dir ? .directory : .file,
+                             executable: t.pointer.executable, size: t.pointer.size, files: t.pointer.files, id: s)
+        let sub = String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)
+        guard let e = try entry(in: root, at: sub) else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
+        return e
+    }
+
     public func resolve(_ rev: String) throws -> GitOID {
         do { return try git.resolve(rev) } catch let e as GitError where e.isNotFound || e.code == -1 || e.code == -5 {
             throw MLVError.unknownRevision(rev)
