@@ -1,3 +1,5 @@
+// The workspace: opening (or `mlv init`) a git working tree that uses mlv, its paths, its
+// tracked targets, its config and store; every operation is its own type over it.
 import MLVSystem
 import Glibc
 import MLVGit
@@ -25,24 +27,18 @@ public final class Workspace {
     public var configPath: String { FS.join(root, Config.fileName) }
 
     private var storeValue: Store?
-    /// An isolated copy for a run (see Run/Isolated.swift): its own root, the main store,
-    /// and nothing staged in git.
-    public private(set) var isolated = false
-    /// For an isolated run: the commit whose code and data it holds (its date becomes
-    /// SOURCE_DATE_EPOCH).
-    var pinnedCommit: GitOID?
-    /// For an isolated run: the main workspace's run cache, so the run fills it.
-    var sharedRunCache: String?
+    /// Set for an isolated run's work directory (see Run/Isolated.swift), nil for the user's
+    /// working tree.
+    let isolation: Isolation?
 
-    /// A work directory at `dir` for an isolated run: code and data materialized there, the
-    /// main repository's git and store shared, `config` as of the pinned commit.
-    init(isolatedAt dir: String, sharing main: Workspace, config: Config) throws {
+    /// A workspace at `dir` that shares `main`'s git repository and store (an isolated run's).
+    init(at dir: String, sharing main: Workspace, config: Config, isolation: Isolation) throws {
         git = main.git
         root = dir
         cwd = dir
         tree = WorkTree(root: dir)
         self.config = config
-        isolated = true
+        self.isolation = isolation
         storeValue = try main.store()
         try FS.makeDirectories(FS.join(dir, ".mlv/state"))
     }
@@ -52,6 +48,7 @@ public final class Workspace {
         self.root = git.workdir
         self.cwd = cwd
         tree = WorkTree(root: git.workdir)
+        isolation = nil
         try WorkTree.checkLocalState(root: git.workdir, git: git)
         self.config = try tree.read(Config.fileName).map { try Config.parse($0) } ?? Config()
     }

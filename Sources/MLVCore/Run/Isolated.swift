@@ -1,3 +1,5 @@
+// Isolated runs (`mlv run`, `mlv repro --verify`): a stage run in a work directory holding
+// exactly one commit's code and data, and the verification of committed run records.
 import MLVSystem
 import Foundation
 import Glibc
@@ -46,6 +48,16 @@ extension RunRecord {
     }
 }
 
+/// What sets an isolated run's workspace apart: a work directory holding code and data
+/// materialized from one commit, the main repository's git and store shared, its config as
+/// of that commit, and nothing staged in git.
+struct Isolation {
+    /// The commit whose code and data it holds (its date becomes SOURCE_DATE_EPOCH).
+    var pinnedCommit: GitOID
+    /// The main workspace's run cache, so the run fills it.
+    var sharedRunCache: String
+}
+
 extension Workspace {
     /// Runs one stage in a fresh work directory under .mlv/work holding exactly the code and
     /// data pinned at `commit` (the code exported from git, the data from the store, inputs
@@ -60,9 +72,8 @@ extension Workspace {
         let cfg = try WorkTree(root: dir).read(Config.fileName).map { try Config.parse($0) } ?? Config()
         guard let stage = cfg.stages[name] else { throw PipelineError.unknownStage(name, known: cfg.stages.keys.sorted()) }
         _ = try Pipeline(cfg.stages, root: dir)
-        let iso = try Workspace(isolatedAt: dir, sharing: self, config: cfg)
-        iso.pinnedCommit = commit
-        iso.sharedRunCache = runCacheDir
+        let iso = try Workspace(at: dir, sharing: self, config: cfg,
+                                isolation: Isolation(pinnedCommit: commit, sharedRunCache: runCacheDir))
         // The data every pointer at the commit pins.
         let restorer = try Restorer(store: store())
         restorer.tree = iso.tree

@@ -38,7 +38,7 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Workspace {
-    var runCacheDir: String { sharedRunCache ?? FS.join(mlvDir, "cache/runs") }
+    var runCacheDir: String { isolation?.sharedRunCache ?? FS.join(mlvDir, "cache/runs") }
 
     /// `mlv repro [STAGE...]`: brings the pipeline up to date on the working tree's data and
     /// code, dependencies first. A stage whose inputs match its record is skipped; one whose
@@ -196,7 +196,7 @@ extension Workspace {
         for k in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"] { out[k] = "1" }
         out["MLV_SEED"] = String(stage.seed ?? 0)
         out["MLV_STAGE"] = name
-        let epoch = try (pinnedCommit ?? git.head()).map { try git.commitInfo($0).author.time } ?? 0
+        let epoch = try (isolation?.pinnedCommit ?? git.head()).map { try git.commitInfo($0).author.time } ?? 0
         out["SOURCE_DATE_EPOCH"] = String(epoch)
         return out
     }
@@ -310,7 +310,7 @@ extension Workspace {
     /// cache are read once more, so their pointers carry the same exact figures a
     /// `mlv commit` would write.
     func trackOutputs(_ stage: Stage, _ outputs: [String: String], shapes: [String: WorkingSnapshot] = [:]) throws {
-        if isolated { return }   // a work directory: nothing to track, nothing to stage
+        if isolation != nil { return }   // a work directory: nothing to track, nothing to stage
         var stageFiles: [String] = []
         let reader = Snapshotter(ws: self, cache: StatCache(), writer: nil)
         for (path, id) in outputs.sorted(by: { $0.key < $1.key }) where !stage.metrics.contains(path) {
