@@ -28,7 +28,7 @@ struct Init: ParsableCommand {
         output.apply()
         let (ws, created, repaired) = try Workspace.initialize(cwd: repo.cwd(), createGit: git)
         var hookFiles: [String] = []
-        if hooks { hookFiles = try ws.installHooks(force: false) }
+        if hooks { hookFiles = try MLVCore.Hooks(ws).install(force: false) }
         if json {
             struct R: Encodable { let root: String; let created: [String]; let repaired: [String]; let hooks: [String] }
             try Out.json(R(root: ws.root, created: created, repaired: repaired, hooks: hookFiles))
@@ -65,7 +65,7 @@ struct Hooks: ParsableCommand {
 
         func run() throws {
             output.apply()
-            let hooks = try repo.open().installHooks(force: force)
+            let hooks = try MLVCore.Hooks(repo.open()).install(force: force)
             if json {
                 struct R: Encodable { let hooks: [String] }
                 try Out.json(R(hooks: hooks))

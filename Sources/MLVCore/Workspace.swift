@@ -94,7 +94,7 @@ public final class Workspace {
         try git.stage(add: [Config.fileName, ".gitignore", ".gitattributes"])
         // Run again, init repairs what an older mlv registered by the absolute path of its
         // binary (which breaks when the binary moves).
-        let repaired = try ws.registerDrivers() + ws.repairHooks()
+        let repaired = try ws.registerDrivers() + Hooks(ws).repair()
         return (ws, created, repaired)
     }
 
