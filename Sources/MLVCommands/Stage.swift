@@ -148,7 +148,7 @@ struct Repro: ParsableCommand {
     func run() throws {
         output.apply()
         if verify { return try runVerify() }
-        let steps = try repo.open().repro(stages, output: stageOutput(json: json))
+        let steps = try Runner(repo.open()).repro(stages, output: stageOutput(json: json))
         if json { try Out.json(steps); return }
         if steps.isEmpty { Out.line(Repro.noStages) }
         for s in steps {
@@ -167,7 +167,7 @@ extension Repro {
     static let noStages = "no stages in mlv.yaml: nothing to run; add one with `mlv stage add NAME -- CMD`"
 
     func runVerify() throws {
-        let results = try repo.open().verify(stages, rev: rev, tolerance: tolerance, output: stageOutput(json: json))
+        let results = try Runner(repo.open()).verify(stages, rev: rev, tolerance: tolerance, output: stageOutput(json: json))
         if json { try Out.json(results) } else {
             if results.isEmpty { Out.line(Repro.noStages) }
             for r in results {
@@ -214,7 +214,7 @@ struct RunStage: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let r = try repo.open().runPinned(stage, rev: rev, output: stageOutput(json: json))
+        let r = try Runner(repo.open()).runPinned(stage, rev: rev, output: stageOutput(json: json))
         if json { try Out.json(r); return }
         Out.line("\(stage): ran in \(String(format: "%.2f", r.durationSeconds)) s on the inputs pinned at \(rev ?? "HEAD")")
         for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) { Out.line("  \(path): snapshot \(id.prefix(12))") }

@@ -27,7 +27,7 @@ public struct Stages {
         _ = try Pipeline(stages, root: ws.root)
         // Declared params in a file that is there now: every key must be in it (a file not
         // written yet is checked by `mlv repro`).
-        _ = try ws.paramValues(s.params.filter { p in paramSpec(p).map { FS.exists(ws.absolute($0.file)) } ?? false }, stage: name)
+        _ = try Runner(ws).paramValues(s.params.filter { p in paramSpec(p).map { FS.exists(ws.absolute($0.file)) } ?? false }, stage: name)
         ws.config.stages = stages
         try ws.config.save(path: ws.configPath)
         try ws.stageInGit([Config.fileName])
