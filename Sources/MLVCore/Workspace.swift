@@ -330,11 +330,6 @@ func escapeIgnore(_ path: String) -> String {
 /// readable; a leading `~` is quoted, since sh expands it).
 public func shellQuote(_ s: String) -> String {
     if !s.isEmpty && !s.hasPrefix("~") && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,@^~%".contains($0) }) { return s }
-    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + s.replacing("'", with: "'\\''") + "'"
 }
 
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
-    }
-}
