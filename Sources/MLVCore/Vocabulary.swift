@@ -1,8 +1,7 @@
-// Words mlv's reports share across commands, so that `log`, `diff` and their JSON say the
-// same thing for the same change: one enum per state, its raw values the words printed.
+// The words mlv's outputs use for states, one enum each, so that every command and every
+// format (text, JSON, markdown, HTML) says the same thing.
 
-/// How a thing differs between two versions (a target between two commits in `mlv log`, a
-/// target or file in `mlv diff`). Gone is "removed", everywhere.
-public enum ChangeKind: String, Codable, Sendable, CaseIterable {
+/// How a path, a target or a row differs between two sides.
+public enum ChangeKind: String, Sendable, Codable, CaseIterable {
     case added, removed, modified
 }
