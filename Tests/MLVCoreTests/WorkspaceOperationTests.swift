@@ -135,6 +135,8 @@ private func state(_ ws: Workspace, _ path: String) throws -> TargetStatus.State
         _ = try Track(ws).track(["gone.csv"], kind: nil)
         _ = try commit(ws, "add")
         #expect(try Track(ws).untrack(["gone.csv"]) == ["gone.csv"])
+        // Untracked, not yet committed: status says the pointer is to be removed.
+        #expect(try Status(ws).run().targets.map(\.pointer) == [.removed])
         _ = try commit(ws, "drop")
         var skipped: [String] = []
         let log = try History(ws).log(path: nil, limit: nil, skipped: &skipped)
