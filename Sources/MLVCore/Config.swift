@@ -1,3 +1,5 @@
+// mlv.yaml: the committed configuration (compression, metrics and params files, stages,
+// remotes), checked against its schema when read (YAMLSchema) and written with sorted keys.
 import MLVSystem
 import MLVStore
 import Yams
