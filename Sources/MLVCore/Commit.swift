@@ -1,3 +1,4 @@
+// `mlv commit`: the operation (`Commit`) and its result.
 import MLVSystem
 import Foundation
 import MLVGit
@@ -48,12 +49,21 @@ public struct LargeGitFile: Codable, Equatable, Sendable {
     public var size: UInt64
 }
 
-extension Workspace {
+/// `mlv commit`: snapshots the tracked targets that changed, then writes, in this order,
+/// packs, the index, the pointers and the git commit, so that whatever a crash
+/// interrupts, nothing refers to data that is not durable.
+public struct Commit {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// `git config mlv.largeFileWarning`: the size above which a file committed to git
     /// itself draws a warning, in git's integer form (k, m, g suffixes: 1024, 1024², 1024³);
     /// 0 turns the warning off. Default 10m (10 MiB). nil when off.
     func largeFileWarningLimit() throws -> UInt64? {
-        guard let raw = try git.config("mlv.largeFileWarning")?.trimmingCharacters(in: .whitespaces) else { return 10 << 20 }
+        guard let raw = try ws.git.config("mlv.largeFileWarning")?.trimmingCharacters(in: .whitespaces) else { return 10 << 20 }
         var digits = Substring(raw.lowercased())
         var unit: UInt64 = 1
         if let last = digits.last, let shift = ["k": 10, "m": 20, "g": 30][last] { unit = 1 << UInt64(shift); digits = digits.dropLast() }
@@ -65,29 +75,28 @@ extension Workspace {
     }
 
     private func selectedGitKept(_ path: String, _ paths: [String]) -> Bool {
-        paths.contains { (try? userPath($0)) == path }
+        paths.contains { (try? ws.userPath($0)) == path }
     }
 
-    /// `mlv commit`: snapshots the tracked targets that changed, then writes, in this order,
-    /// packs, the index, the pointers and the git commit, so that whatever a crash
-    /// interrupts, nothing refers to data that is not durable.
-    public func commit(message: String, paths: [String], noGit: Bool, waiting: @escaping (String) -> Void) throws -> CommitResult {
+    /// Records the selected targets (all when `paths` is empty) and, unless `noGit`, commits
+    /// their pointers (and mlv's metrics and params files) in git.
+    public func run(message: String, paths: [String], noGit: Bool, waiting: @escaping (String) -> Void) throws -> CommitResult {
         let largeLimit = noGit ? nil : try largeFileWarningLimit()   // a bad setting stops before any work
-        let lock = try self.lock("commit", waiting: waiting)
+        let lock = try ws.lock("commit", waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         // Pointers half-way between two commits are no one's intent: finish the switch first.
-        if let j = try CheckoutJournal.read(self), try j.isCurrent(self) { throw MLVError.interruptedCheckout(to: j.branch ?? j.to.short) }
-        var selected = try targets()
+        if let j = try CheckoutJournal.read(ws), try j.isCurrent(ws) { throw MLVError.interruptedCheckout(to: j.branch ?? j.to.short) }
+        var selected = try ws.targets()
         if !paths.isEmpty {
-            let wanted = try paths.map { try userPath($0) }
-            for w in wanted where !selected.contains(where: { $0.path == w }) && config.gitKind(of: w) == nil {
+            let wanted = try paths.map { try ws.userPath($0) }
+            for w in wanted where !selected.contains(where: { $0.path == w }) && ws.config.gitKind(of: w) == nil {
                 throw Workspace.notATarget(w, targets: selected.map(\.path)) { "`mlv commit` records whole targets: run `mlv commit -m MESSAGE -- \($0)`" }
             }
             selected = selected.filter { wanted.contains($0.path) }
         }
-        let store = try store()
-        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
-        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: writer)
+        let store = try ws.store()
+        let writer = try store.writer(compressionLevel: Int32(ws.config.compressionLevel))
+        let snap = Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: writer)
         snap.removesTempFiles = true
         snap.needsShape = true
         var changes: [TargetChange] = []
@@ -95,7 +104,7 @@ extension Workspace {
         // What HEAD has: a pointer an interrupted commit wrote but never committed is
         // "modified" against it, and is staged with the rest.
         var committed: [String: Pointer] = [:]
-        if !noGit, let h = try git.head() { for (t, p) in try targets(at: h) { committed[t] = p } }
+        if !noGit, let h = try ws.git.head() { for (t, p) in try ws.targets(at: h) { committed[t] = p } }
         // Data that is not the pointer's while the pointer moved since mlv last wrote it (git
         // pull, git checkout, git merge): recording it would undo that change unseen.
         var stale: [String] = []
@@ -120,9 +129,9 @@ extension Workspace {
         }
         if !stale.isEmpty { throw MLVError.staleData(stale) }
         try writer.commit()                                   // packs, then the index
-        for (path, p) in newPointers { try writePointer(p, for: path) }   // then pointers
+        for (path, p) in newPointers { try ws.writePointer(p, for: path) }   // then pointers
         var cache = snap.cache
-        try saveStatCache(&cache)
+        try ws.saveStatCache(&cache)
         let stats = snap.archiver.stats
         var result = CommitResult(targets: changes, bytesRead: stats.bytesRead, filesRead: stats.files,
                                   newBytes: writer.newRawBytes, storedBytes: writer.newStoredBytes,
@@ -130,31 +139,31 @@ extension Workspace {
         if noGit { return result }
         // Every selected target's pointer, not only the ones written now: one written by a
         // commit that was interrupted before `git commit` must not be left out of this one.
-        let pointerFiles = selected.map { Pointer.pointerPath(for: $0.path) }.filter { FS.exists(absolute($0)) }
+        let pointerFiles = selected.map { Pointer.pointerPath(for: $0.path) }.filter { FS.exists(ws.absolute($0)) }
         // Metrics and params files mlv tracks live in git: their new versions go into the
         // same commit as the data they describe.
-        let gitKept = (config.metrics + config.paramsFiles).filter { FS.exists(absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
-        try stageInGit(pointerFiles + gitKept)
+        let gitKept = (ws.config.metrics + ws.config.paramsFiles).filter { FS.exists(ws.absolute($0)) && (paths.isEmpty || selectedGitKept($0, paths)) }
+        try ws.stageInGit(pointerFiles + gitKept)
         // A merge in progress is concluded even when its result equals HEAD's tree.
-        if try git.indexMatchesHead() && git.mergeHeads().isEmpty {
+        if try ws.git.indexMatchesHead() && ws.git.mergeHeads().isEmpty {
             throw MLVError.nothingToCommit(missing: changes.filter { $0.change == .missing }.map(\.path))
         }
         if let limit = largeLimit {
             let mlvOwn = Set(pointerFiles + gitKept)
-            result.largeFilesInGit = try git.stagedBlobs(largerThan: limit).filter { !mlvOwn.contains($0.path) }
+            result.largeFilesInGit = try ws.git.stagedBlobs(largerThan: limit).filter { !mlvOwn.contains($0.path) }
                 .map { LargeGitFile(path: $0.path, size: $0.size) }
         }
-        let sig = try git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
+        let sig = try ws.git.signature(now: Int64(realtimeNanoseconds() / 1_000_000_000))
         let id: GitOID
         do {
-            id = try git.commit(message: message, signature: sig)   // last: the git commit
+            id = try ws.git.commit(message: message, signature: sig)   // last: the git commit
         } catch let e as GitError where e.isUnrecordedCommit {
             // MLVGit does not know mlv's commands: the fix, and why running it again is safe, are said here.
             throw GitError(operation: e.operation, code: e.code, message: e.message + ": free some space and run `mlv commit` again (the data is stored and the pointers are staged)",
                            isSystemFailure: true)
         }
         result.commit = id.hex
-        result.branch = git.currentBranch()
+        result.branch = ws.git.currentBranch()
         return result
     }
 }

@@ -1,3 +1,4 @@
+// `mlv log`, `mlv show` and `mlv ls`: reading what the history recorded, never the working tree.
 import MLVSystem
 import Glibc
 import MLVGit
@@ -16,7 +17,7 @@ public struct LogCommit: Codable, Sendable {
 public struct LogChange: Codable, Sendable {
     public var path: String
     public var kind: TargetKind
-    public var change: String        // added, modified, deleted
+    public var change: ChangeKind
     public var snapshot: String?
     public var size: UInt64
     public var files: UInt64
@@ -32,17 +33,25 @@ public struct ListedFile: Codable, Sendable {
     public var id: String
 }
 
-extension Workspace {
+/// The recorded versions: `mlv log` (which commits changed which targets), `mlv show`
+/// (a stored file's bytes) and `mlv ls` (the files of a snapshot).
+public struct History {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// `mlv log`: commits that changed a target's pointer (or any target's), newest first;
     /// `limit` counts commits. A file ending in `.mlv` that is not a pointer, in any commit,
     /// is left out and named in `skipped` (as fsck and gc do), not an error for good.
     public func log(path: String?, limit: Int?, skipped: inout [String]) throws -> [LogCommit] {
-        let target = try path.map { try userPath($0) }
+        let target = try path.map { try ws.userPath($0) }
         // A path no pointer names, now or in the history walked, is a typo: an error, not
         // "no history".
         func unknown(_ found: [LogCommit]) throws -> Bool {
             guard let t = target, found.isEmpty else { return false }
-            let all = try targets().map(\.path)
+            let all = try ws.targets().map(\.path)
             if all.contains(t) { return false }
             // A file inside a folder target is tracked, as part of it: say how to follow it.
             let e = Workspace.notATarget(t, targets: all) {
@@ -51,14 +60,14 @@ extension Workspace {
             if case .notTracked = e { return true }
             throw e
         }
-        guard let head = try git.head() else {
+        guard let head = try ws.git.head() else {
             if try unknown([]), let t = target { throw MLVError.notTracked(t) }
             return []
         }
         var out: [LogCommit] = []
-        for c in try git.history(from: head) {
+        for c in try ws.git.history(from: head) {
             if let l = limit, out.count >= l { break }
-            let info = try git.commitInfo(c)
+            let info = try ws.git.commitInfo(c)
             let now = try pointers(at: c, only: target, skipped: &skipped)
             var ignored: [String] = []   // the parent's are reported when the walk gets there
             let parent = try info.parents.first.map { try pointers(at: $0, only: target, skipped: &ignored) } ?? [:]
@@ -67,7 +76,7 @@ extension Workspace {
                 let a = parent[key], b = now[key]
                 if a == b { continue }
                 let p = b ?? a!
-                let change = a == nil ? "added" : (b == nil ? "deleted" : "modified")
+                let change: ChangeKind = a == nil ? .added : (b == nil ? .removed : .modified)
                 changes.append(LogChange(path: key, kind: p.kind, change: change, snapshot: b?.snapshot?.hex,
                                          size: b?.size ?? 0, files: b?.files ?? 0, rows: b?.rows, columns: b?.columns))
             }
@@ -83,39 +92,24 @@ extension Workspace {
     private func pointers(at c: GitOID, only target: String?, skipped: inout [String]) throws -> [String: Pointer] {
         if let t = target {
             let p = Pointer.pointerPath(for: t)
-            guard let bytes = try git.blob(at: p, in: c, limit: Pointer.maxBytes) else { return [:] }
+            guard let bytes = try ws.git.blob(at: p, in: c, limit: Pointer.maxBytes) else { return [:] }
             do { return [t: try Pointer(parsing: bytes, path: "\(p) at \(c.short)")] } catch let e as MLVError {
                 skipped.append("\(e)")
                 return [:]
             }
         }
-        return Dictionary(try readableTargets(at: c, skipped: &skipped).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
-    }
-
-    /// Finds the stored entry for `path` (a target or a path inside one) at a revision.
-    public func storedEntry(rev: String, path: String) throws -> TreeEntry {
-        let c = try resolve(rev)
-        let rel = try RepoPath.fromUser(path, cwd: root, root: root)
-        guard let t = try targets(at: c).first(where: { RepoPath.isWithin(rel, $0.path) }) else {
-            throw MLVError.pathNotInRevision(path: rel, rev: rev)
-        }
-        guard let s = t.pointer.snapshot else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
-        let root = TreeEntry(name: FS.basename(t.path), kind: t.pointer.type == .dir ? .directory : .file,
-                             executable: t.pointer.executable, size: t.pointer.size, files: t.pointer.files, id: s)
-        let sub = String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)
-        guard let e = try entry(in: root, at: sub) else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
-        return e
+        return Dictionary(try ws.readableTargets(at: c, skipped: &skipped).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// `mlv show REV:PATH`: streams a stored file to `fd` without touching the working tree.
     public func show(rev: String, path: String, to fd: Int32) throws {
-        let e = try storedEntry(rev: rev, path: path)
+        let e = try ws.storedEntry(rev: rev, path: path)
         guard e.kind == .file else {
             throw MLVError.invalidArgument("\(path) at \(rev) is a directory; list it with `mlv ls \(rev):\(path)`")
         }
         let out = FileHandleFD(fd: dup(fd), path: "standard output")
-        let r = try Restorer(store: store())
-        let m = try store().manifest(e.id)
+        let r = try Restorer(store: ws.store())
+        let m = try ws.store().manifest(e.id)
         // The tree (or pointer) bounds what is written: a manifest describing more is refused.
         guard m.size == e.size else {
             throw ObjectError.corrupt(id: e.id, type: .file, why: "\(path) is listed with \(counted(e.size, "byte")), its manifest has \(m.size)")
@@ -129,7 +123,7 @@ extension Workspace {
         // Iterative, with the snapshot's totals and nesting checked as it goes (TreeWalker):
         // a hostile tree stops the listing with an error instead of the stack or the memory.
         func walk(_ e: TreeEntry, _ rel: String, target: String) throws {
-            var w = TreeWalker(store: try store(), root: e, path: rel, target: target)
+            var w = TreeWalker(store: try ws.store(), root: e, path: rel, target: target)
             while let item = try w.next() {
                 let e = item.entry
                 switch e.kind {
@@ -140,12 +134,12 @@ extension Workspace {
             }
         }
         if let p = path {
-            let e = try storedEntry(rev: rev, path: p)
-            let rel = try RepoPath.fromUser(p, cwd: root, root: root)
+            let e = try ws.storedEntry(rev: rev, path: p)
+            let rel = try RepoPath.fromUser(p, cwd: ws.root, root: ws.root)
             try walk(e, rel, target: rel)
         } else {
-            let c = try resolve(rev)
-            for (t, p) in try targets(at: c) {
+            let c = try ws.resolve(rev)
+            for (t, p) in try ws.targets(at: c) {
                 guard let s = p.snapshot else { continue }
                 try walk(TreeEntry(name: t, kind: p.type == .dir ? .directory : .file, executable: p.executable,
                                    size: p.size, files: p.files, id: s), t, target: t)

@@ -1,8 +1,18 @@
+// git hooks mlv installs (`Hooks`) and git's merge driver for pointer files (`PointerMerge`).
 import MLVSystem
 import Glibc
+import MLVGit
 import MLVStore
 
-extension Workspace {
+/// The git hooks that keep data in line with the pointers after `git checkout`, `git pull`
+/// and `git rebase`: installed by `mlv hooks install`, repaired by `mlv init`.
+public struct Hooks {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var git: GitRepository { workspace.git }
+
     static let hookMarker = "# installed by `mlv hooks install`"
     /// post-checkout runs after `git checkout`/`git switch`, post-merge after `git pull`/`git merge`,
     /// post-rewrite after `git rebase`: each brings the data in line with the new pointers.
@@ -10,16 +20,16 @@ extension Workspace {
 
     /// `mlv hooks install`: returns the hook files written. An existing hook that mlv did not
     /// write is left alone unless `force`.
-    public func installHooks(force: Bool) throws -> [String] {
+    public func install(force: Bool) throws -> [String] {
         let dir = FS.join(git.gitDir, "hooks")
         try FS.makeDirectories(dir)
         var written: [String] = []
-        for name in Workspace.hookNames {
+        for name in Hooks.hookNames {
             let path = FS.join(dir, name)
             if FS.exists(path), try !isOwnHook(path), !force {
                 throw MLVError.invalidArgument("\(path) already exists and was not written by mlv; add `mlv checkout` to it yourself, or rerun with --force to replace it")
             }
-            try FS.atomicWrite(Array(Workspace.hookScript(name).utf8), to: path, mode: 0o755)
+            try FS.atomicWrite(Array(Hooks.hookScript(name).utf8), to: path, mode: 0o755)
             written.append(".git/hooks/" + name)
         }
         return written
@@ -28,12 +38,12 @@ extension Workspace {
     /// `mlv init` run again: rewrites the hooks an mlv wrote (older ones called mlv by an
     /// absolute path that breaks when the binary moves), leaving others alone. Returns
     /// those it changed.
-    func repairHooks() throws -> [String] {
+    func repair() throws -> [String] {
         var repaired: [String] = []
-        for name in Workspace.hookNames {
+        for name in Hooks.hookNames {
             let path = FS.join(FS.join(git.gitDir, "hooks"), name)
             guard FS.exists(path), try isOwnHook(path) else { continue }
-            let script = Workspace.hookScript(name)
+            let script = Hooks.hookScript(name)
             if try FS.readAll(path) == Array(script.utf8) { continue }
             try FS.atomicWrite(Array(script.utf8), to: path, mode: 0o755)
             repaired.append(".git/hooks/" + name)
@@ -42,7 +52,7 @@ extension Workspace {
     }
 
     private func isOwnHook(_ path: String) throws -> Bool {
-        String(decoding: try FS.readAll(path), as: UTF8.self).contains(Workspace.hookMarker)
+        String(decoding: try FS.readAll(path), as: UTF8.self).contains(Hooks.hookMarker)
     }
 
     /// The hook calls `mlv` from PATH, as git's merge and diff drivers do, so moving or

@@ -30,10 +30,11 @@ public enum RepoPath {
         let comps = path.split(separator: "/", omittingEmptySubsequences: false)
         guard !path.hasPrefix("/"), !comps.isEmpty else { throw MLVError.pathOutsideRepo(source) }
         if comps[0].lowercased() == ".git" || comps[0] == ".mlv" { throw MLVError.pathInsideMetadata(source) }
+        // (The first component's `.git`/`.mlv` check runs before this loop, case-folded for
+        // `.git`: a second, exact-case check after it could never fire, so there is none.)
         for c in comps {
             do { try validateName(String(c)) } catch { throw MLVError.pathOutsideRepo(source) }
         }
-        if comps[0] == ".git" || comps[0] == ".mlv" { throw MLVError.pathInsideMetadata(source) }
     }
 
     public static func parent(_ path: String) -> String { FS.dirname(path) }

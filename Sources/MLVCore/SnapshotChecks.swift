@@ -1,3 +1,4 @@
+// The checks a snapshot passes before any of it is written into the working tree.
 import MLVSystem
 import MLVStore
 

@@ -1,3 +1,5 @@
+// `mlv status`: the operation (`Status`), its result, and a target's working state (shared
+// with checkout and repro).
 import MLVSystem
 import MLVGit
 import MLVStore
@@ -41,7 +43,14 @@ public struct TargetStatus: Codable, Equatable, Sendable {
 public struct GitFileStatus: Codable, Equatable, Sendable {
     public var path: String
     public var kind: TargetKind
-    public var state: String   // clean, modified, new (staged, in no commit yet), missing, untracked (not yet added to git)
+    public enum State: String, Codable, Sendable {
+        case clean
+        case modified
+        case new               // staged, in no commit yet
+        case missing           // not in the working tree
+        case untracked         // not yet added to git
+    }
+    public var state: State
 }
 
 public struct StatusResult: Codable, Sendable {
@@ -67,7 +76,7 @@ public struct StatusResult: Codable, Sendable {
     public var isClean: Bool {
         interruptedCheckout == nil
             && targets.allSatisfy { $0.state == .clean && $0.pointer == .committed && !$0.missingObjects }
-            && gitFiles.allSatisfy { $0.state == "clean" }
+            && gitFiles.allSatisfy { $0.state == .clean }
     }
 }
 
@@ -77,8 +86,9 @@ struct WorkingState {
     var working: WorkingSnapshot?
 }
 
-extension Workspace {
-    func workingState(_ path: String, _ p: Pointer, _ snap: Snapshotter) throws -> WorkingState {
+extension WorkingState {
+    /// Compares `path`'s working data (through the stat cache) with its pointer and with what mlv last wrote there.
+    init(_ path: String, _ p: Pointer, _ snap: Snapshotter) throws {
         let w = try snap.snapshot(path, kind: p.kind, previous: p)
         let state: TargetStatus.State
         if p.snapshot == nil {
@@ -91,13 +101,22 @@ extension Workspace {
         } else {
             state = snap.cache.synced[path] == nil ? .notCheckedOut : .deleted
         }
-        return WorkingState(state: state, working: w)
+        self.init(state: state, working: w)
     }
+}
+
+/// `mlv status`: what differs between the working data, the pointers and HEAD.
+public struct Status {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
 
     /// True when the snapshot's root object is readable and, for a file, all its chunks are
     /// indexed and their packs present. A damaged store answers false, not an error.
-    func isAvailable(_ id: ObjectID, type: Pointer.TargetType) throws -> Bool {
-        let store = try store()
+    private func isAvailable(_ id: ObjectID, type: Pointer.TargetType) throws -> Bool {
+        let store = try ws.store()
         guard try store.contains(id) else { return false }
         do {
             switch type {
@@ -115,25 +134,25 @@ extension Workspace {
         return true
     }
 
-    /// `mlv status`.
-    public func status() throws -> StatusResult {
-        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+    /// Every target's state, its pointer's against HEAD's, and mlv's git-kept files'.
+    public func run() throws -> StatusResult {
+        let snap = Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: nil)
         var out: [TargetStatus] = []
         var head: [String: Pointer] = [:]
-        if let h = try git.head() { for (t, p) in try targets(at: h) { head[t] = p } }
-        let current = try targets(skippingConflicts: true)
+        if let h = try ws.git.head() { for (t, p) in try ws.targets(at: h) { head[t] = p } }
+        let current = try ws.targets(skippingConflicts: true)
         for (path, p) in current {
-            let ws = try workingState(path, p, snap)
+            let state = try WorkingState(path, p, snap)
             var missing = false
             if let s = p.snapshot { missing = try !isAvailable(s, type: p.type) }
             let before = head[path]
             let pointer: TargetStatus.PointerState = before == nil ? .new : (before == p ? .committed : .changed)
-            out.append(TargetStatus(path: path, kind: p.kind, state: ws.state, pointer: pointer, snapshot: p.snapshot?.hex,
+            out.append(TargetStatus(path: path, kind: p.kind, state: state.state, pointer: pointer, snapshot: p.snapshot?.hex,
                                     committed: pointer == .changed ? before?.snapshot?.hex : nil,
-                                    working: ws.working?.id.hex, missingObjects: missing))
+                                    working: state.working?.id.hex, missingObjects: missing))
         }
         let listed = Set(current.map(\.path))
-        for c in try git.conflictedPaths() where c.hasSuffix(Pointer.suffix) {
+        for c in try ws.git.conflictedPaths() where c.hasSuffix(Pointer.suffix) {
             let path = String(c.dropLast(Pointer.suffix.count))
             out.append(TargetStatus(path: path, kind: head[path]?.kind ?? .dataset, state: .conflicted, pointer: .conflicted,
                                     snapshot: nil, committed: head[path]?.snapshot?.hex, working: nil, missingObjects: false))
@@ -146,24 +165,24 @@ extension Workspace {
         }
         out.sort { $0.path < $1.path }
         var gitFiles: [GitFileStatus] = []
-        let tracked = config.metrics.map { ($0, TargetKind.metrics) } + config.paramsFiles.map { ($0, TargetKind.params) }
+        let tracked = ws.config.metrics.map { ($0, TargetKind.metrics) } + ws.config.paramsFiles.map { ($0, TargetKind.params) }
         if !tracked.isEmpty {
-            let changed = Set(try git.changes().map(\.path))
-            let headCommit = try git.head()
+            let changed = Set(try ws.git.changes().map(\.path))
+            let headCommit = try ws.git.head()
             for (path, kind) in tracked.sorted(by: { $0.0 < $1.0 }) {
-                let state: String
-                if !FS.exists(absolute(path)) { state = "missing" }
-                else if try !git.isInIndex(path) { state = "untracked" }
-                else if !changed.contains(path) { state = "clean" }
+                let state: GitFileStatus.State
+                if !FS.exists(ws.absolute(path)) { state = .missing }
+                else if try !ws.git.isInIndex(path) { state = .untracked }
+                else if !changed.contains(path) { state = .clean }
                 // Staged (a stage wrote it) but in no commit yet: new, not modified.
-                else { state = try headCommit.map { try git.hasFile(path, in: $0) } ?? false ? "modified" : "new" }
+                else { state = try headCommit.map { try ws.git.hasFile(path, in: $0) } ?? false ? .modified : .new }
                 gitFiles.append(GitFileStatus(path: path, kind: kind, state: state))
             }
         }
         // Remember what was hashed so the next status need not read it again.
         var cache = snap.cache
-        if cache.misses > 0 { try? saveStatCache(&cache) }
-        let journal = try CheckoutJournal.read(self).flatMap { try $0.isCurrent(self) ? $0 : nil }
+        if cache.misses > 0 { try? ws.saveStatCache(&cache) }
+        let journal = try CheckoutJournal.read(ws).flatMap { try $0.isCurrent(ws) ? $0 : nil }
         return StatusResult(targets: out, gitFiles: gitFiles, entriesChecked: cache.hits + cache.misses, filesRead: snap.filesRead,
                             interruptedCheckout: journal.map { $0.branch ?? $0.to.hex })
     }

@@ -1,3 +1,4 @@
+// `mlv track` / `mlv untrack`: the operation (`Track`) and what it reports per path.
 import MLVSystem
 import Glibc
 import MLVStore
@@ -15,20 +16,28 @@ public struct TrackedItem: Codable, Equatable, Sendable {
     }
 }
 
-extension Workspace {
+/// `mlv track` and `mlv untrack`: which paths mlv versions, recorded in pointer files (data)
+/// or mlv.yaml (metrics and params kept in git).
+public struct Track {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// `mlv track`: starts tracking files or directories. Tracking a tracked path is a no-op.
     public func track(_ inputs: [String], kind: TargetKind?) throws -> [TrackedItem] {
-        let lock = try self.lock("track") { _ in }
+        let lock = try ws.lock("track") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        let existing = try targets()
+        let existing = try ws.targets()
         var gitPaths: [String]? = nil
         var out: [TrackedItem] = []
         var toStage: [String] = []
         var configChanged = false
         for input in inputs {
-            let rel = try userPath(input)
-            try tree.checkParents(absolute(rel))
-            guard let st = FS.lstat(absolute(rel)) else { throw MLVError.noSuchPath(input) }
+            let rel = try ws.userPath(input)
+            try ws.tree.checkParents(ws.absolute(rel))
+            guard let st = FS.lstat(ws.absolute(rel)) else { throw MLVError.noSuchPath(input) }
             let mode = st.st_mode & S_IFMT
             guard mode == S_IFREG || mode == S_IFDIR else {
                 if mode == S_IFLNK {
@@ -46,16 +55,16 @@ extension Workspace {
             if let t = existing.first(where: { RepoPath.isWithin(rel, $0.path) || RepoPath.isWithin($0.path, rel) }) {
                 throw MLVError.nestedTarget(rel, inside: t.path)
             }
-            let k = kind ?? config.gitKind(of: rel) ?? TargetKind.infer(path: rel, isDirectory: mode == S_IFDIR)
+            let k = kind ?? ws.config.gitKind(of: rel) ?? TargetKind.infer(path: rel, isDirectory: mode == S_IFDIR)
             if k.livesInGit {
                 guard mode == S_IFREG else {
                     throw MLVError.invalidArgument("\(rel) is a directory; --kind \(k.rawValue) takes a single file that stays in git")
                 }
-                let already = config.gitKind(of: rel) == k
+                let already = ws.config.gitKind(of: rel) == k
                 if !already {
-                    config.metrics.removeAll { $0 == rel }
-                    config.params.removeAll { $0 == rel }
-                    if k == .metrics { config.metrics.append(rel); config.metrics.sort() } else { config.params.append(rel); config.params.sort() }
+                    ws.config.metrics.removeAll { $0 == rel }
+                    ws.config.params.removeAll { $0 == rel }
+                    if k == .metrics { ws.config.metrics.append(rel); ws.config.metrics.sort() } else { ws.config.params.append(rel); ws.config.params.sort() }
                     configChanged = true
                 }
                 toStage.append(rel)
@@ -63,24 +72,24 @@ extension Workspace {
                 continue
             }
             // Data files must not also be in git: that is the bloat mlv exists to avoid.
-            if gitPaths == nil { gitPaths = try git.indexPaths(endingWith: "") }
+            if gitPaths == nil { gitPaths = try ws.git.indexPaths(endingWith: "") }
             if let inGit = gitPaths!.first(where: { RepoPath.isWithin($0, rel) }) {
                 throw MLVError.alreadyTrackedByGit(inGit == rel ? rel : inGit)
             }
             if mode == S_IFDIR { try checkTree(rel) }
             let pointer = Pointer(kind: k, type: mode == S_IFDIR ? .dir : .file)
-            try writePointer(pointer, for: rel)
-            try setIgnored(rel, true)
+            try ws.writePointer(pointer, for: rel)
+            try ws.setIgnored(rel, true)
             toStage.append(Pointer.pointerPath(for: rel))
             out.append(TrackedItem(path: rel, kind: k, storage: "mlv", alreadyTracked: false))
         }
         if configChanged {
-            try config.save(path: configPath)
+            try ws.config.save(path: ws.configPath)
             toStage.append(Config.fileName)
         }
         if !toStage.isEmpty {
-            if FS.exists(absolute(".gitignore")) { toStage.append(".gitignore") }
-            try stageInGit(toStage)
+            if FS.exists(ws.absolute(".gitignore")) { toStage.append(".gitignore") }
+            try ws.stageInGit(toStage)
         }
         return out
     }
@@ -88,10 +97,10 @@ extension Workspace {
     /// Refuses a directory that holds something mlv cannot store faithfully.
     private func checkTree(_ rel: String, depth: Int = 1) throws {
         guard depth <= TreeLimits.maxDepth else { throw MLVError.invalidArgument(tooDeep(rel)) }
-        for name in try FS.list(absolute(rel)) {
+        for name in try FS.list(ws.absolute(rel)) {
             let child = rel + "/" + name
             do { try validateName(name) } catch { throw MLVError.invalidArgument("\(child.debugDescription): \(error)") }
-            guard let st = FS.lstat(absolute(child)) else { continue }
+            guard let st = FS.lstat(ws.absolute(child)) else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR: try checkTree(child, depth: depth + 1)
             case S_IFREG, S_IFLNK: continue
@@ -102,23 +111,23 @@ extension Workspace {
 
     /// `mlv untrack`: stops tracking; the data stays in the working tree and the store.
     public func untrack(_ inputs: [String]) throws -> [String] {
-        let lock = try self.lock("untrack") { _ in }
+        let lock = try ws.lock("untrack") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        let existing = try targets()
+        let existing = try ws.targets()
         var removed: [String] = []
         var stageAdd: [String] = []
         var stageRemove: [String] = []
-        var cache = loadStatCache()
+        var cache = ws.loadStatCache()
         for input in inputs {
-            let rel = try userPath(input)
-            if config.gitKind(of: rel) != nil {
+            let rel = try ws.userPath(input)
+            if ws.config.gitKind(of: rel) != nil {
                 // A stage's params file is params because the stage reads it.
-                if let stage = config.stagesReadingParams(rel).first {
+                if let stage = ws.config.stagesReadingParams(rel).first {
                     throw MLVError.invalidArgument("\(rel) holds params of stage \(stage); remove the stage first with `mlv stage remove \(stage)`, or drop its params entry, then untrack it")
                 }
-                config.metrics.removeAll { $0 == rel }
-                config.params.removeAll { $0 == rel }
-                try config.save(path: configPath)
+                ws.config.metrics.removeAll { $0 == rel }
+                ws.config.params.removeAll { $0 == rel }
+                try ws.config.save(path: ws.configPath)
                 stageAdd.append(Config.fileName)
                 removed.append(rel)
                 continue
@@ -128,19 +137,19 @@ extension Workspace {
             }
             // A stage's output is tracked because the stage produces it: untracking it alone
             // would leave a stage whose output nothing records (and `repro` would say "up to date").
-            if let (stage, _) = config.stages.sorted(by: { $0.key < $1.key }).first(where: { $0.value.outs.contains { RepoPath.isWithin(rel, $0) || RepoPath.isWithin($0, rel) } }) {
+            if let (stage, _) = ws.config.stages.sorted(by: { $0.key < $1.key }).first(where: { $0.value.outs.contains { RepoPath.isWithin(rel, $0) || RepoPath.isWithin($0, rel) } }) {
                 throw MLVError.invalidArgument("\(rel) is an output of stage \(stage); remove the stage first with `mlv stage remove \(stage)`, then untrack it")
             }
-            try tree.checkParents(absolute(Pointer.pointerPath(for: rel)))
-            FS.remove(absolute(Pointer.pointerPath(for: rel)))
-            try setIgnored(rel, false)
+            try ws.tree.checkParents(ws.absolute(Pointer.pointerPath(for: rel)))
+            FS.remove(ws.absolute(Pointer.pointerPath(for: rel)))
+            try ws.setIgnored(rel, false)
             stageRemove.append(Pointer.pointerPath(for: rel))
             cache.forget(target: rel)
             removed.append(rel)
         }
-        if FS.exists(absolute(".gitignore")) && !stageRemove.isEmpty { stageAdd.append(".gitignore") }
-        try stageInGit(stageAdd, remove: stageRemove)
-        try saveStatCache(&cache)
+        if FS.exists(ws.absolute(".gitignore")) && !stageRemove.isEmpty { stageAdd.append(".gitignore") }
+        try ws.stageInGit(stageAdd, remove: stageRemove)
+        try ws.saveStatCache(&cache)
         return removed
     }
 }

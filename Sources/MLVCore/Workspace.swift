@@ -1,5 +1,6 @@
+// The workspace: opening (or `mlv init`) a git working tree that uses mlv, its paths, its
+// tracked targets, its config and store; every operation is its own type over it.
 import MLVSystem
-import Foundation
 import Glibc
 import MLVGit
 import MLVStore
@@ -26,24 +27,18 @@ public final class Workspace {
     public var configPath: String { FS.join(root, Config.fileName) }
 
     private var storeValue: Store?
-    /// An isolated copy for a run (see Run/Isolated.swift): its own root, the main store,
-    /// and nothing staged in git.
-    public private(set) var isolated = false
-    /// For an isolated run: the commit whose code and data it holds (its date becomes
-    /// SOURCE_DATE_EPOCH).
-    var pinnedCommit: GitOID?
-    /// For an isolated run: the main workspace's run cache, so the run fills it.
-    var sharedRunCache: String?
+    /// Set for an isolated run's work directory (see Run/Isolated.swift), nil for the user's
+    /// working tree.
+    let isolation: Isolation?
 
-    /// A work directory at `dir` for an isolated run: code and data materialized there, the
-    /// main repository's git and store shared, `config` as of the pinned commit.
-    init(isolatedAt dir: String, sharing main: Workspace, config: Config) throws {
+    /// A workspace at `dir` that shares `main`'s git repository and store (an isolated run's).
+    init(at dir: String, sharing main: Workspace, config: Config, isolation: Isolation) throws {
         git = main.git
         root = dir
         cwd = dir
         tree = WorkTree(root: dir)
         self.config = config
-        isolated = true
+        self.isolation = isolation
         storeValue = try main.store()
         try FS.makeDirectories(FS.join(dir, ".mlv/state"))
     }
@@ -53,6 +48,7 @@ public final class Workspace {
         self.root = git.workdir
         self.cwd = cwd
         tree = WorkTree(root: git.workdir)
+        isolation = nil
         try WorkTree.checkLocalState(root: git.workdir, git: git)
         self.config = try tree.read(Config.fileName).map { try Config.parse($0) } ?? Config()
     }
@@ -98,7 +94,7 @@ public final class Workspace {
         try git.stage(add: [Config.fileName, ".gitignore", ".gitattributes"])
         // Run again, init repairs what an older mlv registered by the absolute path of its
         // binary (which breaks when the binary moves).
-        let repaired = try ws.registerDrivers() + ws.repairHooks()
+        let repaired = try ws.registerDrivers() + Hooks(ws).repair()
         return (ws, created, repaired)
     }
 
@@ -234,6 +230,21 @@ public final class Workspace {
         return out.filter { !inner.contains($0.0) }
     }
 
+    /// Finds the stored entry for `path` (a target or a path inside one) at a revision.
+    public func storedEntry(rev: String, path: String) throws -> TreeEntry {
+        let c = try resolve(rev)
+        let rel = try RepoPath.fromUser(path, cwd: root, root: root)
+        guard let t = try targets(at: c).first(where: { RepoPath.isWithin(rel, $0.path) }) else {
+            throw MLVError.pathNotInRevision(path: rel, rev: rev)
+        }
+        guard let s = t.pointer.snapshot else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
+        let root = TreeEntry(name: FS.basename(t.path), kind: t.pointer.type == .dir ? .directory : .file,
+                             executable: t.pointer.executable, size: t.pointer.size, files: t.pointer.files, id: s)
+        let sub = String(rel.dropFirst(t.path.count)).split(separator: "/").map(String.init)
+        guard let e = try entry(in: root, at: sub) else { throw MLVError.pathNotInRevision(path: rel, rev: rev) }
+        return e
+    }
+
     public func resolve(_ rev: String) throws -> GitOID {
         do { return try git.resolve(rev) } catch let e as GitError where e.isNotFound || e.code == -1 || e.code == -5 {
             throw MLVError.unknownRevision(rev)
@@ -319,5 +330,5 @@ func escapeIgnore(_ path: String) -> String {
 /// readable; a leading `~` is quoted, since sh expands it).
 public func shellQuote(_ s: String) -> String {
     if !s.isEmpty && !s.hasPrefix("~") && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,@^~%".contains($0) }) { return s }
-    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + s.replacing("'", with: "'\\''") + "'"
 }

@@ -177,7 +177,7 @@ enum YAMLBudget {
 /// `FixedWidthInteger.private_construct` and `String.sexagesimal()` of Yams 6.
 func yamsIntConversionTraps(_ text: String) -> Bool {
     guard text.contains(":") else { return false }
-    var s = Substring(text.replacingOccurrences(of: "_", with: ""))
+    var s = Substring(text.replacing("_", with: ""))
     if s.hasPrefix("-") || s.hasPrefix("+") { s = s.dropFirst() }
     if s.hasPrefix("0") { return false }            // 0x, 0b, 0o, 0: Int(_:radix:), which is safe
     var digits: [Int] = []

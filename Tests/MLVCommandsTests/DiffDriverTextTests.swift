@@ -22,8 +22,8 @@ import MLVTestSupport
     }
 
     static func commit(_ ws: Workspace, _ targets: [String]) throws {
-        _ = try ws.track(targets, kind: nil)
-        _ = try ws.commit(message: "", paths: [], noGit: true, waiting: { _ in })
+        _ = try MLVCore.Track(ws).track(targets, kind: nil)
+        _ = try MLVCore.Commit(ws).run(message: "", paths: [], noGit: true, waiting: { _ in })
     }
 
     @Test func aTableIsSummarizedColumnByColumn() throws {
@@ -66,7 +66,7 @@ import MLVTestSupport
 
     @Test func aPointerNotCommittedYetSaysSo() throws {
         let (ws, dir) = try Self.repository(["data/t.csv": "a\n1\n"])
-        _ = try ws.track(["data/t.csv"], kind: nil)
+        _ = try MLVCore.Track(ws).track(["data/t.csv"], kind: nil)
         let s = try ws.summarize(pointerBytes: try FS.readAll(dir + "/data/t.csv.mlv"), name: "data/t.csv.mlv", offline: true)
         #expect(s.pointer.snapshot == nil)
         #expect(DiffDriverText.render(s) == "mlv dataset (file)\nnot committed yet\n")

@@ -27,8 +27,8 @@ import MLVRemote
     /// Writes `text` to `name`, tracks it and commits; returns the snapshot the pointer names.
     static func commit(_ ws: Workspace, _ dir: String, _ name: String, _ text: String) throws -> ObjectID {
         try FS.atomicWrite(Array(text.utf8), to: FS.join(dir, name))
-        _ = try ws.track([name], kind: nil)
-        _ = try ws.commit(message: "add \(name)", paths: [], noGit: false, waiting: { _ in })
+        _ = try MLVCore.Track(ws).track([name], kind: nil)
+        _ = try MLVCore.Commit(ws).run(message: "add \(name)", paths: [], noGit: false, waiting: { _ in })
         return try #require(try ws.targets().first { $0.0 == name }?.1.snapshot)
     }
 

@@ -48,7 +48,7 @@ struct Checkout: ParsableCommand {
 
     func run() throws {
         let ws = try repo.open()
-        let r = try ws.checkout(rev: revision, paths: paths, force: force, snapshot: snapshot, waiting: waitingNotice)
+        let r = try MLVCore.Checkout(ws).run(rev: revision, paths: paths, force: force, snapshot: snapshot, waiting: waitingNotice)
         if json { try Out.json(r); return }
         CheckoutText.render(r, quiet: quiet)
     }

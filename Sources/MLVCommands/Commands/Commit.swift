@@ -37,7 +37,7 @@ struct Commit: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let r = try repo.open().commit(message: message ?? "", paths: paths, noGit: noGit, waiting: waitingNotice)
+        let r = try MLVCore.Commit(repo.open()).run(message: message ?? "", paths: paths, noGit: noGit, waiting: waitingNotice)
         for f in r.largeFilesInGit {
             Out.err("warning: \(f.path) (\(bytes(f.size))) went into git itself, not mlv's store; track it with `git rm --cached \(shellQuote(f.path)) && mlv track \(shellQuote(f.path))` (threshold: git config mlv.largeFileWarning)")
         }

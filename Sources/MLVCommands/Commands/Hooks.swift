@@ -25,7 +25,7 @@ struct Hooks: ParsableCommand {
 
         func run() throws {
             output.apply()
-            let hooks = try repo.open().installHooks(force: force)
+            let hooks = try MLVCore.Hooks(repo.open()).install(force: force)
             if json {
                 struct R: Encodable { let hooks: [String] }
                 try Out.json(R(hooks: hooks))

@@ -29,7 +29,7 @@ struct Init: ParsableCommand {
         output.apply()
         let (ws, created, repaired) = try Workspace.initialize(cwd: repo.cwd(), createGit: git)
         var hookFiles: [String] = []
-        if hooks { hookFiles = try ws.installHooks(force: false) }
+        if hooks { hookFiles = try MLVCore.Hooks(ws).install(force: false) }
         if json {
             struct R: Encodable { let root: String; let created: [String]; let repaired: [String]; let hooks: [String] }
             try Out.json(R(root: ws.root, created: created, repaired: repaired, hooks: hookFiles))

@@ -24,7 +24,7 @@ struct Lineage: ParsableCommand {
     @Argument(help: "A tracked output: a model, a dataset, a metrics file.") var path: String
 
     func run() throws {
-        let n = try repo.open().lineage(path, rev: rev)
+        let n = try MLVCore.Lineage(repo.open()).lineage(path, rev: rev)
         switch format {
         case .json: try Out.json(n)
         case .text: LineageText.text(n, indent: "")

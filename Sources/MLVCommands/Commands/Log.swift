@@ -24,7 +24,7 @@ struct Log: ParsableCommand {
 
     func run() throws {
         var skipped: [String] = []
-        let entries = try repo.open().log(path: path, limit: n, skipped: &skipped)
+        let entries = try History(repo.open()).log(path: path, limit: n, skipped: &skipped)
         for s in skipped { Out.err("warning: skipped \(s)") }
         if json { try Out.json(entries); return }
         if entries.isEmpty { Out.line("no history yet\(path.map { " for \($0)" } ?? "")"); return }

@@ -29,7 +29,7 @@ struct Ls: ParsableCommand {
         if !spec.contains(":"), path != nil, (try? ws.resolve(spec)) != nil { (rev, path) = (spec, nil) }
         // Listing reads folders' trees, never file contents: only those are fetched.
         try fetching.fetch(ws, revs: [rev], paths: path.map { [$0] } ?? [], pathsFromRoot: true, treesOnly: true)
-        let files = try ws.list(rev: rev, path: path)
+        let files = try History(ws).list(rev: rev, path: path)
         if json { try Out.json(files); return }
         let width = files.map { bytes($0.size).count }.max() ?? 0
         for f in files {

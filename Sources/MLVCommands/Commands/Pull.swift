@@ -25,7 +25,7 @@ struct Pull: ParsableCommand {
         let ws = try repo.open()
         let fetched = try ws.fetch(remote: remote, revs: [], paths: paths)
         if !json { try TransferText.render(fetched, verb: "fetched", json: false) }
-        let r = try ws.checkout(rev: nil, paths: paths, force: force, snapshot: nil, waiting: waitingNotice)
+        let r = try MLVCore.Checkout(ws).run(rev: nil, paths: paths, force: force, snapshot: nil, waiting: waitingNotice)
         if json {
             struct Both: Encodable { let fetch: TransferResult; let checkout: CheckoutResult }
             try Out.json(Both(fetch: fetched, checkout: r))

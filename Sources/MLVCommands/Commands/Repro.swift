@@ -42,7 +42,7 @@ struct Repro: ParsableCommand {
     func run() throws {
         output.apply()
         if verify { return try runVerify() }
-        let steps = try repo.open().repro(stages, output: stageOutput(json: json))
+        let steps = try Runner(repo.open()).repro(stages, output: stageOutput(json: json))
         if json { try Out.json(steps); return }
         if steps.isEmpty { Out.line(Repro.noStages) }
         ReproText.steps(steps)
@@ -55,7 +55,7 @@ extension Repro {
     static let noStages = "no stages in mlv.yaml: nothing to run; add one with `mlv stage add NAME -- CMD`"
 
     func runVerify() throws {
-        let results = try repo.open().verify(stages, rev: rev, tolerance: tolerance, output: stageOutput(json: json))
+        let results = try Runner(repo.open()).verify(stages, rev: rev, tolerance: tolerance, output: stageOutput(json: json))
         if json { try Out.json(results) } else {
             if results.isEmpty { Out.line(Repro.noStages) }
             ReproText.verified(results)

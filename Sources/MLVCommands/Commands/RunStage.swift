@@ -26,7 +26,7 @@ struct RunStage: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let r = try repo.open().runPinned(stage, rev: rev, output: stageOutput(json: json))
+        let r = try Runner(repo.open()).runPinned(stage, rev: rev, output: stageOutput(json: json))
         if json { try Out.json(r); return }
         Out.line("\(stage): ran in \(String(format: "%.2f", r.durationSeconds)) s on the inputs pinned at \(rev ?? "HEAD")")
         for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) { Out.line("  \(path): snapshot \(id.prefix(12))") }

@@ -25,6 +25,6 @@ struct Show: ParsableCommand {
         guard let path, !path.isEmpty else { throw ValidationError("name a file: mlv show REV:PATH") }
         let ws = try repo.open()
         try fetching.fetch(showing: ws, rev: rev, path: path)
-        try ws.show(rev: rev, path: path, to: 1)
+        try History(ws).show(rev: rev, path: path, to: 1)
     }
 }

@@ -56,7 +56,7 @@ struct StageCommand: ParsableCommand {
         func run() throws {
             output.apply()
             let stage = Stage(cmd: command, deps: deps, params: params, outs: outs, metrics: metrics, env: env, seed: seed)
-            try repo.open().addStage(name, stage, replace: force)
+            try Stages(repo.open()).addStage(name, stage, replace: force)
             // The shape of `mlv stage list --json` for this stage.
             struct R: Encodable { let name: String; let stage: Stage }
             if json { try Out.json(R(name: name, stage: stage)); return }
@@ -101,7 +101,7 @@ struct StageCommand: ParsableCommand {
 
         func run() throws {
             output.apply()
-            try repo.open().removeStage(name)
+            try Stages(repo.open()).removeStage(name)
             struct R: Encodable { let name: String; let removed: Bool }
             if json { try Out.json(R(name: name, removed: true)); return }
             Out.line("stage \(name) removed")

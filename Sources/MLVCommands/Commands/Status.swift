@@ -41,7 +41,7 @@ struct Status: ParsableCommand {
     func run() throws {
         output.apply()
         let ws = try repo.open()
-        let r = try ws.status()
+        let r = try MLVCore.Status(ws).run()
         if json {
             try Out.json(r)
         } else {

@@ -36,7 +36,7 @@ struct Track: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let items = try repo.open().track(paths, kind: kind)
+        let items = try MLVCore.Track(repo.open()).track(paths, kind: kind)
         if json { try Out.json(items); return }
         for i in items {
             if i.alreadyTracked { Out.line("already tracked: \(i.path) (\(i.kind.rawValue))"); continue }

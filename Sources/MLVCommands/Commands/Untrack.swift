@@ -25,7 +25,7 @@ struct Untrack: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let untracked = try repo.open().untrack(paths)
+        let untracked = try MLVCore.Track(repo.open()).untrack(paths)
         if json {
             struct R: Encodable { let path: String }
             try Out.json(untracked.map { R(path: $0) })

@@ -16,13 +16,13 @@ enum CheckoutText {
         }
         if quiet { return }
         if let c = r.completed { Out.err("completed the interrupted checkout of \(c.prefix(12)) first") }
-        for t in r.targets where t.action != "unchanged" {
-            Out.line("\(pad(t.action, 9)) \(t.path)" + (t.action == "kept" ? " (your uncommitted change; the commits do not differ here)" : ""))
+        for t in r.targets where t.action != .unchanged {
+            Out.line("\(pad(t.action.rawValue, 9)) \(t.path)" + (t.action == .kept ? " (your uncommitted change; the commits do not differ here)" : ""))
         }
         if let c = r.commit {
             Out.line(r.branch.map { "Switched to branch \($0) (\(c.prefix(12)))" } ?? "HEAD is now at \(c.prefix(12))")
         }
-        let unchanged = r.targets.filter { $0.action == "unchanged" }.count
+        let unchanged = r.targets.filter { $0.action == .unchanged }.count
         var summary = "wrote \(counted(r.filesWritten, "file")) (\(bytes(r.bytesWritten))"
         if r.bytesReused > 0 { summary += ", \(bytes(r.bytesReused)) reused from the old files" }
         summary += ")"

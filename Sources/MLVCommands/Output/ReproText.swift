@@ -7,8 +7,8 @@ enum ReproText {
     static func steps(_ steps: [ReproStep]) {
         for s in steps {
             switch s.action {
-            case "skipped": Out.line("\(s.stage): up to date")
-            case "restored": Out.line("\(s.stage): restored from \(s.reason)")
+            case .skipped: Out.line("\(s.stage): up to date")
+            case .restored: Out.line("\(s.stage): restored from \(s.reason)")
             default: Out.line("\(s.stage): ran in \(String(format: "%.2f", s.record?.durationSeconds ?? 0)) s (\(s.reason))")
             }
         }

@@ -43,8 +43,8 @@ enum StatusText {
             if t.missingObjects { line += "  [missing objects: run `mlv pull`]" }
             Out.line(line)
         }
-        for g in r.gitFiles where g.state != "clean" {
-            Out.line("  \(pad(g.state + ":", 17)) \(g.path)  (\(g.kind.rawValue), in git)")
+        for g in r.gitFiles where g.state != .clean {
+            Out.line("  \(pad(g.state.rawValue + ":", 17)) \(g.path)  (\(g.kind.rawValue), in git)")
         }
         if dirty.contains(where: { $0.state == .modified || $0.state == .added }) {
             Out.line("Commit with `mlv commit -m MESSAGE`; discard with `mlv checkout --force -- PATH`.")

@@ -1,3 +1,5 @@
+// Isolated runs (`mlv run`, `mlv repro --verify`): a stage run in a work directory holding
+// exactly one commit's code and data, and the verification of committed run records.
 import MLVSystem
 import Foundation
 import Glibc
@@ -46,33 +48,42 @@ extension RunRecord {
     }
 }
 
-extension Workspace {
+/// What sets an isolated run's workspace apart: a work directory holding code and data
+/// materialized from one commit, the main repository's git and store shared, its config as
+/// of that commit, and nothing staged in git.
+struct Isolation {
+    /// The commit whose code and data it holds (its date becomes SOURCE_DATE_EPOCH).
+    var pinnedCommit: GitOID
+    /// The main workspace's run cache, so the run fills it.
+    var sharedRunCache: String
+}
+
+extension Runner {
     /// Runs one stage in a fresh work directory under .mlv/work holding exactly the code and
     /// data pinned at `commit` (the code exported from git, the data from the store, inputs
     /// read-only), with the controlled environment; outputs go into the shared store. The
     /// work directory is removed afterwards, whatever happens.
     /// `rev`: the revision as the user typed it, for the hint when its data is not here.
     func runIsolated(_ name: String, at commit: GitOID, rev: String, output: @escaping (String) -> Void) throws -> RunRecord {
-        let dir = FS.join(mlvDir, "work/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let dir = FS.join(ws.mlvDir, "work/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FS.makeDirectories(dir)
         defer { makeWritable(dir); try? removeTree(dir) }
-        try git.export(commit, to: dir)
+        try ws.git.export(commit, to: dir)
         let cfg = try WorkTree(root: dir).read(Config.fileName).map { try Config.parse($0) } ?? Config()
         guard let stage = cfg.stages[name] else { throw PipelineError.unknownStage(name, known: cfg.stages.keys.sorted()) }
         _ = try Pipeline(cfg.stages, root: dir)
-        let iso = try Workspace(isolatedAt: dir, sharing: self, config: cfg)
-        iso.pinnedCommit = commit
-        iso.sharedRunCache = runCacheDir
+        let iso = try Workspace(at: dir, sharing: ws, config: cfg,
+                                isolation: Isolation(pinnedCommit: commit, sharedRunCache: ws.runCacheDir))
         // The data every pointer at the commit pins.
-        let restorer = try Restorer(store: store())
+        let restorer = try Restorer(store: ws.store())
         restorer.tree = iso.tree
         defer { restorer.abandon() }
         let snap = Snapshotter(ws: iso, cache: StatCache(), writer: nil)
-        let pinned = try targets(at: commit).filter { t in !stage.outs.contains(where: { RepoPath.isWithin(t.path, $0) }) }
+        let pinned = try ws.targets(at: commit).filter { t in !stage.outs.contains(where: { RepoPath.isWithin(t.path, $0) }) }
         // Data of a commit this clone never fetched: say which command brings it (this runs
         // under the repository lock, so it does not fetch itself).
-        let missing = try incomplete(pinned.compactMap { t in t.pointer.snapshot.map { NeededSnapshot(id: $0, path: t.path, rev: rev, pointer: t.pointer) } })
-        if !missing.isEmpty { throw notFetched(missing, fix: "run \(Workspace.fetchHint(missing, paths: [])), then this command again") }
+        let missing = try ws.incomplete(pinned.compactMap { t in t.pointer.snapshot.map { NeededSnapshot(id: $0, path: t.path, rev: rev, pointer: t.pointer) } })
+        if !missing.isEmpty { throw ws.notFetched(missing, fix: "run \(Workspace.fetchHint(missing, paths: [])), then this command again") }
         for (path, p) in pinned {
             guard let s = p.snapshot else { continue }
             let entry = TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
@@ -87,22 +98,22 @@ extension Workspace {
         }
         guard resolveCommand(stage.cmd[0]) != nil else { throw PipelineError.commandNotFound(stage: name, command: stage.cmd[0]) }
         let definition = ObjectID.hash(Array(stage.canonical.utf8)).hex
-        let inputs = try iso.currentIDs(stage.deps)
-        let params = try iso.paramValues(stage.params, stage: name)
-        return try iso.runStage(name, stage, definition: definition, inputs: inputs, params: params,
+        let inputs = try Runner(iso).currentIDs(stage.deps)
+        let params = try Runner(iso).paramValues(stage.params, stage: name)
+        return try Runner(iso).runStage(name, stage, definition: definition, inputs: inputs, params: params,
                                 fingerprint: fingerprint(definition, inputs, params), output: output)
     }
 
     /// `mlv run STAGE [--rev REV]`: the stage, isolated, on the inputs pinned at REV. At HEAD
     /// (the default) its outputs and record are then brought into the working tree and staged.
     public func runPinned(_ name: String, rev: String?, output: @escaping (String) -> Void) throws -> RunRecord {
-        let lock = try self.lock("run") { _ in }
+        let lock = try ws.lock("run") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        let commit = try resolve(rev ?? "HEAD")
+        let commit = try ws.resolve(rev ?? "HEAD")
         let record = try runIsolated(name, at: commit, rev: rev ?? "HEAD", output: output)
-        if try git.head() == commit, let stage = config.stages[name] {
+        if try ws.git.head() == commit, let stage = ws.config.stages[name] {
             for (path, id) in record.outputs { try restoreOutput(path, ObjectID(hex: id)!) }
-            try writeRunRecord(record)
+            try ws.writeRunRecord(record)
             try trackOutputs(stage, record.outputs)
         }
         return record
@@ -112,16 +123,16 @@ extension Workspace {
     /// compares their outputs with the records committed there; `tolerance` accepts outputs
     /// that differ when every numeric metric is within it.
     public func verify(_ wanted: [String], rev: String?, tolerance: Double?, output: @escaping (String) -> Void) throws -> [VerifyResult] {
-        let lock = try self.lock("verify") { _ in }
+        let lock = try ws.lock("verify") { _ in }
         defer { withExtendedLifetime(lock) {} }
         let label = rev ?? "HEAD"
-        let commit = try resolve(label)
-        guard let cfgBytes = try git.blob(at: Config.fileName, in: commit) else { throw PipelineError.unknownStage(wanted.first ?? "", known: []) }
+        let commit = try ws.resolve(label)
+        guard let cfgBytes = try ws.git.blob(at: Config.fileName, in: commit) else { throw PipelineError.unknownStage(wanted.first ?? "", known: []) }
         let cfg = try Config.parse(cfgBytes)
-        let order = try Pipeline(cfg.stages, root: root).order(Set(wanted.isEmpty ? Array(cfg.stages.keys) : wanted))
+        let order = try Pipeline(cfg.stages, root: ws.root).order(Set(wanted.isEmpty ? Array(cfg.stages.keys) : wanted))
         var results: [VerifyResult] = []
         for name in order {
-            guard let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit) else {
+            guard let bytes = try ws.git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit) else {
                 throw VerifyError.noRecord(stage: name, rev: label)
             }
             let old = try RunRecord.parse(bytes, stage: name, rev: label)

@@ -17,15 +17,22 @@ public struct LineageNode: Codable, Sendable {
     public var inputs: [LineageNode]
 }
 
-extension Workspace {
+/// `mlv lineage`: the chain of runs behind a path, read from committed run records.
+public struct Lineage {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// `mlv lineage PATH [--rev REV]`.
     public func lineage(_ input: String, rev: String?) throws -> LineageNode {
-        let path = try userPath(input)
-        let commit = try resolve(rev ?? "HEAD")
-        guard let cfgBytes = try git.blob(at: Config.fileName, in: commit) else { throw MLVError.pathNotInRevision(path: path, rev: rev ?? "HEAD") }
+        let path = try ws.userPath(input)
+        let commit = try ws.resolve(rev ?? "HEAD")
+        guard let cfgBytes = try ws.git.blob(at: Config.fileName, in: commit) else { throw MLVError.pathNotInRevision(path: path, rev: rev ?? "HEAD") }
         let cfg = try Config.parse(cfgBytes)
-        let pointers = Dictionary(try targets(at: commit).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
-        let history = try git.history(from: commit)
+        let pointers = Dictionary(try ws.targets(at: commit).map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+        let history = try ws.git.history(from: commit)
         var introduced: [String: String] = [:]      // "path snapshot" -> commit, filled lazily
         func firstCommit(_ p: String, _ snapshot: String) throws -> String? {
             let key = p + " " + snapshot
@@ -33,7 +40,7 @@ extension Workspace {
             // Oldest commit in REV's history whose pointer for p holds this snapshot.
             var found: String? = nil
             for c in history {
-                guard let bytes = try git.blob(at: Pointer.pointerPath(for: p), in: c, limit: Pointer.maxBytes),
+                guard let bytes = try ws.git.blob(at: Pointer.pointerPath(for: p), in: c, limit: Pointer.maxBytes),
                       let ptr = try? Pointer(parsing: bytes, path: p) else { continue }
                 if ptr.snapshot?.hex == snapshot { found = c.hex } else if found != nil { break }
             }
@@ -50,7 +57,7 @@ extension Workspace {
             var n = LineageNode(path: p, snapshot: snap, commit: try snap.flatMap { try firstCommit(p, $0) }, inputs: [])
             guard expanded.insert(p + " " + (snap ?? "-")).inserted else { return n }
             guard depth < 32, let (name, _) = cfg.stages.first(where: { $0.value.outs.contains(p) || $0.value.metrics.contains(p) }),
-                  let bytes = try git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit) else { return n }
+                  let bytes = try ws.git.blob(at: "\(Workspace.runsDir)/\(name).json", in: commit) else { return n }
             let record = try RunRecord.parse(bytes, stage: name, rev: rev ?? "HEAD")
             n.stage = name
             n.command = record.command

@@ -59,9 +59,14 @@ private let maxLine = 64 * 1024
 
 /// `name` found on the PATH of `env` (or relative to `cwd` when it holds a slash).
 func executablePath(_ name: String, env: [String: String], cwd: String) -> String {
-    let exe = name.contains("/") ? name : (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        .map { FS.join(String($0), name) }.first { access($0, X_OK) == 0 } ?? name
+    let exe = name.contains("/") ? name : lookUpExecutable(name, searchPath: env["PATH"]) ?? name
     return exe.hasPrefix("/") ? exe : FS.join(cwd, exe)
+}
+
+/// The first executable file `name` in the folders of `searchPath` (a PATH value; when unset,
+/// execvp's default), or nil. The one PATH search: a stage is checked for, and run, alike.
+func lookUpExecutable(_ name: String, searchPath: String?) -> String? {
+    (searchPath ?? "/usr/bin:/bin").split(separator: ":").map { FS.join(String($0), name) }.first { access($0, X_OK) == 0 }
 }
 
 /// How long the group's other processes get between SIGTERM and SIGKILL once the command

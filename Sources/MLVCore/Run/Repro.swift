@@ -1,155 +1,24 @@
+// `mlv repro`: brings the pipeline's stages up to date (skip, restore from the run cache, or
+// run in the controlled environment), and what each step did.
 import MLVSystem
 import Foundation
 import Glibc
 import MLVGit
 import MLVStore
 
-/// What one successful run of a stage consumed and produced. Committed as
-/// `mlv-runs/<stage>.json` (sorted keys, so records diff and merge like code; each metrics
-/// file's metrics in the file's order, each number as the file wrote it). Written by
-/// `JSONOutput` and read by `JSONReader` (`init(json:)`): JSONEncoder and JSONDecoder cannot
-/// carry a number's text. The format is described in mlv-store(5), RUN RECORDS.
-public struct RunRecord: Encodable, Sendable, Equatable {
-    public var stage: String
-    /// SHA-256 of the stage's canonical definition.
-    public var definition: String
-    /// SHA-256 over definition, inputs and params: the run cache key.
-    public var fingerprint: String
-    public var command: [String]
-    public var inputs: [String: String]          // path -> snapshot id (SHA-256 of a file's bytes for untracked code)
-    /// FILE:KEY -> the value as the file wrote it. A declared section is recorded key by key
-    /// (`params.yaml:train` as `params.yaml:train.lr`, `params.yaml:train.seed`, ...), a null
-    /// or an empty section as `null`, `{}` or `[]` (see `paramValues`).
-    public var params: [String: String]
-    public var environment: [String: String]
-    public var tools: [String: String]           // command -> its --version line
-    public var outputs: [String: String]         // path -> snapshot id
-    public var metrics: RunMetrics
-    public var durationSeconds: Double
-    public var exitCode: Int32
-
-    enum CodingKeys: String, CodingKey {
-        case stage, definition, fingerprint, command, inputs, params, environment, tools, outputs, metrics
-        case durationSeconds = "duration_seconds"
-        case exitCode = "exit_code"
-    }
-
-    init(stage: String, definition: String, fingerprint: String, command: [String], inputs: [String: String],
-         params: [String: String], environment: [String: String], tools: [String: String], outputs: [String: String],
-         metrics: RunMetrics, durationSeconds: Double, exitCode: Int32) {
-        self.stage = stage; self.definition = definition; self.fingerprint = fingerprint; self.command = command
-        self.inputs = inputs; self.params = params; self.environment = environment; self.tools = tools
-        self.outputs = outputs; self.metrics = metrics; self.durationSeconds = durationSeconds; self.exitCode = exitCode
-    }
-
-    /// A record as mlv wrote it; nil for anything else (a record in the working tree or the
-    /// run cache is only read to skip work, and a damaged one means the stage runs again).
-    public init?(json bytes: [UInt8]) {
-        guard let r = try? RunRecord(parsing: bytes) else { return nil }
-        self = r
-    }
-
-    /// Why bytes are not a run record: the line (0 when the shape, not the syntax, is wrong).
-    struct Invalid: Error { var line: Int; var why: String }
-
-    /// A record read strictly, saying what is wrong with anything else.
-    init(parsing bytes: [UInt8]) throws {
-        let v: JSONValue
-        do throws(JSONSyntaxError) { v = try JSONReader.parse(bytes) } catch {
-            throw Invalid(line: error.line, why: "not valid JSON: \(error.why)")
-        }
-        guard case .object = v else { throw Invalid(line: 1, why: "not a JSON object") }
-        func missing(_ k: CodingKeys, _ what: String) -> Invalid { Invalid(line: 0, why: "\(k.rawValue) is missing or not \(what)") }
-        func string(_ k: CodingKeys) throws -> String {
-            guard let s = v[k.rawValue]?.string else { throw missing(k, "a string") }
-            return s
-        }
-        func strings(_ k: CodingKeys) throws -> [String: String] {
-            guard case .object(let o)? = v[k.rawValue] else { throw missing(k, "an object of strings") }
-            var out: [String: String] = [:]
-            for (key, x) in o { guard let s = x.string else { throw missing(k, "an object of strings") }; out[key] = s }
-            return out
-        }
-        guard case .array(let cmd)? = v["command"], case let command = cmd.compactMap(\.string), command.count == cmd.count
-        else { throw missing(.command, "a list of strings") }
-        guard case .object(let m)? = v["metrics"] else { throw missing(.metrics, "an object") }
-        guard case .number(let duration)? = v["duration_seconds"] else { throw missing(.durationSeconds, "a number") }
-        guard case .number(let exit)? = v["exit_code"], let exitCode = Int32(exit.text) else { throw missing(.exitCode, "an integer") }
-        func ordered(_ entries: [(key: String, value: JSONValue)]) -> OrderedMetrics {
-            var out = OrderedMetrics()
-            for (k, x) in entries { out[k] = MetricValue(x, mlvJSON: true) }
-            return out
-        }
-        // Per file (objects of objects), or a record from before that: one flat object of
-        // values (never objects: mlv flattened every file's keys). `{}` is either, the same.
-        let metrics: RunMetrics
-        if m.isEmpty || m.contains(where: { if case .object = $0.value { return true } else { return false } }) {
-            var files: [String: OrderedMetrics] = [:]
-            for (file, x) in m {
-                guard case .object(let entries) = x else { throw missing(.metrics, "an object of metrics files, each an object of metrics") }
-                files[file] = ordered(entries)
-            }
-            metrics = .byFile(files)
-        } else {
-            metrics = .flat(ordered(m))
-        }
-        self.init(stage: try string(.stage), definition: try string(.definition), fingerprint: try string(.fingerprint),
-                  command: command, inputs: try strings(.inputs), params: try strings(.params),
-                  environment: try strings(.environment), tools: try strings(.tools), outputs: try strings(.outputs),
-                  metrics: metrics, durationSeconds: duration.value, exitCode: exitCode)
-    }
-}
-
-/// A run's metrics, per metrics file: `{"train.json": {...}, "test.json": {...}}`, the files'
-/// paths sorted and each file's metrics in its own order (two files of one stage often share
-/// keys, `acc` in both). Records written before mlv kept them apart hold one flat object
-/// (`flat`: a key of two files holds the value of the file read last, in the place of the
-/// first); they are read, and written back, as they are, so committed ones still verify and
-/// restore byte for byte.
-public enum RunMetrics: Sendable, Equatable, Encodable {
-    case byFile([String: OrderedMetrics])
-    case flat(OrderedMetrics)
-
-    public func encode(to encoder: any Encoder) throws {
-        // Through the single-value container, each kind keeps its own key order.
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .byFile(let files): try c.encode(files)
-        case .flat(let m): try c.encode(m)
-        }
-    }
-
-    /// The one flat object an earlier mlv wrote for these metrics: `files` (the stage's
-    /// metrics files) in order, a later file's key replacing an earlier one's value.
-    func flattened(order files: [String]) -> OrderedMetrics {
-        switch self {
-        case .flat(let m):
-            return m
-        case .byFile(let byFile):
-            var out = OrderedMetrics()
-            for f in files + byFile.keys.sorted().filter({ !files.contains($0) }) {
-                for (k, v) in byFile[f]?.entries ?? [] { out[k] = v }
-            }
-            return out
-        }
-    }
-
-    /// The metrics of two runs of `stage` compared, file by file (`file` is the metrics file);
-    /// with a flat record on either side, key by key as that record holds them (`file` is the
-    /// stage). `files`: the stage's metrics files, in order.
-    func changes(to new: RunMetrics, stage: String, files: [String]) -> [MetricChange] {
-        if case .byFile(let a) = self, case .byFile(let b) = new {
-            return Set(a.keys).union(b.keys).sorted().flatMap { f in
-                compareMetrics(file: f, old: a[f]?.dictionary ?? [:], new: b[f]?.dictionary ?? [:])
-            }
-        }
-        return compareMetrics(file: stage, old: flattened(order: files).dictionary, new: new.flattened(order: files).dictionary)
-    }
+/// What `mlv repro` did with a stage; the JSON `action`.
+public enum ReproAction: String, Codable, Sendable {
+    /// The command ran.
+    case ran
+    /// Its inputs and outputs match its record: nothing to do.
+    case skipped
+    /// The same inputs ran before: outputs and record restored from the run cache.
+    case restored
 }
 
 public struct ReproStep: Encodable, Sendable {
     public var stage: String
-    public var action: String        // ran, skipped, restored
+    public var action: ReproAction
     public var reason: String
     public var record: RunRecord?
 }
@@ -169,50 +38,32 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Workspace {
-    static let runsDir = "mlv-runs"
+    /// The run cache: `.mlv/cache/runs`, or for an isolated run the main workspace's.
+    var runCacheDir: String { isolation?.sharedRunCache ?? FS.join(mlvDir, "cache/runs") }
+}
 
-    public func runRecord(_ stage: String) -> RunRecord? {
-        guard let bytes = try? tree.read("\(Workspace.runsDir)/\(stage).json") else { return nil }
-        return RunRecord(json: bytes)
-    }
+/// Runs the pipeline's stages over a workspace: `mlv repro` here, `mlv run` and
+/// `mlv repro --verify` in isolated work directories (Isolated.swift).
+public struct Runner {
+    public let workspace: Workspace
 
-    /// The bytes of a run record file: the one encoding, used for mlv-runs/STAGE.json and for
-    /// the run cache entry alike, so that a restore writes back exactly what the run wrote.
-    static func encodeRunRecord(_ r: RunRecord) throws -> [UInt8] {
-        try JSONOutput.encode(r, pretty: true) + [0x0A]
-    }
+    public init(_ workspace: Workspace) { self.workspace = workspace }
 
-    func writeRunRecord(_ r: RunRecord) throws {
-        try writeRunRecord(stage: r.stage, bytes: Workspace.encodeRunRecord(r))
-    }
-
-    /// Writes a record's bytes as they are (a restored record is never re-encoded: a decode and
-    /// encode round trip need not give the same bytes, and the committed ones are the truth).
-    func writeRunRecord(stage: String, bytes: [UInt8]) throws {
-        let path = absolute("\(Workspace.runsDir)/\(stage).json")
-        // A committed `mlv-runs -> /elsewhere` must not carry the record (or what is staged
-        // from the folder) outside the tree.
-        try tree.checkParents(path)
-        if (try? FS.readAll(path)) == bytes { return }   // unchanged: not even its mtime moves
-        try FS.makeDirectories(absolute(Workspace.runsDir))
-        try FS.atomicWrite(bytes, to: path)
-    }
-
-    var runCacheDir: String { sharedRunCache ?? FS.join(mlvDir, "cache/runs") }
+    var ws: Workspace { workspace }
 
     /// `mlv repro [STAGE...]`: brings the pipeline up to date on the working tree's data and
     /// code, dependencies first. A stage whose inputs match its record is skipped; one whose
     /// exact inputs ran before is restored from the run cache; the rest run.
     public func repro(_ wanted: [String], output: @escaping (String) -> Void) throws -> [ReproStep] {
-        let lock = try self.lock("repro") { _ in }
+        let lock = try ws.lock("repro") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        let pipeline = try Pipeline(config.stages, root: root)
-        let order = try pipeline.order(Set(wanted.isEmpty ? Array(config.stages.keys) : wanted))
+        let pipeline = try Pipeline(ws.config.stages, root: ws.root)
+        let order = try pipeline.order(Set(wanted.isEmpty ? Array(ws.config.stages.keys) : wanted))
         // Everything that can be checked before anything runs is checked now.
         var produced = Set<String>()
         for name in order {
-            let s = config.stages[name]!
-            for d in s.deps where !FS.exists(absolute(d)) && !produced.contains(where: { RepoPath.isWithin(d, $0) }) {
+            let s = ws.config.stages[name]!
+            for d in s.deps where !FS.exists(ws.absolute(d)) && !produced.contains(where: { RepoPath.isWithin(d, $0) }) {
                 throw PipelineError.missingDep(stage: name, path: d)
             }
             guard resolveCommand(s.cmd[0]) != nil else { throw PipelineError.commandNotFound(stage: name, command: s.cmd[0]) }
@@ -224,20 +75,20 @@ extension Workspace {
         }
         var steps: [ReproStep] = []
         for name in order {
-            steps.append(try reproStage(name, config.stages[name]!, output: output))
+            steps.append(try reproStage(name, ws.config.stages[name]!, output: output))
         }
         return steps
     }
 
     /// Snapshot ids of paths (files or folders) as they are now, without storing anything.
     func currentIDs(_ paths: [String]) throws -> [String: String] {
-        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        let snap = Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: nil)
         var out: [String: String] = [:]
         for p in paths {
             if let w = try snap.snapshot(p, kind: .dataset, previous: nil) { out[p] = w.id.hex }
         }
         var c = snap.cache
-        try? saveStatCache(&c)
+        try? ws.saveStatCache(&c)
         return out
     }
 
@@ -254,7 +105,7 @@ extension Workspace {
         for spec in specs {
             guard let (file, key) = paramSpec(spec) else { continue }
             if files[file] == nil {
-                guard let bytes = try tree.read(file) else { throw PipelineError.missingDep(stage: stage, path: file) }
+                guard let bytes = try ws.tree.read(file) else { throw PipelineError.missingDep(stage: stage, path: file) }
                 files[file] = try flattenFile(bytes, path: file)
             }
             let f = files[file]!
@@ -278,10 +129,10 @@ extension Workspace {
         let inputs = try currentIDs(stage.deps)
         let params = try paramValues(stage.params, stage: name)
         let fp = fingerprint(definition, inputs, params)
-        if let r = runRecord(name), r.fingerprint == fp {
+        if let r = ws.runRecord(name), r.fingerprint == fp {
             let now = try currentIDs(stage.outs + stage.metrics)
             if (stage.outs + stage.metrics).allSatisfy({ now[$0] != nil && now[$0] == r.outputs[$0] }) {
-                return ReproStep(stage: name, action: "skipped", reason: "inputs and outputs unchanged since its record", record: r)
+                return ReproStep(stage: name, action: .skipped, reason: "inputs and outputs unchanged since its record", record: r)
             }
         }
         try saveEditedOutputs(name, stage, output: output)
@@ -294,14 +145,14 @@ extension Workspace {
             for (path, id) in r.outputs.sorted(by: { $0.key < $1.key }) where now[path] != id {
                 try restoreOutput(path, ObjectID(hex: id)!)
             }
-            if let bytes { try writeRunRecord(stage: name, bytes: bytes) } else { try writeRunRecord(r) }
+            if let bytes { try ws.writeRunRecord(stage: name, bytes: bytes) } else { try ws.writeRunRecord(r) }
             try trackOutputs(stage, r.outputs)
             output("[\(name)] restored \(counted(r.outputs.count, "output")) from \(source) (these inputs ran before)")
-            return ReproStep(stage: name, action: "restored", reason: source, record: r)
+            return ReproStep(stage: name, action: .restored, reason: source, record: r)
         }
-        let reason = runRecord(name) == nil ? "no record yet" : "inputs, params or definition changed"
+        let reason = ws.runRecord(name) == nil ? "no record yet" : "inputs, params or definition changed"
         let r = try runStage(name, stage, definition: definition, inputs: inputs, params: params, fingerprint: fp, output: output)
-        return ReproStep(stage: name, action: "ran", reason: reason, record: r)
+        return ReproStep(stage: name, action: .ran, reason: reason, record: r)
     }
 
     /// A record of stage `name` for fingerprint `fp` whose outputs are all in the store or
@@ -311,10 +162,10 @@ extension Workspace {
     private func restorableRecord(_ name: String, fingerprint fp: String) throws -> (RunRecord, [UInt8]?, String, [String: String])? {
         let file = "\(Workspace.runsDir)/\(name).json"
         var candidates: [(bytes: [UInt8], source: String, cache: Bool)] = []
-        if let b = try? tree.read(file) { candidates.append((b, "its run record", false)) }
-        if let head = try git.head(), let b = try? git.blob(at: file, in: head) { candidates.append((b, "the run record committed at HEAD", false)) }
-        if let b = try? FS.readAll(FS.join(runCacheDir, fp + ".json")) { candidates.append((b, "the run cache", true)) }
-        let store = try store()
+        if let b = try? ws.tree.read(file) { candidates.append((b, "its run record", false)) }
+        if let head = try ws.git.head(), let b = try? ws.git.blob(at: file, in: head) { candidates.append((b, "the run record committed at HEAD", false)) }
+        if let b = try? FS.readAll(FS.join(ws.runCacheDir, fp + ".json")) { candidates.append((b, "the run cache", true)) }
+        let store = try ws.store()
         var now: [String: String] = [:], hashed = Set<String>()
         for (bytes, source, cache) in candidates {
             guard var r = RunRecord(json: bytes), r.fingerprint == fp else { continue }
@@ -356,49 +207,47 @@ extension Workspace {
         for k in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"] { out[k] = "1" }
         out["MLV_SEED"] = String(stage.seed ?? 0)
         out["MLV_STAGE"] = name
-        let epoch = try (pinnedCommit ?? git.head()).map { try git.commitInfo($0).author.time } ?? 0
+        let epoch = try (ws.isolation?.pinnedCommit ?? ws.git.head()).map { try ws.git.commitInfo($0).author.time } ?? 0
         out["SOURCE_DATE_EPOCH"] = String(epoch)
         return out
     }
 
+    /// A stage's command as it will run: a path (relative to the root) that exists, or the
+    /// program found on PATH (the controlled environment keeps mlv's own PATH); nil when neither.
     func resolveCommand(_ cmd: String) -> String? {
-        if cmd.contains("/") { return FS.exists(cmd.hasPrefix("/") ? cmd : absolute(cmd)) ? cmd : nil }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let p = FS.join(String(dir), cmd)
-            if access(p, X_OK) == 0 { return p }
-        }
-        return nil
+        if cmd.contains("/") { return FS.exists(cmd.hasPrefix("/") ? cmd : ws.absolute(cmd)) ? cmd : nil }
+        return lookUpExecutable(cmd, searchPath: ProcessInfo.processInfo.environment["PATH"])
     }
 
     func runStage(_ name: String, _ stage: Stage, definition: String, inputs: [String: String], params: [String: String],
                           fingerprint fp: String, output: @escaping (String) -> Void) throws -> RunRecord {
-        let store = try store()
+        let store = try ws.store()
         // Previous outputs go into the store first, so a failed run can put them back.
-        let backupWriter = try store.writer(compressionLevel: Int32(config.compressionLevel))
-        let saver = Snapshotter(ws: self, cache: loadStatCache(), writer: backupWriter)
+        let backupWriter = try store.writer(compressionLevel: Int32(ws.config.compressionLevel))
+        let saver = Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: backupWriter)
         var previous: [String: ObjectID] = [:]
         for o in stage.outs + stage.metrics { if let w = try saver.snapshot(o, kind: .dataset, previous: nil) { previous[o] = w.id } }
         try backupWriter.commit()
 
         // A stage starts from no outputs: one that skips work when its output exists, or
         // leaves stale files in an output folder, must not pass for a fresh run.
-        for o in stage.outs + stage.metrics where FS.lstat(absolute(o)) != nil { try tree.remove(absolute(o)) }
+        for o in stage.outs + stage.metrics where FS.lstat(ws.absolute(o)) != nil { try ws.tree.remove(ws.absolute(o)) }
         let env = try controlledEnvironment(name, stage)
-        let logPath = FS.join(mlvDir, "logs/\(name).log")
+        let logPath = FS.join(ws.mlvDir, "logs/\(name).log")
         try FS.makeDirectories(FS.dirname(logPath))
         let started = Date()
-        let status = try runProcess(stage.cmd, env: env, cwd: root, log: logPath, prefix: "[\(name)] ", output: output)
+        let status = try runProcess(stage.cmd, env: env, cwd: ws.root, log: logPath, prefix: "[\(name)] ", output: output)
         let duration = Date().timeIntervalSince(started)
         guard status == 0 else {
             for o in stage.outs + stage.metrics {
-                if let id = previous[o] { try restoreOutput(o, id) } else if FS.exists(absolute(o)) { try tree.remove(absolute(o)) }
+                if let id = previous[o] { try restoreOutput(o, id) } else if FS.exists(ws.absolute(o)) { try ws.tree.remove(ws.absolute(o)) }
             }
             if status == -SIGINT || status == 128 + SIGINT { throw RunError.interrupted(stage: name) }
             throw RunError.failed(stage: name, status: status, log: logPath)
         }
         // Outputs into the store, then the record, then the cache entry.
-        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
-        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: writer)
+        let writer = try store.writer(compressionLevel: Int32(ws.config.compressionLevel))
+        let snap = Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: writer)
         // Metrics files are stored too (they stay in git as well), so the run cache can
         // bring them back with the outputs.
         var outputs: [String: String] = [:]
@@ -413,10 +262,10 @@ extension Workspace {
         }
         try writer.commit()
         var c = snap.cache
-        try saveStatCache(&c)
+        try ws.saveStatCache(&c)
         var metrics: [String: OrderedMetrics] = [:]
         for m in stage.metrics {
-            guard let bytes = try tree.read(m) else { continue }
+            guard let bytes = try ws.tree.read(m) else { continue }
             metrics[m] = try flattenMetricsInOrder(bytes, path: m)
         }
         let record = RunRecord(stage: name, definition: definition, fingerprint: fp, command: stage.cmd, inputs: inputs,
@@ -424,13 +273,13 @@ extension Workspace {
                                tools: toolVersions(stage.cmd[0], env: env), outputs: outputs, metrics: .byFile(metrics),
                                durationSeconds: (duration * 1000).rounded() / 1000, exitCode: status)
         let bytes = try Workspace.encodeRunRecord(record)
-        try writeRunRecord(stage: name, bytes: bytes)
+        try ws.writeRunRecord(stage: name, bytes: bytes)
         // The cache entry is the record file's bytes. An entry of the same fingerprint and
         // outputs stays as it is: this run reproduced it, and it may be the committed record.
-        let entry = FS.join(runCacheDir, fp + ".json")
+        let entry = FS.join(ws.runCacheDir, fp + ".json")
         let cached = (try? FS.readAll(entry)).flatMap(RunRecord.init(json:))
         if cached?.outputs != record.outputs || cached?.stage != name {
-            try FS.makeDirectories(runCacheDir)
+            try FS.makeDirectories(ws.runCacheDir)
             try FS.atomicWrite(bytes, to: entry)
         }
         try trackOutputs(stage, outputs, shapes: shapes)
@@ -441,27 +290,27 @@ extension Workspace {
     /// store before a run or a run-cache restore replaces them, as `checkout --force` does,
     /// and the way back is printed: repro never destroys work that was not committed.
     private func saveEditedOutputs(_ name: String, _ stage: Stage, output: (String) -> Void) throws {
-        let pointers = Dictionary(try targets().map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
-        let store = try store()
-        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        let pointers = Dictionary(try ws.targets().map { ($0.path, $0.pointer) }, uniquingKeysWith: { a, _ in a })
+        let store = try ws.store()
+        let snap = Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: nil)
         var edited: [(String, TargetKind)] = []
         var savedOnly: Set<ObjectID>? = nil
         for o in stage.outs {
             guard let p = pointers[o] else { continue }
-            let st = try workingState(o, p, snap)
+            let st = try WorkingState(o, p, snap)
             // The rule checkout follows: a version only --force saved is work too.
             guard st.state == .modified || st.state == .diverged, let w = st.working,
-                  try !replaceable(w.id, saved: &savedOnly) else { continue }
+                  try !ws.replaceable(w.id, saved: &savedOnly) else { continue }
             edited.append((o, p.kind))
         }
         guard !edited.isEmpty else { return }
-        let writer = try store.writer(compressionLevel: Int32(config.compressionLevel))
-        let saver = Snapshotter(ws: self, cache: snap.cache, writer: writer)
+        let writer = try store.writer(compressionLevel: Int32(ws.config.compressionLevel))
+        let saver = Snapshotter(ws: ws, cache: snap.cache, writer: writer)
         var saved: [(String, ObjectID)] = []
         for (o, kind) in edited { if let w = try saver.snapshot(o, kind: kind, previous: nil) { saved.append((o, w.id)) } }
         try writer.commit()
         for (o, id) in saved {
-            try appendSavedLog(o, id)
+            try ws.appendSavedLog(o, id)
             output("[\(name)] saved your uncommitted \(o) as snapshot \(id.hex.prefix(12)) before replacing it; bring it back with `mlv checkout --snapshot \(id.hex) -- \(shellQuote(o))`")
         }
     }
@@ -472,56 +321,56 @@ extension Workspace {
     /// cache are read once more, so their pointers carry the same exact figures a
     /// `mlv commit` would write.
     func trackOutputs(_ stage: Stage, _ outputs: [String: String], shapes: [String: WorkingSnapshot] = [:]) throws {
-        if isolated { return }   // a work directory: nothing to track, nothing to stage
+        if ws.isolation != nil { return }   // a work directory: nothing to track, nothing to stage
         var stageFiles: [String] = []
-        let reader = Snapshotter(ws: self, cache: StatCache(), writer: nil)
+        let reader = Snapshotter(ws: ws, cache: StatCache(), writer: nil)
         for (path, id) in outputs.sorted(by: { $0.key < $1.key }) where !stage.metrics.contains(path) {
-            guard let oid = ObjectID(hex: id), let st = FS.lstat(absolute(path)) else { continue }
+            guard let oid = ObjectID(hex: id), let st = FS.lstat(ws.absolute(path)) else { continue }
             let ptrPath = Pointer.pointerPath(for: path)
             let isDir = st.st_mode & S_IFMT == S_IFDIR
-            var p = (try? tree.read(ptrPath)).flatMap { $0 }.flatMap { try? Pointer(parsing: $0, path: ptrPath) }
+            var p = (try? ws.tree.read(ptrPath)).flatMap { $0 }.flatMap { try? Pointer(parsing: $0, path: ptrPath) }
                 ?? Pointer(kind: TargetKind.infer(path: path, isDirectory: isDir), type: isDir ? .dir : .file)
             guard let w = try shapes[path].flatMap({ $0.id == oid ? $0 : nil }) ?? reader.snapshot(path, kind: p.kind, previous: nil),
                   w.id == oid else {
                 throw MLVError.invalidArgument("\(path) changed while mlv recorded it as a stage output; run `mlv repro` again")
             }
             p.record(w)
-            try writePointer(p, for: path)
-            try setIgnored(path, true)
+            try ws.writePointer(p, for: path)
+            try ws.setIgnored(path, true)
             stageFiles.append(ptrPath)
         }
         var changed = false
-        for m in stage.metrics where !config.metrics.contains(m) { config.metrics.append(m); changed = true }
-        if changed { config.metrics.sort(); try config.save(path: configPath); stageFiles.append(Config.fileName) }
-        stageFiles += stage.metrics.filter { FS.exists(absolute($0)) }
-        if FS.exists(absolute(".gitignore")) { stageFiles.append(".gitignore") }
-        if let names = try? FS.list(absolute(Workspace.runsDir)) { stageFiles += names.map { "\(Workspace.runsDir)/\($0)" } }
-        try stageInGit(stageFiles)
+        for m in stage.metrics where !ws.config.metrics.contains(m) { ws.config.metrics.append(m); changed = true }
+        if changed { ws.config.metrics.sort(); try ws.config.save(path: ws.configPath); stageFiles.append(Config.fileName) }
+        stageFiles += stage.metrics.filter { FS.exists(ws.absolute($0)) }
+        if FS.exists(ws.absolute(".gitignore")) { stageFiles.append(".gitignore") }
+        if let names = try? FS.list(ws.absolute(Workspace.runsDir)) { stageFiles += names.map { "\(Workspace.runsDir)/\($0)" } }
+        try ws.stageInGit(stageFiles)
     }
 
     /// Puts a stored snapshot back at `path` (a run's output).
     func restoreOutput(_ path: String, _ id: ObjectID) throws {
-        let store = try store()
+        let store = try ws.store()
         guard let loc = try store.location(of: id) else { throw StoreError.missingObject(id, type: .file) }
         let restorer = try Restorer(store: store)
-        restorer.tree = tree
+        restorer.tree = ws.tree
         defer { restorer.abandon() }
-        let snap = Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
-        let entry = try checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: loc.type == .tree ? .directory : .file,
+        let snap = Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: nil)
+        let entry = try ws.checkBeforePlacing(TreeEntry(name: FS.basename(path), kind: loc.type == .tree ? .directory : .file,
                                                      size: 0, files: 0, id: id), at: path, declared: false)
-        try place(entry, at: path, restorer: restorer, snap: snap)
+        try ws.place(entry, at: path, restorer: restorer, snap: snap)
         for (rel, mid) in try restorer.finish() {
-            if let st = FS.lstat(absolute(rel)) { snap.cache.record(rel, FileStat(st), manifest: mid) }
+            if let st = FS.lstat(ws.absolute(rel)) { snap.cache.record(rel, FileStat(st), manifest: mid) }
         }
         var c = snap.cache
-        try saveStatCache(&c)
+        try ws.saveStatCache(&c)
     }
 
     func toolVersions(_ cmd: String, env: [String: String]) -> [String: String] {
         guard let exe = resolveCommand(cmd) else { return [:] }
         // Run like a stage (own process group, ended with it, bounded in time and output):
         // `--version` of a stage's own script runs that script.
-        return versionLine(exe.hasPrefix("/") ? exe : absolute(exe), env: env, cwd: root).map { [cmd: $0] } ?? [:]
+        return versionLine(exe.hasPrefix("/") ? exe : ws.absolute(exe), env: env, cwd: ws.root).map { [cmd: $0] } ?? [:]
     }
 }
 
