@@ -35,8 +35,7 @@ enum Pager {
         let chosen = env["MLV_PAGER"] ?? env["PAGER"]
         if let c = chosen?.trimmingCharacters(in: .whitespaces) { return c.isEmpty || c == "cat" ? nil : c }
         // The default only where it exists: a machine without less prints directly.
-        let path = (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return path.contains { FileManager.default.isExecutableFile(atPath: "\($0)/less") } ? "less -FRX" : nil
+        return lookUpExecutable("less", searchPath: env["PATH"]) != nil ? "less -FRX" : nil
     }
 
     /// Prints `text`, through the pager when there is one. A pager quit early (`q` in less)

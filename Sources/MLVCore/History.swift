@@ -26,8 +26,11 @@ public struct LogChange: Codable, Sendable {
 }
 
 public struct ListedFile: Codable, Sendable {
+    /// What `mlv ls` lists: files and symlinks (folders are walked, not listed).
+    public enum EntryType: String, Codable, Sendable { case file, symlink }
+
     public var path: String
-    public var type: String          // file, dir, symlink
+    public var type: EntryType
     public var size: UInt64
     public var executable: Bool
     public var id: String
@@ -127,8 +130,8 @@ public struct History {
             while let item = try w.next() {
                 let e = item.entry
                 switch e.kind {
-                case .file: out.append(ListedFile(path: item.path, type: "file", size: e.size, executable: e.executable, id: e.id.hex))
-                case .symlink: out.append(ListedFile(path: item.path, type: "symlink", size: e.size, executable: false, id: e.id.hex))
+                case .file: out.append(ListedFile(path: item.path, type: .file, size: e.size, executable: e.executable, id: e.id.hex))
+                case .symlink: out.append(ListedFile(path: item.path, type: .symlink, size: e.size, executable: false, id: e.id.hex))
                 case .directory: break
                 }
             }

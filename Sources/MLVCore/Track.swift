@@ -4,10 +4,12 @@ import Glibc
 import MLVStore
 
 public struct TrackedItem: Codable, Equatable, Sendable {
+    public enum Storage: String, Codable, Sendable { case mlv, git }
+
     public var path: String
     public var kind: TargetKind
-    /// "mlv" when the data goes to the store, "git" for metrics and params kept in git.
-    public var storage: String
+    /// Where the content is kept: the store ("mlv") or git (metrics and params).
+    public var storage: Storage
     public var alreadyTracked: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -49,7 +51,7 @@ public struct Track {
                 throw MLVError.invalidArgument("\(rel) is an mlv file itself; track the data it describes instead")
             }
             if let t = existing.first(where: { $0.path == rel }) {
-                out.append(TrackedItem(path: rel, kind: t.pointer.kind, storage: "mlv", alreadyTracked: true))
+                out.append(TrackedItem(path: rel, kind: t.pointer.kind, storage: .mlv, alreadyTracked: true))
                 continue
             }
             if let t = existing.first(where: { RepoPath.isWithin(rel, $0.path) || RepoPath.isWithin($0.path, rel) }) {
@@ -68,7 +70,7 @@ public struct Track {
                     configChanged = true
                 }
                 toStage.append(rel)
-                out.append(TrackedItem(path: rel, kind: k, storage: "git", alreadyTracked: already))
+                out.append(TrackedItem(path: rel, kind: k, storage: .git, alreadyTracked: already))
                 continue
             }
             // Data files must not also be in git: that is the bloat mlv exists to avoid.
@@ -81,7 +83,7 @@ public struct Track {
             try ws.writePointer(pointer, for: rel)
             try ws.setIgnored(rel, true)
             toStage.append(Pointer.pointerPath(for: rel))
-            out.append(TrackedItem(path: rel, kind: k, storage: "mlv", alreadyTracked: false))
+            out.append(TrackedItem(path: rel, kind: k, storage: .mlv, alreadyTracked: false))
         }
         if configChanged {
             try ws.config.save(path: ws.configPath)

@@ -36,7 +36,7 @@ private func state(_ ws: Workspace, _ path: String) throws -> TargetStatus.State
         let text = "id,v\n1,a\n2,b\n"
         try write(ws, "data.csv", text)
         let tracked = try Track(ws).track(["data.csv"], kind: nil)
-        #expect(tracked.map(\.path) == ["data.csv"] && tracked.first?.storage == "mlv")
+        #expect(tracked.map(\.path) == ["data.csv"] && tracked.first?.storage == .mlv)
         let r = try commit(ws, "first")
         let t = try #require(r.targets.first)
         #expect(r.targets.count == 1 && t.path == "data.csv" && t.change == .added)

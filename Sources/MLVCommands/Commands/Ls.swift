@@ -34,7 +34,7 @@ struct Ls: ParsableCommand {
         let width = files.map { bytes($0.size).count }.max() ?? 0
         for f in files {
             let size = bytes(f.size)
-            Out.line("\(String(repeating: " ", count: width - size.count))\(size)  \(f.type == "symlink" ? "l" : (f.executable ? "x" : "-"))  \(f.path)")
+            Out.line("\(String(repeating: " ", count: width - size.count))\(size)  \(f.type == .symlink ? "l" : (f.executable ? "x" : "-"))  \(f.path)")
         }
     }
 }

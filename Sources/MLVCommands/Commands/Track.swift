@@ -40,7 +40,7 @@ struct Track: ParsableCommand {
         if json { try Out.json(items); return }
         for i in items {
             if i.alreadyTracked { Out.line("already tracked: \(i.path) (\(i.kind.rawValue))"); continue }
-            if i.storage == "git" { Out.line("tracking \(i.path) as \(i.kind.rawValue) (kept in git)") }
+            if i.storage == .git { Out.line("tracking \(i.path) as \(i.kind.rawValue) (kept in git)") }
             else { Out.line("tracking \(i.path) as \(i.kind.rawValue) (pointer \(i.path).mlv)") }
         }
         if items.contains(where: { !$0.alreadyTracked }) { Out.line("Next: mlv commit -m MESSAGE") }

@@ -58,7 +58,7 @@ extension DiffRender {
         if !r.hasChanges { body += "<p>No changes in tracked data, metrics or params.</p>" }
         if !r.targets.isEmpty {
             body += "<h2>Targets</h2>" + table(["", "target", "kind", "size", "summary"],
-                                               r.targets.map { [symbol($0.change.rawValue), $0.path, $0.kind.rawValue, size($0), summary($0, v)] })
+                                               r.targets.map { [symbol($0.change), $0.path, $0.kind.rawValue, size($0), summary($0, v)] })
         }
         let ms = r.metrics + r.params
         if ms.contains(where: { $0.old != $0.new }) { body += "<h2>Metrics and params</h2>" + metricsSVG(ms) }
@@ -68,7 +68,7 @@ extension DiffRender {
             if let n = unchangedNote(ms, title) { body += "<p>\(esc(n))</p>" }
         }
         for t in r.targets {
-            body += "<h2><code>\(esc(t.path))</code></h2><p>\(symbol(t.change.rawValue)) \(esc(t.change.rawValue)) \(esc(t.kind.rawValue)), \(esc(size(t)))</p>"
+            body += "<h2><code>\(esc(t.path))</code></h2><p>\(symbol(t.change)) \(esc(t.change.rawValue)) \(esc(t.kind.rawValue)), \(esc(size(t)))</p>"
             body += list((t.warnings ?? []).map { "warning: " + $0 })
             body += list(fileLines(t, v))
             body += list(featureLines(t, v) + tensorLines(t, v))

@@ -65,7 +65,7 @@ extension DiffRender {
         }
         if !r.targets.isEmpty {
             capped(2) { b in b.table([mdRow(["", "target", "kind", "size", "summary"]), "|---|---|---|---|---|"],
-                    r.targets.map { t in mdRow([symbol(t.change.rawValue), mdPath(t.path), t.kind.rawValue, size(t), summary(t, v)]) }, noun: "target") }
+                    r.targets.map { t in mdRow([symbol(t.change), mdPath(t.path), t.kind.rawValue, size(t), summary(t, v)]) }, noun: "target") }
         }
         for (title, ms) in [("metric", r.metrics), ("param", r.params)] {
             capped(3) { b in b.table([mdRow(metricHeader.map { $0 == "key" ? title : $0 }), "|---|---|---:|---:|---:|---:|"],

@@ -44,12 +44,29 @@ enum DiffRender {
         return shown(12)
     }
 
-    static func symbol(_ change: String) -> String {
+    /// The one-character marks of every format: + added, - removed, > renamed, ~ changed.
+    static func symbol(_ change: ChangeKind) -> String {
         switch change {
-        case "added": return "+"
-        case "removed": return "-"
-        case "renamed": return ">"
-        default: return "~"
+        case .added: return "+"
+        case .removed: return "-"
+        case .modified: return "~"
+        }
+    }
+
+    static func symbol(_ change: EntryChangeKind) -> String {
+        switch change {
+        case .added: return "+"
+        case .removed: return "-"
+        case .renamed: return ">"
+        case .modified: return "~"
+        }
+    }
+
+    static func symbol(_ change: TensorChange.Kind) -> String {
+        switch change {
+        case .added: return "+"
+        case .removed: return "-"
+        case .reshaped, .retyped, .modified: return "~"
         }
     }
 
@@ -170,7 +187,7 @@ enum DiffRender {
     /// A folder's changed files. `p` renders a path: an identifier, never clipped in text.
     static func fileLines(_ t: TargetDiff, _ p: Value) -> [String] {
         t.files.map { f in
-            "\(symbol(f.change.rawValue)) \(p(f.path))" + (f.from.map { " (from \(p($0)))" } ?? "") +
+            "\(symbol(f.change)) \(p(f.path))" + (f.from.map { " (from \(p($0)))" } ?? "") +
                 (f.oldSize == nil && f.newSize == nil ? "" : " (\(sizes(f.oldSize, f.newSize)))")
         }
     }
@@ -191,10 +208,10 @@ enum DiffRender {
     static func featureLines(_ t: TargetDiff, _ v: Value) -> [String] {
         guard let f = t.features else { return [] }
         var out = f.changes.map { c -> String in
-            switch c.change.rawValue {
-            case "modified": return "~ \(c.scope.rawValue) \(v(c.name)): \(c.field ?? "") \(c.old.map(v) ?? "—") → \(c.new.map(v) ?? "—")"
-            case "renamed": return "> \(c.scope.rawValue) \(v(c.name)) (renamed from \(v(c.old ?? "")))"
-            default: return "\(symbol(c.change.rawValue)) \(c.scope.rawValue) \(v(c.name))" + ((c.new ?? c.old).map { ": \(v($0))" } ?? "")
+            switch c.change {
+            case .modified: return "~ \(c.scope.rawValue) \(v(c.name)): \(c.field ?? "") \(c.old.map(v) ?? "—") → \(c.new.map(v) ?? "—")"
+            case .renamed: return "> \(c.scope.rawValue) \(v(c.name)) (renamed from \(v(c.old ?? "")))"
+            case .added, .removed: return "\(symbol(c.change)) \(c.scope.rawValue) \(v(c.name))" + ((c.new ?? c.old).map { ": \(v($0))" } ?? "")
             }
         }
         if !f.modelsToRetrain.isEmpty { out.append("models to retrain: \(f.modelsToRetrain.map(v).joined(separator: ", "))") }
@@ -205,11 +222,11 @@ enum DiffRender {
         guard let d = t.tensors else { return [] }
         var out = ["parameters \(grouped(UInt64(d.parametersOld))) → \(grouped(UInt64(d.parametersNew)))"]
         for c in d.tensors {
-            switch c.change.rawValue {
-            case "modified": out.append("~ \(v(c.name))" + (c.relativeL2.map { String(format: "  relative L2 change %.4g", $0) } ?? ""))
-            case "reshaped": out.append("~ \(v(c.name)) shape \(c.oldShape ?? []) → \(c.newShape ?? [])")
-            case "retyped": out.append("~ \(v(c.name)) dtype \(c.oldDtype ?? "") → \(c.newDtype ?? "")")
-            default: out.append("\(symbol(c.change.rawValue)) \(v(c.name)) \((c.newShape ?? c.oldShape) ?? []) \((c.newDtype ?? c.oldDtype) ?? "")")
+            switch c.change {
+            case .modified: out.append("~ \(v(c.name))" + (c.relativeL2.map { String(format: "  relative L2 change %.4g", $0) } ?? ""))
+            case .reshaped: out.append("~ \(v(c.name)) shape \(c.oldShape ?? []) → \(c.newShape ?? [])")
+            case .retyped: out.append("~ \(v(c.name)) dtype \(c.oldDtype ?? "") → \(c.newDtype ?? "")")
+            case .added, .removed: out.append("\(symbol(c.change)) \(v(c.name)) \((c.newShape ?? c.oldShape) ?? []) \((c.newDtype ?? c.oldDtype) ?? "")")
             }
         }
         return out

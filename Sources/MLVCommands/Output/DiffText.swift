@@ -10,7 +10,7 @@ extension DiffRender {
         if !r.hasChanges { out.append("no changes in tracked data, metrics or params") }
         for t in r.targets {
             let c = t.change == .added ? "32" : (t.change == .removed ? "31" : "33")
-            out.append(paint("\(symbol(t.change.rawValue)) \(visible(t.path))", c) + "  (\(t.kind.rawValue), \(size(t)))")
+            out.append(paint("\(symbol(t.change)) \(visible(t.path))", c) + "  (\(t.kind.rawValue), \(size(t)))")
             out += fileLines(t, visible).map { "    " + $0 }
             if let b = t.binary { out.append("    " + binaryLine(b)) }
             out += featureLines(t, v).map { "    " + $0 }

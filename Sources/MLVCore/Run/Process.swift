@@ -65,7 +65,7 @@ func executablePath(_ name: String, env: [String: String], cwd: String) -> Strin
 
 /// The first executable file `name` in the folders of `searchPath` (a PATH value; when unset,
 /// execvp's default), or nil. The one PATH search: a stage is checked for, and run, alike.
-func lookUpExecutable(_ name: String, searchPath: String?) -> String? {
+public func lookUpExecutable(_ name: String, searchPath: String?) -> String? {
     (searchPath ?? "/usr/bin:/bin").split(separator: ":").map { FS.join(String($0), name) }.first { access($0, X_OK) == 0 }
 }
 
