@@ -63,5 +63,5 @@ let package = Package(
 // The libFuzzer harness (Tests/Fuzz/run.sh): declared only when MLV_FUZZ is set, because it
 // links libFuzzer's `main` and builds only with -sanitize=fuzzer.
 if Context.environment["MLV_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "mlv-fuzz", dependencies: ["MLVCore", "MLVStore"], path: "Tests/Fuzz/Harness"))
+    package.targets.append(.executableTarget(name: "mlv-fuzz", dependencies: ["MLVCore", "MLVStore", "MLVSystem"], path: "Tests/Fuzz/Harness"))
 }
