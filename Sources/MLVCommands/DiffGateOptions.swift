@@ -43,7 +43,7 @@ struct DiffGateOptions: ParsableArguments {
         case .html: output = DiffRender.html(report, results)
         }
         Pager.show(output, allowed: !noPager)
-        if let i = results.firstIndex(where: \.fired) { throw ExitCode(Int32(10 + min(i, 89))) }
+        if let i = results.firstIndex(where: \.fired) { throw ExitCode(ExitStatus.gate(i)) }
         if let undecided { throw undecided }
         if exitCode && report.hasChanges { throw ExitCode(ExitStatus.differences.rawValue) }
     }

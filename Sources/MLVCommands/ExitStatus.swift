@@ -30,6 +30,9 @@ public enum ExitStatus: Int32, CaseIterable {
     /// Command-line usage error (unknown option, missing argument).
     case usage = 64
 
+    /// The status of the gate at position `i` (0-based) of `--fail-on`: 10 + i, at most 99.
+    public static func gate(_ i: Int) -> Int32 { gateFired.rawValue + Int32(min(max(i, 0), 89)) }
+
     public var meaning: String {
         switch self {
         case .success: return "success (mlv diff: the report is complete; a table that does not parse is summarised by bytes, with a warning)"

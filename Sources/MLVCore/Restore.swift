@@ -223,20 +223,20 @@ final class Restorer {
                     continue
                 }
             }
-            try removeTree(abs)
+            try FS.removeTree(abs)
             dirs.insert(FS.dirname(abs))
         }
         pendingRemovals = []
         for (tmp, final, rel, id) in pendingRenames {
             try tree?.checkParents(final)
-            if let st = FS.lstat(final), st.st_mode & S_IFMT == S_IFDIR { try removeTree(final) }
+            if let st = FS.lstat(final), st.st_mode & S_IFMT == S_IFDIR { try FS.removeTree(final) }
             try FS.rename(tmp, final)
             dirs.insert(FS.dirname(final))
             if let id { done.append((rel, id)) }
         }
         for (tmp, final) in pendingDirectories {
             try tree?.checkParents(final)
-            if FS.lstat(final) != nil { try removeTree(final) }
+            if FS.lstat(final) != nil { try FS.removeTree(final) }
             try FS.rename(tmp, final)
             dirs.insert(FS.dirname(final))
         }
@@ -251,7 +251,7 @@ final class Restorer {
     /// Removes the temporary files of an aborted restore.
     func abandon() {
         for (tmp, _, _, _) in pendingRenames { FS.remove(tmp) }
-        for (tmp, _) in pendingDirectories { try? removeTree(tmp) }
+        for (tmp, _) in pendingDirectories { try? FS.removeTree(tmp) }
         written = []
         syncFDs = [:]
         pendingRenames = []
@@ -261,21 +261,3 @@ final class Restorer {
     }
 }
 
-/// `rm -rf` without following symlinks.
-/// Iterative, so a folder nested 100,000 levels deep (a hostile checkout's leftovers, say)
-/// cannot overflow the stack: a folder is listed when first met and removed when met again
-/// after its contents.
-func removeTree(_ path: String) throws {
-    var stack: [(path: String, listed: Bool)] = [(path, false)]
-    while let (p, listed) = stack.popLast() {
-        guard let st = FS.lstat(p) else { continue }
-        if st.st_mode & S_IFMT != S_IFDIR {
-            if unlink(p) != 0 && errno != ENOENT { throw IOError("remove", p) }
-        } else if listed {
-            if rmdir(p) != 0 && errno != ENOENT { throw IOError("rmdir", p) }
-        } else {
-            stack.append((p, true))
-            for name in try FS.list(p) { stack.append((FS.join(p, name), false)) }
-        }
-    }
-}

@@ -188,10 +188,7 @@ public struct StatCache {
             out.appendLE(e.stat.mode)
             out.append(contentsOf: e.manifest.bytes)
         }
-        let tmp = FS.tempPath(for: path)
-        let f = try FileHandleFD.create(tmp)
-        try f.write(out)
-        try FS.rename(tmp, path)
+        try FS.atomicWrite(out, to: path, durable: false)
     }
 }
 

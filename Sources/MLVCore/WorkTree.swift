@@ -68,7 +68,7 @@ public struct WorkTree: Sendable {
     /// `rm -rf abs` inside the tree: parents checked, links unlinked rather than followed.
     public func remove(_ abs: String) throws {
         try checkParents(abs)
-        try removeTree(abs)
+        try FS.removeTree(abs)
     }
 
     /// Where `rel` really is once every link is resolved, provided that lies inside the

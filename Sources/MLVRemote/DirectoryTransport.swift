@@ -108,7 +108,8 @@ public struct DirectoryTransport: Transport {
         let dest = FS.join(root, rel)
         let dir = FS.dirname(dest)
         try checkRealFolder(FS.dirname(rel))
-        if !FS.isDirectory(dir) { try FS.makeDirectories(dir) }
+        let newFolder = !FS.isDirectory(dir)
+        if newFolder { try FS.makeDirectories(dir) }
         // The name `removeStaleUploads` recognises.
         let tmp = FS.join(root, Layout.uploadTempName(for: rel, pid: getpid()))
         let src = try FileHandleFD.openRead(local)
@@ -122,6 +123,10 @@ public struct DirectoryTransport: Transport {
             FS.remove(tmp)
             throw error
         }
+        // The rename, and a new packs/XX folder, reach the disk before the caller goes on to
+        // upload the index that names this pack (the write-order invariant).
+        try FS.syncDirectory(dir)
+        if newFolder { try FS.syncDirectory(FS.dirname(dir)) }
         return size
     }
 

@@ -339,7 +339,7 @@ final class PackWriter {
     private(set) var entries: [PackedEntry] = []
 
     init(tmpDir: String) throws {
-        tmpPath = FS.join(tmpDir, "\(Store.TempKind.pack.rawValue)-\(getpidValue())-\(UInt64.random(in: 0...UInt64.max))")
+        tmpPath = FS.join(tmpDir, FS.scratchName(Store.TempKind.pack.rawValue))
         file = try FileHandleFD.create(tmpPath)
         var header = PackFormat.packMagic
         header.appendLE(PackFormat.version)
@@ -387,10 +387,6 @@ final class PackWriter {
     func abandon() { FS.remove(tmpPath) }
 }
 
-#if canImport(Glibc)
-import Glibc
-func getpidValue() -> Int32 { getpid() }
-#endif
 
 extension StoreError: CategorizedError {
     public var category: ErrorCategory {

@@ -33,7 +33,7 @@ public enum Sync {
                     }
                 } else {
                     guard size <= maxIndexSize else { throw t.tooLarge(rel, size: size, limit: maxIndexSize) }
-                    let tmp = store.tempPath(.remote, "-\(n)")
+                    let tmp = store.scratchPath(.remote, suffix: "-\(n)")
                     defer { FS.remove(tmp) }
                     _ = try t.download(rel, to: tmp, limit: maxIndexSize)
                     bytes = try readWhole(FileHandleFD.openRead(tmp), limit: maxIndexSize)
@@ -83,7 +83,7 @@ public enum Sync {
         out.bytes = sent.total
         if !unindexed.isEmpty {
             let bytes = encodeIndex(packs: try store.entries(inPacks: Set(unindexed)))
-            let tmp = store.tempPath(.push, ".idx")
+            let tmp = store.scratchPath(.push, suffix: ".idx")
             try FS.atomicWrite(bytes, to: tmp)
             defer { FS.remove(tmp) }
             out.bytes += try t.upload(tmp, to: Layout.indexRel(Layout.indexFileName(bytes)))
@@ -104,7 +104,7 @@ public enum Sync {
         try inParallel(packs.sorted(), workers: t.parallelism, tick: { progress?(min(got.total, roundTotal), roundTotal) }) { p in
             let rel = Layout.packRel(p)
             guard sizes[p] != nil else { throw StoreError.missingPack(path: t.describe(rel)) }
-            let tmp = store.tempPath(.fetch, "-\(p.hex).pack")
+            let tmp = store.scratchPath(.fetch, suffix: "-\(p.hex).pack")
             do {
                 let size = try t.download(rel, to: tmp, limit: PackFormat.maxPackSize)
                 let check = try FileHandleFD.openRead(tmp)

@@ -64,7 +64,7 @@ extension Transport {
     public func describe(_ rel: String) -> String { "\(location)/\(rel)" }
 
     public func withLocalCopy<T>(_ rel: String, tmpDir: String, limit: UInt64, _ body: (FileHandleFD) throws -> T) throws -> T {
-        let tmp = FS.join(tmpDir, "\(Store.TempKind.remote.rawValue)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(FS.basename(rel))")
+        let tmp = FS.join(tmpDir, FS.scratchName(Store.TempKind.remote.rawValue, suffix: "-" + FS.basename(rel)))
         defer { FS.remove(tmp) }
         _ = try download(rel, to: tmp, limit: limit)
         return try body(try FileHandleFD.openRead(tmp))

@@ -89,6 +89,50 @@ public enum FS {
         unlink(path)
     }
 
+    /// `rm -rf` without following symlinks.
+    /// Iterative, so a folder nested 100,000 levels deep (a hostile checkout's leftovers, say)
+    /// cannot overflow the stack: a folder is listed when first met and removed when met again
+    /// after its contents.
+    public static func removeTree(_ path: String) throws {
+        var stack: [(path: String, listed: Bool)] = [(path, false)]
+        while let (p, listed) = stack.popLast() {
+            guard let st = FS.lstat(p) else { continue }
+            if st.st_mode & S_IFMT != S_IFDIR {
+                if unlink(p) != 0 && errno != ENOENT { throw IOError("remove", p) }
+            } else if listed {
+                if rmdir(p) != 0 && errno != ENOENT { throw IOError("rmdir", p) }
+            } else {
+                stack.append((p, true))
+                for name in try FS.list(p) { stack.append((FS.join(p, name), false)) }
+            }
+        }
+    }
+
+    /// Scratch names, for what a command makes in a tmp/ folder (a store's, a spill folder):
+    /// `KIND-PID-RANDOM` plus an optional suffix. The one form of them, so that cleanup tells
+    /// them from anything else and knows which process made each (`scratchOwner`).
+    public static func scratchName(_ kind: String, suffix: String = "") -> String {
+        "\(kind)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))\(suffix)"
+    }
+
+    /// The kind and process id of a name `scratchName` gave (or an older mlv's `KIND-PID.…` /
+    /// `KIND-PID-…`), when its kind is one of `kinds`; nil for any other name.
+    public static func scratchOwner(_ name: String, kinds: [String]) -> (kind: String, pid: Int32)? {
+        for kind in kinds where name.hasPrefix(kind + "-") {
+            let rest = name.dropFirst(kind.count + 1)
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, let pid = Int32(digits) else { return nil }
+            let next = rest.dropFirst(digits.count).first
+            guard next == nil || next == "-" || next == "." else { return nil }
+            return (kind, pid)
+        }
+        return nil
+    }
+
+    /// True when no process `pid` exists (kill(2) with signal 0 says ESRCH). A process of
+    /// another user still counts as existing.
+    public static func processIsGone(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
+
     /// Temporary files are `.NAME.mlv-tmp-PID-RANDOM` next to NAME (same directory, so the final
     /// rename is atomic). This is the one place that builds or recognises the form: a crashed
     /// writer's leftovers are found by `isTempName` and `tempPrefix(of:)`.
@@ -107,20 +151,22 @@ public enum FS {
     public static func isTempName(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(tempMarker) }
 
     /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
-    /// fsync of the directory. Readers see the old content or the new, never a mix.
-    public static func atomicWrite(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+    /// fsync of the directory. Readers see the old content or the new, never a mix; a failed
+    /// write leaves no temporary file. `durable: false` skips both fsyncs, for caches that
+    /// are rebuilt when lost (the rename still keeps readers from a half-written file).
+    public static func atomicWrite(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         let tmp = tempPath(for: path)
         do {
             let f = try FileHandleFD.create(tmp, mode: mode)
             try f.write(bytes)
-            try f.sync()
+            if durable { try f.sync() }
             if fchmod(f.fd, mode) != 0 { throw IOError("chmod", tmp) }
             try rename(tmp, path)
         } catch {
             unlink(tmp)
             throw error
         }
-        try syncDirectory(dirname(path).isEmpty ? "." : dirname(path))
+        if durable { try syncDirectory(dirname(path).isEmpty ? "." : dirname(path)) }
     }
 
     public static func readAll(_ path: String) throws -> [UInt8] {

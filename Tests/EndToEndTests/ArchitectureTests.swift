@@ -112,21 +112,47 @@ import Testing
     }
 
     /// One command, one file, named after it: every ParsableCommand of MLVCommands is declared in
-    /// `Commands/<Name>.swift`, or in the file of the group it belongs to (a file that declares
-    /// several commands is named after a group, whose configuration lists subcommands).
+    /// `Commands/<Name>.swift`, where Name is its command name (`mlv run` in Run.swift,
+    /// `mlv diff-driver` in DiffDriver.swift), or in the file of the group it belongs to (a
+    /// file that declares several commands is named after a group, whose configuration lists
+    /// subcommands).
     @Test func oneFilePerCommand() throws {
         let decl = try NSRegularExpression(pattern: #"(?:struct|final class|class) ([A-Za-z0-9]+)\s*:\s*[^{]*\b(?:Async)?ParsableCommand\b"#)
+        let named = try NSRegularExpression(pattern: #"commandName: "([a-z0-9-]+)""#)
+        /// ArgumentParser's default command name: the type name in kebab case.
+        func kebab(_ s: String) -> String {
+            var out = ""
+            for (i, c) in s.enumerated() {
+                if c.isUppercase && i > 0 && !(s[s.index(s.startIndex, offsetBy: i - 1)].isUppercase) { out += "-" }
+                out += c.lowercased()
+            }
+            return out
+        }
         var wrong: [String] = []
         var found = 0
         for (module, path, lines) in Self.sources where module == "MLVCommands" {
             let text = lines.joined(separator: "\n")
-            let names = decl.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) }
-            guard !names.isEmpty else { continue }
-            found += names.count
+            let decls = decl.matches(in: text, range: NSRange(text.startIndex..., in: text))
+            guard !decls.isEmpty else { continue }
+            found += decls.count
+            // Each command's name: the first `commandName:` between its declaration and the next.
+            var commands: [String] = []
+            for (k, d) in decls.enumerated() {
+                let end = k + 1 < decls.count ? decls[k + 1].range.location : (text as NSString).length
+                let window = NSRange(location: d.range.location, length: end - d.range.location)
+                if let m = named.firstMatch(in: text, range: window) {
+                    commands.append(String(text[Range(m.range(at: 1), in: text)!]))
+                } else {
+                    commands.append(kebab(String(text[Range(d.range(at: 1), in: text)!])))
+                }
+            }
             let file = (path as NSString).lastPathComponent.replacingOccurrences(of: ".swift", with: "")
-            guard path.contains("/Commands/") else { wrong.append("\(path): declares \(names.joined(separator: ", ")) outside Commands/"); continue }
-            if !names.contains(file) { wrong.append("\(path): declares \(names.joined(separator: ", ")); name the file after its command") }
-            if names.count > 1 && !text.contains("subcommands:") { wrong.append("\(path): declares \(names.count) commands but is not a group") }
+            guard path.contains("/Commands/") else { wrong.append("\(path): declares `\(commands.joined(separator: "`, `"))` outside Commands/"); continue }
+            let key = { (s: String) in s.replacingOccurrences(of: "-", with: "").lowercased() }
+            if !commands.contains(where: { key($0) == key(file) }) {
+                wrong.append("\(path): declares `\(commands.joined(separator: "`, `"))`; name the file after its command")
+            }
+            if commands.count > 1 && !text.contains("subcommands:") { wrong.append("\(path): declares \(commands.count) commands but is not a group") }
         }
         #expect(found >= 20, "found only \(found) commands: has the declaration form changed?")
         #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")

@@ -72,4 +72,28 @@ import MLVRemote
         let after = try Workspace.open(cwd: dir).store()
         #expect(try after.contains(v1) && after.contains(v2) && !after.contains(orphan))
     }
+
+    /// fsck of the core finds what is wrong, not only nothing: a pointer whose data the store
+    /// lost, and a pack with one flipped byte.
+    @Test func fsckNamesALostSnapshotAndADamagedPack() throws {
+        let (ws, dir) = try Self.repository()
+        _ = try Self.commit(ws, dir, "a.csv", "x,y\n1,2\n")
+        #expect(try ws.fsck().problems.isEmpty)
+        let store = try ws.store()
+        let packFiles = try FS.list(store.packsDir).flatMap { sub in try FS.list(FS.join(store.packsDir, sub)).map { FS.join(store.packsDir, sub + "/" + $0) } }
+        #expect(packFiles.count == 1)
+
+        // One flipped byte in the middle of the pack: the pack is reported, by its path.
+        let pack = try #require(packFiles.first)
+        var bytes = try FS.readAll(pack)
+        bytes[bytes.count / 2] ^= 0xFF
+        try FS.atomicWrite(bytes, to: pack)
+        let damaged = try Workspace.open(cwd: dir).fsck().problems
+        #expect(damaged.contains { $0.path.hasSuffix(FS.basename(pack)) }, "\(damaged)")
+
+        // The pack and index gone: the committed pointer's data is reported missing.
+        for d in [store.packsDir, store.indexDir] { try FS.removeTree(d); try FS.makeDirectories(d) }
+        let lost = try Workspace.open(cwd: dir).fsck().problems
+        #expect(lost.contains { $0.path.contains("a.csv") }, "\(lost)")
+    }
 }

@@ -1,5 +1,6 @@
 import MLVSystem
 import Foundation
+import Glibc
 import Testing
 @testable import MLVStore
 
@@ -119,5 +120,33 @@ import Testing
     @Test func rawWhenZstdSavesTooLittle() {
         #expect(Encoding.choose(rawLength: 3200, compressedLength: 3100) == .raw)
         #expect(Encoding.choose(rawLength: 3200, compressedLength: 3099) == .zstd)
+    }
+
+    /// What a killed command left in tmp/ goes at the next locked command: a diff's spill
+    /// folder once its process is gone (a running diff takes no lock, so its own is kept), and
+    /// an hour-old partial file; names mlv does not give are never touched.
+    @Test func staleTemporariesAreRemovedAndLiveOnesKept() throws {
+        let (store, _) = try Self.store([1])
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let deadDiff = FS.join(store.tmpDir, "diff-\(gone.processIdentifier)-1")
+        let liveDiff = store.scratchPath(.diff)
+        for d in [deadDiff, liveDiff] {
+            try FS.makeDirectories(d + "/part")
+            try FS.atomicWrite([1, 2, 3], to: d + "/part/a0")
+        }
+        let oldPartial = store.scratchPath(.fetch, suffix: ".pack")
+        let newPartial = store.scratchPath(.pack)
+        let foreign = FS.join(store.tmpDir, "notes.txt")
+        for f in [oldPartial, newPartial, foreign] { try FS.atomicWrite([0], to: f) }
+        var past = [timespec(tv_sec: time(nil) - 7200, tv_nsec: 0), timespec(tv_sec: time(nil) - 7200, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, oldPartial, &past, 0) == 0)
+        #expect(utimensat(AT_FDCWD, foreign, &past, 0) == 0)
+
+        store.removeStaleTemporaries()
+        #expect(!FS.exists(deadDiff) && FS.exists(liveDiff + "/part/a0"))
+        #expect(!FS.exists(oldPartial) && FS.exists(newPartial) && FS.exists(foreign))
     }
 }

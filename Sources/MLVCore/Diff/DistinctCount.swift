@@ -69,7 +69,7 @@ final class DistinctPool {
     fileprivate func spillFile() throws -> FileHandleFD {
         if let file { return file }
         try? FS.makeDirectories(spillDirectory)
-        let path = FS.join(spillDirectory, "mlv-distinct-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        let path = FS.join(spillDirectory, FS.scratchName(Store.TempKind.distinct.rawValue))
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 { throw IOError("create", path) }
         unlink(path)

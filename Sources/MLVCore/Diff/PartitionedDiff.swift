@@ -383,9 +383,9 @@ func matchRows(a: RowSource, b: RowSource, reopen: (Bool) throws -> RowSource,
         total.finish()
     } else {
         let parts = options.partitions
-        let dir = FS.join(options.spillDirectory, "mlv-diff-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let dir = FS.join(options.spillDirectory, FS.scratchName(Store.TempKind.diff.rawValue))
         try FS.makeDirectories(dir)
-        defer { try? removeTree(dir) }
+        defer { try? FS.removeTree(dir) }
         func spill(_ r: RowSource, _ side: String, _ keys: [Int], _ cols: [Int], _ profiles: inout [ColumnProfile]) throws -> ([SpillFile], Int) {
             let files = try (0..<parts).map { try SpillFile(FS.join(dir, "\(side)\($0)")) }
             var rows = 0

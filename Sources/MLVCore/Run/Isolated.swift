@@ -65,9 +65,9 @@ extension Runner {
     /// work directory is removed afterwards, whatever happens.
     /// `rev`: the revision as the user typed it, for the hint when its data is not here.
     func runIsolated(_ name: String, at commit: GitOID, rev: String, output: @escaping (String) -> Void) throws -> RunRecord {
-        let dir = FS.join(ws.mlvDir, "work/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let dir = FS.join(ws.mlvDir, "work/" + FS.scratchName(name))
         try FS.makeDirectories(dir)
-        defer { makeWritable(dir); try? removeTree(dir) }
+        defer { makeWritable(dir); try? FS.removeTree(dir) }
         try ws.git.export(commit, to: dir)
         let cfg = try WorkTree(root: dir).read(Config.fileName).map { try Config.parse($0) } ?? Config()
         guard let stage = cfg.stages[name] else { throw PipelineError.unknownStage(name, known: cfg.stages.keys.sorted()) }

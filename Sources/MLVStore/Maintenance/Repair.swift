@@ -57,39 +57,41 @@ extension Store {
         return removed
     }
 
-    /// Removes what interrupted commands left in tmp/ over an hour ago: partial downloads
-    /// and packs of commands that were killed or stalled. Called with the repository lock
-    /// held (push, fetch, gc, repair), so no running command of this clone owns them; the
-    /// hour covers a clock skewed against the file system. Only regular files with the names
-    /// mlv gives them there (`isTempName`), never through a symlink.
+    /// Removes what interrupted commands left in tmp/: files (partial downloads, packs of
+    /// commands that were killed or stalled) over an hour old, and spill folders of diffs
+    /// whose process is gone. Called with the repository lock held (push, fetch, gc, repair),
+    /// so no running writer of this clone owns those files; the hour covers a clock skewed
+    /// against the file system. A running `mlv diff` takes no lock, so its folder is judged by
+    /// its owner's pid. Only names mlv gives there (`scratchPath`), never through a symlink.
     public func removeStaleTemporaries() {
         guard let st = FS.lstat(tmpDir), st.st_mode & S_IFMT == S_IFDIR else { return }
-        for n in (try? FS.list(tmpDir)) ?? [] where Store.isTempName(n) {
+        for n in (try? FS.list(tmpDir)) ?? [] {
+            guard let owner = FS.scratchOwner(n, kinds: TempKind.allCases.map(\.rawValue)) else { continue }
             let path = FS.join(tmpDir, n)
-            if let e = FS.lstat(path), e.st_mode & S_IFMT == S_IFREG, isStale(e) { FS.remove(path) }
+            guard let e = FS.lstat(path) else { continue }
+            switch e.st_mode & S_IFMT {
+            case S_IFREG where isStale(e): FS.remove(path)
+            case S_IFDIR where owner.kind == TempKind.diff.rawValue && FS.processIsGone(owner.pid): try? FS.removeTree(path)
+            default: break
+            }
         }
     }
 
-    /// The prefixes of the names given to files in tmp/: `fetch-<pid>-…`, `remote-<pid>-…`,
-    /// `push-<pid>.idx` (Sync, Transport) and `pack-<pid>-…` (PackWriter).
+    /// What the files and folders in tmp/ are for: `fetch-…`, `remote-…`, `push-…` (Sync,
+    /// Transport), `pack-…` (PackWriter), `diff-…` (a table diff's spill folder) and
+    /// `distinct-…` (a distinct count's spill file, unlinked as soon as it is open).
     public enum TempKind: String, CaseIterable, Sendable {
-        case fetch, remote, push, pack
+        case fetch, remote, push, pack, diff, distinct
     }
 
-    /// A new name in tmp/ for a file of `kind`, ending in `suffix` ("-…" or "."…).
-    public func tempPath(_ kind: TempKind, _ suffix: String) -> String {
-        FS.join(tmpDir, "\(kind.rawValue)-\(getpid())\(suffix)")
+    /// A new path in tmp/ for a file or folder of `kind`, ending in `suffix` (FS.scratchName).
+    public func scratchPath(_ kind: TempKind, suffix: String = "") -> String {
+        FS.join(tmpDir, FS.scratchName(kind.rawValue, suffix: suffix))
     }
 
-    /// True for a name `tempPath` gives.
+    /// True for a name `scratchPath` gives.
     public static func isTempName(_ n: String) -> Bool {
-        for kind in TempKind.allCases where n.hasPrefix(kind.rawValue + "-") {
-            let rest = n.dropFirst(kind.rawValue.count + 1)
-            let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty, let next = rest.dropFirst(digits.count).first else { return false }
-            return next == "-" || next == "."
-        }
-        return false
+        FS.scratchOwner(n, kinds: TempKind.allCases.map(\.rawValue)) != nil
     }
 }
 
