@@ -69,5 +69,5 @@ struct DiffGateOptions: ParsableArguments {
 func diffOnly(_ kind: TargetKind, repo: RepoOptions, gate: DiffGateOptions, fetching: FetchOptions, revisions: [String]) throws {
     let o = DiffOptions(from: revisions.first, to: revisions.count > 1 ? revisions[1] : nil, onlyKinds: [kind])
     let ws = try repo.open()
-    try gate.finish(try ws.diff(o) { try fetching.fetch(ws, needed: $0, paths: []) })
+    try gate.finish(try DiffEngine(ws).run(o) { try fetching.fetch(ws, needed: $0, paths: []) })
 }

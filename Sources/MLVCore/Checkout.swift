@@ -78,7 +78,7 @@ public struct Checkout {
             guard snapshot == nil else { throw StoreError.missingObject(id, type: type) }
             let needed: [NeededSnapshot]
             if let rev {
-                needed = try ws.neededSnapshots(revs: [rev], paths: paths)
+                needed = try FetchMissing(ws).needed(revs: [rev], paths: paths)
             } else {
                 let wanted = try paths.map { try ws.userPath($0) }
                 needed = try ws.targets().compactMap { t, p in
@@ -87,11 +87,11 @@ public struct Checkout {
                     return NeededSnapshot(id: s, path: t, rev: nil, pointer: p)
                 }
             }
-            let missing = try ws.incomplete(needed)
+            let missing = try FetchMissing(ws).incomplete(needed)
             guard !missing.isEmpty else { throw StoreError.missingObject(id, type: type) }
             let args = paths.isEmpty ? "" : " -- " + paths.map(shellQuote).joined(separator: " ")
-            throw ws.notFetched(missing, fix: rev.map { "run \(Workspace.fetchHint(missing, paths: paths)), then `mlv checkout \(Workspace.quoteRev($0))\(args)` again" }
-                                         ?? "run `mlv pull\(args)` (fetch, then checkout)")
+            throw FetchMissing.notFetched(missing, fix: rev.map { "run \(FetchMissing.hint(missing, paths: paths)), then `mlv checkout \(FetchMissing.quoteRev($0))\(args)` again" }
+                                                    ?? "run `mlv pull\(args)` (fetch, then checkout)")
         }
     }
 

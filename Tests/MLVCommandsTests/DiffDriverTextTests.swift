@@ -31,7 +31,7 @@ import MLVTestSupport
         let (ws, dir) = try Self.repository(["data/t.csv": csv])
         try Self.commit(ws, ["data/t.csv"])
         let bytes = try FS.readAll(dir + "/data/t.csv.mlv")
-        let s = try ws.summarize(pointerBytes: bytes, name: "data/t.csv.mlv", offline: true)
+        let s = try Summarize(ws).run(pointerBytes: bytes, name: "data/t.csv.mlv", offline: true)
 
         #expect(s.unavailable == nil && s.columnsUnavailable == nil)
         #expect(s.columns.map(\.name) == ["id", "name"])
@@ -54,7 +54,7 @@ import MLVTestSupport
     @Test func aFolderListsItsFilesDepthFirst() throws {
         let (ws, dir) = try Self.repository(["data/imgs/a.bin": "abc", "data/imgs/sub/b.bin": "hello", "data/imgs/sub/c.bin": "x"])
         try Self.commit(ws, ["data/imgs"])
-        let s = try ws.summarize(pointerBytes: try FS.readAll(dir + "/data/imgs.mlv"), name: "data/imgs.mlv", offline: true)
+        let s = try Summarize(ws).run(pointerBytes: try FS.readAll(dir + "/data/imgs.mlv"), name: "data/imgs.mlv", offline: true)
 
         let files = s.entries.compactMap { e -> String? in if case .file(let p, let size, _) = e { return "\(p) \(size)" } else { return nil } }
         #expect(files == ["a.bin 3", "sub/b.bin 5", "sub/c.bin 1"])
@@ -67,7 +67,7 @@ import MLVTestSupport
     @Test func aPointerNotCommittedYetSaysSo() throws {
         let (ws, dir) = try Self.repository(["data/t.csv": "a\n1\n"])
         _ = try MLVCore.Track(ws).track(["data/t.csv"], kind: nil)
-        let s = try ws.summarize(pointerBytes: try FS.readAll(dir + "/data/t.csv.mlv"), name: "data/t.csv.mlv", offline: true)
+        let s = try Summarize(ws).run(pointerBytes: try FS.readAll(dir + "/data/t.csv.mlv"), name: "data/t.csv.mlv", offline: true)
         #expect(s.pointer.snapshot == nil)
         #expect(DiffDriverText.render(s) == "mlv dataset (file)\nnot committed yet\n")
     }

@@ -37,10 +37,10 @@ import MLVRemote
         let snapshot = try Self.commit(ws, dir, "a.csv", "x,y\n1,2\n3,4\n")
         let memory = MemoryTransport()
         let remote = RemoteStore(name: "mem", transport: memory)
-        let pushed = try ws.push(to: remote, revs: [], allCommits: false)
+        let pushed = try MLVCore.Push(ws).run(to: remote, revs: [], allCommits: false)
         #expect(pushed.packs == 1 && pushed.objects == 2)   // the file's manifest and its one chunk
         #expect(try memory.indexFiles().count == 1)
-        let again = try ws.push(to: remote, revs: [], allCommits: false)
+        let again = try MLVCore.Push(ws).run(to: remote, revs: [], allCommits: false)
         #expect(again.packs == 0 && again.bytes == 0 && again.alreadyThere == 1)
 
         // A store that lost everything gets it back from the remote, verified.
@@ -50,10 +50,10 @@ import MLVRemote
         }
         let clone = try Workspace.open(cwd: dir)
         #expect(try !clone.store().contains(snapshot))
-        let fetched = try clone.fetch(clone.pointedSnapshots(revs: [], allCommits: false), from: remote)
+        let fetched = try MLVCore.Fetch(clone).run(Roots(clone).pointed(revs: [], allCommits: false), from: remote)
         #expect(fetched.packs == 1 && fetched.objects == 2)
         #expect(try clone.store().contains(snapshot))
-        #expect(try clone.fsck().problems.isEmpty)
+        #expect(try MLVCore.Fsck(clone).run().problems.isEmpty)
     }
 
     @Test func gcKeepsEveryCommittedSnapshotAndDropsTheRest() throws {
@@ -61,13 +61,13 @@ import MLVRemote
         let v1 = try Self.commit(ws, dir, "a.csv", "x\n1\n")
         let v2 = try Self.commit(ws, dir, "a.csv", "x\n2\n")
         var skipped: [String] = []
-        let (roots, logs) = try ws.liveRoots(skipped: &skipped)
+        let (roots, logs) = try Roots(ws).live(skipped: &skipped)
         #expect(roots.isSuperset(of: [v1, v2]) && logs.isEmpty && skipped.isEmpty)
         // An object no pointer names, in a pack of its own.
         let w = try ws.store().writer(compressionLevel: 1)
         let orphan = try w.addObject(Array("nobody points here".utf8), type: .chunk)
         try w.commit()
-        let r = try ws.gc(dryRun: false)
+        let r = try MLVCore.GC(ws).run(dryRun: false)
         #expect(r.packsDeleted == 1 && r.packsRepacked == 0)
         let after = try Workspace.open(cwd: dir).store()
         #expect(try after.contains(v1) && after.contains(v2) && !after.contains(orphan))
@@ -78,7 +78,7 @@ import MLVRemote
     @Test func fsckNamesALostSnapshotAndADamagedPack() throws {
         let (ws, dir) = try Self.repository()
         _ = try Self.commit(ws, dir, "a.csv", "x,y\n1,2\n")
-        #expect(try ws.fsck().problems.isEmpty)
+        #expect(try MLVCore.Fsck(ws).run().problems.isEmpty)
         let store = try ws.store()
         let packFiles = try FS.list(store.packsDir).flatMap { sub in try FS.list(FS.join(store.packsDir, sub)).map { FS.join(store.packsDir, sub + "/" + $0) } }
         #expect(packFiles.count == 1)
@@ -88,12 +88,12 @@ import MLVRemote
         var bytes = try FS.readAll(pack)
         bytes[bytes.count / 2] ^= 0xFF
         try FS.atomicWrite(bytes, to: pack)
-        let damaged = try Workspace.open(cwd: dir).fsck().problems
+        let damaged = try MLVCore.Fsck(Workspace.open(cwd: dir)).run().problems
         #expect(damaged.contains { $0.path.hasSuffix(FS.basename(pack)) }, "\(damaged)")
 
         // The pack and index gone: the committed pointer's data is reported missing.
         for d in [store.packsDir, store.indexDir] { try FS.removeTree(d); try FS.makeDirectories(d) }
-        let lost = try Workspace.open(cwd: dir).fsck().problems
+        let lost = try MLVCore.Fsck(Workspace.open(cwd: dir)).run().problems
         #expect(lost.contains { $0.path.contains("a.csv") }, "\(lost)")
     }
 }

@@ -122,6 +122,6 @@ struct Diff: ParsableCommand {
                             table: TableDiffOptions(key: keys.global, rowSamples: rows, driftThreshold: driftThreshold))
         o.keys = keys.perTarget
         let ws = try repo.open()
-        try gate.finish(try ws.diff(o) { try fetching.fetch(ws, needed: $0, paths: paths) })
+        try gate.finish(try DiffEngine(ws).run(o) { try fetching.fetch(ws, needed: $0, paths: paths) })
     }
 }

@@ -19,6 +19,6 @@ struct DiffDriver: ParsableCommand {
 
     func run() throws {
         let bytes = try FS.readAll(file)
-        print(DiffDriverText.render(try repo.open().summarize(pointerBytes: bytes, name: file, offline: fetching.offline)), terminator: "")
+        print(DiffDriverText.render(try Summarize(repo.open()).run(pointerBytes: bytes, name: file, offline: fetching.offline)), terminator: "")
     }
 }

@@ -18,5 +18,5 @@ struct Fetch: ParsableCommand {
     @Argument(help: "The remote (default: the default remote).") var remote: String?
     @Argument(parsing: .postTerminator, help: "After --: only these targets.") var paths: [String] = []
 
-    func run() throws { output.apply(); try TransferText.render(try repo.open().fetch(remote: remote, revs: rev, paths: paths), verb: "fetched", json: json) }
+    func run() throws { output.apply(); try TransferText.render(try MLVCore.Fetch(repo.open()).run(remote: remote, revs: rev, paths: paths), verb: "fetched", json: json) }
 }

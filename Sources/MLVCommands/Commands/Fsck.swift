@@ -35,11 +35,11 @@ struct Fsck: ParsableCommand {
         let ws = try repo.open()
         var repaired: RepairResult?
         if repair {
-            let x = try ws.repair()
+            let x = try MLVCore.Fsck(ws).repair()
             repaired = x
             if !json { FsckText.repaired(x) }
         }
-        let r = try remote.map { try ws.fsckRemote($0) } ?? ws.fsck()
+        let r = try remote.map { try MLVCore.Fsck(ws).run(remote: $0) } ?? MLVCore.Fsck(ws).run()
         struct Both: Encodable { let repair: RepairResult; let check: FsckResult }
         if json, let x = repaired { try Out.json(Both(repair: x, check: r)) } else if json { try Out.json(r) } else {
             FsckText.render(r, quiet: output.quiet)

@@ -26,7 +26,7 @@ struct GC: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let r = try repo.open().gc(dryRun: dryRun)
+        let r = try MLVCore.GC(repo.open()).run(dryRun: dryRun)
         if json { try Out.json(r); return }
         GCText.render(r, dryRun: dryRun)
     }

@@ -18,7 +18,7 @@ struct Metrics: ParsableCommand {
         func run() throws {
             let ws = try repo.open()
             try fetching.fetch(ws, revs: [revision], kinds: [.metrics])
-            print(try MetricValuesText.render(try ws.metricValues(at: revision), format: format, revision: revision), terminator: "")
+            print(try MetricValuesText.render(try DiffEngine(ws).metricValues(at: revision), format: format, revision: revision), terminator: "")
         }
     }
 

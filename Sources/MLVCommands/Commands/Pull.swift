@@ -23,7 +23,7 @@ struct Pull: ParsableCommand {
     func run() throws {
         output.apply()
         let ws = try repo.open()
-        let fetched = try ws.fetch(remote: remote, revs: [], paths: paths)
+        let fetched = try MLVCore.Fetch(ws).run(remote: remote, revs: [], paths: paths)
         if !json { try TransferText.render(fetched, verb: "fetched", json: false) }
         let r = try MLVCore.Checkout(ws).run(rev: nil, paths: paths, force: force, snapshot: nil, waiting: waitingNotice)
         if json {

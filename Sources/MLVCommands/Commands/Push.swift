@@ -21,5 +21,5 @@ struct Push: ParsableCommand {
     @OptionGroup var output: QuietOption
     @Argument(help: "The remote (default: the default remote).") var remote: String?
 
-    func run() throws { output.apply(); try TransferText.render(try repo.open().push(remote: remote, revs: rev, allCommits: allCommits), verb: "pushed", json: json) }
+    func run() throws { output.apply(); try TransferText.render(try MLVCore.Push(repo.open()).run(remote: remote, revs: rev, allCommits: allCommits), verb: "pushed", json: json) }
 }

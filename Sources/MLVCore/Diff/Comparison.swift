@@ -36,9 +36,10 @@ struct ComparisonSubject {
     }
 }
 
-/// What a comparison reads with: the workspace, the two sides, the store and the options.
+/// What a comparison reads with: the diff (its workspace and readers), the two sides, the
+/// store and the options.
 struct ComparisonContext {
-    let workspace: Workspace
+    let engine: DiffEngine
     /// The old side (`from`) and the new side (`to`).
     let a: DiffSide
     let b: DiffSide

@@ -1,6 +1,6 @@
 // The comparisons `mlv diff` gives a changed target, one type per kind of content; which one a
 // target gets is decided in Comparison.swift (`TargetComparisons.registered`). Each reads
-// both sides through the workspace (the store for a commit, the disk for the working tree)
+// both sides through `DiffEngine` (the store for a commit, the disk for the working tree)
 // and fills in the typed part of the target's entry.
 import MLVStore
 
@@ -12,9 +12,9 @@ struct MetricsComparison: TargetComparison {
     }
 
     func compare(_ s: ComparisonSubject, in c: ComparisonContext, into t: inout TargetDiff) throws -> ComparisonOutcome {
-        let ws = c.workspace, path = s.path
-        let old = try s.old.flatMap { try ws.content(c.a, path, $0, store: c.store) }.map { try flattenMetrics($0, path: "\(path)@\(c.a.label)", formatPath: path) } ?? [:]
-        let new = try s.new.flatMap { try ws.content(c.b, path, $0, store: c.store) }.map { try flattenMetrics($0, path: "\(path)@\(c.b.label)", formatPath: path) } ?? [:]
+        let engine = c.engine, path = s.path
+        let old = try s.old.flatMap { try engine.content(c.a, path, $0, store: c.store) }.map { try flattenMetrics($0, path: "\(path)@\(c.a.label)", formatPath: path) } ?? [:]
+        let new = try s.new.flatMap { try engine.content(c.b, path, $0, store: c.store) }.map { try flattenMetrics($0, path: "\(path)@\(c.b.label)", formatPath: path) } ?? [:]
         return .values(compareMetrics(file: path, old: old, new: new))
     }
 }
@@ -31,9 +31,9 @@ struct FolderComparison: TargetComparison {
     }
 
     func compare(_ s: ComparisonSubject, in c: ComparisonContext, into t: inout TargetDiff) throws -> ComparisonOutcome {
-        let ws = c.workspace, path = s.path, a = c.a, b = c.b, store = c.store
-        let fa = try ws.listFiles(a, path, ids.old, declared: (old.size, old.files), store: store, snap: c.snap)
-        let fb = try ws.listFiles(b, path, ids.new, declared: (new.size, new.files), store: store, snap: c.snap)
+        let engine = c.engine, path = s.path, a = c.a, b = c.b, store = c.store
+        let fa = try engine.listFiles(a, path, ids.old, declared: (old.size, old.files), store: store, snap: c.snap)
+        let fb = try engine.listFiles(b, path, ids.new, declared: (new.size, new.files), store: store, snap: c.snap)
         t.files = fileChanges(fa, fb)
         // `-- in/x.csv` or `-- in/sub`: only what lies there (a rename, by either name).
         let narrow = c.narrowedTo
@@ -50,12 +50,12 @@ struct FolderComparison: TargetComparison {
             if TableFormat(path: f.path) != nil && t.tables.count >= 5 { notCompared.append(f.path); continue }
             if let fmt = TableFormat(path: f.path) {
                 var fileOptions = c.keyed(c.tableOptions, f.path, path)
-                fileOptions.partitions = Workspace.partitions(forBytes: fa[f.path]?.1 ?? 0)
+                fileOptions.partitions = DiffEngine.partitions(forBytes: fa[f.path]?.1 ?? 0)
                 do {
                     t.tables[f.path] = try diffTables(oldName: "\(f.path)@\(a.label)", newName: "\(f.path)@\(b.label)",
                                                       format: fmt, options: fileOptions) { newSide in
-                        newSide ? try ws.stream(b, f.path, fb[f.path]!.0, store: store)
-                                : try ws.stream(a, f.path, fa[f.path]!.0, store: store)
+                        newSide ? try engine.stream(b, f.path, fb[f.path]!.0, store: store)
+                                : try engine.stream(a, f.path, fa[f.path]!.0, store: store)
                     }
                 } catch let e as DiffError where e.isUncomparableTable {
                     // Cannot be compared as a table: the file list still says it changed.
@@ -85,17 +85,17 @@ struct TableComparison: TargetComparison {
     }
 
     func compare(_ s: ComparisonSubject, in c: ComparisonContext, into t: inout TargetDiff) throws -> ComparisonOutcome {
-        let ws = c.workspace, path = s.path, a = c.a, b = c.b, store = c.store, ids = ids
+        let engine = c.engine, path = s.path, a = c.a, b = c.b, store = c.store, ids = ids
         do {
             t.table = try diffTables(oldName: "\(path)@\(a.label)", newName: "\(path)@\(b.label)",
                                      format: format, options: c.tableOptions) { newSide in
-                newSide ? try ws.stream(b, path, ids.new, store: store) : try ws.stream(a, path, ids.old, store: store)
+                newSide ? try engine.stream(b, path, ids.new, store: store) : try engine.stream(a, path, ids.old, store: store)
             }
         } catch let e as DiffError where e.isUncomparableTable {
             // One table that does not parse must not cost the whole report.
             t.warnings = ["\(e); showing a byte-level summary instead of a table diff"]
             t.uncomparedTables.append(path)
-            t.binary = try ws.binaryDiff(a, b, path, ids.old, ids.new, store: store)
+            t.binary = try engine.binaryDiff(a, b, path, ids.old, ids.new, store: store)
         }
         return .listed
     }
@@ -112,16 +112,16 @@ struct FeaturesComparison: TargetComparison {
     }
 
     func compare(_ s: ComparisonSubject, in c: ComparisonContext, into t: inout TargetDiff) throws -> ComparisonOutcome {
-        let ws = c.workspace, path = s.path, store = c.store
-        let fa = try FeatureSet.parse(readAll(ws.stream(c.a, path, ids.old, store: store), limit: 64 << 20, what: path), path: "\(path)@\(c.a.label)")
-        let fb = try FeatureSet.parse(readAll(ws.stream(c.b, path, ids.new, store: store), limit: 64 << 20, what: path), path: "\(path)@\(c.b.label)")
+        let engine = c.engine, path = s.path, store = c.store
+        let fa = try FeatureSet.parse(readAll(engine.stream(c.a, path, ids.old, store: store), limit: 64 << 20, what: path), path: "\(path)@\(c.a.label)")
+        let fb = try FeatureSet.parse(readAll(engine.stream(c.b, path, ids.new, store: store), limit: 64 << 20, what: path), path: "\(path)@\(c.b.label)")
         let changes = diffFeatures(fa, fb)
-        t.features = FeaturesDiff(changes: changes, modelsToRetrain: ws.modelsUsing(path, fa, fb, changes))
+        t.features = FeaturesDiff(changes: changes, modelsToRetrain: engine.modelsUsing(path, fa, fb, changes))
         return .listed
     }
 }
 
-/// A safetensors file: chunk reuse, then (both sides up to `Workspace.tensorDiffLimit`)
+/// A safetensors file: chunk reuse, then (both sides up to `DiffEngine.tensorDiffLimit`)
 /// tensor by tensor.
 struct SafetensorsComparison: TargetComparison {
     let old: Pointer, new: Pointer
@@ -134,12 +134,12 @@ struct SafetensorsComparison: TargetComparison {
     }
 
     func compare(_ s: ComparisonSubject, in c: ComparisonContext, into t: inout TargetDiff) throws -> ComparisonOutcome {
-        let ws = c.workspace, path = s.path, store = c.store, limit = Workspace.tensorDiffLimit
-        t.binary = try ws.binaryDiff(c.a, c.b, path, ids.old, ids.new, store: store)
+        let engine = c.engine, path = s.path, store = c.store, limit = DiffEngine.tensorDiffLimit
+        t.binary = try engine.binaryDiff(c.a, c.b, path, ids.old, ids.new, store: store)
         if old.size <= limit, new.size <= limit {
             do {
-                t.tensors = try diffSafetensors(old: readAll(ws.stream(c.a, path, ids.old, store: store), limit: Int(limit), what: path),
-                                                new: readAll(ws.stream(c.b, path, ids.new, store: store), limit: Int(limit), what: path),
+                t.tensors = try diffSafetensors(old: readAll(engine.stream(c.a, path, ids.old, store: store), limit: Int(limit), what: path),
+                                                new: readAll(engine.stream(c.b, path, ids.new, store: store), limit: Int(limit), what: path),
                                                 path: path)
             } catch let e as DiffError {
                 guard case .tooWide = e else { throw e }
@@ -161,7 +161,7 @@ struct BytesComparison: TargetComparison {
     }
 
     func compare(_ s: ComparisonSubject, in c: ComparisonContext, into t: inout TargetDiff) throws -> ComparisonOutcome {
-        t.binary = try c.workspace.binaryDiff(c.a, c.b, s.path, ids.old, ids.new, store: c.store)
+        t.binary = try c.engine.binaryDiff(c.a, c.b, s.path, ids.old, ids.new, store: c.store)
         return .listed
     }
 }

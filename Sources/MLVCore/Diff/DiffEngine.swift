@@ -1,7 +1,7 @@
-// `mlv diff`'s walk: the two sides (a commit, or the working tree), the targets that differ
-// between them, each handed to its comparison (Comparison.swift), then metrics and params
-// kept in git; and what the comparisons read with (streams from the store or the disk, a
-// folder's file list, chunk reuse, renamed files).
+// `mlv diff`'s walk (`DiffEngine`): the two sides (a commit, or the working tree), the
+// targets that differ between them, each handed to its comparison (Comparison.swift), then
+// metrics and params kept in git; and what the comparisons read with (streams from the store
+// or the disk, a folder's file list, chunk reuse, renamed files).
 import MLVSystem
 import Glibc
 import MLVGit
@@ -25,21 +25,29 @@ struct DiffSide {
     }
 }
 
-extension Workspace {
+/// `mlv diff` and `mlv metrics show` over a workspace: the sides, the walk over targets, and
+/// what each comparison reads with.
+public struct DiffEngine {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// One side of a diff: the commit `rev` names, or (nil) the working tree, whose snapshots
     /// are taken with `snap` (made on first use and kept for listing folder files).
     func diffSide(_ rev: String?, snap: inout Snapshotter?) throws -> DiffSide {
         if let rev {
-            let c = try resolve(rev)
+            let c = try ws.resolve(rev)
             var s = DiffSide(label: rev, commit: c)
-            for (p, ptr) in try targets(at: c) { s.targets[p] = ptr }
+            for (p, ptr) in try ws.targets(at: c) { s.targets[p] = ptr }
             return s
         }
         // The working tree: current pointers, with the snapshot of what is on disk.
-        let sn = snap ?? Snapshotter(ws: self, cache: loadStatCache(), writer: nil)
+        let sn = snap ?? Snapshotter(ws: ws, cache: ws.loadStatCache(), writer: nil)
         snap = sn
         var s = DiffSide(label: "working tree", commit: nil)
-        for (p, ptr) in try targets() {
+        for (p, ptr) in try ws.targets() {
             guard let w = try sn.snapshot(p, kind: ptr.kind, previous: ptr) else {
                 if ptr.snapshot != nil && sn.cache.synced[p] == nil {
                     s.targets[p] = ptr
@@ -61,7 +69,7 @@ extension Workspace {
     /// changes with only `new` set. Read from that one side: a metrics file deleted in the
     /// working tree is not listed, and the working tree needs no commit yet.
     public func metricValues(at revision: String?) throws -> [MetricChange] {
-        let store = try store()
+        let store = try ws.store()
         var snap: Snapshotter? = nil
         let s = try diffSide(revision, snap: &snap)
         var out: [MetricChange] = []
@@ -73,7 +81,7 @@ extension Workspace {
         for (path, p) in s.targets.sorted(by: { $0.key < $1.key }) where p.kind == .metrics {
             try add(path, try content(s, path, p, store: store))
         }
-        for path in config.metrics { try add(path, try gitFile(s, path)) }
+        for path in ws.config.metrics { try add(path, try gitFile(s, path)) }
         return out
     }
 
@@ -82,19 +90,19 @@ extension Workspace {
     /// streams from the store (or the working tree). `beforeReading` gets the stored snapshots
     /// the comparison will read (changed targets only), before any is read: `mlv diff` fetches
     /// those this clone lacks.
-    public func diff(_ o: DiffOptions, beforeReading: ([NeededSnapshot]) throws -> Void = { _ in }) throws -> DiffReport {
-        let store = try store()
+    public func run(_ o: DiffOptions, beforeReading: ([NeededSnapshot]) throws -> Void = { _ in }) throws -> DiffReport {
+        let store = try ws.store()
         var snap: Snapshotter? = nil
         // Before the first commit, HEAD is an empty side: everything in the working tree is added.
-        let a = try o.from == nil && git.head() == nil ? DiffSide(label: "HEAD (no commits yet)", commit: nil, empty: true)
+        let a = try o.from == nil && ws.git.head() == nil ? DiffSide(label: "HEAD (no commits yet)", commit: nil, empty: true)
                                                         : diffSide(o.from ?? "HEAD", snap: &snap)
         let b = try diffSide(o.to, snap: &snap)
-        let filters = try o.paths.map { try userPath($0) }
+        let filters = try o.paths.map { try ws.userPath($0) }
         func selected(_ p: String) -> Bool {
             filters.isEmpty || filters.contains { RepoPath.isWithin(p, $0) || RepoPath.isWithin($0, p) }
         }
         // A path that names nothing on either side is a typo, not "no changes".
-        let known = Set(a.targets.keys).union(b.targets.keys).union(config.metrics).union(config.paramsFiles)
+        let known = Set(a.targets.keys).union(b.targets.keys).union(ws.config.metrics).union(ws.config.paramsFiles)
         for (input, f) in zip(o.paths, filters) where !known.contains(where: { RepoPath.isWithin($0, f) || RepoPath.isWithin(f, $0) }) {
             throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
         }
@@ -113,7 +121,7 @@ extension Workspace {
         // A key given for a path names a target (or a file inside one) of either side.
         var keyFor: [String: [String]] = [:]
         for (input, k) in o.keys {
-            let f = try userPath(input)
+            let f = try ws.userPath(input)
             guard known.contains(where: { RepoPath.isWithin(f, $0) }) else {
                 throw MLVError.pathNotInDiff(path: input, from: a.label, to: b.label)
             }
@@ -133,7 +141,7 @@ extension Workspace {
             x.globalKeyFor = nil
             if let k = keyFor[file] ?? keyFor[target] { x.key = k }
             else if !o.table.key.isEmpty { x.key = o.table.key; x.globalKeyFor = file }
-            else { x.key = config.targets[target]?.key ?? [] }
+            else { x.key = ws.config.targets[target]?.key ?? [] }
             return x
         }
 
@@ -173,14 +181,14 @@ extension Workspace {
             }
             var tableOptions = keyed(o.table, file: path, target: path)
             // Big tables are compared in partitions of about 128 MiB of old data each.
-            tableOptions.partitions = Workspace.partitions(forBytes: pa?.size ?? 0)
+            tableOptions.partitions = Self.partitions(forBytes: pa?.size ?? 0)
             tableOptions.spillDirectory = store.tmpDir
             // The comparison this target gets (Comparison.swift): one per kind of content.
             let subject = ComparisonSubject(path: path, kind: kind, old: pa, new: pb) { [self] in
                 guard let id = pb?.snapshot else { return nil }
                 return try sniff(b, path, id, store: store)
             }
-            let context = ComparisonContext(workspace: self, a: a, b: b, store: store, snap: snap, tableOptions: tableOptions,
+            let context = ComparisonContext(engine: self, a: a, b: b, store: store, snap: snap, tableOptions: tableOptions,
                                             keyed: keyed, narrowedTo: inside(path))
             switch try TargetComparisons.select(subject)?.compare(subject, in: context, into: &t) ?? .listed {
             case .listed: report.targets.append(t)
@@ -195,7 +203,7 @@ extension Workspace {
             throw tables.count == 1 ? first : DiffError.keyInNoTable(key: o.table.key, tables: tables.map(\.0))
         }
         // Metrics and params kept in git.
-        for (files, kind) in [(config.metrics, TargetKind.metrics), (config.paramsFiles, TargetKind.params)] {
+        for (files, kind) in [(ws.config.metrics, TargetKind.metrics), (ws.config.paramsFiles, TargetKind.params)] {
             if let only = o.onlyKinds, !only.contains(kind) { continue }
             for path in files where selected(path) {
                 let old = try gitFile(a, path).map { try flattenMetrics($0, path: "\(path)@\(a.label)", formatPath: path) } ?? [:]
@@ -220,12 +228,12 @@ extension Workspace {
         for s in sides {
             guard let p = s.targets[t], p.type == .dir, let id = p.snapshot else { continue }
             if !s.readsStore(path) {
-                if FS.lstat(absolute(path)) != nil { return .present }
+                if FS.lstat(ws.absolute(path)) != nil { return .present }
                 continue
             }
             do {
                 let root = TreeEntry(name: FS.basename(t), kind: .directory, size: p.size, files: p.files, id: id)
-                if try entry(in: root, at: sub) != nil { return .present }
+                if try ws.entry(in: root, at: sub) != nil { return .present }
             } catch StoreError.missingObject {
                 result = .unknown
             }
@@ -250,7 +258,7 @@ extension Workspace {
         guard !changes.isEmpty else { return [] }
         let views = Set(changes.map { String($0.name.split(separator: "/").first ?? "") })
         let sources = Set(((a.featureViews ?? []) + (b.featureViews ?? [])).filter { views.contains($0.name) }.compactMap(\.source))
-        return config.targets.filter { _, s in
+        return ws.config.targets.filter { _, s in
             (s.inputs ?? []).contains { $0 == path || sources.contains($0) }
         }.keys.sorted()
     }
@@ -268,8 +276,8 @@ extension Workspace {
     /// A file git itself tracks, at a commit or in the working tree.
     func gitFile(_ s: DiffSide, _ path: String) throws -> [UInt8]? {
         if s.empty { return nil }
-        if let c = s.commit { return try git.blob(at: path, in: c) }
-        return try tree.read(path)
+        if let c = s.commit { return try ws.git.blob(at: path, in: c) }
+        return try ws.tree.read(path)
     }
 
     /// A small tracked file's whole content (metrics and params targets).
@@ -281,7 +289,7 @@ extension Workspace {
     /// A file's bytes: from the store for a commit, from disk for the working tree.
     func stream(_ s: DiffSide, _ path: String, _ manifest: ObjectID, store: Store) throws -> ByteStream {
         if !s.readsStore(path) {
-            guard let real = try tree.resolvedForReading(path) else { throw IOError("open", absolute(path), code: ENOENT) }
+            guard let real = try ws.tree.resolvedForReading(path) else { throw IOError("open", ws.absolute(path), code: ENOENT) }
             return try WorkingFileStream(path: real)
         }
         return try StoredFileStream(store: store, manifest: manifest)
@@ -313,7 +321,7 @@ extension Workspace {
     func binaryDiff(_ a: DiffSide, _ b: DiffSide, _ path: String, _ sa: ObjectID, _ sb: ObjectID, store: Store) throws -> BinaryDiff {
         func chunks(_ s: DiffSide, _ id: ObjectID) throws -> [ManifestChunk] {
             if s.readsStore(path) { return try store.manifest(id).chunks }
-            return try Archiver(writer: nil).chunkList(at: absolute(path))
+            return try Archiver(writer: nil).chunkList(at: ws.absolute(path))
         }
         let old = Set(try chunks(a, sa).map(\.id))
         let new = try chunks(b, sb)

@@ -1,3 +1,5 @@
+// `mlv diff-driver` (`Summarize`): what `git diff` shows of a pointer's data, and its
+// result (`PointerSummary`).
 import MLVSystem
 import MLVStore
 
@@ -25,15 +27,22 @@ public struct PointerSummary {
     public static let maxEntries = 10_000
 }
 
-extension Workspace {
+/// `mlv diff-driver`'s operation: a pointer's data summarized (`PointerSummary`).
+public struct Summarize {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// The summary of a pointer's data for `git diff` (textconv), read from the store; data
-    /// this clone lacks is fetched first unless `offline` (`fetchForSummary`).
-    public func summarize(pointerBytes: [UInt8], name: String, offline: Bool = false) throws -> PointerSummary {
+    /// this clone lacks is fetched first unless `offline` (`FetchMissing.forSummary`).
+    public func run(pointerBytes: [UInt8], name: String, offline: Bool = false) throws -> PointerSummary {
         let p = try Pointer(parsing: pointerBytes, path: name)
         var out = PointerSummary(pointer: p)
         guard let id = p.snapshot else { return out }
-        let store = try store()
-        if let why = try fetchForSummary(p, id: id, name: name, offline: offline) {
+        let store = try ws.store()
+        if let why = try FetchMissing(ws).forSummary(p, id: id, name: name, offline: offline) {
             out.unavailable = why
             return out
         }

@@ -1,9 +1,10 @@
 // Fetching what a command reads: `diff`, `show`, `ls`, `metrics`, `params diff` and the
 // diff driver read snapshots of commits a fresh clone never fetched (`mlv pull` brings only
 // what HEAD needs). They fetch exactly the snapshots of the revisions and paths asked that
-// this store lacks, from the default remote, through `fetch` (same verification), and say
+// this store lacks, from the default remote, through `Fetch` (same verification), and say
 // the exact command to run when they may not (--offline, no remote). Nothing is fetched,
-// and nothing printed, when the store has it all.
+// and nothing printed, when the store has it all. The operation is `FetchMissing`; the
+// transfer is `Fetch`'s.
 import MLVSystem
 import MLVGit
 import MLVStore
@@ -27,23 +28,30 @@ public struct NeededSnapshot {
     public var label: String { rev ?? "the working tree" }
 }
 
-extension Workspace {
+/// What a reading command needs and this store lacks, fetched (or named in the error).
+public struct FetchMissing {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// The snapshots the targets at `revs` pin, only targets at or below (or containing) one
     /// of `paths` and of `kinds` when given. "HEAD" before the first commit pins nothing.
     /// A path no target matches is left to the command to report (its own error names it).
     /// `pathsFromRoot`: the paths are relative to the repository root (`show REV:PATH`, as
     /// git's), not to the working directory.
-    public func neededSnapshots(revs: [String], paths: [String] = [], pathsFromRoot: Bool = false,
-                                kinds: Set<TargetKind>? = nil) throws -> [NeededSnapshot] {
-        let wanted = try paths.map { try pathsFromRoot ? RepoPath.fromUser($0, cwd: root, root: root) : userPath($0) }
+    public func needed(revs: [String], paths: [String] = [], pathsFromRoot: Bool = false,
+                       kinds: Set<TargetKind>? = nil) throws -> [NeededSnapshot] {
+        let wanted = try paths.map { try pathsFromRoot ? RepoPath.fromUser($0, cwd: ws.root, root: ws.root) : ws.userPath($0) }
         func selected(_ t: String) -> Bool {
             wanted.isEmpty || wanted.contains { RepoPath.isWithin(t, $0) || RepoPath.isWithin($0, t) }
         }
         var out: [NeededSnapshot] = []
         var done = Set<String>()
         for rev in revs where done.insert(rev).inserted {
-            if rev == "HEAD", try git.head() == nil { continue }
-            for (t, p) in try targets(at: resolve(rev)) where selected(t) && (kinds?.contains(p.kind) ?? true) {
+            if rev == "HEAD", try ws.git.head() == nil { continue }
+            for (t, p) in try ws.targets(at: ws.resolve(rev)) where selected(t) && (kinds?.contains(p.kind) ?? true) {
                 if let s = p.snapshot { out.append(NeededSnapshot(id: s, path: t, rev: rev, pointer: p)) }
             }
         }
@@ -54,7 +62,7 @@ extension Workspace {
     /// tree and manifest below, every chunk; with `treesOnly`, a folder's trees, and nothing
     /// of a file).
     public func incomplete(_ needed: [NeededSnapshot], treesOnly: Bool = false) throws -> [NeededSnapshot] {
-        let store = try store()
+        let store = try ws.store()
         var whole = Set<ObjectID>(), partial = Set<ObjectID>()
         return try needed.filter { n in
             if whole.contains(n.id) { return false }
@@ -77,35 +85,35 @@ extension Workspace {
     /// fetched), else fetches the missing snapshots from the default remote, verified as
     /// `mlv fetch` verifies, and returns what was transferred and what was missing. With
     /// `offline`, or without a remote, throws `RemoteError.notFetched` naming the command
-    /// that brings them: `fix` gives it for the missing snapshots (see `fetchHint`).
-    public func fetchMissing(_ needed: [NeededSnapshot], offline: Bool, treesOnly: Bool = false,
-                             fix: ([NeededSnapshot]) -> String) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
+    /// that brings them: `fix` gives it for the missing snapshots (see `hint`).
+    public func run(_ needed: [NeededSnapshot], offline: Bool, treesOnly: Bool = false,
+                    fix: ([NeededSnapshot]) -> String) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
         let missing = try incomplete(needed, treesOnly: treesOnly)
         guard !missing.isEmpty else { return nil }
-        if offline { throw notFetched(missing, fix: "\(fix(missing)) brings it (--offline forbids fetching here)") }
+        if offline { throw Self.notFetched(missing, fix: "\(fix(missing)) brings it (--offline forbids fetching here)") }
         let r: RemoteStore
-        do { r = try remote(nil) } catch RemoteError.noRemote {
-            throw notFetched(missing, fix: "no remote is configured: add the one holding it with `mlv remote add origin URL`, then run \(fix(missing))")
+        do { r = try ws.remote(nil) } catch RemoteError.noRemote {
+            throw Self.notFetched(missing, fix: "no remote is configured: add the one holding it with `mlv remote add origin URL`, then run \(fix(missing))")
         }
         var byID: [ObjectID: NeededSnapshot] = [:]
         for m in missing where byID[m.id] == nil { byID[m.id] = m }
-        let result = try fetch(byID.values.sorted { ($0.path, $0.label) < ($1.path, $1.label) }.map { ($0.id, $0.path, $0.pointer, $0.rev.flatMap { try? self.resolve($0) }) }, from: r, treesOnly: treesOnly)
+        let result = try Fetch(ws).run(byID.values.sorted { ($0.path, $0.label) < ($1.path, $1.label) }.map { ($0.id, $0.path, $0.pointer, $0.rev.flatMap { try? ws.resolve($0) }) }, from: r, treesOnly: treesOnly)
         return (result, missing)
     }
 
     /// `mlv diff`, `show`, `ls`, `metrics`, `params diff`: the data of `revs` (and `paths`,
     /// `kinds`) this store lacks, fetched; the hint names `mlv fetch --rev REV… [-- PATH…]`.
-    public func fetchMissing(revs: [String], paths: [String] = [], pathsFromRoot: Bool = false, kinds: Set<TargetKind>? = nil,
-                             treesOnly: Bool = false, offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
-        try fetchMissing(neededSnapshots(revs: revs, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds),
-                         offline: offline, treesOnly: treesOnly) {
-            Workspace.fetchHint($0, paths: paths)
+    public func run(revs: [String], paths: [String] = [], pathsFromRoot: Bool = false, kinds: Set<TargetKind>? = nil,
+                    treesOnly: Bool = false, offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
+        try run(needed(revs: revs, paths: paths, pathsFromRoot: pathsFromRoot, kinds: kinds),
+                offline: offline, treesOnly: treesOnly) {
+            Self.hint($0, paths: paths)
         }
     }
 
     /// The error for snapshots a command needs and may not fetch.
-    public func notFetched(_ missing: [NeededSnapshot], fix: String) -> RemoteError {
-        .notFetched(what: Workspace.notFetchedWhat(missing), fix: fix)
+    public static func notFetched(_ missing: [NeededSnapshot], fix: String) -> RemoteError {
+        .notFetched(what: notFetchedWhat(missing), fix: fix)
     }
 
     static func notFetchedWhat(_ missing: [NeededSnapshot]) -> String {
@@ -126,7 +134,7 @@ extension Workspace {
     /// "`mlv fetch --rev A [--rev B] [-- PATH…]`": the command bringing the missing snapshots'
     /// revisions (only the paths the user asked for, as typed, when any); the working tree's
     /// pointers need `mlv fetch` without --rev.
-    public static func fetchHint(_ missing: [NeededSnapshot], paths: [String]) -> String {
+    public static func hint(_ missing: [NeededSnapshot], paths: [String]) -> String {
         var revs: [String] = []
         for m in missing { if let r = m.rev, !revs.contains(r) { revs.append(r) } }
         let tail = paths.isEmpty ? "" : " -- " + paths.map(shellQuote).joined(separator: " ")
@@ -142,22 +150,20 @@ extension Workspace {
         if let f = r.first, f != "~", r.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,~^".contains($0) }) { return r }
         return shellQuote(r)
     }
-}
 
-extension Workspace {
     /// `mlv show REV:PATH`: the trees down to PATH (a target, or a file inside a folder
     /// target), then that one file's data, not the rest of its folder.
-    public func fetchMissing(showing rev: String, path: String, offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
-        let hint = { (m: [NeededSnapshot]) in Workspace.fetchHint(m, paths: [path]) }
-        let trees = try fetchMissing(neededSnapshots(revs: [rev], paths: [path], pathsFromRoot: true),
-                                     offline: offline, treesOnly: true, fix: hint)
+    public func run(showing rev: String, path: String, offline: Bool) throws -> (fetched: TransferResult, missing: [NeededSnapshot])? {
+        let hint = { (m: [NeededSnapshot]) in Self.hint(m, paths: [path]) }
+        let trees = try run(needed(revs: [rev], paths: [path], pathsFromRoot: true),
+                            offline: offline, treesOnly: true, fix: hint)
         // A path naming nothing, or a folder, is left to `show`'s own error.
-        guard let e = try? storedEntry(rev: rev, path: path), e.kind == .file else { return trees }
+        guard let e = try? ws.storedEntry(rev: rev, path: path), e.kind == .file else { return trees }
         var p = Pointer(kind: .dataset, type: .file)
         p.snapshot = e.id
         p.size = e.size
-        let file = try fetchMissing([NeededSnapshot(id: e.id, path: try RepoPath.fromUser(path, cwd: root, root: root), rev: rev, pointer: p)],
-                                    offline: offline, fix: hint)
+        let file = try run([NeededSnapshot(id: e.id, path: try RepoPath.fromUser(path, cwd: ws.root, root: ws.root), rev: rev, pointer: p)],
+                           offline: offline, fix: hint)
         switch (trees, file) {
         case (nil, let x), (let x, nil): return x
         case let (t?, f?):
@@ -171,10 +177,10 @@ extension Workspace {
     /// `mlv diff-driver`: the snapshot a pointer file names (git passes a copy, so no
     /// revision is known), fetched when missing. Returns why there is no content to
     /// summarize, or nil when the store has it all: git's diff must not fail for it.
-    func fetchForSummary(_ p: Pointer, id: ObjectID, name: String, offline: Bool) throws -> String? {
+    func forSummary(_ p: Pointer, id: ObjectID, name: String, offline: Bool) throws -> String? {
         let n = NeededSnapshot(id: id, path: name, rev: "the commit holding it", pointer: p)
         do {
-            _ = try fetchMissing([n], offline: offline) { _ in "`mlv fetch --rev REV` (that commit)" }
+            _ = try run([n], offline: offline) { _ in "`mlv fetch --rev REV` (that commit)" }
             return nil
         } catch let e as RemoteError {
             return "\(e)"

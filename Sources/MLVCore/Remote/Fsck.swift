@@ -1,3 +1,6 @@
+// `mlv fsck` (`Fsck`) and its results: the local store verified by MLVStore's maintenance,
+// then every reachable pointer's data (`Roots.objects`); a remote's packs and indexes; and
+// `--repair`, the store's index rebuilt under the lock.
 import MLVSystem
 import MLVGit
 import MLVStore
@@ -45,14 +48,21 @@ public struct RepairResult: Codable, Sendable {
     }
 }
 
-extension Workspace {
+/// `mlv fsck`: the local store, its pointers' data, a remote, or the index's repair.
+public struct Fsck {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
+
     /// `mlv fsck --repair`: the store's `repairIndex` under the lock (indexes rebuilt from
     /// the verified packs; damaged packs moved to .mlv/store/lost/, where a fetch can bring
     /// their objects back from a remote).
     public func repair() throws -> RepairResult {
-        let lock = try self.lock("fsck --repair") { _ in }
+        let lock = try ws.lock("fsck --repair") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        let store = try store()
+        let store = try ws.store()
         store.removeStaleTemporaries()
         let r = try store.repairIndex()
         return RepairResult(packsIndexed: r.packsIndexed, objects: r.objects, indexesReplaced: r.indexesReplaced, quarantined: r.quarantined)
@@ -62,10 +72,10 @@ extension Workspace {
     /// id against its headers and every object in it decompressed and hashed (object storage:
     /// downloaded into .mlv/store/tmp, several at once, and removed), and every indexed pack
     /// present.
-    public func fsckRemote(_ name: String?) throws -> FsckResult {
-        let r = try remote(name)
+    public func run(remote name: String) throws -> FsckResult {
+        let r = try ws.remote(name)
         try r.prepare(forWriting: false)
-        let store = try store()
+        let store = try ws.store()
         let problems = Mutex<[FsckProblem]>([])
         var listed = Set<ObjectID>()
         for (n, size) in try r.indexFiles() {
@@ -111,8 +121,8 @@ extension Workspace {
     /// `mlv fsck`: reads every pack in full (each object decompressed and hashed), checks every
     /// index against its packs, and that every pointer in every commit reachable from HEAD
     /// resolves to objects the store has.
-    public func fsck() throws -> FsckResult {
-        let store = try store()
+    public func run() throws -> FsckResult {
+        let store = try ws.store()
         // The store itself: every pack and index (`Store.verify`).
         let check = try store.verify()
         var problems = check.problems.map { FsckProblem(what: $0.what, path: $0.path, problem: $0.problem) }
@@ -125,24 +135,24 @@ extension Workspace {
         // pushed (.mlv/cache/remote-index) are "not fetched", and so is everything in a clone
         // whose store is still empty. Packs and indexes above are checked either way.
         var promised = Set<ObjectID>()
-        for n in (try? FS.list(remoteIndexCache)) ?? [] where Layout.isIndexFileName(n) {
-            guard let bytes = try? FS.readAll(FS.join(remoteIndexCache, n)), indexFileName(bytes) == n,
+        for n in (try? FS.list(ws.remoteIndexCache)) ?? [] where Layout.isIndexFileName(n) {
+            guard let bytes = try? FS.readAll(FS.join(ws.remoteIndexCache, n)), indexFileName(bytes) == n,
                   let idx = try? decodeIndex(bytes, path: n) else { continue }
             for (id, _, _) in idx.entries { promised.insert(id) }
         }
-        let emptyClone = !config.remotes.isEmpty && packs == 0
+        let emptyClone = !ws.config.remotes.isEmpty && packs == 0
         var required = Set<ObjectID>()
         var skipped: [String] = []
-        for (_, p) in try targets() { if let s = p.snapshot { required.insert(s) } }
-        if let head = try git.head() {
-            for (_, p) in try readableTargets(at: head, skipped: &skipped) { if let s = p.snapshot { required.insert(s) } }
+        for (_, p) in try ws.targets() { if let s = p.snapshot { required.insert(s) } }
+        if let head = try ws.git.head() {
+            for (_, p) in try ws.readableTargets(at: head, skipped: &skipped) { if let s = p.snapshot { required.insert(s) } }
             skipped = []   // the history walk below meets HEAD again
-            for c in try git.history(from: head) {
+            for c in try ws.git.history(from: head) {
                 commits += 1
-                for (path, p) in try readableTargets(at: c, skipped: &skipped) {
+                for (path, p) in try ws.readableTargets(at: c, skipped: &skipped) {
                     guard let s = p.snapshot, checked.insert(s).inserted else { continue }
                     do {
-                        _ = try closure([s], store: store)
+                        _ = try Roots.objects(below: [s], store: store)
                         // The snapshot as a whole: limits, and totals against the pointer's.
                         if p.type == .dir {
                             try store.checkSnapshot(s, target: path, declared: (p.size, p.files))

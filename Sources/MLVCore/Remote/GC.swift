@@ -1,3 +1,5 @@
+// `mlv gc` (`GC`) and its result: the live set from `Roots.live`, pruned by MLVStore's
+// maintenance (`Store.planPrune`, `Store.prune`).
 import MLVSystem
 import Foundation
 import MLVGit
@@ -39,48 +41,25 @@ public struct GCResult: Codable, Sendable {
     }
 }
 
-extension Workspace {
-    /// Snapshots that must survive a gc: pointers in every commit reachable from any ref
-    /// (branches, tags, remote-tracking refs, stash) or still in a reflog, the working pointers, what mlv last
-    /// wrote (stat cache), work saved by `checkout --force`, and the run cache's outputs.
-    /// `logs` holds those kept only because a reflog or the stash reaches a commit that pins
-    /// them, with the refs whose logs do; `roots` the rest.
-    func liveRoots(skipped: inout [String]) throws -> (roots: Set<ObjectID>, logs: [ObjectID: Set<String>]) {
-        var roots = Set<ObjectID>()
-        let commits = try git.reachableCommitsBySource()
-        for c in commits.fromRefs {
-            for (_, p) in try readableTargets(at: c, skipped: &skipped) { if let s = p.snapshot { roots.insert(s) } }
-        }
-        for (_, p) in try targets() { if let s = p.snapshot { roots.insert(s) } }
-        let cache = loadStatCache()
-        roots.formUnion(cache.synced.values)
-        roots.formUnion(cache.verified.values)
-        roots.formUnion(savedSnapshots())
-        for name in (try? FS.list(runCacheDir)) ?? [] {
-            guard let bytes = try? FS.readAll(FS.join(runCacheDir, name)),
-                  let r = RunRecord(json: bytes) else { continue }
-            for id in r.outputs.values { if let o = ObjectID(hex: id) { roots.insert(o) } }
-        }
-        var logs: [ObjectID: Set<String>] = [:]
-        for (c, via) in commits.onlyFromLogs {
-            for (_, p) in try readableTargets(at: c, skipped: &skipped) {
-                if let s = p.snapshot, !roots.contains(s) { logs[s, default: []].formUnion(via) }
-            }
-        }
-        return (roots, logs)
-    }
+/// `mlv gc`: what `Roots.live` keeps, the rest pruned by the store.
+public struct GC {
+    public let workspace: Workspace
+
+    public init(_ workspace: Workspace) { self.workspace = workspace }
+
+    private var ws: Workspace { workspace }
 
     /// `mlv gc`: the live set from the roots, then the store's prune (`Store.planPrune`,
     /// `Store.prune`): packs holding only unreachable objects deleted, packs mostly
     /// unreachable rewritten, all indexes replaced by one, under the lock.
-    public func gc(dryRun: Bool) throws -> GCResult {
-        let lock = try self.lock("gc") { _ in }
+    public func run(dryRun: Bool) throws -> GCResult {
+        let lock = try ws.lock("gc") { _ in }
         defer { withExtendedLifetime(lock) {} }
-        let store = try store()
+        let store = try ws.store()
         if !dryRun { store.removeStaleTemporaries() }
         try store.loadIndex()
         var skipped: [String] = []
-        let (roots, logs) = try liveRoots(skipped: &skipped)
+        let (roots, logs) = try Roots(ws).live(skipped: &skipped)
         // What the store does not have (data never fetched here) is skipped.
         let needed = try store.walk(from: roots)
         let live = try store.walk(from: logs.keys, known: needed)
@@ -95,7 +74,7 @@ extension Workspace {
         let result = GCResult(dryRun: dryRun, liveObjects: live.count, packsDeleted: plan.delete.count,
                               packsRepacked: plan.repack.count, packsKept: plan.keep.count, bytesFreed: plan.bytesFreed,
                               skippedPointers: skipped, keptForReflogOrStash: kept)
-        if !dryRun { try store.prune(plan, compressionLevel: Int32(config.compressionLevel)) }
+        if !dryRun { try store.prune(plan, compressionLevel: Int32(ws.config.compressionLevel)) }
         return result
     }
 }

@@ -82,8 +82,8 @@ extension Runner {
         let pinned = try ws.targets(at: commit).filter { t in !stage.outs.contains(where: { RepoPath.isWithin(t.path, $0) }) }
         // Data of a commit this clone never fetched: say which command brings it (this runs
         // under the repository lock, so it does not fetch itself).
-        let missing = try ws.incomplete(pinned.compactMap { t in t.pointer.snapshot.map { NeededSnapshot(id: $0, path: t.path, rev: rev, pointer: t.pointer) } })
-        if !missing.isEmpty { throw ws.notFetched(missing, fix: "run \(Workspace.fetchHint(missing, paths: [])), then this command again") }
+        let missing = try FetchMissing(ws).incomplete(pinned.compactMap { t in t.pointer.snapshot.map { NeededSnapshot(id: $0, path: t.path, rev: rev, pointer: t.pointer) } })
+        if !missing.isEmpty { throw FetchMissing.notFetched(missing, fix: "run \(FetchMissing.hint(missing, paths: [])), then this command again") }
         for (path, p) in pinned {
             guard let s = p.snapshot else { continue }
             let entry = TreeEntry(name: FS.basename(path), kind: p.type == .dir ? .directory : .file,
