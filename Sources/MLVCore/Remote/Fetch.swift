@@ -4,6 +4,7 @@
 import MLVSystem
 import MLVStore
 
+/// Fetching from a remote into the local store, verified.
 public struct Fetch {
     public let workspace: Workspace
 

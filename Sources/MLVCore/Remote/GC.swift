@@ -41,7 +41,7 @@ public struct GCResult: Codable, Sendable {
     }
 }
 
-/// `mlv gc`: what `Roots.live` keeps, the rest pruned by the store.
+/// Garbage collection of the local store: what `Roots.live` keeps stays, the rest is pruned.
 public struct GC {
     public let workspace: Workspace
 

@@ -3,6 +3,7 @@
 import MLVSystem
 import MLVStore
 
+/// Pushing the local store's packs the pointers need to a remote.
 public struct Push {
     public let workspace: Workspace
 
