@@ -44,10 +44,11 @@ public struct GitFileStatus: Codable, Equatable, Sendable {
     public var path: String
     public var kind: TargetKind
     public enum State: String, Codable, Sendable {
+        // The words of a target's `TargetStatus.State`, so one status says one thing one way.
         case clean
         case modified
-        case new               // staged, in no commit yet
-        case missing           // not in the working tree
+        case added             // staged, in no commit yet
+        case deleted           // not in the working tree
         case untracked         // not yet added to git
     }
     public var state: State
@@ -171,11 +172,11 @@ public struct Status {
             let headCommit = try ws.git.head()
             for (path, kind) in tracked.sorted(by: { $0.0 < $1.0 }) {
                 let state: GitFileStatus.State
-                if !FS.exists(ws.absolute(path)) { state = .missing }
+                if !FS.exists(ws.absolute(path)) { state = .deleted }
                 else if try !ws.git.isInIndex(path) { state = .untracked }
                 else if !changed.contains(path) { state = .clean }
                 // Staged (a stage wrote it) but in no commit yet: new, not modified.
-                else { state = try headCommit.map { try ws.git.hasFile(path, in: $0) } ?? false ? .modified : .new }
+                else { state = try headCommit.map { try ws.git.hasFile(path, in: $0) } ?? false ? .modified : .added }
                 gitFiles.append(GitFileStatus(path: path, kind: kind, state: state))
             }
         }

@@ -107,8 +107,9 @@ import Testing
         #expect(rows?["old"] as? Int == 2 && rows?["new"] as? Int == 3, "\(String(describing: targets["data/rows.json"]))")
     }
 
-    /// A metrics file a stage wrote for the first time is new, not modified.
-    @Test func aMetricsFileInNoCommitYetIsNew() throws {
+    /// A metrics file a stage wrote for the first time is added (the word a target in no
+    /// commit yet gets), not modified.
+    @Test func aMetricsFileInNoCommitYetIsAdded() throws {
         let s = try Sandbox()
         try s.write("in.txt", "a\n")
         try s.mlvOK("track", "in.txt")
@@ -117,11 +118,17 @@ import Testing
         try s.mlvOK("repro")
         let st = try JSONSerialization.jsonObject(with: Data(try s.mlvOK("status", "--json").stdout.utf8)) as! [String: Any]
         let files = st["git_files"] as? [[String: Any]] ?? st["gitFiles"] as? [[String: Any]] ?? []
-        #expect(files.first { $0["path"] as? String == "eval.json" }?["state"] as? String == "new", "\(st)")
+        #expect(files.first { $0["path"] as? String == "eval.json" }?["state"] as? String == "added", "\(st)")
         try s.mlvOK("commit", "-m", "ran")
         try s.write("eval.json", #"{"acc": 2}"# + "\n")
         try s.git("add", "eval.json")
         #expect(try s.mlvOK("status").stdout.contains("modified:"), "a changed metrics file is modified")
+        // Gone from the working tree: `deleted`, the word a target gets, not a second one.
+        try FileManager.default.removeItem(atPath: s.repo + "/eval.json")
+        let gone = try json(try s.mlvOK("status", "--json"))
+        let after = gone["git_files"] as? [[String: Any]] ?? gone["gitFiles"] as? [[String: Any]] ?? []
+        #expect(after.first { $0["path"] as? String == "eval.json" }?["state"] as? String == "deleted", "\(gone)")
+        #expect(try s.mlvOK("status").stdout.contains("deleted:"))
     }
 
     /// A global --key no compared dataset has names every dataset, not just the first.

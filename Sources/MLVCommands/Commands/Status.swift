@@ -19,6 +19,7 @@ struct Status: ParsableCommand {
           not checked out   never written here (fresh clone): run `mlv checkout` or `mlv pull`
           missing objects   the store lacks the pointer's data: run `mlv pull`
           conflicted        the pointer has a git merge conflict: pick a side, `git add`, `mlv checkout`
+        Metrics and params files, which git keeps, are listed with the same words (and         `untracked` before their first `git add`).
 
         An interrupted `mlv checkout REV` (killed mid-switch) is reported first; any \
         `mlv checkout` completes it, and `mlv commit` refuses until then.
