@@ -56,6 +56,8 @@ let package = Package(
         .testTarget(name: "MLVRemoteTests", dependencies: ["MLVRemote", "MLVStore", "MLVSystem", "MLVTestSupport"]),
         .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVRemote", "MLVTestSupport"]),
         .testTarget(name: "MLVCommandsTests", dependencies: ["MLVCommands", "MLVCore", "MLVStore", "MLVTestSupport"]),
+        // Reads Sources/ and Package.swift only: the module map of Sources/README.md.
+        .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["MLVCore", "MLVS3", "MLVSystem", "MLVStore", "MLVTestSupport"]),
     ]
 )

@@ -112,4 +112,21 @@ import Testing
         #expect(TensorChange.Kind.allCases.map(\.rawValue) == ["added", "removed", "reshaped", "retyped", "modified"])
         #expect(FeatureChange.Scope.allCases.map(\.rawValue) == ["entity", "view", "feature"])
     }
+
+    /// Every stored property of a target's diff reaches JSON, apart from those documented as
+    /// kept out of it: a new comparison's field missing from `CodingKeys` would be dropped
+    /// from `--format json` without a compiler error.
+    @Test func everyFieldOfATargetDiffIsInJSON() {
+        let t = TargetDiff(path: "d.csv", kind: .dataset, change: .modified, oldSnapshot: nil, newSnapshot: nil, oldSize: nil,
+                           newSize: nil, files: [], table: nil, tables: [:], binary: nil, features: nil, tensors: nil)
+        let stored = Set(Mirror(reflecting: t).children.compactMap(\.label))
+        let notInJSON: Set<String> = ["uncomparedTables"]   // `warnings` says it (DiffReport.swift)
+        // JSON names are the property names in snake case.
+        func camel(_ key: String) -> String {
+            let parts = key.split(separator: "_")
+            return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+        }
+        let encoded = Set(TargetDiff.CodingKeys.allCases.map { camel($0.stringValue) })
+        #expect(stored.subtracting(notInJSON) == encoded, "stored \(stored.sorted()), encoded \(encoded.sorted())")
+    }
 }

@@ -71,7 +71,7 @@ extension DiffRender {
             body += "<h2><code>\(esc(t.path))</code></h2><p>\(symbol(t.change)) \(esc(t.change.rawValue)) \(esc(t.kind.rawValue)), \(esc(size(t)))</p>"
             body += list((t.warnings ?? []).map { "warning: " + $0 })
             body += list(fileLines(t, v))
-            body += list(featureLines(t, v) + tensorLines(t, v))
+            body += list(detailLines(t, v))
             if let b = t.binary { body += "<p>\(esc(binaryLine(b)))</p>" }
             for (name, tab) in tables(t) {
                 if name != t.path { body += "<h3>\(esc(name))</h3>" }

@@ -74,7 +74,7 @@ extension DiffRender {
         }
         // Each target's details get an equal share of what is left (a 300-column table does
         // not crowd out the targets after it).
-        let detailed = r.targets.filter { !tables($0).isEmpty || !$0.files.isEmpty || $0.features != nil || $0.tensors != nil || !($0.warnings ?? []).isEmpty }
+        let detailed = r.targets.filter { !tables($0).isEmpty || !$0.files.isEmpty || hasDetails($0) || !($0.warnings ?? []).isEmpty }
         for (i, t) in detailed.enumerated() {
             let left = MarkdownBudget.limit - MarkdownBudget.finalReserve - b.used
             guard left / (detailed.count - i) >= MarkdownBudget.minSection else {
@@ -112,7 +112,7 @@ extension DiffRender {
     /// The inside of one target's `<details>` block.
     static func details(_ t: TargetDiff, _ b: inout MarkdownBudget, _ v: Value) {
         b.list((t.warnings ?? []).map { "warning: " + mdEscape(visible($0)) }, noun: "warning")
-        b.list((featureLines(t, v) + tensorLines(t, v) + (t.binary.map { [binaryLine($0)] } ?? [])).map(mdItem), noun: "line")
+        b.list((detailLines(t, v) + (t.binary.map { [binaryLine($0)] } ?? [])).map(mdItem), noun: "line")
         b.list(fileLines(t, mdPath).map(mdItem), noun: "file")
         for (name, tab) in tables(t) {
             if name != t.path { guard b.add(["", "**\(mdPath(name))**"]) else { break } }

@@ -205,6 +205,16 @@ enum DiffRender {
         return s
     }
 
+    /// The lines of a target's content comparison beyond tables, files and chunk reuse: feature
+    /// definitions, tensors. Text, markdown and HTML all show these; a new format's comparison
+    /// adds its lines here, and its field to `hasDetails`, once for every format.
+    static func detailLines(_ t: TargetDiff, _ v: Value) -> [String] {
+        featureLines(t, v) + tensorLines(t, v)
+    }
+
+    /// True when the target carries a comparison result `detailLines` shows.
+    static func hasDetails(_ t: TargetDiff) -> Bool { t.features != nil || t.tensors != nil }
+
     static func featureLines(_ t: TargetDiff, _ v: Value) -> [String] {
         guard let f = t.features else { return [] }
         var out = f.changes.map { c -> String in

@@ -13,8 +13,7 @@ extension DiffRender {
             out.append(paint("\(symbol(t.change)) \(visible(t.path))", c) + "  (\(t.kind.rawValue), \(size(t)))")
             out += fileLines(t, visible).map { "    " + $0 }
             if let b = t.binary { out.append("    " + binaryLine(b)) }
-            out += featureLines(t, v).map { "    " + $0 }
-            out += tensorLines(t, v).map { "    " + $0 }
+            out += detailLines(t, v).map { "    " + $0 }
             for (name, tab) in tables(t) {
                 if name != t.path { out.append("    \(visible(name)):") }
                 out += tableLines(tab, v).map { "    " + $0 }

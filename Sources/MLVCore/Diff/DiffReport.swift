@@ -79,7 +79,9 @@ public struct TargetDiff: Codable, Sendable {
         public var columns: UInt64
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// What JSON holds. Every stored property is listed except those said to be "not in JSON"
+    /// (`DiffDispatchTests` checks: a new field missing here would vanish from JSON silently).
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case path, kind, change, files, table, tables, binary, features, tensors, warnings, shape
         case oldSnapshot = "old_snapshot"
         case newSnapshot = "new_snapshot"

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 
+/// The package root, found from this file's path (Tests/ArchitectureTests/ArchitectureTests.swift).
+private let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
 /// The module map of Sources/README.md, checked on the sources themselves: who may import whom,
 /// which module alone spells the store's layout, the temporary-name form and the kernel-level
 /// I/O, that no file grows past 500 lines, and that commands live one per file. A change that
