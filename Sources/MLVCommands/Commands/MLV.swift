@@ -23,6 +23,9 @@ public struct MLV: ParsableCommand {
           mlv log data/train.csv            # its history
           mlv checkout HEAD~1               # data and code as they were
 
+        `mlv -C PATH COMMAND …` runs COMMAND as if mlv was started in PATH, as `git -C` does \
+        (every command also takes -C after its name).
+
         Exit status:
         \(ExitStatus.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
         """,
@@ -38,7 +41,15 @@ public struct MLV: ParsableCommand {
 
     /// Runs the command line and exits with the documented status.
     public static func run(arguments: [String]? = nil) -> Never {
-        let args = arguments ?? Array(CommandLine.arguments.dropFirst())
+        var args = arguments ?? Array(CommandLine.arguments.dropFirst())
+        // `mlv -C PATH COMMAND`, git's global form: each -C is taken relative to the one before.
+        while args.count >= 2 && args[0] == "-C" {
+            guard !args[1].isEmpty, FileManager.default.changeCurrentDirectoryPath(args[1]) else {
+                Out.err("mlv: error: -C \(args[1]): no such folder (or not one mlv may enter); give the folder to run in")
+                Foundation.exit(ExitStatus.userError.rawValue)
+            }
+            args.removeFirst(2)
+        }
         if let message = unknownCommand(args) {
             Out.err("mlv: \(message)")
             Foundation.exit(ExitStatus.usage.rawValue)
