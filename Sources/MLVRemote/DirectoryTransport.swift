@@ -106,10 +106,7 @@ public struct DirectoryTransport: Transport {
     /// Copied into tmp/, fsynced, renamed into place: the remote shows whole files or none.
     public func upload(_ local: String, to rel: String) throws -> UInt64 {
         let dest = FS.join(root, rel)
-        let dir = FS.dirname(dest)
         try checkRealFolder(FS.dirname(rel))
-        let newFolder = !FS.isDirectory(dir)
-        if newFolder { try FS.makeDirectories(dir) }
         // The name `removeStaleUploads` recognises.
         let tmp = FS.join(root, Layout.uploadTempName(for: rel, pid: getpid()))
         let src = try FileHandleFD.openRead(local)
@@ -118,15 +115,12 @@ public struct DirectoryTransport: Transport {
             let out = try FileHandleFD.create(tmp)
             try FS.copyRange(from: src, at: 0, count: size, to: out)
             try out.sync()
-            try FS.rename(tmp, dest)
+            // Durable before the caller uploads the index that names this pack (write order).
+            try FS.moveIntoPlace(tmp, to: dest)
         } catch {
             FS.remove(tmp)
             throw error
         }
-        // The rename, and a new packs/XX folder, reach the disk before the caller goes on to
-        // upload the index that names this pack (the write-order invariant).
-        try FS.syncDirectory(dir)
-        if newFolder { try FS.syncDirectory(FS.dirname(dir)) }
         return size
     }
 

@@ -211,13 +211,7 @@ public final class Store: @unchecked Sendable {
 
     /// Renames a complete, fsynced pack file into `packs/XX/`, its name and folder durable.
     func placePack(_ tmp: String, id: ObjectID) throws {
-        let dir = FS.join(packsDir, Layout.packFolder(id))
-        if !FS.isDirectory(dir) {
-            try FS.makeDirectories(dir)
-            try FS.syncDirectory(packsDir)   // the new folder's name must be durable too
-        }
-        try FS.rename(tmp, packPath(id))
-        try FS.syncDirectory(dir)
+        try FS.moveIntoPlace(tmp, to: packPath(id))
     }
 
     /// Writes one index file for packs already in place, and makes its objects visible.

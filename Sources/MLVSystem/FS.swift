@@ -150,6 +150,20 @@ public enum FS {
     /// True for a name `tempPath` made.
     public static func isTempName(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(tempMarker) }
 
+    /// Renames a complete, fsynced file `from` to `to` durably: `to`'s folder is made if
+    /// missing (and then its parent fsynced, so the new folder's name survives a crash), and
+    /// after the rename the folder is fsynced. Where a later write names this file (an index
+    /// naming a pack), that write must not reach the disk first.
+    public static func moveIntoPlace(_ from: String, to: String) throws {
+        let dir = dirname(to).isEmpty ? "." : dirname(to)
+        if !isDirectory(dir) {
+            try makeDirectories(dir)
+            try syncDirectory(dirname(dir).isEmpty ? "." : dirname(dir))
+        }
+        try rename(from, to)
+        try syncDirectory(dir)
+    }
+
     /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
     /// fsync of the directory. Readers see the old content or the new, never a mix; a failed
     /// write leaves no temporary file. `durable: false` skips both fsyncs, for caches that

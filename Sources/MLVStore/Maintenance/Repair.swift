@@ -28,9 +28,7 @@ extension Store {
                     good.append((id, entries))
                     continue
                 }
-                try FS.makeDirectories(lostDir)
-                try FS.rename(path, FS.join(lostDir, f))
-                try FS.syncDirectory(lostDir)
+                try FS.moveIntoPlace(path, to: FS.join(lostDir, f))
                 out.quarantined.append(path)
             }
         }
@@ -66,7 +64,7 @@ extension Store {
     public func removeStaleTemporaries() {
         guard let st = FS.lstat(tmpDir), st.st_mode & S_IFMT == S_IFDIR else { return }
         for n in (try? FS.list(tmpDir)) ?? [] {
-            guard let owner = FS.scratchOwner(n, kinds: TempKind.allCases.map(\.rawValue)) else { continue }
+            guard let owner = FS.scratchOwner(n, kinds: TempKind.names) else { continue }
             let path = FS.join(tmpDir, n)
             guard let e = FS.lstat(path) else { continue }
             switch e.st_mode & S_IFMT {
@@ -82,6 +80,8 @@ extension Store {
     /// `distinct-…` (a distinct count's spill file, unlinked as soon as it is open).
     public enum TempKind: String, CaseIterable, Sendable {
         case fetch, remote, push, pack, diff, distinct
+
+        static let names = allCases.map(\.rawValue)
     }
 
     /// A new path in tmp/ for a file or folder of `kind`, ending in `suffix` (FS.scratchName).
@@ -91,7 +91,7 @@ extension Store {
 
     /// True for a name `scratchPath` gives.
     public static func isTempName(_ n: String) -> Bool {
-        FS.scratchOwner(n, kinds: TempKind.allCases.map(\.rawValue)) != nil
+        FS.scratchOwner(n, kinds: TempKind.names) != nil
     }
 }
 
