@@ -51,8 +51,17 @@ final class Snapshotter {
         self.archiver = Archiver(writer: writer, level: Int32(ws.config.compressionLevel))
     }
 
+    /// The target being read and its previous pointer: where a file's previous version is
+    /// found (`previousManifest`).
+    private var current: (target: String, previous: Pointer?)?
+    /// The previous snapshot's folders read so far, by name (a folder of many changed
+    /// files is read once).
+    private var previousFolders: [ObjectID: [String: TreeEntry]] = [:]
+
     /// The working snapshot of `target`, or nil when nothing is there.
     func snapshot(_ target: String, kind: TargetKind, previous: Pointer?) throws -> WorkingSnapshot? {
+        current = (target, previous)
+        defer { current = nil; previousFolders = [:] }
         let abs = ws.absolute(target)
         // Through a linked folder, the target's data would be someone else's files (and the
         // temp-file sweep below would delete there).
@@ -207,9 +216,32 @@ final class Snapshotter {
         } else {
             archiver.onProgress = nil
         }
-        let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: tableSeparator != nil, tableSeparator: tableSeparator)
+        let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: tableSeparator != nil, tableSeparator: tableSeparator,
+                                         previous: previousManifest(rel))
         cache.record(rel, fs, manifest: a.id)
         return (a.id, a)
+    }
+
+    /// The manifest `rel` had in its target's previous snapshot, when committing and the
+    /// store holds it: new chunks are stored as deltas against its chunks. Anything that
+    /// does not resolve (a new file, a snapshot not fetched) means no previous version.
+    private func previousManifest(_ rel: String) -> ObjectID? {
+        guard let w = archiver.writer, let (target, p) = current, let p, let root = p.snapshot else { return nil }
+        if rel == target { return p.type == .file ? root : nil }
+        guard p.type == .dir, RepoPath.isWithin(rel, target) else { return nil }
+        var id = root
+        let names = rel.dropFirst(target.count + 1).split(separator: "/")
+        for (k, name) in names.enumerated() {
+            if previousFolders[id] == nil {
+                guard let t = try? w.store.tree(id) else { return nil }
+                previousFolders[id] = Dictionary(t.entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            }
+            guard let entry = previousFolders[id]?[String(name)] else { return nil }
+            let last = k == names.count - 1
+            guard last ? entry.kind == .file : entry.kind == .directory else { return nil }
+            id = entry.id
+        }
+        return id
     }
 
     /// `depth`: trees from the target's root to this folder's, this one included; past the

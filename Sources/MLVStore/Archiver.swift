@@ -59,7 +59,11 @@ public final class Archiver {
     /// count at all (`lineBreaks` nil: a count is exact or absent), and `records` counts the
     /// records with content: a blank line (nothing, or a lone CR, before its line break; a
     /// leading UTF-8 BOM is no content) is no record, as `TableReader` skips it.
-    public func archiveFile(at path: String, countLines: Bool = false, tableSeparator: UInt8? = nil) throws -> ArchivedFile {
+    ///
+    /// `previous`: the manifest of the file's previous version, when known; new chunks may
+    /// then be stored as deltas against its chunks (`DeltaEncoder`).
+    public func archiveFile(at path: String, countLines: Bool = false, tableSeparator: UInt8? = nil,
+                            previous: ObjectID? = nil) throws -> ArchivedFile {
         let f = try FileHandleFD.openRead(path)
         let slots = self.slots
         var slot = 0
@@ -69,6 +73,7 @@ public final class Archiver {
         let group = DispatchGroup()
         let inFlight = DispatchSemaphore(value: 1)
         stage.reset(countLines: countLines, separator: tableSeparator)
+        if let previous, let w = writer, let m = try? w.store.manifest(previous) { stage.basis = DeltaBasis(m) }
         var head: [UInt8]? = countLines ? nil : []
         var lastByte: UInt8? = nil
         defer { group.wait() }
@@ -81,6 +86,7 @@ public final class Archiver {
             let valid = carry + n
             let eof = n < want
             if n > 0 { lastByte = b.buf[valid - 1] }
+            b.offset = total - UInt64(carry)
             if head == nil {
                 // The first bytes (the header and the rows after it), all in the first block.
                 head = Array(UnsafeRawBufferPointer(rebasing: b.buf[0..<min(valid, Archiver.headLimit)]))
@@ -165,6 +171,7 @@ public struct ArchivedFile: Sendable {
 final class Block: @unchecked Sendable {
     let buf: UnsafeMutableRawBufferPointer
     var bounds: [Int] = []       // chunk start offsets, then the end of the last chunk
+    var offset: UInt64 = 0       // of buf[0] in the file
 
     init(capacity: Int) {
         buf = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
@@ -178,6 +185,12 @@ final class Block: @unchecked Sendable {
 final class BlockStage: @unchecked Sendable {
     let writer: StoreWriter?
     let compressors: [ZstdCompressor]
+    /// One per worker, over `compressors`.
+    let encoders: [DeltaEncoder]
+    /// The file's previous version, and the offset from new to old positions at the last
+    /// chunk both share (`encodeAgainst`).
+    var basis: DeltaBasis?
+    var shift: Int64 = 0
     private var chunks: [ManifestChunk] = []
     private(set) var newChunks = 0
     private(set) var lineBreaks: UInt64 = 0
@@ -200,6 +213,7 @@ final class BlockStage: @unchecked Sendable {
     init(writer: StoreWriter?, level: Int32) {
         self.writer = writer
         compressors = (0..<workerCount).map { _ in ZstdCompressor(level: level) }
+        encoders = compressors.map { DeltaEncoder(store: writer?.store, compressor: $0) }
     }
 
     deinit { out.deallocate() }
@@ -209,6 +223,8 @@ final class BlockStage: @unchecked Sendable {
         newChunks = 0
         lineBreaks = 0
         atFileStart = true
+        basis = nil
+        shift = 0
         self.countLines = countLines
         quotes = countLines ? separator.map { QuoteScanner(separator: $0) } : nil
         error.withLock { $0 = nil }
@@ -250,8 +266,9 @@ final class BlockStage: @unchecked Sendable {
             out = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 64)
         }
         var ids = [ObjectID](repeating: ObjectID(bytes: [UInt8](repeating: 0, count: 32))!, count: count)
-        // Compressed size per chunk; 0 = already stored, nothing to write.
-        var written = [Int](repeating: 0, count: count)
+        // How each chunk is stored (`Choice.stored`: it is already, nothing to write).
+        var chosen = [DeltaEncoder.Choice](repeating: .stored, count: count)
+        let hasBasis = basis != nil
         var breaks = [UInt64](repeating: 0, count: countLines ? count : 0)
         // Chunks with a double quote in them, whose line breaks need the sequential scan.
         var quoted = [Bool](repeating: false, count: quotes != nil ? count : 0)
@@ -260,7 +277,7 @@ final class BlockStage: @unchecked Sendable {
         let findQuotes = quotes != nil
         let countLines = self.countLines
         let slots = SendableBox(out)
-        let compressors = SendableBox(self.compressors)
+        let encoders = SendableBox(self.encoders)
         let writer = SendableBox(self.writer)
         let failure = Mutex<(any Error)?>(nil)
         let next = Mutex(0)   // chunks are handed out one at a time: sizes vary, so static shares would idle a core
@@ -272,7 +289,7 @@ final class BlockStage: @unchecked Sendable {
         quoted.withUnsafeMutableBufferPointer { qp in
         ids.withUnsafeMutableBufferPointer { idp in
           breaks.withUnsafeMutableBufferPointer { bp in
-            written.withUnsafeMutableBufferPointer { wp in
+            chosen.withUnsafeMutableBufferPointer { wp in
                 let idOut = SendableBox(idp), wOut = SendableBox(wp), bOut = SendableBox(bp), qOut = SendableBox(qp)
                 let blOut = SendableBox(blp)
                 parallel(workers) { w in
@@ -295,8 +312,10 @@ final class BlockStage: @unchecked Sendable {
                         guard let wr = writer.value else { continue }
                         do {
                             if try wr.has(id) { continue }
+                            // With a previous version, encoded once regions are aligned (below).
+                            if hasBasis { wOut.value[i] = .pending; continue }
                             let dst = UnsafeMutableRawBufferPointer(rebasing: slots.value[starts[i]..<starts[i + 1]])
-                            wOut.value[i] = try compressors.value[w].compress(chunk, into: dst)
+                            wOut.value[i] = try encoders.value[w].encode(chunk, region: nil, into: dst)
                         } catch {
                             failure.withLock { $0 = $0 ?? error }
                         }
@@ -308,6 +327,7 @@ final class BlockStage: @unchecked Sendable {
         }
         }
         if let e = failure.withLock({ $0 }) { throw e }
+        if let basis { try encodeAgainst(basis, block: b, ids: ids, chosen: &chosen, slots: out, starts: starts) }
         if var q = quotes {
             // In file order: the state at a chunk's start is the previous chunk's end.
             for i in 0..<count {
@@ -331,16 +351,16 @@ final class BlockStage: @unchecked Sendable {
         }
         guard let writer = self.writer else { return }
         // Append the new chunks in file order (packs come out the same for the same input).
-        for i in 0..<count where written[i] > 0 {
-            let raw = bounds[i + 1] - bounds[i]
+        for i in 0..<count where chosen[i].length > 0 {
+            let raw = bounds[i + 1] - bounds[i], c = chosen[i]
             if try writer.has(ids[i]) { continue }      // a repeat within this block
             newChunks += 1
-            if Encoding.choose(rawLength: raw, compressedLength: written[i]) == .raw {
+            if c.encoding == .raw {
                 try writer.add(id: ids[i], type: .chunk, encoding: .raw, rawLength: raw,
                                data: UnsafeRawBufferPointer(rebasing: src.value[bounds[i]..<bounds[i + 1]]))
             } else {
-                try writer.add(id: ids[i], type: .chunk, encoding: .zstd, rawLength: raw,
-                               data: UnsafeRawBufferPointer(rebasing: out[starts[i]..<(starts[i] + written[i])]))
+                try writer.add(id: ids[i], type: .chunk, encoding: c.encoding, depth: c.depth, rawLength: raw,
+                               data: UnsafeRawBufferPointer(rebasing: out[starts[i]..<(starts[i] + c.length)]))
             }
         }
     }

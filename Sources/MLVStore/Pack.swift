@@ -4,17 +4,21 @@
 // Pack  packs/XX/<id>.pack, XX = the id's first two hex digits; id = SHA-256 of the pack
 //       header followed by every entry header, in order (the data is covered through the
 //       object ids in those headers, each checked on every read)
-//   header   16 bytes: "MLVPACK\0" | u32 version (1) | u32 reserved (0)
+//   header   16 bytes: "MLVPACK\0" | u32 version (2; 1 is read too) | u32 reserved (0)
 //   entries  repeated until end of file:
-//            32 id | u8 type | u8 encoding | u16 reserved (0) | u32 raw length | u32 stored length
+//            32 id | u8 type | u8 encoding | u16 delta depth | u32 raw length | u32 stored length
 //            then `stored length` bytes of data
 //
 // Index  index/<id>.idx, id = SHA-256 of the whole file
-//   header   "MLVIDX\0\0" | u32 version (1) | u32 pack count | u32 entry count
+//   header   "MLVIDX\0\0" | u32 version (2; 1 is read too) | u32 pack count | u32 entry count
 //   packs    pack count x 32-byte pack id
 //   entries  entry count x 56 bytes, sorted by object id:
 //            32 id | u32 pack number | u64 offset of the entry header in the pack
-//            | u32 stored length | u32 raw length | u8 type | u8 encoding | u16 reserved (0)
+//            | u32 stored length | u32 raw length | u8 type | u8 encoding | u16 delta depth
+//
+// Version 2 added encoding 2 (a delta against other chunks, Delta.swift) and the delta
+// depth in what version 1 kept as a reserved 0: a version-1 file is a version-2 file with
+// no deltas, so both are read alike. Writers write version 2.
 import MLVSystem
 import MLVZstd
 import Synchronization
@@ -33,11 +37,13 @@ public enum ObjectType: UInt8, Sendable, CustomStringConvertible {
     }
 }
 
-/// How an object's bytes are stored in its pack. New encodings (e.g. a zstd delta against a
-/// similar chunk) get new tags; a reader refuses a tag it does not know.
+/// How an object's bytes are stored in its pack. New encodings get new tags; a reader
+/// refuses a tag it does not know.
 public enum Encoding: UInt8, Sendable {
     case raw = 0
     case zstd = 1
+    /// Against base chunks, or transformed (`DeltaHeader`); chunks only.
+    case delta = 2
 
     /// The one rule for choosing: zstd unless it saves less than 1/32 of the object, when the
     /// raw bytes are stored (reading them back costs nothing).
@@ -49,7 +55,20 @@ public enum Encoding: UInt8, Sendable {
 public enum PackFormat {
     public static let packMagic: [UInt8] = Array("MLVPACK\0".utf8)
     public static let indexMagic: [UInt8] = Array("MLVIDX\0\0".utf8)
-    public static let version: UInt32 = 1
+    /// The version written; every version up to it is read.
+    public static let version: UInt32 = 2
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    /// The longest delta chain (git's default is 50): reading a chunk decodes at most this
+    /// many versions of its region. 32 keeps the newest version's read within a few times
+    /// a plain read, and a full copy every 33 versions costs about 3 % of a history of
+    /// text deltas (measured in Tests/Benchmarks/history.py).
+    public static let maxDeltaDepth: UInt16 = 32
+    /// The most a delta's bases may hold together (their concatenation is kept in memory
+    /// while it is decoded).
+    public static let maxDeltaBaseBytes = 1 << 20
+    /// No delta decodes to more than this (a chunk is at most 256 KiB): what a reader
+    /// allocates for one is bounded before it trusts a declared size.
+    public static let maxDeltaObjectSize = 1 << 20
     public static let packHeaderSize = 16
     public static let entryHeaderSize = 44
     public static let indexEntrySize = 56
@@ -73,6 +92,8 @@ public struct Location: Sendable, Equatable {
     public var rawLength: UInt32
     public var type: ObjectType
     public var encoding: Encoding
+    /// 0 unless a delta (`Delta.swift`, "Depth").
+    public var depth: UInt16 = 0
 }
 
 /// One entry as written into a pack, before the pack has a name.
@@ -83,6 +104,7 @@ public struct PackedEntry: Sendable {
     public var rawLength: UInt32
     public var type: ObjectType
     public var encoding: Encoding
+    public var depth: UInt16 = 0
 }
 
 public enum StoreError: Error, CustomStringConvertible, Equatable {
@@ -93,11 +115,13 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case missingPack(path: String)
     case lockBusy(path: String, holder: String)
     case objectTooLarge(id: ObjectID, type: ObjectType, size: Int)
+    /// A delta whose base chunk the store lacks.
+    case missingBase(delta: ObjectID, base: ObjectID)
 
     public var description: String {
         switch self {
         case .unsupportedVersion(let path, let found):
-            return "\(path): store format version \(found) is newer than this mlv understands (1); upgrade mlv"
+            return "\(path): store format version \(found) is newer than this mlv understands (\(PackFormat.version)); upgrade mlv"
         case .corruptIndex(let path, let why):
             return "\(path): corrupt index: \(why); the store is damaged: restore .mlv/store from a backup or another clone"
         case .corruptPack(let path, let offset, let why):
@@ -111,6 +135,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "\(path): the store is locked by \(holder); wait for it to finish"
         case .objectTooLarge(let id, let type, let size):
             return "\(type) \(id.short) would be \(size) bytes, over the store's 256 MiB object limit (a folder with millions of entries, or a file of hundreds of GiB); split it into several targets"
+        case .missingBase(let delta, let base):
+            return "chunk \(delta.short) is stored as a delta against chunk \(base.short), which is not in the local store; restore the pack holding it from a backup or another clone (mlv fsck lists what is affected)"
         }
     }
 }
@@ -136,7 +162,7 @@ public func encodeIndex(packs: [(ObjectID, [PackedEntry])]) -> [UInt8] {
         out.appendLE(e.rawLength)
         out.append(e.type.rawValue)
         out.append(e.encoding.rawValue)
-        out.appendLE(UInt16(0))
+        out.appendLE(e.depth)
     }
     return out
 }
@@ -153,7 +179,7 @@ func decodeIndexHeader(_ bytes: [UInt8], path: String) throws -> (packCount: Int
     func bad(_ why: String) -> StoreError { .corruptIndex(path: path, why: why) }
     guard let magic = r.readBytes(8), Array(magic) == PackFormat.indexMagic else { throw bad("bad magic") }
     guard let version = r.read(UInt32.self) else { throw bad("truncated header") }
-    guard version == PackFormat.version else { throw StoreError.unsupportedVersion(path: path, found: version) }
+    guard PackFormat.readableVersions.contains(version) else { throw StoreError.unsupportedVersion(path: path, found: version) }
     guard let packCount = r.read(UInt32.self), let entryCount = r.read(UInt32.self) else { throw bad("truncated header") }
     let expected = indexEntriesStart(packCount: Int(packCount)) + Int(entryCount) * PackFormat.indexEntrySize
     guard bytes.count == expected else { throw bad("size \(bytes.count), header says \(expected)") }
@@ -187,14 +213,15 @@ func decodeIndexEntry(_ r: inout ByteReader, packCount: Int, path: String) throw
     let i = (r.offset - indexEntriesStart(packCount: packCount)) / PackFormat.indexEntrySize
     guard let id = r.readID(), let n32 = r.read(UInt32.self), let offset = r.read(UInt64.self),
           let stored = r.read(UInt32.self), let raw = r.read(UInt32.self), let t = r.read(UInt8.self),
-          let enc = r.read(UInt8.self), r.read(UInt16.self) != nil else { throw bad("truncated entry \(i)") }
+          let enc = r.read(UInt8.self), let depth = r.read(UInt16.self) else { throw bad("truncated entry \(i)") }
     let n = Int(n32)
     guard n < packCount else { throw bad("entry \(id.short) names pack \(n) of \(packCount)") }
     guard let type = ObjectType(rawValue: t) else { throw bad("entry \(id.short) has unknown type \(t)") }
     guard let encoding = Encoding(rawValue: enc) else { throw bad("entry \(id.short) has unknown encoding \(enc)") }
     guard raw <= PackFormat.maxObjectSize, stored <= PackFormat.maxObjectSize else { throw bad("entry \(id.short) is too large") }
     guard offset <= UInt64(Int64.max) - (1 << 32) else { throw bad("entry \(id.short) has an impossible offset") }
-    return (id, n, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding))
+    if let why = deltaFieldsProblem(type: type, encoding: encoding, depth: depth, rawLength: raw) { throw bad("entry \(id.short): \(why)") }
+    return (id, n, PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding, depth: depth))
 }
 
 /// Decodes an index file; throws on any inconsistency, never traps.
@@ -217,58 +244,6 @@ public func decodeIndex(_ bytes: [UInt8], path: String) throws -> DecodedIndex {
     return DecodedIndex(packs: packs, entries: entries)
 }
 
-/// Reads every object of a pack and checks it against its id: type and encoding known,
-/// zstd frames decoding to exactly the recorded size, SHA-256 matching. Returns the entries.
-/// Packs checked here come from elsewhere (a remote, a damaged store) and their headers may
-/// declare sizes they do not hold: every object is streamed through fixed buffers (the
-/// stored bytes read 1 MiB at a time, the decoded ones hashed as they come), so memory
-/// stays a few MiB whatever an entry declares.
-public func verifyPack(_ f: FileHandleFD) throws -> [PackedEntry] {
-    let entries = try scanPack(f)
-    let d = ZstdStreamDecoder()
-    var input = [UInt8](repeating: 0, count: 1 << 20)
-    for e in entries {
-        func bad(_ why: String) -> StoreError { .corruptPack(path: f.path, offset: e.offset, why: why) }
-        let hasher = SHA256Stream()
-        var produced: UInt64 = 0
-        var at = e.offset + UInt64(PackFormat.entryHeaderSize)
-        var left = Int(e.storedLength)
-        d.reset()
-        while left > 0 {
-            let want = min(left, input.count)
-            let n = try input.withUnsafeMutableBytes { try f.pread(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: at) }
-            guard n == want else { throw bad("truncated") }
-            try input.withUnsafeBytes { buf in
-                let piece = UnsafeRawBufferPointer(rebasing: buf[0..<n])
-                switch e.encoding {
-                case .raw:
-                    produced += UInt64(n)
-                    hasher.update(piece)
-                case .zstd:
-                    do {
-                        try d.feed(piece) { out in
-                            produced += UInt64(out.count)
-                            // Stop at the first byte past the recorded size: a frame declaring
-                            // (or producing) more is damaged, however much more.
-                            guard produced <= UInt64(e.rawLength) else {
-                                throw ZstdError.sizeMismatch(expected: Int(e.rawLength), actual: Int(clamping: produced))
-                            }
-                            hasher.update(out)
-                        }
-                    } catch let z as ZstdError { throw bad("object \(e.id.short): \(z)") }
-                }
-            }
-            left -= n
-            at += UInt64(n)
-        }
-        if e.encoding == .zstd && !d.atFrameEnd { throw bad("object \(e.id.short): \(ZstdError.corruptFrame("the frame ends early"))") }
-        guard produced == UInt64(e.rawLength), hasher.finish() == e.id else {
-            throw bad("object \(e.id.short) fails its SHA-256 check")
-        }
-    }
-    return entries
-}
-
 /// Reads the entry headers of a whole pack, for `fsck --repair` and verification.
 public func scanPack(_ f: FileHandleFD) throws -> [PackedEntry] {
     let size = UInt64(try f.stat().st_size)
@@ -279,7 +254,7 @@ public func scanPack(_ f: FileHandleFD) throws -> [PackedEntry] {
         throw StoreError.corruptPack(path: f.path, offset: 0, why: "bad magic")
     }
     let version = r.read(UInt32.self)!
-    guard version == PackFormat.version else { throw StoreError.unsupportedVersion(path: f.path, found: version) }
+    guard PackFormat.readableVersions.contains(version) else { throw StoreError.unsupportedVersion(path: f.path, found: version) }
     var out: [PackedEntry] = []
     var offset = UInt64(PackFormat.packHeaderSize)
     var eh = [UInt8](repeating: 0, count: PackFormat.entryHeaderSize)
@@ -315,7 +290,7 @@ public func computePackID(_ f: FileHandleFD) throws -> ObjectID {
 func decodeEntryHeader(_ eh: [UInt8], path: String, offset: UInt64) throws -> PackedEntry {
     var r = ByteReader(eh)
     guard let id = r.readID(), let t = r.read(UInt8.self), let enc = r.read(UInt8.self),
-          r.read(UInt16.self) != nil, let raw = r.read(UInt32.self), let stored = r.read(UInt32.self) else {
+          let depth = r.read(UInt16.self), let raw = r.read(UInt32.self), let stored = r.read(UInt32.self) else {
         throw StoreError.corruptPack(path: path, offset: offset, why: "truncated entry header")
     }
     guard let type = ObjectType(rawValue: t) else {
@@ -327,7 +302,22 @@ func decodeEntryHeader(_ eh: [UInt8], path: String, offset: UInt64) throws -> Pa
     guard raw <= PackFormat.maxObjectSize, stored <= PackFormat.maxObjectSize else {
         throw StoreError.corruptPack(path: path, offset: offset, why: "object length out of range")
     }
-    return PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding)
+    if let why = deltaFieldsProblem(type: type, encoding: encoding, depth: depth, rawLength: raw) {
+        throw StoreError.corruptPack(path: path, offset: offset, why: "object \(id.short): \(why)")
+    }
+    return PackedEntry(id: id, offset: offset, storedLength: stored, rawLength: raw, type: type, encoding: encoding, depth: depth)
+}
+
+/// The rules an entry's delta fields follow (entry header and index alike): only chunks are
+/// deltas, a delta's depth is 1...`maxDeltaDepth` and its size bounded, anything else has
+/// depth 0.
+func deltaFieldsProblem(type: ObjectType, encoding: Encoding, depth: UInt16, rawLength: UInt32) -> String? {
+    guard encoding == .delta else { return depth == 0 ? nil : "a depth of \(depth) on an object that is not a delta" }
+    guard type == .chunk else { return "a \(type) stored as a delta (only chunks are)" }
+    guard rawLength <= PackFormat.maxDeltaObjectSize else { return "a delta of \(rawLength) bytes (at most \(PackFormat.maxDeltaObjectSize))" }
+    // Depth 0 is a delta with no base (byte planes); a base is always shallower.
+    guard depth <= PackFormat.maxDeltaDepth else { return "delta depth \(depth) (at most \(PackFormat.maxDeltaDepth))" }
+    return nil
 }
 
 /// Appends entries to a temporary pack file and names it by its hash when closed.
@@ -357,18 +347,18 @@ final class PackWriter {
         size += UInt64(buf.count)
     }
 
-    func add(id: ObjectID, type: ObjectType, encoding: Encoding, rawLength: Int, data: UnsafeRawBufferPointer) throws {
+    func add(id: ObjectID, type: ObjectType, encoding: Encoding, depth: UInt16, rawLength: Int, data: UnsafeRawBufferPointer) throws {
         var h = id.bytes
         h.append(type.rawValue)
         h.append(encoding.rawValue)
-        h.appendLE(UInt16(0))
+        h.appendLE(depth)
         h.appendLE(UInt32(rawLength))
         h.appendLE(UInt32(data.count))
         let offset = size
         try append(h)
         try append(data, hashed: false)
         entries.append(PackedEntry(id: id, offset: offset, storedLength: UInt32(data.count),
-                                   rawLength: UInt32(rawLength), type: type, encoding: encoding))
+                                   rawLength: UInt32(rawLength), type: type, encoding: encoding, depth: depth))
     }
 
     /// Closes the pack for appending and starts its write-back without waiting for it, so
@@ -393,7 +383,7 @@ extension StoreError: CategorizedError {
         switch self {
         case .lockBusy: return .system
         case .objectTooLarge: return .input
-        case .unsupportedVersion, .corruptIndex, .corruptPack, .missingObject, .missingPack: return .integrity
+        case .unsupportedVersion, .corruptIndex, .corruptPack, .missingObject, .missingPack, .missingBase: return .integrity
         }
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 /// Readers need no lock: packs and indexes are written once, under a temporary name, and
 /// renamed into place only when complete, so a reader sees whole files or none. Writers hold
 /// the repository lock (`StoreLock`) for the whole write session.
-public final class Store: @unchecked Sendable {
+public final class Store: @unchecked Sendable, ObjectSource {
     // @unchecked: all mutable state is inside `state`, behind a Mutex.
     public let root: String
     public var packsDir: String { FS.join(root, Layout.packsDir) }
@@ -28,13 +28,20 @@ public final class Store: @unchecked Sendable {
         /// ids (status) binary-searches them instead of building the whole table.
         var raw: [(name: String, bytes: [UInt8])]? = nil
         var rawLookups = 0
+        /// Delta entries among `objects`: walks look chunks up for their bases only when
+        /// there is any.
+        var deltas = 0
     }
 
     /// After this many lookups the indexes are merged into one hash table.
     static let rawLookupLimit = 64
     private let state = Mutex(State())
 
-    public static let versionLine = "mlv-store 1\n"
+    /// `VERSION`'s content: the format version of the packs and indexes written.
+    public static func versionLine(_ v: UInt32 = PackFormat.version) -> String { "mlv-store \(v)\n" }
+    /// The version `VERSION` says (older stores stay as they are until written to).
+    public private(set) var formatVersion: UInt32
+    private var versionPath: String { FS.join(root, Layout.versionFile) }
 
     /// Opens the store at `root`, creating its folders on first use.
     public init(root: String) throws {
@@ -42,13 +49,15 @@ public final class Store: @unchecked Sendable {
         let versionPath = FS.join(root, Layout.versionFile)
         if FS.exists(versionPath) {
             let text = String(decoding: try FS.readAll(versionPath), as: UTF8.self)
-            if text != Store.versionLine {
+            guard let v = PackFormat.readableVersions.first(where: { Store.versionLine($0) == text }) else {
                 let found = UInt32(text.split(separator: " ").last?.trimmed ?? "") ?? 0
                 throw StoreError.unsupportedVersion(path: versionPath, found: found)
             }
+            formatVersion = v
         } else {
             try FS.makeDirectories(root)
-            try FS.atomicWrite(Array(Store.versionLine.utf8), to: versionPath)
+            try FS.atomicWrite(Array(Store.versionLine().utf8), to: versionPath)
+            formatVersion = PackFormat.version
         }
         // Recreated if deleted by hand: an empty folder is a valid (empty) part of a store.
         for d in [packsDir, indexDir, tmpDir] { try FS.makeDirectories(d) }
@@ -117,7 +126,8 @@ public final class Store: @unchecked Sendable {
             s.objects.reserveCapacity(s.objects.count + idx.entries.count)
             for (id, n, e) in idx.entries {
                 s.objects[id] = Location(pack: numbers[n], offset: e.offset, storedLength: e.storedLength,
-                                         rawLength: e.rawLength, type: e.type, encoding: e.encoding)
+                                         rawLength: e.rawLength, type: e.type, encoding: e.encoding, depth: e.depth)
+                if e.encoding == .delta { s.deltas += 1 }
             }
         }
     }
@@ -151,13 +161,18 @@ public final class Store: @unchecked Sendable {
                     s.packNumber[pack] = n
                 }
                 return Location(pack: n, offset: e.offset, storedLength: e.storedLength, rawLength: e.rawLength,
-                                type: e.type, encoding: e.encoding)
+                                type: e.type, encoding: e.encoding, depth: e.depth)
             }
         }
         return nil
     }
 
     public func contains(_ id: ObjectID) throws -> Bool { try location(of: id) != nil }
+
+    public func locate(_ id: ObjectID) throws -> (file: FileHandleFD, entry: PackedEntry)? {
+        guard let loc = try location(of: id) else { return nil }
+        return (try handle(forPack: loc.pack), PackedEntry(id: id, location: loc))
+    }
 
     public var objectCount: Int { state.withLock { $0.objects.count } }
 
@@ -174,8 +189,7 @@ public final class Store: @unchecked Sendable {
             var byPack: [Int32: [PackedEntry]] = [:]
             let numbers = Set(wanted.compactMap { s.packNumber[$0] })
             for (id, loc) in s.objects where numbers.contains(loc.pack) {
-                byPack[loc.pack, default: []].append(PackedEntry(id: id, offset: loc.offset, storedLength: loc.storedLength,
-                                                                 rawLength: loc.rawLength, type: loc.type, encoding: loc.encoding))
+                byPack[loc.pack, default: []].append(PackedEntry(id: id, location: loc))
             }
             return byPack.map { (s.packs[Int($0.key)], $0.value.sorted { $0.offset < $1.offset }) }.sorted { $0.0 < $1.0 }
         }
@@ -202,11 +216,13 @@ public final class Store: @unchecked Sendable {
         return state.withLock { $0.packs[Int(loc.pack)] }
     }
 
-    /// Adds a complete, verified pack file (moved from `tmp`) with an index for it: the pack
-    /// first, then its index (a reader never finds an indexed pack missing).
-    public func adopt(packFile tmp: String, id: ObjectID, entries: [PackedEntry]) throws {
-        try placePack(tmp, id: id)
-        try writeIndex(packs: [(id, entries)])
+    /// Adds complete, verified pack files (moved from `tmp`) with one index for them all:
+    /// the packs first, then the index (a reader never finds an indexed pack missing, nor a
+    /// delta whose base's pack is not indexed yet).
+    public func adopt(_ packs: [(tmp: String, id: ObjectID, entries: [PackedEntry])]) throws {
+        guard !packs.isEmpty else { return }
+        for p in packs { try placePack(p.tmp, id: p.id) }
+        try writeIndex(packs: packs.map { ($0.id, $0.entries) })
     }
 
     /// Renames a complete, fsynced pack file into `packs/XX/`, its name and folder durable.
@@ -215,8 +231,14 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Writes one index file for packs already in place, and makes its objects visible.
+    /// An older store's `VERSION` is raised first: an older mlv must refuse the store
+    /// ("upgrade mlv") rather than meet a pack or index it cannot read.
     @discardableResult
     func writeIndex(packs: [(ObjectID, [PackedEntry])]) throws -> String {
+        if formatVersion < PackFormat.version {
+            try FS.atomicWrite(Array(Store.versionLine().utf8), to: versionPath)
+            formatVersion = PackFormat.version
+        }
         let bytes = encodeIndex(packs: packs)
         let name = Layout.indexFileName(bytes)
         try FS.atomicWrite(bytes, to: FS.join(indexDir, name))
@@ -226,7 +248,7 @@ public final class Store: @unchecked Sendable {
 
     public func packPath(_ id: ObjectID) -> String { FS.join(root, Layout.packRel(id)) }
 
-    private func handle(forPack n: Int32) throws -> FileHandleFD {
+    func handle(forPack n: Int32) throws -> FileHandleFD {
         if let h = state.withLock({ $0.handles[n] }) { return h }
         let id = state.withLock { $0.packs[Int(n)] }
         let path = packPath(id)
@@ -241,38 +263,14 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Reads an object into `out` (exactly `rawLength` bytes), decompressing and verifying
-    /// its SHA-256. `scratch` must hold `storedLength + entry header` bytes (`ChunkReader`
-    /// sizes it for callers outside the store).
-    func read(_ id: ObjectID, at loc: Location, into out: UnsafeMutableRawBufferPointer,
-                     scratch: UnsafeMutableRawBufferPointer, decompressor: ZstdDecompressor) throws {
-        let f = try handle(forPack: loc.pack)
-        guard out.count == Int(loc.rawLength) else {
-            throw StoreError.corruptPack(path: f.path, offset: loc.offset, why: "object \(id.short) is listed with \(out.count) bytes, the index says \(loc.rawLength)")
-        }
-        let total = PackFormat.entryHeaderSize + Int(loc.storedLength)
-        guard scratch.count >= total else { throw StoreError.corruptPack(path: f.path, offset: loc.offset, why: "scratch buffer too small") }
-        let buf = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<total])
-        let n = try f.pread(into: buf, at: loc.offset)
-        func bad(_ why: String) -> StoreError { .corruptPack(path: f.path, offset: loc.offset, why: why) }
-        guard n == total else { throw bad("pack is truncated") }
-        let header = try decodeEntryHeader(Array(buf[0..<PackFormat.entryHeaderSize]), path: f.path, offset: loc.offset)
-        guard header.id == id, header.storedLength == loc.storedLength, header.rawLength == loc.rawLength else {
-            throw bad("entry header does not match the index (expected \(id.short))")
-        }
-        let data = UnsafeRawBufferPointer(rebasing: buf[PackFormat.entryHeaderSize...])
-        switch loc.encoding {
-        case .raw:
-            guard data.count == out.count else { throw bad("raw object \(id.short) has the wrong length") }
-            out.copyMemory(from: data)
-        case .zstd:
-            do { try decompressor.decompress(data, into: out) } catch let e as ZstdError {
-                throw bad("object \(id.short): \(e)")
-            }
-        }
-        guard ObjectID.hash(UnsafeRawBufferPointer(out)) == id else {
-            throw bad("object \(id.short) fails its SHA-256 check")
-        }
+    /// Whether any indexed object is a delta.
+    public var hasDeltas: Bool { state.withLock { $0.deltas > 0 } }
+
+    /// The chunks a delta is stored against (none for any other object): read from its
+    /// entry's first bytes, checked as every read checks them.
+    public func deltaBases(of id: ObjectID) throws -> [ObjectID] {
+        guard let loc = try location(of: id), loc.encoding == .delta else { return [] }
+        return try readDeltaHeader(try handle(forPack: loc.pack), PackedEntry(id: id, location: loc)).bases
     }
 
     /// Reads a whole object into a new array (manifests and trees; chunks go through `ChunkReader`).
@@ -327,7 +325,7 @@ public final class StoreWriter {
     }
 
     /// Appends an already encoded object. `data` is the stored form (raw or a zstd frame).
-    public func add(id: ObjectID, type: ObjectType, encoding: Encoding, rawLength: Int,
+    public func add(id: ObjectID, type: ObjectType, encoding: Encoding, depth: UInt16 = 0, rawLength: Int,
                     data: UnsafeRawBufferPointer) throws {
         if added.contains(id) { return }
         // Readers refuse larger objects, so a writer must never produce one.
@@ -335,7 +333,7 @@ public final class StoreWriter {
             throw StoreError.objectTooLarge(id: id, type: type, size: rawLength)
         }
         if pack == nil { pack = try PackWriter(tmpDir: store.tmpDir) }
-        try pack!.add(id: id, type: type, encoding: encoding, rawLength: rawLength, data: data)
+        try pack!.add(id: id, type: type, encoding: encoding, depth: depth, rawLength: rawLength, data: data)
         added.insert(id)
         newRawBytes += UInt64(rawLength)
         newStoredBytes += UInt64(data.count)

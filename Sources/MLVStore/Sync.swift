@@ -92,40 +92,89 @@ public enum Sync {
     }
 
     /// Downloads `packs` (whose sizes the remote listed in `sizes`), verifies every object of
-    /// each against its id and the pack against its name, and adds each to the store with an
-    /// index for it (pack, then index). Returns the bytes downloaded.
+    /// each against its id and the pack against its name, and adds them to the store with
+    /// one index (packs, then index). A delta's bases the store lacks come too: `packOf`
+    /// names the remote pack holding an object, and those packs are downloaded in further
+    /// rounds until every delta can be decoded. Returns the bytes downloaded.
     public static func fetch(_ packs: Set<ObjectID>, sizes: [ObjectID: UInt64], from t: any Transport, into store: Store,
+                             packOf: (ObjectID) -> ObjectID? = { _ in nil },
                              progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
         // Adopted packs are registered in the loaded index; an index not loaded yet would
         // leave lookups to the files alone.
         try store.loadIndex()
-        let roundTotal = packs.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
+        var roundTotal = packs.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
         let got = Tally()
-        try inParallel(packs.sorted(), workers: t.parallelism, tick: { progress?(min(got.total, roundTotal), roundTotal) }) { p in
-            let rel = Layout.packRel(p)
-            guard sizes[p] != nil else { throw StoreError.missingPack(path: t.describe(rel)) }
-            let tmp = store.scratchPath(.fetch, suffix: "-\(p.hex).pack")
-            do {
-                let size = try t.download(rel, to: tmp, limit: PackFormat.maxPackSize)
-                let check = try FileHandleFD.openRead(tmp)
-                // What is wrong with the download is wrong on the remote: named there, not
-                // in the local temp file, and not blamed on the local store.
-                let entries: [PackedEntry]
-                do {
-                    guard try computePackID(check) == p else {
-                        throw TransportError.damaged(path: t.describe(rel), why: "its content does not match its name")
-                    }
-                    entries = try verifyPack(check)
-                } catch let e as StoreError {
-                    throw t.named(e, rel)
-                }
-                try store.adopt(packFile: tmp, id: p, entries: entries)
-                got.add(size)
-            } catch {
-                FS.remove(tmp)
-                throw error
-            }
+        let here = Mutex<[ObjectID: (tmp: String, file: FileHandleFD, entries: [PackedEntry])]>([:])
+        defer { for d in here.withLock({ $0.values }) { FS.remove(d.tmp) } }
+        @Sendable func named<T>(_ rel: String, _ body: () throws -> T) throws -> T {
+            // What is wrong with a download is wrong on the remote: named there, not in the
+            // local temp file, and not blamed on the local store.
+            do { return try body() } catch let e as StoreError { throw t.named(e, rel) }
         }
+        var round = packs
+        while !round.isEmpty {
+            try inParallel(round.sorted(), workers: t.parallelism, tick: { progress?(min(got.total, roundTotal), roundTotal) }) { p in
+                let rel = Layout.packRel(p)
+                guard sizes[p] != nil else { throw StoreError.missingPack(path: t.describe(rel)) }
+                let tmp = store.scratchPath(.fetch, suffix: "-\(p.hex).pack")
+                do {
+                    let size = try t.download(rel, to: tmp, limit: PackFormat.maxPackSize)
+                    let check = try FileHandleFD.openRead(tmp)
+                    let entries = try named(rel) { () throws -> [PackedEntry] in
+                        guard try computePackID(check) == p else {
+                            throw TransportError.damaged(path: t.describe(rel), why: "its content does not match its name")
+                        }
+                        return try scanPack(check)
+                    }
+                    // A pack whose deltas' bases are all here is checked and kept at once (an
+                    // interrupted fetch keeps what arrived); the others wait for their bases.
+                    let inPack = Set(entries.map(\.id))
+                    var waits = false
+                    for e in entries where e.encoding == .delta && !waits {
+                        let bases = try named(rel) { try readDeltaHeader(check, e).bases }
+                        waits = try bases.contains { try !inPack.contains($0) && !store.contains($0) }
+                    }
+                    if waits {
+                        here.withLock { $0[p] = (tmp, check, entries) }
+                    } else {
+                        _ = try named(rel) { try verifyPack(check, bases: store) }
+                        try store.adopt([(tmp: tmp, id: p, entries: entries)])
+                    }
+                    got.add(size)
+                } catch {
+                    FS.remove(tmp)
+                    throw error
+                }
+            }
+            // Bases of the deltas waiting that neither the store nor a download holds.
+            let all = here.withLock { $0 }
+            let held = Set(all.values.flatMap { $0.entries.map(\.id) })
+            var next = Set<ObjectID>()
+            for p in round {
+                guard let d = all[p] else { continue }
+                for e in d.entries where e.encoding == .delta {
+                    for b in try named(Layout.packRel(p), { try readDeltaHeader(d.file, e).bases }) where !held.contains(b) {
+                        if try store.contains(b) { continue }
+                        guard let q = packOf(b), all[q] == nil, !(try store.knownPacks().contains(q)) else {
+                            throw t.named(StoreError.missingBase(delta: e.id, base: b), Layout.packRel(p))
+                        }
+                        next.insert(q)
+                    }
+                }
+            }
+            roundTotal += next.reduce(UInt64(0)) { $0 + (sizes[$1] ?? 0) }
+            round = next
+        }
+        // Every object checked, deltas through the other downloads and the store.
+        let all = here.withLock { $0 }
+        let overlay = SendableBox(PackOverlay(all.values.map { ($0.file, $0.entries) }, fallback: store))
+        let downloads = SendableBox(all)
+        try inParallel(all.keys.sorted(), workers: workerCount) { p in
+            guard let d = downloads.value[p] else { return }
+            do { _ = try verifyPack(d.file, bases: overlay.value) } catch let e as StoreError { throw t.named(e, Layout.packRel(p)) }
+        }
+        try store.adopt(all.map { (tmp: $0.value.tmp, id: $0.key, entries: $0.value.entries) }.sorted { $0.id < $1.id })
+        here.withLock { $0 = [:] }
         return got.total
     }
 }

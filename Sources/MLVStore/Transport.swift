@@ -85,6 +85,8 @@ extension Transport {
             return TransportError.damaged(path: describe(rel), why: "corrupt index: \(why)")
         case .unsupportedVersion(_, let found):
             return StoreError.unsupportedVersion(path: describe(rel), found: found)
+        case .missingBase(let delta, let base):
+            return TransportError.damaged(path: describe(rel), why: "delta chunk \(delta.short) needs chunk \(base.short), which the remote does not hold")
         default:
             return e
         }

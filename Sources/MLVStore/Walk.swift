@@ -20,20 +20,32 @@ extension Store {
                 continue
             }
             let below = try children(of: id, type: loc.type, treesOnly: treesOnly).map(\.id)
-            if loc.type == .file && !lookUpChunks { seen.formUnion(below) } else { stack += below }
+            if loc.type == .file && !lookUpChunks {
+                // Chunks are not looked up, except for the bases of deltas: those are live
+                // (and sent, and fetched) with every chunk stored against them.
+                if hasDeltas {
+                    for c in below where !seen.contains(c) {
+                        if let cl = try location(of: c), cl.encoding == .delta { stack.append(c) } else { seen.insert(c) }
+                    }
+                } else {
+                    seen.formUnion(below)
+                }
+            } else {
+                stack += below
+            }
         }
         return seen
     }
 
     /// The objects one step below `id` (of `type`): a tree's entries (with `treesOnly`, its
-    /// folders alone), a file's chunks, nothing below a chunk. The one step of every walk
+    /// folders alone), a file's chunks, a delta chunk's bases (`Delta.swift`). The one step of every walk
     /// (`walk`, and fetch's level-by-level walk, which downloads between levels).
     public func children(of id: ObjectID, type: ObjectType, treesOnly: Bool = false) throws -> [(id: ObjectID, isTree: Bool)] {
         switch type {
         case .tree:
             return try tree(id).entries.filter { !treesOnly || $0.kind == .directory }.map { ($0.id, $0.kind == .directory) }
         case .file: return try manifest(id).chunks.map { ($0.id, false) }
-        case .chunk: return []
+        case .chunk: return try deltaBases(of: id).map { ($0, false) }
         }
     }
 }

@@ -45,6 +45,29 @@ public final class ZstdCompressor {
         if ZSTD_isError(n) != 0 { throw ZstdError.compressionFailed(String(cString: ZSTD_getErrorName(n))) }
         return n
     }
+
+    /// Compresses `src` with `prefix` as its history (`ZSTD_CCtx_refPrefix`): what `src`
+    /// shares with `prefix` costs a few bytes per match. Decoding needs the same prefix
+    /// (`ZstdDecompressor.decompress(_:prefix:into:)`). The window covers prefix and input
+    /// (up to 2^25), so a match anywhere in the prefix is found.
+    public func compress(_ src: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer, level: Int32? = nil,
+                         into dst: UnsafeMutableRawBufferPointer) throws -> Int {
+        func check(_ r: Int) throws {
+            if ZSTD_isError(r) != 0 { throw ZstdError.compressionFailed(String(cString: ZSTD_getErrorName(r))) }
+        }
+        try check(ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters))
+        try check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level ?? self.level))
+        var windowLog: Int32 = 10
+        while windowLog < 25 && (1 << windowLog) < prefix.count + src.count { windowLog += 1 }
+        try check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, windowLog))
+        try check(ZSTD_CCtx_setPledgedSrcSize(ctx, UInt64(src.count)))
+        if prefix.count > 0 { try check(ZSTD_CCtx_refPrefix(ctx, prefix.baseAddress, prefix.count)) }
+        let n = ZSTD_compress2(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
+        // The next plain `compress` call passes its level itself; the window must not stay.
+        _ = ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters)
+        try check(n)
+        return n
+    }
 }
 
 /// A decompression context (`ZSTD_DCtx`). Not thread-safe: one per worker.
@@ -70,6 +93,21 @@ public final class ZstdDecompressor {
         let n = ZSTD_decompressDCtx(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
         if ZSTD_isError(n) != 0 { throw ZstdError.corruptFrame(String(cString: ZSTD_getErrorName(n))) }
         if n != dst.count { throw ZstdError.sizeMismatch(expected: dst.count, actual: n) }
+    }
+
+    /// Decompresses one frame made with `prefix` as its history (`ZSTD_DCtx_refPrefix`, used
+    /// for this frame only), with the same size checks as `decompress(_:into:)`. A frame
+    /// asking for a window over 2^25 (mlv writes at most that) is refused.
+    public func decompress(_ src: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer,
+                           into dst: UnsafeMutableRawBufferPointer) throws {
+        _ = ZSTD_DCtx_reset(ctx, ZSTD_reset_session_and_parameters)
+        _ = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 25)
+        if prefix.count > 0 {
+            let r = ZSTD_DCtx_refPrefix(ctx, prefix.baseAddress, prefix.count)
+            if ZSTD_isError(r) != 0 { throw ZstdError.corruptFrame(String(cString: ZSTD_getErrorName(r))) }
+        }
+        defer { _ = ZSTD_DCtx_reset(ctx, ZSTD_reset_session_and_parameters) }
+        try decompress(src, into: dst)
     }
 }
 

@@ -93,8 +93,8 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
             #expect(throws: StoreError.self) { try decodeIndex(Array(good[0..<n]), path: name) }
         }
         var newer = good
-        newer[8] = 2
-        #expect(throws: StoreError.unsupportedVersion(path: name, found: 2)) { try decodeIndex(newer, path: name) }
+        newer[8] = UInt8(PackFormat.version + 1)
+        #expect(throws: StoreError.unsupportedVersion(path: name, found: PackFormat.version + 1)) { try decodeIndex(newer, path: name) }
         var badType = good
         badType[20 + 32 + 32 + 4 + 8 + 4 + 4] = 9
         #expect(throws: StoreError.self) { try decodeIndex(badType, path: name) }

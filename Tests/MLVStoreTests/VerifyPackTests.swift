@@ -28,7 +28,7 @@ import Testing
         ]
         for level: Int32 in [1, 19] {
             let (path, ids) = try packOf(objects, level: level)
-            let entries = try verifyPack(FileHandleFD.openRead(path))
+            let entries = try verifyPack(FileHandleFD.openRead(path), bases: nil)
             #expect(entries.map(\.id) == ids)
         }
     }
@@ -44,7 +44,7 @@ import Testing
             let v = UInt32(Int(raw) + delta)
             for k in 0..<4 { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
             writeFile(path, b)
-            #expect(throws: StoreError.self) { try verifyPack(FileHandleFD.openRead(path)) }
+            #expect(throws: StoreError.self) { try verifyPack(FileHandleFD.openRead(path), bases: nil) }
         }
         // Cut inside the frame (and the entry's stored length with it).
         let at = 16 + 40
@@ -52,6 +52,6 @@ import Testing
         let cut = stored / 2
         for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: cut >> (8 * UInt32(k))) }
         writeFile(path, Array(bytes.prefix(16 + 44 + Int(cut))))
-        #expect(throws: StoreError.self) { try verifyPack(FileHandleFD.openRead(path)) }
+        #expect(throws: StoreError.self) { try verifyPack(FileHandleFD.openRead(path), bases: nil) }
     }
 }

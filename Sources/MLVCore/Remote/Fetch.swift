@@ -54,7 +54,7 @@ public struct Fetch {
                 if let p = where_[id] { packs.insert(p) } else { missing += 1; lacking.insert(rootOf[id] ?? id) }
             }
             result.bytes += try r.mapped {
-                try Sync.fetch(packs, sizes: sizes, from: r, into: store) { ws.progress?("fetching from \(r.name)", $0, $1) }
+                try Sync.fetch(packs, sizes: sizes, from: r, into: store, packOf: { where_[$0] }) { ws.progress?("fetching from \(r.name)", $0, $1) }
             }
             result.packs += packs.count
             // What a remote index promised but its pack did not hold is missing too.

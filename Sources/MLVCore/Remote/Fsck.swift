@@ -78,6 +78,7 @@ public struct Fsck {
         let store = try ws.store()
         let problems = Mutex<[FsckProblem]>([])
         var listed = Set<ObjectID>()
+        var listedObjects = Set<ObjectID>()
         for (n, size) in try r.indexFiles() {
             let rel = Layout.indexRel(n)
             do {
@@ -87,17 +88,24 @@ public struct Fsck {
                     problems.withLock { $0.append(FsckProblem(what: StoreProblem.index, path: r.describe(rel), problem: "content does not match its name")) }
                     continue
                 }
-                listed.formUnion(try decodeIndex(bytes, path: r.describe(rel)).packs)
+                let idx = try decodeIndex(bytes, path: r.describe(rel))
+                listed.formUnion(idx.packs)
+                listedObjects.formUnion(idx.entries.map(\.0))
             } catch { problems.withLock { $0.append(FsckProblem(what: StoreProblem.index, path: r.describe(rel), problem: "\(error)")) } }
         }
         let files = try r.packFiles()
         let objects = Tally()
+        // Deltas whose base is in another of the remote's packs: checked to be listed there
+        // (each pack is downloaded alone; decoding across packs is the local fsck's).
+        let elsewhere = Mutex<[(pack: String, delta: ObjectID, base: ObjectID)]>([])
         try inParallel(files.keys.sorted(), workers: r.parallelism) { p in
             let rel = Layout.packRel(p)
             do {
                 let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: PackFormat.maxPackSize) { h in
                     guard try computePackID(h) == p else { return "headers do not match the pack's name" }
-                    objects.add(UInt64(try verifyPack(h).count))
+                    objects.add(UInt64(try verifyPack(h, bases: store) { e, base in
+                        elsewhere.withLock { $0.append((r.describe(rel), e.id, base)) }
+                    }.count))
                     return nil
                 }
                 if let problem { problems.withLock { $0.append(FsckProblem(what: StoreProblem.pack, path: r.describe(rel), problem: problem)) } }
@@ -111,6 +119,9 @@ public struct Fsck {
             }
         }
         var found = problems.withLock { $0 }
+        for x in elsewhere.withLock({ $0 }) where !listedObjects.contains(x.base) {
+            found.append(FsckProblem(what: StoreProblem.pack, path: x.pack, problem: "delta \(x.delta.short) needs chunk \(x.base.short), which no index of the remote lists"))
+        }
         for p in listed.subtracting(files.keys).sorted() {
             found.append(FsckProblem(what: StoreProblem.pack, path: r.describe(Layout.packRel(p)), problem: "indexed but missing"))
         }

@@ -53,7 +53,7 @@ extension Store {
         for (_, es) in plan.repack {
             for e in es {
                 guard let (loc, data) = try storedBytes(e.id) else { continue }
-                try data.withUnsafeBytes { try writer.add(id: e.id, type: loc.type, encoding: loc.encoding, rawLength: Int(loc.rawLength), data: $0) }
+                try data.withUnsafeBytes { try writer.add(id: e.id, type: loc.type, encoding: loc.encoding, depth: loc.depth, rawLength: Int(loc.rawLength), data: $0) }
             }
         }
         try writer.commit()

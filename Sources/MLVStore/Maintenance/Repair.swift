@@ -20,17 +20,26 @@ extension Store {
     public func repairIndex() throws -> IndexRepair {
         var good: [(ObjectID, [PackedEntry])] = []
         var out = IndexRepair()
+        // Every pack whose headers hold together first, so a delta's base is found in
+        // whichever pack holds it; then each verified in full.
+        var scanned: [(path: String, file: String, id: ObjectID?, handle: FileHandleFD?, entries: [PackedEntry]?)] = []
         for sub in try FS.listSorted(packsDir) {
             for f in try FS.listSorted(FS.join(packsDir, sub)) where Layout.isPackFileName(f) {
                 let path = FS.join(packsDir, "\(sub)/\(f)")
                 let id = Layout.packID(fileName: f)
-                if let id, let h = try? FileHandleFD.openRead(path), (try? computePackID(h)) == id, let entries = try? verifyPack(h) {
-                    good.append((id, entries))
-                    continue
-                }
-                try FS.moveIntoPlace(path, to: FS.join(lostDir, f))
-                out.quarantined.append(path)
+                let h = try? FileHandleFD.openRead(path)
+                let entries = h.flatMap { h in id.flatMap { (try? computePackID(h)) == $0 ? try? scanPack(h) : nil } }
+                scanned.append((path, f, id, h, entries))
             }
+        }
+        let overlay = PackOverlay(scanned.compactMap { s in s.entries.flatMap { e in s.handle.map { ($0, e) } } }, fallback: nil)
+        for s in scanned {
+            if let id = s.id, let h = s.handle, s.entries != nil, let entries = try? verifyPack(h, bases: overlay) {
+                good.append((id, entries))
+                continue
+            }
+            try FS.moveIntoPlace(s.path, to: FS.join(lostDir, s.file))
+            out.quarantined.append(s.path)
         }
         out.indexesReplaced = try replaceIndexes(with: good)
         out.packsIndexed = good.count

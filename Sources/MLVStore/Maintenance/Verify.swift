@@ -61,7 +61,7 @@ extension Store {
                         check.problems.append(StoreProblem(what: StoreProblem.pack, path: path, problem: "headers do not match the pack's name"))
                         continue
                     }
-                    let entries = try verifyPack(h)
+                    let entries = try verifyPack(h, bases: self)
                     check.objects += entries.count
                     let at = Set(entries.map { "\($0.id.hex)@\($0.offset)" })
                     for e in indexed[id] ?? [] where !at.contains("\(e.id.hex)@\(e.offset)") {
