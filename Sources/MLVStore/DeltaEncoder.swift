@@ -14,6 +14,9 @@ final class DeltaEncoder {
     private var concat: [UInt8] = []
     private var work: [UInt8] = []
     private var candidate: [UInt8] = []
+    /// Where a base's depth comes from when not the store's index: a repack writes new
+    /// packs, and a chunk can be a base only once written there (nil: not yet).
+    var baseDepth: ((ObjectID) -> UInt16?)?
 
     /// What `encode` chose: the encoding, the stored length (0 = nothing to store, -1 = not
     /// chosen yet: `BlockStage`'s markers), and the delta depth.
@@ -92,12 +95,13 @@ final class DeltaEncoder {
         concat.removeAll(keepingCapacity: true)
         var ids: [ObjectID] = [], depth: UInt16 = 0
         for c in chunks {
-            guard let loc = try store.location(of: c.id), loc.type == .chunk, loc.depth < PackFormat.maxDeltaDepth,
+            guard let loc = try store.location(of: c.id), loc.type == .chunk,
+                  let d = baseDepth.map({ $0(c.id) }) ?? loc.depth, d < PackFormat.maxDeltaDepth,
                   concat.count + Int(loc.rawLength) <= PackFormat.maxDeltaBaseBytes else { break }
             let bytes = try reader.readCached(c.id, at: loc)
             concat.append(contentsOf: bytes)
             ids.append(c.id)
-            depth = max(depth, loc.depth + 1)
+            depth = max(depth, d + 1)
         }
         return ids.isEmpty ? nil : (ids, depth)
     }

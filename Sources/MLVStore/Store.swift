@@ -302,6 +302,8 @@ public final class StoreWriter {
     private var finished: [(ObjectID, [PackedEntry])] = []
     private var closed: [(ObjectID, PackWriter)] = []   // written, write-back started, not yet durable
     private var added: Set<ObjectID> = []
+    /// Packs this session made durable so far (`commit`).
+    public private(set) var packsWritten: [ObjectID] = []
     /// The name of the index the last `commit` wrote (nil before, or when it wrote none).
     public private(set) var lastIndex: String?
     /// Bytes of objects written in this session: uncompressed, and as stored.
@@ -365,6 +367,7 @@ public final class StoreWriter {
         for (id, p) in closed {
             try p.publish(id: id, store: store)
             finished.append((id, p.entries))
+            packsWritten.append(id)
         }
         closed = []
         guard !finished.isEmpty else { return }

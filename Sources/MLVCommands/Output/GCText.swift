@@ -4,6 +4,10 @@ import MLVCore
 enum GCText {
     static func render(_ r: GCResult, dryRun: Bool) {
         for s in r.skippedPointers { Out.err("warning: skipped \(s)") }
+        if let p = r.repack {
+            Out.line("repacked \(counted(p.objects, "live object")) (\(grouped(UInt64(p.deltas))) chunks as deltas): \(counted(p.packsBefore, "pack")), \(bytes(p.bytesBefore)) -> \(counted(p.packsAfter, "pack")), \(bytes(p.bytesAfter))")
+            return
+        }
         Out.line("\(dryRun ? "would free" : "freed") \(bytes(r.bytesFreed)): \(counted(r.packsDeleted, "pack")) deleted, \(r.packsRepacked) repacked, \(r.packsKept) kept; \(counted(r.liveObjects, "live object"))")
         let k = r.keptForReflogOrStash
         if k.snapshots > 0 {
