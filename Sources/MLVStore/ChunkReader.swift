@@ -25,8 +25,13 @@ public final class ChunkReader {
     private var work: [UInt8] = []
     private var prefix: [UInt8] = []
     private let decompressor = ZstdDecompressor()
-    private var cache = BaseCache(limit: 32 << 20)
+    private var cache = BaseCache(limit: 16 << 20)
     private var decodedThisRead = 0
+    /// Bases are hashed only when a read failed: the delta's own SHA-256 covers every byte
+    /// of its chain (a wrong base byte cannot give the right result), and skipping the
+    /// bases' hashes takes a third off a deep read. The retry hashes each level, so the
+    /// error names the object actually damaged.
+    private var hashBases = false
 
     /// Far above what a legitimate chain costs (depth 32, a few bases per level: ~10 MiB cold).
     static let maxDecodedPerRead = 256 << 20
@@ -44,16 +49,25 @@ public final class ChunkReader {
         guard let store = source as? Store else {
             return try read(id, into: out)
         }
-        let f = try store.handle(forPack: loc.pack)
+        try checked(id, PackedEntry(id: id, location: loc), try store.handle(forPack: loc.pack), into: out)
+    }
+
+    /// A top-level read: on failure of a delta, once more with every base hashed.
+    private func checked(_ id: ObjectID, _ e: PackedEntry, _ f: FileHandleFD, into out: UnsafeMutableRawBufferPointer) throws {
         decodedThisRead = 0
-        try decode(id, PackedEntry(id: id, location: loc), f, into: out)
+        do { try decode(id, e, f, into: out) } catch where e.encoding == .delta && !hashBases {
+            cache = BaseCache(limit: cache.limit)
+            hashBases = true
+            defer { hashBases = false }
+            decodedThisRead = 0
+            try decode(id, e, f, into: out)
+        }
     }
 
     /// Reads object `id` wherever the source finds it.
     public func read(_ id: ObjectID, into out: UnsafeMutableRawBufferPointer) throws {
         guard let (f, e) = try source.locate(id) else { throw StoreError.missingObject(id, type: .chunk) }
-        decodedThisRead = 0
-        try decode(id, e, f, into: out)
+        try checked(id, e, f, into: out)
     }
 
     /// Reads `e`'s stored bytes, entry header first, into `scratch`; checks the header
@@ -74,7 +88,8 @@ public final class ChunkReader {
         return UnsafeRawBufferPointer(rebasing: scratch[PackFormat.entryHeaderSize..<count])
     }
 
-    private func decode(_ id: ObjectID, _ e: PackedEntry, _ f: FileHandleFD, into out: UnsafeMutableRawBufferPointer) throws {
+    private func decode(_ id: ObjectID, _ e: PackedEntry, _ f: FileHandleFD, into out: UnsafeMutableRawBufferPointer,
+                        asBase: Bool = false) throws {
         func bad(_ why: String) -> StoreError { .corruptPack(path: f.path, offset: e.offset, why: why) }
         guard out.count == Int(e.rawLength) else {
             throw bad("object \(id.short) is listed with \(out.count) bytes, the index says \(e.rawLength)")
@@ -91,7 +106,7 @@ public final class ChunkReader {
         case .delta:
             try decodeDelta(id, e, f, into: out)
         }
-        guard ObjectID.hash(UnsafeRawBufferPointer(out)) == id else {
+        guard (asBase && !hashBases) || ObjectID.hash(UnsafeRawBufferPointer(out)) == id else {
             throw bad("object \(id.short) fails its SHA-256 check")
         }
     }
@@ -123,7 +138,7 @@ public final class ChunkReader {
             decodedThisRead += Int(be.rawLength)
             guard decodedThisRead <= ChunkReader.maxDecodedPerRead else { throw bad("its chain decodes more than \(ChunkReader.maxDecodedPerRead >> 20) MiB") }
             var buf = [UInt8](repeating: 0, count: Int(be.rawLength))
-            try buf.withUnsafeMutableBytes { try decode(b, be, bf, into: $0) }
+            try buf.withUnsafeMutableBytes { try decode(b, be, bf, into: $0, asBase: true) }
             cache.put(b, buf)
             bases.append(buf)
         }

@@ -109,9 +109,11 @@ final class DeltaEncoder {
 
 extension ChunkReader {
     /// A chunk's bytes through the cache of decoded bases: the encoder reads the old
-    /// region of each new chunk, and neighbouring new chunks share old ones.
+    /// region of each new chunk, and neighbouring new chunks share old ones. A hit is
+    /// hashed (bases decoded inside a chain are cached unhashed): a delta must be made
+    /// against exactly the bytes its base id names.
     func readCached(_ id: ObjectID, at loc: Location) throws -> [UInt8] {
-        if let hit = cachedBase(id) { return hit }
+        if let hit = cachedBase(id), ObjectID.hash(hit) == id { return hit }
         var buf = [UInt8](repeating: 0, count: Int(loc.rawLength))
         try buf.withUnsafeMutableBytes { try read(id, at: loc, into: $0) }
         remember(id, buf)
