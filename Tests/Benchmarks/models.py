@@ -325,3 +325,7 @@ table.print()
 print(f"\nruntime {time.monotonic() - t_start:.0f} s")
 if not A.keep:
     shutil.rmtree(DATA, ignore_errors=True)
+    try:
+        os.rmdir(A.root)
+    except OSError:
+        pass
