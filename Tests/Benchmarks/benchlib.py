@@ -117,12 +117,26 @@ def help_lists(mlv, args, word):
     return r.returncode == 0 and word in r.stdout
 
 
+def table_args(ap):
+    """--json OUT (save the final table's figures) and --against JSON (a table saved by an earlier
+    run, e.g. with the binary before a change: printed as a "before" column beside this run)."""
+    ap.add_argument("--json", default=None, help="save the final table's figures to this file")
+    ap.add_argument("--against", default=None, help="a --json file of an earlier run, printed as a 'before' column")
+
+
 class Table:
     """Figures with their targets. add(name, value, target, unit): target is (op, bound) with
-    op '<=' or '<', or None for a reference figure printed without a verdict."""
+    op '<=' or '<', or None for a reference figure printed without a verdict. With args from
+    table_args, print() also saves the figures (--json) and shows an earlier run's (--against)."""
 
-    def __init__(self, title):
+    def __init__(self, title, args=None):
         self.title, self.rows = title, []
+        self.json_out = getattr(args, "json", None)
+        self.before = {}
+        if getattr(args, "against", None):
+            import json
+            with open(args.against) as f:
+                self.before = {r["name"]: r for r in json.load(f)["rows"]}
 
     def add(self, name, value, target=None, unit="", fmt="{:.2f}"):
         self.rows.append((name, value, target, unit, fmt))
@@ -142,12 +156,16 @@ class Table:
     def print(self):
         print(f"\n== {self.title} ==")
         w = max([len(r[0]) for r in self.rows] + [10])
-        print(f"  {'figure':{w}}  {'measured':>14}  {'target':>12}  verdict")
+        b = bool(self.before)
+        print(f"  {'figure':{w}}  " + (f"{'before':>14}  " if b else "") + f"{'measured':>14}  {'target':>12}  verdict")
         for name, value, target, unit, fmt in self.rows:
             if fmt is None:
                 print(f"  {name:{w}}  {value}")
                 continue
             v = "n/a" if value is None else fmt.format(value) + unit
+            if b:
+                old = self.before.get(name, {}).get("value")
+                v = ("-" if old is None else fmt.format(old) + unit).rjust(14) + "  " + v.rjust(14)
             t = "" if target is None else f"{target[0]} {fmt.format(target[1])}{unit}"
             if target is None:
                 verdict = ""
@@ -158,3 +176,9 @@ class Table:
                 verdict = "PASS" if (value <= bound if op == "<=" else value < bound) else "MISS"
             print(f"  {name:{w}}  {v:>14}  {t:>12}  {verdict}")
         sys.stdout.flush()
+        if self.json_out:
+            import json
+            rows = [{"name": n, "value": v if f is not None else None, "note": v if f is None else None,
+                     "target": t, "unit": u} for n, v, t, u, f in self.rows]
+            with open(self.json_out, "w") as f:
+                json.dump({"title": self.title, "argv": sys.argv, "rows": rows}, f, indent=1)

@@ -27,11 +27,16 @@ recomputed history is printed beside git and the zstd chain without a target).
 
 Runtime with the defaults on this machine (2 cores): see the end of its output (about 5 minutes
 before deltas). Scratch under --root (default /tmp/mlvbench): about 0.5 GB, deleted unless --keep.
+
+Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print
+an earlier run's figures, e.g. the binary before deltas, as a "before" column); baselines of the
+pre-delta binary are in Tests/Benchmarks/baselines/.
 """
 import argparse, hashlib, os, random, shutil, subprocess, sys, time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Table, best_of, help_lists, timed  # noqa: E402
+from benchlib import Table, table_args, best_of, help_lists, timed  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -44,6 +49,7 @@ ap.add_argument("--root", default=os.environ.get("MLVBENCH_ROOT", "/tmp/mlvbench
 ap.add_argument("--only", choices=["inserted", "recomputed"])
 ap.add_argument("--runs", type=int, default=3, help="runs of each read timing (best is kept)")
 ap.add_argument("--keep", action="store_true", help="keep the repositories under --root")
+table_args(ap)
 A = ap.parse_args()
 mlv = os.path.abspath(A.mlv)
 if not os.access(mlv, os.X_OK):
@@ -209,7 +215,7 @@ if A.only in (None, "inserted"):
 if A.only in (None, "recomputed"):
     results["recomputed"] = bench("recomputed", versions_recomputed)
 
-table = Table(f"issue 12, figures 1 and 3: {A.versions} versions, {A.keys} keys (sizes as ratios to git gc --aggressive)")
+table = Table(f"issue 12, figures 1 and 3: {A.versions} versions, {A.keys} keys (sizes as ratios to git gc --aggressive)", A)
 for name, r in results.items():
     target = ("<=", 3.0) if name == "inserted" else None
     table.add(f"{name}: mlv store / git", r["store"] / r["git"], target, "×")

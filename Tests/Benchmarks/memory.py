@@ -22,13 +22,18 @@ Every checkout's bytes are checked (SHA-256) unless --no-verify. Target: peak RS
 Try --gib 1 first (about 1 minute). With --gib 10 it takes about 10 minutes here and needs
 about 10 GiB for the file plus the store (two versions that share nothing: up to 2 x ~6 GiB)
 under --root; everything is deleted at the end unless --keep.
+
+Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print
+an earlier run's figures, e.g. the binary before deltas, as a "before" column); baselines of the
+pre-delta binary are in Tests/Benchmarks/baselines/.
 """
 import argparse, hashlib, os, shutil, sys, time
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import GNU_TIME, Table, check_mlv, default_mlv, du, fresh_repo, sh, sha256, timed  # noqa: E402
+from benchlib import GNU_TIME, Table, table_args, check_mlv, default_mlv, du, fresh_repo, sh, sha256, timed  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--mlv", default=default_mlv())
@@ -36,6 +41,7 @@ ap.add_argument("--root", default="/tmp/bench12-memory")
 ap.add_argument("--gib", type=float, default=10, help="size in GiB (whole 64 MiB blocks)")
 ap.add_argument("--no-verify", action="store_true", help="skip the SHA-256 checks of what checkout writes")
 ap.add_argument("--keep", action="store_true")
+table_args(ap)
 A = ap.parse_args()
 MLV = check_mlv(A.mlv)
 BLOCK = 64 << 20
@@ -145,7 +151,7 @@ step("show v2 > /dev/null", f"{MLV} show HEAD:{rel} >/dev/null")
 rm()
 step("checkout v1 -- FILE", f"{MLV} checkout -q v1 -- {rel}", "v1")
 
-table = Table(f"issue 12, figure 6: peak memory, one {A.gib:g} GiB file (MB = 10^6 bytes)")
+table = Table(f"issue 12, figure 6: peak memory, one {A.gib:g} GiB file (MB = 10^6 bytes)", A)
 for name, r in res.items():
     table.add(f"{name}: peak RSS", r["rss_mib"] * 1.048576, ("<", LIMIT_MB), " MB", "{:.0f}")
 for name, r in res.items():

@@ -23,16 +23,21 @@ can be downloaded here, so by default that case is skipped (printed as such).
                                        [--mib 256] [--only fp32,bf16,w2,real] [--real PATH]
                                        [--runs 3] [--no-zstd19] [--keep]
 
-Runtime on this machine (2 cores) with the defaults: about 8 minutes, most of it zstd -19 of
-the three v2 files (--no-zstd19 skips those: about 3 minutes). Scratch: about 2 GiB under --root,
-deleted at the end unless --keep.
+Runtime on this machine (2 cores) with the defaults: about 5 minutes (311 s before deltas),
+4.5 of them zstd -19 of the three v2 files (--no-zstd19 skips those: under a minute). Scratch:
+about 2 GiB under --root, deleted at the end unless --keep.
+
+Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print
+an earlier run's figures, e.g. the binary before deltas, as a "before" column); baselines of the
+pre-delta binary are in Tests/Benchmarks/baselines/.
 """
 import argparse, json, os, shutil, struct, subprocess, sys, time
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Table, best_of, check_mlv, default_mlv, du, fresh_repo, sha256, timed  # noqa: E402
+from benchlib import Table, table_args, best_of, check_mlv, default_mlv, du, fresh_repo, sha256, timed  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--mlv", default=default_mlv())
@@ -44,6 +49,7 @@ ap.add_argument("--real", default=None, help="a real safetensors file (F32/BF16)
 ap.add_argument("--runs", type=int, default=3, help="checkout runs per version (best is kept)")
 ap.add_argument("--no-zstd19", action="store_true", help="skip zstd -19 of v2 (the slow reference)")
 ap.add_argument("--keep", action="store_true")
+table_args(ap)
 A = ap.parse_args()
 MLV = check_mlv(A.mlv)
 CASES = A.only.split(",")
@@ -284,7 +290,7 @@ if "real" in CASES and A.real:
     print(f"fine-tuning the real model {A.real}...", flush=True)
     files["real"] = make_real(A.real)
 
-table = Table("issue 12, figure 2: store growth of a fine-tuned model (% of the file)")
+table = Table("issue 12, figure 2: store growth of a fine-tuned model (% of the file)", A)
 for case in ("fp32", "bf16", "w2", "real"):
     if case not in files:
         continue

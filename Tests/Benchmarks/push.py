@@ -18,11 +18,16 @@ Best of --runs for each; prints the ratios (target: push <= 1.5x the copy).
 --data: an existing W1 train_v1.csv (e.g. $MLVBENCH_ROOT/data/w1/train_v1.csv) instead of
 generating one (~40 s). Runtime with the defaults: about 2 minutes. Scratch: about 2.5 GB under
 --root, deleted at the end unless --keep.
+
+Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print
+an earlier run's figures, e.g. the binary before deltas, as a "before" column); baselines of the
+pre-delta binary are in Tests/Benchmarks/baselines/.
 """
 import argparse, os, shutil, subprocess, sys, time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Table, check_mlv, default_mlv, du, fresh_repo, sh, shared_bench, timed  # noqa: E402
+from benchlib import Table, table_args, check_mlv, default_mlv, du, fresh_repo, sh, shared_bench, timed  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--mlv", default=default_mlv())
@@ -32,6 +37,7 @@ ap.add_argument("--rows", type=int, default=10_000_000, help="rows of the genera
 ap.add_argument("--seed", type=int, default=20261127)
 ap.add_argument("--runs", type=int, default=3)
 ap.add_argument("--keep", action="store_true")
+table_args(ap)
 A = ap.parse_args()
 MLV = check_mlv(A.mlv)
 os.makedirs(A.root, exist_ok=True)
@@ -112,7 +118,7 @@ for i in range(A.runs):
 best = {k: min(v) for k, v in steps.items()}
 print(f"remote after push: {remote_size / 2**20:.1f} MiB ({remote_size / psize:.3f}× the packs)")
 
-table = Table("issue 12, figure 5: push of v1 (W1, 1 GiB CSV) to a directory remote on the same disk")
+table = Table("issue 12, figure 5: push of v1 (W1, 1 GiB CSV) to a directory remote on the same disk", A)
 table.add("mlv push (s)", best["mlv push"], None, " s")
 table.add("  ref cp -r packs; sync (s)", best["cp -r; sync"], None, " s")
 table.add("  ref copy + fsync per file (s)", best["copy + fsync per file"], None, " s")
