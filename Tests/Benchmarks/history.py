@@ -23,7 +23,7 @@ and a final table with the targets and PASS/MISS (the <= 3x targets apply to "in
 recomputed history is printed beside git and the zstd chain without a target).
 
     python3 Tests/Benchmarks/history.py [--mlv .build/release/mlv] [--keys 200] [--versions 60]
-                                         [--root DIR] [--only inserted|recomputed] [--runs 3]
+                                         [--root DIR] [--only inserted|recomputed] [--runs 5]
 
 Runtime with the defaults on this machine (2 cores): see the end of its output (about 5 minutes
 before deltas). Scratch under --root (default /tmp/mlvbench): about 0.5 GB, deleted unless --keep.
@@ -47,7 +47,7 @@ ap.add_argument("--versions", type=int, default=60)
 ap.add_argument("--days", type=int, default=400, help="rows per key in the first version (≈ 4 MB per version at 200 keys)")
 ap.add_argument("--root", default=os.environ.get("MLVBENCH_ROOT", "/tmp/mlvbench"))
 ap.add_argument("--only", choices=["inserted", "recomputed"])
-ap.add_argument("--runs", type=int, default=3, help="runs of each read timing (best is kept)")
+ap.add_argument("--runs", type=int, default=5, help="runs of each read timing (best is kept)")
 ap.add_argument("--keep", action="store_true", help="keep the repositories under --root")
 table_args(ap)
 A = ap.parse_args()
@@ -239,3 +239,8 @@ for name, r in results.items():
             table.note(f"{name}: WRONG BYTES after gc --aggressive", "MISS")
 table.print()
 print(f"\nruntime {time.monotonic() - t0:.0f} s")
+if not A.keep:
+    try:
+        os.rmdir(A.root)
+    except OSError:
+        pass

@@ -16,7 +16,7 @@ Best of --runs for each; prints the ratios (target: push <= 1.5x the copy).
                                      [--data W1_V1_CSV] [--rows 10000000] [--runs 3] [--keep]
 
 --data: an existing W1 train_v1.csv (e.g. $MLVBENCH_ROOT/data/w1/train_v1.csv) instead of
-generating one (~40 s). Runtime with the defaults: about 2 minutes. Scratch: about 2.5 GB under
+generating one (~15 s). Runtime with the defaults: about 30 s (28 s before deltas). Scratch: about 2.5 GB under
 --root, deleted at the end unless --keep.
 
 Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print
