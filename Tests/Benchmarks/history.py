@@ -25,8 +25,8 @@ recomputed history is printed beside git and the zstd chain without a target).
     python3 Tests/Benchmarks/history.py [--mlv .build/release/mlv] [--keys 200] [--versions 60]
                                          [--root DIR] [--only inserted|recomputed] [--runs 5]
 
-Runtime with the defaults on this machine (2 cores): see the end of its output (about 5 minutes
-before deltas). Scratch under --root (default /tmp/mlvbench): about 0.5 GB, deleted unless --keep.
+Runtime with the defaults on this machine (2 cores): 236 s before deltas (plus gc --aggressive
+once it exists). Scratch under --root (default /tmp/mlvbench): about 0.5 GB, deleted unless --keep.
 
 Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print
 an earlier run's figures, e.g. the binary before deltas, as a "before" column); baselines of the

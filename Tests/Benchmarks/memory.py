@@ -19,8 +19,8 @@ Every checkout's bytes are checked (SHA-256) unless --no-verify. Target: peak RS
     python3 Tests/Benchmarks/memory.py [--mlv .build/release/mlv] [--root /tmp/bench12-memory]
                                        [--gib 10] [--no-verify] [--keep]
 
-Try --gib 1 first (about 1 minute). With --gib 10 it takes about 10 minutes here and needs
-about 10 GiB for the file plus the store (two versions that share nothing: up to 2 x ~6 GiB)
+Try --gib 1 first (about 25 s). With --gib 10 it took 248 s here before deltas and needs about
+24 GiB: the 10 GiB file plus the store (two versions that share no chunk: about 6.9 GiB each)
 under --root; everything is deleted at the end unless --keep.
 
 Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print

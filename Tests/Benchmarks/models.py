@@ -23,7 +23,7 @@ can be downloaded here, so by default that case is skipped (printed as such).
                                        [--mib 256] [--only fp32,bf16,w2,real] [--real PATH]
                                        [--runs 3] [--no-zstd19] [--keep]
 
-Runtime on this machine (2 cores) with the defaults: about 5 minutes (311 s before deltas),
+Runtime on this machine (2 cores) with the defaults: about 5-6 minutes (311 s and 350 s before deltas),
 4.5 of them zstd -19 of the three v2 files (--no-zstd19 skips those: under a minute). Scratch:
 about 2 GiB under --root, deleted at the end unless --keep.
 
