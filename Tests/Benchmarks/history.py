@@ -11,10 +11,32 @@ VERSIONS versions committed one after the other. Side by side in one run:
 Also a second history, "recomputed": one numeric column of every row recomputed in every
 version (no rows inserted). Prints sizes and ratios to git's packs.
 
+Then, for each history (issue 12, figure 3 and the remote half of figure 1):
+  read time    `mlv show vN:series.csv` and a fresh `mlv checkout vN -- series.csv` (the file
+               deleted before each run) of the oldest and the newest version, best of --runs;
+               oldest / newest (target <= 2x); the bytes are checked against what was committed
+  remote       the directory remote after `mlv push --all-commits`, ratio to git (target <= 3x)
+  gc           `mlv gc --aggressive` when `mlv gc --help` lists it (else "not available"): its
+               time, the store after it (ratio to git), a fresh remote pushed from it, and the
+               oldest version read back and checked
+and a final table with the targets and PASS/MISS (the <= 3x targets apply to "inserted"; the
+recomputed history is printed beside git and the zstd chain without a target).
+
     python3 Tests/Benchmarks/history.py [--mlv .build/release/mlv] [--keys 200] [--versions 60]
-                                         [--root DIR] [--only inserted|recomputed]
+                                         [--root DIR] [--only inserted|recomputed] [--runs 5]
+
+Runtime with the defaults on this machine (2 cores): 236 s before deltas (plus gc --aggressive
+once it exists). Scratch under --root (default /tmp/mlvbench): about 0.5 GB, deleted unless --keep.
+
+Every issue-12 script also takes --json OUT (save the final table) and --against OUT.json (print
+an earlier run's figures, e.g. the binary before deltas, as a "before" column); baselines of the
+pre-delta binary are in Tests/Benchmarks/baselines/.
 """
-import argparse, os, random, shutil, subprocess, sys
+import argparse, hashlib, os, random, shutil, subprocess, sys, time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import Table, table_args, best_of, help_lists, timed  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -25,6 +47,9 @@ ap.add_argument("--versions", type=int, default=60)
 ap.add_argument("--days", type=int, default=400, help="rows per key in the first version (≈ 4 MB per version at 200 keys)")
 ap.add_argument("--root", default=os.environ.get("MLVBENCH_ROOT", "/tmp/mlvbench"))
 ap.add_argument("--only", choices=["inserted", "recomputed"])
+ap.add_argument("--runs", type=int, default=5, help="runs of each read timing (best is kept)")
+ap.add_argument("--keep", action="store_true", help="keep the repositories under --root")
+table_args(ap)
 A = ap.parse_args()
 mlv = os.path.abspath(A.mlv)
 if not os.access(mlv, os.X_OK):
@@ -90,15 +115,17 @@ def bench(name, gen):
     sh("git init -q -b main && git config user.name b && git config user.email b@e", g)
     raw = 0
     prev = None
+    digests = {}
     for v, text in enumerate(gen()):
         data = text.encode()
         raw += len(data)
+        digests[v] = hashlib.sha256(data).hexdigest()
         for d in (m, g):
             with open(os.path.join(d, "series.csv"), "wb") as f:
                 f.write(data)
         if v == 0:
             sh(f"{mlv} track series.csv >/dev/null", m)
-        sh(f"{mlv} commit -q -m v{v}", m)
+        sh(f"{mlv} commit -q -m v{v} && git tag v{v}", m)
         sh(f"git add series.csv && git commit -q -m v{v}", g)
         cur = os.path.join(z, f"v{v}.csv")
         with open(cur, "wb") as f:
@@ -124,9 +151,96 @@ def bench(name, gen):
     print(f"  zstd --patch-from chain    {mb(zchain)}   {zchain / git_packs:5.2f}× git")
     print(f"  mlv store                  {mb(mlv_store)}   {mlv_store / git_packs:5.2f}× git   {mlv_store / raw:.3f} of raw")
     print(f"  mlv directory remote       {mb(mlv_remote)}   {mlv_remote / git_packs:5.2f}× git")
+    r = {"git": git_packs, "zchain": zchain, "store": mlv_store, "remote": mlv_remote, "raw": raw}
+    r.update(reads(m, digests))
+    r.update(aggressive(m, work, digests))
+    if not A.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return r
 
 
+def show_sha(m, rev):
+    out = subprocess.run([mlv, "show", f"{rev}:series.csv"], cwd=m, capture_output=True)
+    return hashlib.sha256(out.stdout).hexdigest() if out.returncode == 0 else f"exit {out.returncode}"
+
+
+def reads(m, digests):
+    """Oldest and newest version read back: `mlv show` to /dev/null, and a fresh
+    `mlv checkout vN -- series.csv` after deleting the file (HEAD and pointers stay)."""
+    old, new = 0, max(digests)
+    path = os.path.join(m, "series.csv")
+
+    def rm():
+        if os.path.exists(path):
+            os.unlink(path)
+    r, wrong = {}, []
+    for label, v in (("oldest", old), ("newest", new)):
+        r[f"show_{label}"] = best_of(A.runs, f"{mlv} show v{v}:series.csv >/dev/null", m)["wall"]
+        if show_sha(m, f"v{v}") != digests[v]:
+            wrong.append(f"show v{v}")
+        r[f"checkout_{label}"] = best_of(A.runs, f"{mlv} checkout -q v{v} -- series.csv", m, before=rm)["wall"]
+        with open(path, "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != digests[v]:
+                wrong.append(f"checkout v{v}")
+    r["wrong"] = wrong
+    print(f"  read v{old} (oldest) / v{new} (newest), best of {A.runs}:")
+    for k in ("show", "checkout"):
+        a, b = r[f"{k}_oldest"], r[f"{k}_newest"]
+        print(f"    mlv {k:9} {a:6.3f} s / {b:6.3f} s = {a / b:4.2f}×   (target <= 2×)")
+    if wrong:
+        print(f"    WRONG BYTES from: {', '.join(wrong)}")
+    return r
+
+
+def aggressive(m, work, digests):
+    """`mlv gc --aggressive` (re-deltify the store) if this mlv has it."""
+    if not help_lists(mlv, ["gc"], "--aggressive"):
+        print("  gc --aggressive: not available")
+        return {"gc": None}
+    t = timed(f"{mlv} gc -q --aggressive", m)["wall"]
+    store = du(os.path.join(m, ".mlv", "store"))
+    remote2 = os.path.join(work, "remote-after-gc")
+    sh(f"{mlv} remote add aftergc {remote2} --create >/dev/null && {mlv} push -q --all-commits aftergc", m)
+    rsize = du(remote2)
+    ok = show_sha(m, "v0") == digests[0] and show_sha(m, f"v{max(digests)}") == digests[max(digests)]
+    print(f"  gc --aggressive            {t:6.1f} s, store after {store / 1e6:9.2f} MB, "
+          f"a remote pushed after it {rsize / 1e6:9.2f} MB; oldest/newest read back {'ok' if ok else 'WRONG BYTES'}")
+    return {"gc": t, "store_gc": store, "remote_gc": rsize, "gc_ok": ok}
+
+
+t0 = time.monotonic()
+results = {}
 if A.only in (None, "inserted"):
-    bench("inserted", versions_inserted)
+    results["inserted"] = bench("inserted", versions_inserted)
 if A.only in (None, "recomputed"):
-    bench("recomputed", versions_recomputed)
+    results["recomputed"] = bench("recomputed", versions_recomputed)
+
+table = Table(f"issue 12, figures 1 and 3: {A.versions} versions, {A.keys} keys (sizes as ratios to git gc --aggressive)", A)
+for name, r in results.items():
+    target = ("<=", 3.0) if name == "inserted" else None
+    table.add(f"{name}: mlv store / git", r["store"] / r["git"], target, "×")
+    table.add(f"{name}: mlv directory remote / git", r["remote"] / r["git"], target, "×")
+    table.add(f"{name}:   ref zstd --patch-from chain / git", r["zchain"] / r["git"], None, "×")
+    table.add(f"{name}:   mlv store / zstd --patch-from chain", r["store"] / r["zchain"], None, "×")
+    table.add(f"{name}:   ref git gc --aggressive (MB)", r["git"] / 1e6, None, " MB")
+    table.add(f"{name}: show oldest / newest", r["show_oldest"] / r["show_newest"], ("<=", 2.0), "×")
+    table.add(f"{name}: checkout oldest / newest", r["checkout_oldest"] / r["checkout_newest"], ("<=", 2.0), "×")
+    table.add(f"{name}:   show newest (s)", r["show_newest"], None, " s", "{:.3f}")
+    table.add(f"{name}:   checkout newest (s)", r["checkout_newest"], None, " s", "{:.3f}")
+    if r["wrong"]:
+        table.note(f"{name}: WRONG BYTES", f"{', '.join(r['wrong'])} did not give the committed version: MISS")
+    if r["gc"] is None:
+        table.note(f"{name}: gc --aggressive", "not available")
+    else:
+        table.add(f"{name}: store after gc --aggressive / git", r["store_gc"] / r["git"], target, "×")
+        table.add(f"{name}: remote pushed after gc --aggressive / git", r["remote_gc"] / r["git"], target, "×")
+        table.add(f"{name}:   gc --aggressive (s)", r["gc"], None, " s", "{:.1f}")
+        if not r["gc_ok"]:
+            table.note(f"{name}: WRONG BYTES after gc --aggressive", "MISS")
+table.print()
+print(f"\nruntime {time.monotonic() - t0:.0f} s")
+if not A.keep:
+    try:
+        os.rmdir(A.root)
+    except OSError:
+        pass
