@@ -485,6 +485,23 @@ func flipByte(_ path: String, at offset: Int) throws {
         #expect(throws: StoreError.missingBase(delta: delta, base: base)) { _ = try readChunk(try Store(root: store.root), delta) }
     }
 
+    @Test func indexRepairKeepsIntactPacksWhoseBasesAreLostAndQuarantinesDamagedOnes() throws {
+        let (store, _, b, delta, base) = try twoVersions()
+        let deltaPack = try #require(try store.pack(of: delta))
+        FS.remove(store.packPath(try #require(try store.pack(of: base))))
+        let r = try Store(root: store.root).repairIndex()
+        #expect(r.quarantined.isEmpty && r.packsIndexed == 1)
+        let after = try Store(root: store.root)
+        #expect(try after.pack(of: delta) == deltaPack)
+        #expect(try after.location(of: b.id) != nil)
+        #expect(throws: StoreError.missingBase(delta: delta, base: base)) { _ = try readChunk(after, delta) }
+        // A pack with a damaged object is still moved aside.
+        let loc = try #require(try after.location(of: b.id))
+        try flipByte(after.packPath(deltaPack), at: Int(loc.offset) + PackFormat.entryHeaderSize + Int(loc.storedLength) / 2)
+        let again = try Store(root: store.root).repairIndex()
+        #expect(again.quarantined == [after.packPath(deltaPack)])
+    }
+
     @Test func verifyingAPackAloneReportsTheBasesItLacks() throws {
         let (store, _, b, delta, base) = try twoVersions()
         let pack = try FileHandleFD.openRead(store.packPath(try #require(try store.pack(of: delta))))
