@@ -713,3 +713,69 @@ func flipByte(_ path: String, at offset: Int) throws {
         #expect(throws: StoreError.unsupportedVersion(path: FS.join(root, Layout.versionFile), found: 3)) { try Store(root: root) }
     }
 }
+
+// MARK: - Fuzz seeds
+
+/// Writes the seeds of the "delta" fuzz target (Tests/Fuzz/seeds/delta/): small real packs
+/// holding deltas with their bases (text against a prefix, floats as XOR planes, a chain of
+/// three versions, byte planes), and crafted ones (bases in a cycle, a base too deep).
+/// Runs only with MLV_WRITE_FUZZ_SEEDS=<folder>:
+///   MLV_WRITE_FUZZ_SEEDS=$PWD/Tests/Fuzz/seeds/delta swift test --filter DeltaFuzzSeeds
+@Suite struct DeltaFuzzSeeds {
+    /// The objects `ids` of `src` copied as stored into one new pack; its bytes.
+    func onePack(from src: Store, _ ids: [ObjectID]) throws -> [UInt8] {
+        let dst = try Store(root: tempDir("seed"))
+        let w = try dst.writer(compressionLevel: 1)
+        for id in ids {
+            let (loc, data) = try #require(try src.storedBytes(id))
+            try data.withUnsafeBytes { try w.add(id: id, type: loc.type, encoding: loc.encoding, depth: loc.depth, rawLength: Int(loc.rawLength), data: $0) }
+        }
+        try w.commit()
+        return try FS.readAll(dst.packPath(try #require(try dst.knownPacks().first)))
+    }
+
+    /// Chunks of `versions`, each archived against the one before, in one pack.
+    func history(_ versions: [[UInt8]], chunker: Chunker) throws -> [UInt8] {
+        let store = try Store(root: tempDir("seed"))
+        var ids: [ObjectID] = [], previous: ObjectID? = nil
+        for v in versions {
+            let a = try archive(store, v, previous: previous, chunker: chunker)
+            previous = a.id
+            ids += a.chunks.map(\.id).filter { !ids.contains($0) }
+        }
+        #expect(try ids.contains { try store.location(of: $0)?.encoding == .delta })
+        return try onePack(from: store, ids)
+    }
+
+    @Test func writeSeeds() throws {
+        guard let dir = ProcessInfo.processInfo.environment["MLV_WRITE_FUZZ_SEEDS"] else { return }
+        try FS.makeDirectories(dir)
+        func save(_ name: String, _ bytes: [UInt8]) { writeFile(dir + "/" + name + ".pack", bytes) }
+        let tiny = Chunker(ChunkerParameters(minSize: 256, avgSize: 1024, maxSize: 4096))
+        save("text-prefix", try history([timeSeriesCSV(version: 1, keys: 6, base: 20), timeSeriesCSV(version: 2, keys: 6, base: 20)], chunker: tiny))
+        save("text-chain", try history((1...3).map { timeSeriesCSV(version: $0, keys: 4, base: 15) }, chunker: tiny))
+        let floats = Chunker(ChunkerParameters(minSize: 4096, avgSize: 8192, maxSize: 16384))
+        let w1 = weights(3000, sd: 0.02, seed: 1)
+        var m = Mix(2)
+        let w2 = w1.map { $0 * Float(1 + m.gaussian(1e-3)) }
+        save("float-xor", try history([floatBytes(w1), floatBytes(w2)], chunker: floats))
+        // Crafted: byte planes with no base; a cycle; a base deeper than its delta.
+        let x = floatBytes(weights(1200, sd: 0.02, seed: 3)), xi = ObjectID.hash(x)
+        var planes = [UInt8](repeating: 0, count: x.count)
+        x.withUnsafeBytes { s in planes.withUnsafeMutableBytes { ByteTransform.planes(s, width: 4, into: $0) } }
+        var frame = [UInt8](repeating: 0, count: zstdCompressBound(planes.count))
+        let n = try planes.withUnsafeBytes { s in try frame.withUnsafeMutableBytes { try ZstdCompressor(level: 1).compress(s, into: $0) } }
+        let planesEntry = DeltaHeader(transform: .planes, width: 4).encoded() + frame.prefix(n)
+        let bad = DeltaBadInputTests()
+        let y = Array("key,value\n".utf8) + x.prefix(600), yi = ObjectID.hash(y)
+        let yd = try bad.prefixDelta(y, against: x, ids: [xi])
+        func pack(_ entries: [(id: ObjectID, encoding: Encoding, depth: UInt16, raw: Int, data: [UInt8])]) throws -> [UInt8] {
+            let s = try bad.crafted(entries)
+            return try FS.readAll(s.packPath(try #require(try s.knownPacks().first)))
+        }
+        save("planes-and-prefix", try pack([(xi, .delta, 0, x.count, planesEntry), (yi, .delta, 1, y.count, yd)]))
+        let xd = try bad.prefixDelta(x, against: y, ids: [yi])
+        save("cycle", try pack([(xi, .delta, 2, x.count, xd), (yi, .delta, 1, y.count, yd)]))
+        save("deep-base", try pack([(xi, .delta, 3, x.count, planesEntry), (yi, .delta, 2, y.count, yd)]))
+    }
+}
