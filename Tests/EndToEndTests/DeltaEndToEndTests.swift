@@ -133,7 +133,7 @@ import Testing
 
         // Checkout of version 2 (its chunks are deltas against version 1's): exit 4, one
         // line naming the delta and its base, and the working file untouched.
-        let before = s.read("series.csv", in: copy)
+        var before = s.read("series.csv", in: copy)
         let r = try s.mlv("checkout", h.commits[1], cwd: copy)
         #expect(r.status == 4, "\(r.stderr)")
         let line = r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -141,6 +141,16 @@ import Testing
         #expect(line.range(of: #"chunk [0-9a-f]{12} is stored as a delta against chunk [0-9a-f]{12}"#, options: .regularExpression) != nil, "\(line)")
         #expect(s.read("series.csv", in: copy) == before)
         #expect(try s.mlv("show", "\(h.commits[1]):series.csv", cwd: copy).status == 4)
+
+        // A new version still commits (stored without the unreadable old ones as bases) and
+        // reads back; the damaged history stays as it was.
+        let v9 = Self.series(version: 9)
+        try s.write("series.csv", v9, in: copy)
+        let commit = try s.mlv("commit", "-m", "v9", cwd: copy)
+        #expect(commit.status == 0, "\(commit.stderr)")
+        #expect(try s.shown("HEAD:series.csv", cwd: copy) == v9)
+        #expect(try s.mlv("show", "\(h.commits[1]):series.csv", cwd: copy).status == 4)
+        before = v9
 
         // fsck: non-zero, naming what is wrong.
         let fsck = try s.mlv("fsck", cwd: copy)
@@ -169,6 +179,7 @@ import Testing
         for (c, bytes) in zip(h.commits, h.versions) {
             #expect(try s.shown("\(c):series.csv", cwd: copy) == bytes)
         }
+        #expect(try s.shown("HEAD:series.csv", cwd: copy) == v9)
     }
 
     @Test func aBasePackLostLocallyIsFetchedBackFromTheRemoteWhenRead() throws {
