@@ -182,6 +182,30 @@ import Testing
         #expect(try s.shown("HEAD:series.csv", cwd: copy) == v9)
     }
 
+    /// v3 committed on top of v1 from v2's pointer (`git reset --soft`): its chunks are deltas
+    /// against v2's, which no live commit references. gc must keep them (bases are live).
+    @Test func gcKeepsBasesThatOnlyAGarbageCommitReferenced() throws {
+        let s = try Sandbox()
+        try s.write("series.csv", Self.series(version: 1))
+        try s.mlvOK("track", "series.csv")
+        try s.mlvOK("commit", "-m", "v1")
+        try s.write("series.csv", Self.series(version: 2))
+        try s.mlvOK("commit", "-m", "v2")
+        try s.git("reset", "-q", "--soft", "HEAD~1")
+        let v3 = Self.series(version: 3)
+        try s.write("series.csv", v3)
+        try s.mlvOK("commit", "-m", "v3")
+        try s.git("reflog", "expire", "--expire=now", "--all")
+        let objects = try #require(try json(try s.mlvOK("fsck", "--json"))["objects"] as? Int)
+        let gc = try json(try s.mlvOK("gc", "--json"))
+        // Only v2's own manifest (and tree) are garbage: its chunks are v3's bases.
+        #expect((gc["live_objects"] as? Int ?? 0) >= objects - 2, "\(gc), \(objects) objects")
+        #expect(try s.shown("HEAD:series.csv") == v3)
+        #expect(try s.shown("HEAD~1:series.csv") == Self.series(version: 1))
+        let fsck = try s.mlv("fsck")
+        #expect(fsck.status == 0, "\(fsck.stdout)\(fsck.stderr)")
+    }
+
     @Test func aBasePackLostLocallyIsFetchedBackFromTheRemoteWhenRead() throws {
         let h = try history()
         let s = h.sandbox
