@@ -130,7 +130,10 @@ public final class ChunkReader {
                 baseBytes += cached.count
                 continue
             }
-            guard let (bf, be) = try source.locate(b) else { throw StoreError.missingBase(delta: id, base: b) }
+            // A base whose pack file is gone is a missing base: the error names both chunks.
+            let found: (file: FileHandleFD, entry: PackedEntry)?
+            do { found = try source.locate(b) } catch StoreError.missingPack { throw StoreError.missingBase(delta: id, base: b) }
+            guard let (bf, be) = found else { throw StoreError.missingBase(delta: id, base: b) }
             guard be.type == .chunk else { throw bad("its base \(b.short) is a \(be.type)") }
             guard be.depth < e.depth else { throw bad("its base \(b.short) has depth \(be.depth), not below its own \(e.depth)") }
             baseBytes += Int(be.rawLength)
@@ -138,7 +141,10 @@ public final class ChunkReader {
             decodedThisRead += Int(be.rawLength)
             guard decodedThisRead <= ChunkReader.maxDecodedPerRead else { throw bad("its chain decodes more than \(ChunkReader.maxDecodedPerRead >> 20) MiB") }
             var buf = [UInt8](repeating: 0, count: Int(be.rawLength))
-            try buf.withUnsafeMutableBytes { try decode(b, be, bf, into: $0, asBase: true) }
+            do { try buf.withUnsafeMutableBytes { try decode(b, be, bf, into: $0, asBase: true) } } catch StoreError.corruptPack(let path, let offset, let why) where path == bf.path && offset == be.offset {
+                // The base itself is damaged (not one further down its chain): name the delta too.
+                throw StoreError.corruptPack(path: path, offset: offset, why: "\(why) (chunk \(id.short) is stored as a delta against it)")
+            }
             cache.put(b, buf)
             bases.append(buf)
         }

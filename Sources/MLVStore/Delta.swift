@@ -114,12 +114,13 @@ public enum ByteTransform {
 
     /// `buf[i] ^= base[skip + i]` where the base has that byte.
     public static func xor(_ buf: UnsafeMutableRawBufferPointer, with base: UnsafeRawBufferPointer, skip: Int) {
-        guard skip < base.count else { return }
+        // An empty buffer may have no address (a 0-byte delta decodes into one).
+        guard skip < base.count, let raw = buf.baseAddress, let start = base.baseAddress else { return }
         let n = min(buf.count, base.count - skip)
         let b = buf.bindMemory(to: UInt8.self), s = base.bindMemory(to: UInt8.self)
         var i = 0
         // Eight bytes at a time where both have them; the rest byte by byte.
-        let raw = buf.baseAddress!, bp = base.baseAddress! + skip
+        let bp = start + skip
         while i + 8 <= n {
             let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ bp.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             raw.storeBytes(of: x, toByteOffset: i, as: UInt64.self)
@@ -143,8 +144,9 @@ public enum ByteTransform {
             let c = Int(chunk[i]), r = i & 7
             if !seen[r][c] { seen[r][c] = true; distinct[r] += 1 }
         }
-        // Few values: at most a quarter of the byte range; many: most of it.
-        let low = (0..<8).filter { distinct[$0] <= 64 }
+        // Few values: at most half the byte range (an f16's high byte, sign, 5 exponent and
+        // 2 mantissa bits, takes 80-100 values for weights); many: most of it.
+        let low = (0..<8).filter { distinct[$0] <= 128 }
         guard !low.isEmpty, (0..<8).contains(where: { distinct[$0] >= 160 }) else { return nil }
         let mod2 = Set(low.map { $0 % 2 }), mod4 = Set(low.map { $0 % 4 })
         if low.count == 4 && mod2.count == 1 { return 2 }

@@ -98,7 +98,11 @@ final class DeltaEncoder {
             guard let loc = try store.location(of: c.id), loc.type == .chunk,
                   let d = baseDepth.map({ $0(c.id) }) ?? loc.depth, d < PackFormat.maxDeltaDepth,
                   concat.count + Int(loc.rawLength) <= PackFormat.maxDeltaBaseBytes else { break }
-            let bytes = try reader.readCached(c.id, at: loc)
+            // An old version the store can no longer read (a lost or damaged pack) is no
+            // base: the new one is stored without it rather than not at all (fsck and reads
+            // of the old version report the damage).
+            let bytes: [UInt8]
+            do { bytes = try reader.readCached(c.id, at: loc) } catch is StoreError { break }
             concat.append(contentsOf: bytes)
             ids.append(c.id)
             depth = max(depth, d + 1)

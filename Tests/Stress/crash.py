@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Crash stress: kills mlv commit, checkout, push, pull and gc with SIGKILL at random moments
-and checks, after every kill, that nothing was lost:
+"""Crash stress: kills mlv commit, checkout, push, pull, gc and gc --aggressive with SIGKILL at
+random moments and checks, after every kill, that nothing was lost:
 
   1. `mlv fsck` is clean (every object of every pack, every index, every reachable pointer);
   2. every committed snapshot reads back byte for byte (`mlv show REV:PATH`, SHA-256 against
@@ -10,13 +10,18 @@ and checks, after every kill, that nothing was lost:
   4. the next, uninterrupted run of the same command succeeds and gives the expected result.
 
     python3 Tests/Stress/crash.py [--mlv .build/release/mlv] [--kills 50] [--seed 1]
-                                  [--commands commit,checkout,push,pull,gc] [--keep]
+                                  [--commands commit,checkout,push,pull,gc,gc-aggressive] [--keep]
 
 --kills counts kills that landed while the command was still running; a run that finished
 before its kill is checked all the same but not counted (at most 4 runs per kill wanted).
 Kill moments are uniform over the command's own duration (measured on uninterrupted runs),
 so early, middle and late kills all happen. Prints one line per command with the runs and
 kills survived; exits 1 on the first failed check, naming it.
+
+The tracked CSV is key-sorted and every version inserts one row per key, so each commit
+stores its chunks as deltas against the previous version's (store format 2), and reads go
+through delta chains. gc-aggressive (re-deltifying the store) runs only when `mlv gc --help`
+lists --aggressive; otherwise it is reported as skipped.
 """
 import argparse, hashlib, json, os, random, shutil, signal, subprocess, sys, tempfile, time
 
@@ -25,7 +30,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 ap.add_argument("--mlv", default=os.path.join(here, "..", "..", ".build", "release", "mlv"))
 ap.add_argument("--kills", type=int, default=50)
 ap.add_argument("--seed", type=int, default=1)
-ap.add_argument("--commands", default="commit,checkout,push,pull,gc")
+ap.add_argument("--commands", default="commit,checkout,push,pull,gc,gc-aggressive")
 ap.add_argument("--keep", action="store_true", help="keep the work folder")
 A = ap.parse_args()
 MLV = os.path.abspath(A.mlv)
@@ -69,8 +74,20 @@ def file_sha(path):
 
 
 # The tracked data: one folder target with a large file, a CSV and small files, and one
-# file target. Versions differ in a few places, as real edits do.
+# file target. Versions differ in a few places, as real edits do; the CSV is a key-sorted
+# series that gains one row per key per version (rows inserted throughout, every chunk
+# changes: commits store deltas against the previous version).
 FILES = ["data/big.bin", "data/table.csv", "data/small/a.txt", "data/small/b.txt", "model.bin"]
+
+
+def series(n, keys=500):
+    days = 40 + n % 97          # the next version (n + 1) has one more row per key
+    out = ["key,day,open,volume\n"]
+    for k in range(keys):
+        for d in range(days):
+            h = (k * 1_000_003 + d * 7919) * 2654435761 % (1 << 32)
+            out.append(f"K{k:04d},{d},{h % 50_000 / 100:.2f},{h % 9_999_991}\n")
+    return "".join(out).encode()
 
 
 def version(n):
@@ -79,10 +96,9 @@ def version(n):
     for _ in range(3):
         at = r.randrange(len(big) - 100_000)
         big[at:at + 100_000] = r.randbytes(100_000)
-    rows = "".join(f"{i},{r.randrange(1000)},{'x' * (i % 7)}\n" for i in range(40_000))
     return {
         "data/big.bin": bytes(big),
-        "data/table.csv": ("id,v,s\n" + rows).encode(),
+        "data/table.csv": series(n),
         "data/small/a.txt": f"a {n}\n".encode(),
         "data/small/b.txt": r.randbytes(3000),
         "model.bin": random.Random(7).randbytes(6 << 20)[: (6 << 20) - n % 5] + r.randbytes(n % 5 + 1),
@@ -299,13 +315,50 @@ def stress_gc(n):
     return state
 
 
+def stress_gc_aggressive(n):
+    """gc --aggressive rewrites the store's packs into delta form: each round commits a new
+    version (one more row per key) and some garbage, so there is always something to repack."""
+    state, it = rounds(n)
+    t = None
+    for i in it:
+        git("checkout", "-q", "-b", f"agg{i}")
+        commit_version(2000 + i, f"garbage {i}")
+        dead = git("rev-parse", "HEAD")
+        git("checkout", "-q", "main")
+        mlv("checkout")
+        git("branch", "-q", "-D", f"agg{i}")
+        run(["git", "reflog", "expire", "--expire=now", "--all"])
+        del committed[dead]
+        commit_version(3000 + i, f"live {i}")
+        if t is None:
+            t = duration(["gc", "--aggressive"])      # the first round measures an uninterrupted run
+        elif kill_during(["gc", "--aggressive"], rng.uniform(0, t * 1.2)):
+            state["killed"] += 1
+        label = f"gc --aggressive kill {i + 1}"
+        check_store(label=label)
+        check_snapshots([c for c in committed if run(["git", "cat-file", "-e", c], ok=(0, 128)).returncode == 0], label=label)
+        t0 = time.monotonic()
+        mlv("gc", "--aggressive")
+        t = max(t, time.monotonic() - t0)
+        check_store(label=label)
+        check_snapshots([git("rev-parse", "HEAD")], label=label)
+    return state
+
+
+def has_aggressive():
+    return b"--aggressive" in run([MLV, "gc", "--help"], cwd=work).stdout
+
+
 os.chdir(work)
 try:
     setup()
     total = 0
     for cmd in A.commands.split(","):
+        if cmd == "gc-aggressive" and not has_aggressive():
+            print(f"{cmd:9} skipped: this mlv's gc has no --aggressive", flush=True)
+            continue
         t0 = time.monotonic()
-        st = globals()[f"stress_{cmd}"](A.kills)
+        st = globals()[f"stress_{cmd.replace('-', '_')}"](A.kills)
         total += st["killed"]
         print(f"{cmd:9} {st['runs']} runs, {st['killed']} killed mid-way, all checks passed after each ({time.monotonic() - t0:.1f} s)", flush=True)
         if st["killed"] < A.kills:

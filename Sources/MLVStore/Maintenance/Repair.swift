@@ -34,7 +34,10 @@ extension Store {
         }
         let overlay = PackOverlay(scanned.compactMap { s in s.entries.flatMap { e in s.handle.map { ($0, e) } } }, fallback: nil)
         for s in scanned {
-            if let id = s.id, let h = s.handle, s.entries != nil, let entries = try? verifyPack(h, bases: overlay) {
+            // A delta whose base no pack holds does not make its pack damaged: the pack stays
+            // indexed (its other objects are good, and a fetch of the base's pack makes the
+            // delta readable again); the check after the repair reports the missing base.
+            if let id = s.id, let h = s.handle, s.entries != nil, let entries = try? verifyPack(h, bases: overlay, unresolved: { _, _ in }) {
                 good.append((id, entries))
                 continue
             }

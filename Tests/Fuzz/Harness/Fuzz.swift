@@ -5,7 +5,7 @@
 import MLVSystem
 import Glibc
 @testable import MLVCore
-import MLVStore
+@testable import MLVStore
 
 let target: String = getenv("MLV_FUZZ_TARGET").map { String(cString: $0) } ?? "pointer"
 
@@ -38,10 +38,37 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = try? SafetensorsHeader.parse(prefix: bytes, path: "m.safetensors")
     case "gate":
         _ = try? Gate(parsing: String(decoding: bytes, as: UTF8.self))
+    case "delta":
+        fuzzPack(bytes)
     default:
         fatalError("MLV_FUZZ_TARGET=\(target) is not a fuzz target")
     }
     return 0
+}
+
+/// Where "delta" writes each input: a pack file is read through a file handle.
+let packPath = "/dev/shm/mlv-fuzz-\(getpid()).pack"
+
+/// The bytes as a pack file (seeds: real packs holding deltas and their bases, made by
+/// `DeltaFuzzSeeds` in MLVStoreTests): scanned and verified as fetch and fsck verify a
+/// download (every delta decoded through its bases in the same pack), then every chunk
+/// read through the one decoder, as checkout reads. A crafted pack may claim any base,
+/// depth, size or transform: errors are expected, traps, hangs and unbounded memory not.
+func fuzzPack(_ bytes: [UInt8]) {
+    let fd = open(packPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { fatalError("cannot write \(packPath)") }
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+    guard let h = try? FileHandleFD.openRead(packPath) else { return }
+    var unresolved = 0
+    _ = try? verifyPack(h, bases: nil) { _, _ in unresolved += 1 }
+    guard let entries = try? scanPack(h) else { return }
+    let reader = ChunkReader(source: PackOverlay([(h, entries)], fallback: nil))
+    for e in entries.prefix(64) where e.rawLength <= PackFormat.maxDeltaObjectSize {
+        var out = [UInt8](repeating: 0, count: Int(e.rawLength))
+        _ = try? out.withUnsafeMutableBytes { try reader.read(e.id, into: $0) }
+        if e.encoding == .delta { _ = try? readDeltaHeader(h, e) }
+    }
 }
 
 /// SwiftPM links an executable's entry point under the name `<product>_main`; libFuzzer's own
