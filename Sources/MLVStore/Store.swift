@@ -36,6 +36,8 @@ public final class Store: @unchecked Sendable, ObjectSource {
     /// After this many lookups the indexes are merged into one hash table.
     static let rawLookupLimit = 64
     private let state = Mutex(State())
+    /// Held by `loadIndex` for its whole run.
+    private let loading = Mutex(())
 
     /// `VERSION`'s content: the format version of the packs and indexes written.
     public static func versionLine(_ v: UInt32 = PackFormat.version) -> String { "mlv-store \(v)\n" }
@@ -79,18 +81,22 @@ public final class Store: @unchecked Sendable, ObjectSource {
         return out
     }
 
-    /// Loads every index file into the lookup table. Cheap to call again.
+    /// Loads every index file into the lookup table. Cheap to call again. One caller at a
+    /// time: a second one (another thread's lookup past `rawLookupLimit`) waits, so neither
+    /// returns, nor sets `loaded`, while files the other took are not registered yet.
     public func loadIndex() throws {
-        // New files first (while the raw ones still count as known), then the raw ones.
-        let fresh = try readNewIndexFiles()
-        let pending = (state.withLock { s -> [(name: String, bytes: [UInt8])] in
-            defer { s.raw = nil }
-            return s.raw ?? []
-        }) + fresh
-        for (name, bytes) in pending {
-            register(try decodeIndex(bytes, path: FS.join(indexDir, name)), file: name)
+        try loading.withLock { _ in
+            // New files first (while the raw ones still count as known), then the raw ones.
+            let fresh = try readNewIndexFiles()
+            let pending = (state.withLock { s -> [(name: String, bytes: [UInt8])] in
+                defer { s.raw = nil }
+                return s.raw ?? []
+            }) + fresh
+            for (name, bytes) in pending {
+                register(try decodeIndex(bytes, path: FS.join(indexDir, name)), file: name)
+            }
+            state.withLock { $0.loaded = true }
         }
-        state.withLock { $0.loaded = true }
     }
 
     /// Binary search of one raw index file; nil when absent. Validates what it returns, with
@@ -164,7 +170,10 @@ public final class Store: @unchecked Sendable, ObjectSource {
                                 type: e.type, encoding: e.encoding, depth: e.depth)
             }
         }
-        return nil
+        // Another thread may be merging the index files meanwhile (`loadIndex` took the raw
+        // files, registered some or all of them, and has not set `loaded` yet): what it
+        // registered is in the table, and in no raw file this thread still sees.
+        return state.withLock { $0.objects[id] }
     }
 
     public func contains(_ id: ObjectID) throws -> Bool { try location(of: id) != nil }
