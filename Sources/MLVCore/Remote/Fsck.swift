@@ -97,14 +97,14 @@ public struct Fsck {
         let objects = Tally()
         // Deltas whose base is in another of the remote's packs: checked to be listed there
         // (each pack is downloaded alone; decoding across packs is the local fsck's).
-        let elsewhere = Mutex<[(pack: String, delta: ObjectID, base: ObjectID)]>([])
+        let elsewhere = Mutex<[(pack: String, id: ObjectID, delta: ObjectID, base: ObjectID)]>([])
         try inParallel(files.keys.sorted(), workers: r.parallelism) { p in
             let rel = Layout.packRel(p)
             do {
                 let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: PackFormat.maxPackSize) { h in
                     guard try computePackID(h) == p else { return "headers do not match the pack's name" }
                     objects.add(UInt64(try verifyPack(h, bases: store) { e, base in
-                        elsewhere.withLock { $0.append((r.describe(rel), e.id, base)) }
+                        elsewhere.withLock { $0.append((r.describe(rel), p, e.id, base)) }
                     }.count))
                     return nil
                 }
@@ -119,7 +119,9 @@ public struct Fsck {
             }
         }
         var found = problems.withLock { $0 }
-        for x in elsewhere.withLock({ $0 }) where !listedObjects.contains(x.base) {
+        // Only for indexed packs: a pack no index lists yet (a push interrupted before its
+        // index, whose base pack is still on its way) is nobody's data.
+        for x in elsewhere.withLock({ $0 }) where listed.contains(x.id) && !listedObjects.contains(x.base) {
             found.append(FsckProblem(what: StoreProblem.pack, path: x.pack, problem: "delta \(x.delta.short) needs chunk \(x.base.short), which no index of the remote lists"))
         }
         for p in listed.subtracting(files.keys).sorted() {
