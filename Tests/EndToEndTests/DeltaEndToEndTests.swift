@@ -120,6 +120,30 @@ import Testing
         #expect(s.read("series.csv", in: clone) == h.versions[1])
     }
 
+    /// A push interrupted before its index (and before the pack of some bases): the remote's
+    /// unindexed packs are nobody's data, not damage; once an index lists them, a missing
+    /// base is. Checked from a clone that holds no data (so no base is found locally).
+    @Test func remoteFsckJudgesMissingBasesOnlyInIndexedPacks() throws {
+        let h = try history()
+        let s = h.sandbox
+        try s.mlvOK("remote", "add", "origin", s.root + "/remote", "--create")
+        try s.git("commit", "-q", "-m", "remote")
+        try s.mlvOK("push", "--all-commits")
+        let clone = s.root + "/clone"
+        try s.git("clone", "-q", s.repo, clone, cwd: s.root)
+        let fm = FileManager.default
+        let indexDir = s.root + "/remote/index", saved = s.root + "/saved-index"
+        try fm.moveItem(atPath: indexDir, toPath: saved)
+        try fm.createDirectory(atPath: indexDir, withIntermediateDirectories: true)
+        for p in h.firstPacks { try fm.removeItem(atPath: s.root + "/remote/packs/" + p) }
+        let unindexed = try s.mlv("fsck", "--remote", "origin", cwd: clone)
+        #expect(unindexed.status == 0, "\(unindexed.stdout)\(unindexed.stderr)")
+        for n in try fm.contentsOfDirectory(atPath: saved) { try fm.copyItem(atPath: saved + "/" + n, toPath: indexDir + "/" + n) }
+        let indexed = try s.mlv("fsck", "--remote", "origin", cwd: clone)
+        #expect(indexed.status == 4)
+        #expect(indexed.stdout.contains("which no index of the remote lists") || indexed.stdout.contains("indexed but missing"), "\(indexed.stdout)")
+    }
+
     @Test func aLostBasePackIsAnErrorNamingBothChunksAndNothingIsWritten() throws {
         let h = try history()
         let s = h.sandbox
