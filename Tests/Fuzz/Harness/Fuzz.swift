@@ -48,6 +48,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
 /// Where "delta" writes each input: a pack file is read through a file handle.
 let packPath = "/dev/shm/mlv-fuzz-\(getpid()).pack"
+nonisolated(unsafe) var packFileMade = false
 
 /// The bytes as a pack file (seeds: real packs holding deltas and their bases, made by
 /// `DeltaFuzzSeeds` in MLVStoreTests): scanned and verified as fetch and fsck verify a
@@ -55,6 +56,10 @@ let packPath = "/dev/shm/mlv-fuzz-\(getpid()).pack"
 /// read through the one decoder, as checkout reads. A crafted pack may claim any base,
 /// depth, size or transform: errors are expected, traps, hangs and unbounded memory not.
 func fuzzPack(_ bytes: [UInt8]) {
+    if !packFileMade {
+        packFileMade = true
+        atexit { _ = unlink(packPath) }
+    }
     let fd = open(packPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { fatalError("cannot write \(packPath)") }
     _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
