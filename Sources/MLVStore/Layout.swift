@@ -1,7 +1,7 @@
 // Layout — the one place that spells where a store's files live, for the local store
 // (.mlv/store) and for every remote alike (restic's layout_default.go):
 //
-//   VERSION                               "mlv-store 1\n" (local stores only)
+//   VERSION                               "mlv-store 2\n" (local stores only; "mlv-store 1\n" is read too)
 //   packs/<first 2 hex>/<pack id>.pack    immutable; named by the hash of their headers
 //   index/<sha256 of the file>.idx        immutable; lists objects of packs already present
 //   tmp/                                  partial writes, renamed into place when whole
