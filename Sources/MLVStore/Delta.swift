@@ -13,7 +13,9 @@
 //   u8  width       2, 4 or 8 for transforms 2 and 3; 0 for 1
 //   u8  base count  1...4 for transforms 1 and 2; 0 for 3
 //   u8  reserved    0
-//   u32 skip        transform 2: where the chunk's region starts in the bases' bytes; else 0
+//   u32 skip        where the chunk's region starts in the bases' bytes: transform 2 XORs
+//                   from there; for 1 it is what the writer aligned by (readers ignore it,
+//                   writers follow a chain's region down through it); 0 for 3
 //   base count x 32-byte base ids (chunks)
 //   the zstd frame, decoding to exactly the chunk's length
 //
@@ -22,7 +24,8 @@
 // follow as they are.
 //
 // Depth: a chunk with no base has depth 0; a delta's depth is one more than its deepest
-// base (index and entry header carry it). Writers never exceed `PackFormat.maxDeltaDepth`,
+// base (index and entry header carry it). Writers keep chains within
+// `DeltaEncoder.chainLimit`, readers refuse any over `PackFormat.maxDeltaDepth`,
 // and readers refuse a base that is not strictly shallower than its delta, so resolving a
 // chain always ends.
 import MLVSystem
@@ -64,7 +67,7 @@ public struct DeltaHeader: Sendable, Equatable {
         let skip = Int(bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian)
         switch t {
         case .prefix:
-            guard width == 0, (1...maxBases).contains(count), skip == 0 else { return .failure(.init("bad prefix delta header")) }
+            guard width == 0, (1...maxBases).contains(count) else { return .failure(.init("bad prefix delta header")) }
         case .xorPlanes:
             guard [2, 4, 8].contains(width), (1...maxBases).contains(count) else { return .failure(.init("bad xor delta header")) }
         case .planes:
@@ -136,13 +139,18 @@ public enum ByteTransform {
     /// in 4 (twice in 8) 4-byte floats, one in 2 two-byte ones (f16, bf16). Text has no
     /// such pattern; neither does compressed or random data.
     public static func floatWidth(_ chunk: UnsafeRawBufferPointer) -> Int? {
-        let sample = min(chunk.count, 32 * 1024) & ~7
-        guard sample >= 4096 else { return nil }
-        var seen = [[Bool]](repeating: [Bool](repeating: false, count: 256), count: 8)
+        // 8 KiB: 1,024 bytes per position, enough to tell ~30 values from ~250. Runs on
+        // every new chunk of every commit, so one flat table and no bounds checks.
+        let sample = min(chunk.count, 8 * 1024) & ~7
+        guard sample >= 4096, let base = chunk.baseAddress else { return nil }
         var distinct = [Int](repeating: 0, count: 8)
-        for i in 0..<sample {
-            let c = Int(chunk[i]), r = i & 7
-            if !seen[r][c] { seen[r][c] = true; distinct[r] += 1 }
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: 8 * 256) { seen in
+            seen.initialize(repeating: false)
+            let p = base.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<sample {
+                let k = (i & 7) << 8 | Int(p[i])
+                if !seen[k] { seen[k] = true; distinct[i & 7] += 1 }
+            }
         }
         // Few values: at most half the byte range (an f16's high byte, sign, 5 exponent and
         // 2 mantissa bits, takes 80-100 values for weights); many: most of it.

@@ -14,9 +14,8 @@ final class DeltaEncoder {
     private var concat: [UInt8] = []
     private var work: [UInt8] = []
     private var candidate: [UInt8] = []
-    /// Where a base's depth comes from when not the store's index: a repack writes new
-    /// packs, and a chunk can be a base only once written there (nil: not yet).
-    var baseDepth: ((ObjectID) -> UInt16?)?
+    /// The delta header of the last `encode`'s choice (nil when not a delta).
+    private(set) var lastHeader: DeltaHeader?
 
     /// What `encode` chose: the encoding, the stored length (0 = nothing to store, -1 = not
     /// chosen yet: `BlockStage`'s markers), and the delta depth.
@@ -38,6 +37,7 @@ final class DeltaEncoder {
     /// the previous version's chunks covering the chunk's bytes, and where it starts in them.
     func encode(_ chunk: UnsafeRawBufferPointer, region: (chunks: [ManifestChunk], skip: Int)?,
                 into dst: UnsafeMutableRawBufferPointer) throws -> Choice {
+        lastHeader = nil
         let plain = try compressor.compress(chunk, into: dst)
         var best = Encoding.choose(rawLength: chunk.count, compressedLength: plain) == .raw
             ? Choice(encoding: .raw, length: chunk.count, depth: 0) : Choice(encoding: .zstd, length: plain, depth: 0)
@@ -56,21 +56,22 @@ final class DeltaEncoder {
                 UnsafeMutableRawBufferPointer(rebasing: dst[head.count..<size]).copyMemory(from: UnsafeRawBufferPointer(rebasing: c[0..<frame]))
             }
             best = Choice(encoding: .delta, length: size, depth: depth)
+            lastHeader = h
         }
 
-        if let region, let (bases, depth) = try loadBases(region.chunks) {
+        if let region, let (bases, skip, depth) = try loadBases(region.chunks, skip: region.skip, length: chunk.count) {
             if let w = width {
                 // Floats that moved a little: XOR with the old bytes at the same place keeps
                 // sign, exponent and high mantissa bits at 0; planes put those zeros together.
                 work = Array(chunk)
-                work.withUnsafeMutableBytes { x in concat.withUnsafeBytes { ByteTransform.xor(x, with: $0, skip: region.skip) } }
+                work.withUnsafeMutableBytes { x in concat.withUnsafeBytes { ByteTransform.xor(x, with: $0, skip: skip) } }
                 let n = try planesFrame(work, width: w)
-                consider(DeltaHeader(transform: .xorPlanes, width: w, bases: bases, skip: region.skip), frame: n, depth: depth)
+                consider(DeltaHeader(transform: .xorPlanes, width: w, bases: bases, skip: skip), frame: n, depth: depth)
             } else {
                 let n = try concat.withUnsafeBytes { p in
                     try candidate.withUnsafeMutableBytes { try compressor.compress(chunk, prefix: p, into: $0) }
                 }
-                consider(DeltaHeader(transform: .prefix, bases: bases), frame: n, depth: depth)
+                consider(DeltaHeader(transform: .prefix, bases: bases, skip: skip), frame: n, depth: depth)
             }
         }
         if let w = width {
@@ -87,28 +88,82 @@ final class DeltaEncoder {
         return try planes.withUnsafeBytes { p in try candidate.withUnsafeMutableBytes { try compressor.compress(p, into: $0) } }
     }
 
-    /// Reads the old chunks into `concat`: those from the first that the store holds as
-    /// chunks shallow enough to be a base. Returns their ids and the delta's depth, or nil
-    /// when not even the first can be one.
-    private func loadBases(_ chunks: [ManifestChunk]) throws -> ([ObjectID], UInt16)? {
+    /// What a chunk is as a base: its depth, and when a delta its own bases and where its
+    /// region starts in them (its `skip`). nil: it cannot be
+    /// one. From the store's index, or from `baseInfo` when set.
+    private func info(_ id: ObjectID) throws -> (depth: UInt16, bases: [ObjectID], skip: Int)? {
+        if let baseInfo { return try baseInfo(id) }
+        guard let store, let loc = try store.location(of: id), loc.type == .chunk else { return nil }
+        guard loc.encoding == .delta else { return (0, [], 0) }
+        guard let h = try? store.deltaHeader(of: id) else { return nil }
+        return (loc.depth, h.bases, h.skip)
+    }
+
+    /// Overrides `info` (a repack: depths and bases as written to the new packs).
+    var baseInfo: ((ObjectID) throws -> (depth: UInt16, bases: [ObjectID], skip: Int)?)?
+
+    /// The bases for a chunk whose region in the previous version is `region` (from `skip`
+    /// on), read into `concat`; nil when there are none.
+    ///
+    /// The chain is kept short by walking down, not by starting over: while the region's
+    /// chunks are shallower than `chainLimit` they are the bases; once a chain reaches it,
+    /// the region is followed down its own bases (older versions of the same bytes) to
+    /// depth `chainLimit / 2`, and the new chunk is a delta against that older version.
+    /// Depths stay within [limit/2, limit] and no version is stored whole again: a delta
+    /// spanning a few versions costs a few times one spanning one, where a new full copy
+    /// would cost the whole chunk (Tests/Benchmarks/history.py).
+    private func loadBases(_ region: [ManifestChunk], skip: Int, length chunkLength: Int) throws -> (ids: [ObjectID], skip: Int, depth: UInt16)? {
         guard let store, let reader else { return nil }
+        var level = region.map(\.id), at = skip
+        var infos: [(depth: UInt16, bases: [ObjectID], skip: Int)] = []
+        var target: UInt16? = nil
+        while true {
+            infos = []
+            for id in level {
+                guard let i = try info(id) else { break }
+                infos.append(i)
+            }
+            level = Array(level.prefix(infos.count))
+            guard let deepest = infos.map(\.depth).max() else { return nil }
+            if deepest < (target ?? DeltaEncoder.chainLimit) { break }
+            target = DeltaEncoder.chainLimit / 2
+            // One version down: the chunks covering the region replaced by their bases
+            // (a chunk stored whole stands for itself), and the region followed into them
+            // through each delta's `skip`.
+            var next: [ObjectID] = [], nextAt: Int? = nil, offset = 0
+            for (id, i) in zip(level, infos) {
+                guard let loc = try store.location(of: id) else { break }
+                let length = Int(loc.rawLength)
+                defer { offset += length }
+                if offset + length <= at { continue }
+                if offset >= at + chunkLength { break }
+                if nextAt == nil { nextAt = (i.depth == 0 ? 0 : i.skip) + max(0, at - offset) }
+                for b in (i.depth == 0 ? [id] : i.bases) where !next.contains(b) { next.append(b) }
+            }
+            at = nextAt ?? 0
+            level = Array(next.prefix(DeltaHeader.maxBases))
+        }
         concat.removeAll(keepingCapacity: true)
         var ids: [ObjectID] = [], depth: UInt16 = 0
-        for c in chunks {
-            guard let loc = try store.location(of: c.id), loc.type == .chunk,
-                  let d = baseDepth.map({ $0(c.id) }) ?? loc.depth, d < PackFormat.maxDeltaDepth,
-                  concat.count + Int(loc.rawLength) <= PackFormat.maxDeltaBaseBytes else { break }
+        for (id, i) in zip(level, infos) {
+            guard let loc = try store.location(of: id), concat.count + Int(loc.rawLength) <= PackFormat.maxDeltaBaseBytes else { break }
             // An old version the store can no longer read (a lost or damaged pack) is no
             // base: the new one is stored without it rather than not at all (fsck and reads
             // of the old version report the damage).
             let bytes: [UInt8]
-            do { bytes = try reader.readCached(c.id, at: loc) } catch is StoreError { break }
+            do { bytes = try reader.readCached(id, at: loc) } catch is StoreError { break }
             concat.append(contentsOf: bytes)
-            ids.append(c.id)
-            depth = max(depth, d + 1)
+            ids.append(id)
+            depth = max(depth, i.depth + 1)
         }
-        return ids.isEmpty ? nil : (ids, depth)
+        guard !ids.isEmpty, at <= PackFormat.maxDeltaBaseBytes else { return nil }
+        return (ids, at, depth)
     }
+
+    /// The deepest chain writers make: reading a chunk decodes at most this many older
+    /// versions of its bytes (readers accept up to `PackFormat.maxDeltaDepth`). Measured on
+    /// Tests/Benchmarks/history.py: the newest of 60 versions reads within 2x the oldest.
+    static let chainLimit: UInt16 = 12
 }
 
 extension ChunkReader {

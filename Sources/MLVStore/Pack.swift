@@ -58,10 +58,9 @@ public enum PackFormat {
     /// The version written; every version up to it is read.
     public static let version: UInt32 = 2
     public static let readableVersions: ClosedRange<UInt32> = 1...2
-    /// The longest delta chain (git's default is 50): reading a chunk decodes at most this
-    /// many versions of its region. 32 keeps the newest version's read within a few times
-    /// a plain read, and a full copy every 33 versions costs about 3 % of a history of
-    /// text deltas (measured in Tests/Benchmarks/history.py).
+    /// The longest delta chain a reader accepts (git's default is 50). Writers stay far
+    /// below (`DeltaEncoder.chainLimit`); the margin lets a later writer choose otherwise
+    /// without a format change.
     public static let maxDeltaDepth: UInt16 = 32
     /// The most a delta's bases may hold together (their concatenation is kept in memory
     /// while it is decoded).

@@ -1,8 +1,8 @@
 // Repack — the store's half of `mlv gc --aggressive`: every live object rewritten into new
 // packs, chunks re-encoded as deltas the way git's repack orders them: the newest version
-// of each file whole, each older version against the next newer one (reverse deltas), so
-// the versions read most are the cheapest to read and a clone fetching only HEAD needs no
-// older pack. Then prune's order: the new packs and their index, durable; only then the
+// of each file whole, older versions against newer ones (reverse deltas, in Subversion's
+// skip-delta pattern), so the versions read most are the cheapest to read, no version is
+// more than log2(versions) deltas deep, and a clone fetching only HEAD needs no older pack. Then prune's order: the new packs and their index, durable; only then the
 // other indexes, then the old packs (a crash leaves at worst extra files). The caller
 // finds what is live and each file's history, and holds the lock.
 import MLVSystem
@@ -33,9 +33,13 @@ extension Store {
         result.bytesBefore = old.reduce(0) { $0 + UInt64(FS.lstat(packPath($1))?.st_size ?? 0) }
         let writer = try self.writer(compressionLevel: level)
         let encoder = DeltaEncoder(store: self, compressor: ZstdCompressor(level: level))
-        // Depths in the new packs: a base must already be written there.
+        // Depths and bases in the new packs: a base must already be written there.
         let depths = DepthTable()
-        encoder.baseDepth = { depths.value[$0] }
+        encoder.baseInfo = { id in
+            guard let d = depths.value[id] else { return nil }
+            let h = depths.headers[id]
+            return (d, h?.bases ?? [], h?.skip ?? 0)
+        }
         let reader = ChunkReader(store: self)
         var chunk: [UInt8] = [], out: [UInt8] = []
         var done = 0
@@ -65,13 +69,19 @@ extension Store {
             }
             if c.encoding == .delta { result.deltas += 1 }
             depths.value[id] = c.depth
+            if c.encoding == .delta, let h = encoder.lastHeader, !h.bases.isEmpty { depths.headers[id] = h }
         }
 
         for history in histories {
-            var newer: DeltaBasis? = nil
+            // Skip-deltas (Subversion's): version i (0 = newest) is stored against version
+            // i with its lowest set bit cleared, so reading any version decodes at most
+            // popcount(i) <= log2(versions) others, while each delta spans few versions.
+            var versions: [DeltaBasis] = []
             for m in history where live.contains(m) {
                 guard try location(of: m) != nil else { continue }
                 let manifest = try self.manifest(m)
+                let i = versions.count
+                let newer: DeltaBasis? = i == 0 ? nil : versions[i & (i - 1)]
                 // Aligned through the last chunk both versions share, as commit aligns them.
                 var at: UInt64 = 0, shift: Int64 = 0
                 for c in manifest.chunks {
@@ -86,7 +96,7 @@ extension Store {
                     at += UInt64(c.length)
                 }
                 try write(m, region: nil)
-                newer = DeltaBasis(manifest)
+                versions.append(DeltaBasis(manifest))
             }
         }
         // Everything else live: trees, manifests outside the histories, their chunks.
@@ -109,4 +119,5 @@ extension Store {
 /// The new packs' depths, shared with the encoder's lookup closure.
 private final class DepthTable {
     var value: [ObjectID: UInt16] = [:]
+    var headers: [ObjectID: DeltaHeader] = [:]
 }

@@ -278,8 +278,13 @@ public final class Store: @unchecked Sendable, ObjectSource {
     /// The chunks a delta is stored against (none for any other object): read from its
     /// entry's first bytes, checked as every read checks them.
     public func deltaBases(of id: ObjectID) throws -> [ObjectID] {
-        guard let loc = try location(of: id), loc.encoding == .delta else { return [] }
-        return try readDeltaHeader(try handle(forPack: loc.pack), PackedEntry(id: id, location: loc)).bases
+        try deltaHeader(of: id)?.bases ?? []
+    }
+
+    /// A delta's header (nil for any other object).
+    public func deltaHeader(of id: ObjectID) throws -> DeltaHeader? {
+        guard let loc = try location(of: id), loc.encoding == .delta else { return nil }
+        return try readDeltaHeader(try handle(forPack: loc.pack), PackedEntry(id: id, location: loc))
     }
 
     /// Reads a whole object into a new array (manifests and trees; chunks go through `ChunkReader`).

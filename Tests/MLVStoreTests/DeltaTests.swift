@@ -190,9 +190,10 @@ func flipByte(_ path: String, at offset: Int) throws {
         rejected(Array(DeltaHeader(transform: .prefix, bases: [a, b]).encoded().dropLast(32)), "truncated delta base list")
         // The same base twice.
         rejected(DeltaHeader(transform: .prefix, bases: [a, b, a]).encoded(), "a base is listed twice")
-        // Skip: only with xor, and within the bases' bytes.
+        // Skip: none for planes, and within the bases' bytes (a prefix delta's is a hint).
         x = ok; x[4] = 1
-        rejected(x, "bad prefix delta header")
+        #expect(x.withUnsafeBytes { DeltaHeader.parse($0) } == .success(DeltaHeader(transform: .prefix, bases: [a], skip: 1)))
+        rejected(DeltaHeader(transform: .prefix, bases: [a], skip: PackFormat.maxDeltaBaseBytes + 1).encoded(), "out of range")
         x = DeltaHeader(transform: .planes, width: 4).encoded(); x[5] = 1
         rejected(x, "bad planes header")
         rejected(DeltaHeader(transform: .xorPlanes, width: 4, bases: [a], skip: PackFormat.maxDeltaBaseBytes + 1).encoded(), "out of range")
@@ -421,8 +422,8 @@ func flipByte(_ path: String, at offset: Int) throws {
     }
 
     /// 40 versions, every chunk of each a delta against the one before: chains grow to the
-    /// documented depth and no further (a full copy starts the next chain), and the deepest
-    /// version reads back.
+    /// writers' limit and no further (a chain at the limit is followed down to an older
+    /// version instead of starting over with a full copy), and the deepest version reads back.
     @Test func chainsStopAtTheMaximumDepthAndTheDeepestVersionReads() throws {
         let store = try Store(root: tempDir("delta"))
         let small = Chunker(ChunkerParameters(minSize: 512, avgSize: 2048, maxSize: 8192))
@@ -436,11 +437,12 @@ func flipByte(_ path: String, at offset: Int) throws {
             versions.append((a.id, bytes))
             for c in a.chunks {
                 let d = try #require(try store.location(of: c.id)).depth
-                #expect(d <= PackFormat.maxDeltaDepth)
+                #expect(d <= DeltaEncoder.chainLimit)
                 if d > deepest.depth { deepest = (d, v) }
+                if v > 20 { #expect(d > 0, "version \(v) stored whole again") }
             }
         }
-        #expect(deepest.depth == PackFormat.maxDeltaDepth, "deepest chain \(deepest.depth)")
+        #expect(deepest.depth == DeltaEncoder.chainLimit, "deepest chain \(deepest.depth)")
         let reopened = try Store(root: store.root)
         #expect(try readBack(reopened, versions[deepest.version - 1].id) == versions[deepest.version - 1].bytes)
         for (id, bytes) in versions { #expect(try readBack(reopened, id) == bytes) }
