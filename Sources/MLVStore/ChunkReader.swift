@@ -25,7 +25,7 @@ public final class ChunkReader {
     private var work: [UInt8] = []
     private var prefix: [UInt8] = []
     private let decompressor = ZstdDecompressor()
-    private var cache = BaseCache(limit: 16 << 20)
+    private var cache = BaseCache(limit: 8 << 20)
     private var decodedThisRead = 0
     /// Bases are hashed only when a read failed: the delta's own SHA-256 covers every byte
     /// of its chain (a wrong base byte cannot give the right result), and skipping the

@@ -92,10 +92,12 @@ public enum Sync {
     }
 
     /// Downloads `packs` (whose sizes the remote listed in `sizes`), verifies every object of
-    /// each against its id and the pack against its name, and adds them to the store with
-    /// one index (packs, then index). A delta's bases the store lacks come too: `packOf`
-    /// names the remote pack holding an object, and those packs are downloaded in further
-    /// rounds until every delta can be decoded. Returns the bytes downloaded.
+    /// each against its id and the pack against its name, and adds it to the store (pack,
+    /// then an index for it) as soon as it is checked: an interrupted fetch keeps what
+    /// arrived. A pack holding deltas whose bases the store lacks waits for them: `packOf`
+    /// names the remote pack holding an object, those packs are downloaded in further
+    /// rounds, and the waiting packs are checked through each other and adopted together
+    /// under one index. Returns the bytes downloaded.
     public static func fetch(_ packs: Set<ObjectID>, sizes: [ObjectID: UInt64], from t: any Transport, into store: Store,
                              packOf: (ObjectID) -> ObjectID? = { _ in nil },
                              progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
@@ -149,13 +151,14 @@ public enum Sync {
             // Bases of the deltas waiting that neither the store nor a download holds.
             let all = here.withLock { $0 }
             let held = Set(all.values.flatMap { $0.entries.map(\.id) })
+            let local = Set(try store.knownPacks())
             var next = Set<ObjectID>()
             for p in round {
                 guard let d = all[p] else { continue }
                 for e in d.entries where e.encoding == .delta {
                     for b in try named(Layout.packRel(p), { try readDeltaHeader(d.file, e).bases }) where !held.contains(b) {
                         if try store.contains(b) { continue }
-                        guard let q = packOf(b), all[q] == nil, !(try store.knownPacks().contains(q)) else {
+                        guard let q = packOf(b), all[q] == nil, !local.contains(q) else {
                             throw t.named(StoreError.missingBase(delta: e.id, base: b), Layout.packRel(p))
                         }
                         next.insert(q)

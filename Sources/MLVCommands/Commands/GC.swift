@@ -37,6 +37,9 @@ struct GC: ParsableCommand {
 
     func run() throws {
         output.apply()
+        if aggressive && dryRun {
+            throw ValidationError("--dry-run cannot tell what --aggressive saves without recompressing everything; run mlv gc --aggressive (interrupting it loses nothing)")
+        }
         if let l = level {
             guard aggressive else { throw ValidationError("--level goes with --aggressive") }
             guard (1...19).contains(l) else { throw ValidationError("--level must be 1-19, got \(l)") }
