@@ -272,8 +272,12 @@ public final class Store: @unchecked Sendable, ObjectSource {
         }
     }
 
-    /// Whether any indexed object is a delta.
-    public var hasDeltas: Bool { state.withLock { $0.deltas > 0 } }
+    /// Whether any indexed object is a delta. Loads the whole index: the answer must hold
+    /// for every index file, not only those searched so far.
+    public func hasDeltas() throws -> Bool {
+        try ensureLoaded()
+        return state.withLock { $0.deltas > 0 }
+    }
 
     /// The chunks a delta is stored against (none for any other object): read from its
     /// entry's first bytes, checked as every read checks them.

@@ -13,6 +13,7 @@ extension Store {
                      lookUpChunks: Bool = false, missing: (ObjectID) throws -> Void = { _ in }) throws -> Set<ObjectID> {
         var seen = known
         var stack = Array(roots)
+        let deltas = try hasDeltas()
         while let id = stack.popLast() {
             guard seen.insert(id).inserted else { continue }
             guard let loc = try location(of: id) else {
@@ -23,7 +24,7 @@ extension Store {
             if loc.type == .file && !lookUpChunks {
                 // Chunks are not looked up, except for the bases of deltas: those are live
                 // (and sent, and fetched) with every chunk stored against them.
-                if hasDeltas {
+                if deltas {
                     for c in below where !seen.contains(c) {
                         if let cl = try location(of: c), cl.encoding == .delta { stack.append(c) } else { seen.insert(c) }
                     }
