@@ -1,8 +1,13 @@
 // Repack — the store's half of `mlv gc --aggressive`: every live object rewritten into new
-// packs, chunks re-encoded as deltas the way git's repack orders them: the newest version
-// of each file whole, older versions against newer ones (reverse deltas, in Subversion's
-// skip-delta pattern), so the versions read most are the cheapest to read, no version is
-// more than log2(versions) deltas deep, and a clone fetching only HEAD needs no older pack. Then prune's order: the new packs and their index, durable; only then the
+// packs, each file's versions oldest first, every chunk re-encoded against the version
+// before at a higher zstd level, as a commit would store it, and kept as it was stored when
+// that is smaller (a repack never makes an object bigger). Stores written before deltas
+// (or by commits whose previous version was not at hand) come out in delta form.
+//
+// Reverse deltas (git's order: newest whole) were measured and dropped: a chain that stays
+// short must then span several versions per delta (Subversion's skip-deltas), and on
+// fine-tuned weights and recomputed columns that cost more than the forward chains save
+// (Tests/Benchmarks/history.py and models.py). Then prune's order: the new packs and their index, durable; only then the
 // other indexes, then the old packs (a crash leaves at worst extra files). The caller
 // finds what is live and each file's history, and holds the lock.
 import MLVSystem
@@ -22,7 +27,7 @@ public struct RepackResult: Sendable, Equatable {
 
 extension Store {
     /// Rewrites the store to hold exactly `live`. `histories`: each file's manifests, newest
-    /// first (the order chunks are written and deltas chosen in). `progress(done, total)`
+    /// first (written oldest first). `progress(done, total)`
     /// counts live objects.
     public func repack(live: Set<ObjectID>, histories: [[ObjectID]], level: Int32,
                        progress: ((Int, Int) -> Void)? = nil) throws -> RepackResult {
@@ -59,35 +64,56 @@ extension Store {
             try chunk.withUnsafeMutableBytes { try reader.read(id, at: loc, into: $0) }
             if out.count < zstdCompressBound(chunk.count) { out = [UInt8](repeating: 0, count: zstdCompressBound(chunk.count)) }
             let c = try chunk.withUnsafeBytes { src in try out.withUnsafeMutableBytes { try encoder.encode(src, region: region, into: $0) } }
-            if c.encoding == .raw {
-                try chunk.withUnsafeBytes { try writer.add(id: id, type: .chunk, encoding: .raw, rawLength: chunk.count, data: $0) }
-            } else {
-                try out.withUnsafeBytes {
-                    try writer.add(id: id, type: .chunk, encoding: c.encoding, depth: c.depth, rawLength: chunk.count,
-                                   data: UnsafeRawBufferPointer(rebasing: $0[0..<c.length]))
+            var header = c.encoding == .delta ? encoder.lastHeader : nil
+            var chosen = c
+            // The stored form so far, when smaller, stays as it is: a repack never makes an
+            // object bigger. A delta keeps its bases, which are written already (older
+            // versions come first), at its new depth, if within the limit.
+            if let (was, data) = try storedBytes(id), data.count < (c.encoding == .raw ? chunk.count : c.length) {
+                var keep: (UInt16, DeltaHeader?)? = nil
+                if was.encoding != .delta {
+                    keep = (0, nil)
+                } else if let h = try deltaHeader(of: id) {
+                    let ds = h.bases.map { depths.value[$0] }
+                    if !ds.contains(nil) {
+                        let d = (ds.compactMap { $0 }.max() ?? 0) + (h.bases.isEmpty ? 0 : 1)
+                        if d <= DeltaEncoder.chainLimit { keep = (d, h) }
+                    }
+                }
+                if let (d, h) = keep {
+                    try data.withUnsafeBytes { try writer.add(id: id, type: .chunk, encoding: was.encoding, depth: d, rawLength: chunk.count, data: $0) }
+                    chosen = DeltaEncoder.Choice(encoding: was.encoding, length: data.count, depth: d)
+                    header = h
                 }
             }
-            if c.encoding == .delta { result.deltas += 1 }
-            depths.value[id] = c.depth
-            if c.encoding == .delta, let h = encoder.lastHeader, !h.bases.isEmpty { depths.headers[id] = h }
+            if chosen.length == c.length && chosen.encoding == c.encoding {
+                if c.encoding == .raw {
+                    try chunk.withUnsafeBytes { try writer.add(id: id, type: .chunk, encoding: .raw, rawLength: chunk.count, data: $0) }
+                } else {
+                    try out.withUnsafeBytes {
+                        try writer.add(id: id, type: .chunk, encoding: c.encoding, depth: c.depth, rawLength: chunk.count,
+                                       data: UnsafeRawBufferPointer(rebasing: $0[0..<c.length]))
+                    }
+                }
+            }
+            if chosen.encoding == .delta { result.deltas += 1 }
+            depths.value[id] = chosen.depth
+            if let h = header, !h.bases.isEmpty { depths.headers[id] = h }
         }
 
         for history in histories {
-            // Skip-deltas (Subversion's): version i (0 = newest) is stored against version
-            // i with its lowest set bit cleared, so reading any version decodes at most
-            // popcount(i) <= log2(versions) others, while each delta spans few versions.
-            var versions: [DeltaBasis] = []
-            for m in history where live.contains(m) {
+            // Oldest first, each version against the one before, as commit stores them
+            // (chains kept short by `DeltaEncoder`'s walk down), at `level`.
+            var previous: DeltaBasis? = nil
+            for m in history.reversed() where live.contains(m) {
                 guard try location(of: m) != nil else { continue }
                 let manifest = try self.manifest(m)
-                let i = versions.count
-                let newer: DeltaBasis? = i == 0 ? nil : versions[i & (i - 1)]
                 // Aligned through the last chunk both versions share, as commit aligns them.
                 var at: UInt64 = 0, shift: Int64 = 0
                 for c in manifest.chunks {
-                    if let b = newer, let o = b.offset(of: c.id) { shift = Int64(o) - Int64(at) }
+                    if let b = previous, let o = b.offset(of: c.id) { shift = Int64(o) - Int64(at) }
                     var region: (chunks: [ManifestChunk], skip: Int)? = nil
-                    if let b = newer, Int64(at) + shift >= 0 {
+                    if let b = previous, Int64(at) + shift >= 0 {
                         let start = UInt64(Int64(at) + shift)
                         let r = b.overlapping(start, start + UInt64(c.length))
                         if !r.chunks.isEmpty { region = r }
@@ -96,7 +122,7 @@ extension Store {
                     at += UInt64(c.length)
                 }
                 try write(m, region: nil)
-                versions.append(DeltaBasis(manifest))
+                previous = DeltaBasis(manifest)
             }
         }
         // Everything else live: trees, manifests outside the histories, their chunks.

@@ -50,3 +50,36 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Every base below `ids` (bases of their bases too), `ids` themselves left out.
+    public func bases(below ids: some Sequence<ObjectID>) throws -> Set<ObjectID> {
+        var out = Set<ObjectID>()
+        var stack = Array(ids)
+        while let id = stack.popLast() {
+            for b in try deltaBases(of: id) where out.insert(b).inserted { stack.append(b) }
+        }
+        return out
+    }
+
+    /// `packs` and every pack holding a base of a delta in them, until none is missing: a
+    /// pack is sent or kept whole, and every delta in it must stay readable wherever it
+    /// goes (a remote checks each pack's deltas when it is fetched).
+    public func closedUnderBases(_ packs: Set<ObjectID>) throws -> Set<ObjectID> {
+        guard try hasDeltas() else { return packs }
+        var result = packs, frontier = packs
+        while !frontier.isEmpty {
+            var next = Set<ObjectID>()
+            for (_, es) in try entries(inPacks: frontier) {
+                for e in es where e.encoding == .delta {
+                    for b in try deltaBases(of: e.id) {
+                        if let p = try pack(of: b), !result.contains(p) { next.insert(p) }
+                    }
+                }
+            }
+            result.formUnion(next)
+            frontier = next
+        }
+        return result
+    }
+}

@@ -16,12 +16,12 @@ struct GC: ParsableCommand {
         stash clear`, then `mlv gc`, lets that go.
 
         With --aggressive, every live object is rewritten into new packs instead: each \
-        file's newest version stored whole and each older one as a delta against the next \
-        newer (as `git gc --aggressive` does), compressed harder. A history whose versions \
-        differ a little everywhere (rows inserted throughout, a column recomputed, \
-        fine-tuned weights) shrinks to a fraction; the newest versions read fastest, and a \
-        clone fetching only HEAD needs none of the older packs. Slower than plain gc: it \
-        reads and recompresses everything live.
+        file's versions oldest first, every chunk stored against the version before it (as \
+        commit stores it) at zstd level 9 (--level), and kept as it was whenever that is \
+        smaller, so the store never grows. A store written before deltas, or a history \
+        whose versions differ a little everywhere (rows inserted throughout, a column \
+        recomputed, fine-tuned weights), shrinks to a fraction. Slower than plain gc: it \
+        reads and recompresses everything live; interrupting it loses nothing.
 
         Examples:
           mlv gc --dry-run
@@ -31,12 +31,11 @@ struct GC: ParsableCommand {
     @OptionGroup var repo: RepoOptions
     @Flag(help: "Only report what would be freed.") var dryRun = false
     @Flag(help: "Rewrite the whole store: older versions as deltas against newer ones, compressed harder.") var aggressive = false
-    @Option(help: ArgumentHelp("zstd level for --aggressive (1-19).", valueName: "N")) var level: Int?
+    @Option(help: ArgumentHelp("zstd level for --aggressive (1-19; default 9).", valueName: "N")) var level: Int?
     @Flag(help: "Print as JSON.") var json = false
     @OptionGroup var output: QuietOption
 
-    func run() throws {
-        output.apply()
+    func validate() throws {
         if aggressive && dryRun {
             throw ValidationError("--dry-run cannot tell what --aggressive saves without recompressing everything; run mlv gc --aggressive (interrupting it loses nothing)")
         }
@@ -44,6 +43,10 @@ struct GC: ParsableCommand {
             guard aggressive else { throw ValidationError("--level goes with --aggressive") }
             guard (1...19).contains(l) else { throw ValidationError("--level must be 1-19, got \(l)") }
         }
+    }
+
+    func run() throws {
+        output.apply()
         let r = try MLVCore.GC(repo.open()).run(dryRun: dryRun, aggressive: aggressive, level: level)
         if json { try Out.json(r); return }
         GCText.render(r, dryRun: dryRun)

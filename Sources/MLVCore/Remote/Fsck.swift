@@ -95,15 +95,17 @@ public struct Fsck {
         }
         let files = try r.packFiles()
         let objects = Tally()
-        // Deltas whose base is in another of the remote's packs: checked to be listed there
-        // (each pack is downloaded alone; decoding across packs is the local fsck's).
+        // Deltas whose base is in another of the remote's packs: decoded through the local
+        // copy of a base the remote lists, and otherwise checked to be listed there (each
+        // pack is downloaded alone); a base only the local store holds does not count.
+        let listedSource = SendableBox(ListedOnly(store, listedObjects))
         let elsewhere = Mutex<[(pack: String, id: ObjectID, delta: ObjectID, base: ObjectID)]>([])
         try inParallel(files.keys.sorted(), workers: r.parallelism) { p in
             let rel = Layout.packRel(p)
             do {
                 let problem: String? = try r.withLocalCopy(rel, tmpDir: store.tmpDir, limit: PackFormat.maxPackSize) { h in
                     guard try computePackID(h) == p else { return "headers do not match the pack's name" }
-                    objects.add(UInt64(try verifyPack(h, bases: store) { e, base in
+                    objects.add(UInt64(try verifyPack(h, bases: listedSource.value) { e, base in
                         elsewhere.withLock { $0.append((r.describe(rel), p, e.id, base)) }
                     }.count))
                     return nil
@@ -183,5 +185,16 @@ public struct Fsck {
         }
         return FsckResult(packs: packs, objects: objects, commits: commits, problems: problems, notFetched: notFetched,
                           headNotFetched: headNotFetched, skippedPointers: skipped)
+    }
+}
+
+/// The local store's objects that a remote's indexes list: what a remote pack's deltas may
+/// be decoded against when the remote is checked.
+private final class ListedOnly: ObjectSource {
+    let store: Store
+    let listed: Set<ObjectID>
+    init(_ store: Store, _ listed: Set<ObjectID>) { self.store = store; self.listed = listed }
+    func locate(_ id: ObjectID) throws -> (file: FileHandleFD, entry: PackedEntry)? {
+        listed.contains(id) ? try store.locate(id) : nil
     }
 }

@@ -12,7 +12,7 @@ public struct GCResult: Codable, Sendable {
     public var packsRepacked: Int
     public var packsKept: Int
     public var bytesFreed: UInt64
-    /// `--aggressive`: every live object rewritten, chunks as reverse deltas (`Store.repack`).
+    /// `--aggressive`: every live object rewritten, chunks re-encoded as deltas (`Store.repack`).
     public var repack: Repacked?
     /// Files in the history that end in `.mlv` but are not valid pointers: reported, skipped.
     public var skippedPointers: [String] = []
@@ -74,7 +74,7 @@ public struct GC {
     /// unreachable rewritten, all indexes replaced by one, under the lock.
     ///
     /// `aggressive`: instead of pruning, every live object is rewritten into new packs, each
-    /// file's older versions stored as deltas against its newer ones (`Store.repack`), at
+    /// file's versions as deltas against the one before (`Store.repack`), at
     /// compression level `level` (default: `aggressiveLevel`).
     public func run(dryRun: Bool, aggressive: Bool = false, level: Int? = nil) throws -> GCResult {
         let lock = try ws.lock("gc") { _ in }

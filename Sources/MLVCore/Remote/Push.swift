@@ -32,6 +32,8 @@ public struct Push {
         let objects = try Roots.objects(below: Roots(ws).snapshots(revs: revs, allCommits: allCommits), store: store, elsewhere: onRemote)
         var needed = Set<ObjectID>()
         for id in objects { if let p = try store.pack(of: id) { needed.insert(p) } }
+        // Whole packs go: the bases of every delta in them go too.
+        needed = try store.closedUnderBases(needed)
         let pushed = try r.mapped {
             try Sync.push(store, needed: needed, indexed: indexed, to: r) { ws.progress?("pushing to \(r.name)", $0, $1) }
         }

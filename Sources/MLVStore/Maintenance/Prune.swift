@@ -19,8 +19,24 @@ extension Store {
     static func footprint(_ e: PackedEntry) -> UInt64 { UInt64(e.storedLength) + UInt64(PackFormat.entryHeaderSize) }
 
     /// What pruning to `live` would do: a pack with no live object goes; one whose live
-    /// objects fill less than half of it is repacked; the rest stay.
+    /// objects fill less than half of it is repacked; the rest stay. A pack that stays keeps
+    /// its dead objects too, so the bases of its dead deltas stay as well (the plan is made
+    /// again with them live until nothing more is needed): every pack left is readable whole.
     public func planPrune(live: Set<ObjectID>) throws -> PrunePlan {
+        var live = live
+        while true {
+            let plan = try planPrune(exactly: live)
+            var dead: [ObjectID] = []
+            for (_, es) in try entries(inPacks: Set(plan.keep)) {
+                for e in es where e.encoding == .delta && !live.contains(e.id) { dead.append(e.id) }
+            }
+            let more = try bases(below: dead).subtracting(live)
+            if more.isEmpty { return plan }
+            live.formUnion(more)
+        }
+    }
+
+    private func planPrune(exactly live: Set<ObjectID>) throws -> PrunePlan {
         var plan = PrunePlan()
         for (pack, es) in try entries(inPacks: Set(try knownPacks())) {
             let total = es.reduce(UInt64(0)) { $0 + Store.footprint($1) }
