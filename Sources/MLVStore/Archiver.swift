@@ -199,6 +199,8 @@ final class BlockStage: @unchecked Sendable {
     private var quotes: QuoteScanner? = nil
     /// The next chunk is the file's first (where a BOM is no content).
     private var atFileStart = true
+    /// The last two bytes of the blocks processed so far (for `QuoteScanner.guess`).
+    private var tail: (before: UInt8?, last: UInt8?) = (nil, nil)
     var endsInQuotes: Bool { quotes?.endsInsideQuotes ?? false }
     /// Records with content, the last one (without a line break) included: nil without a
     /// separator.
@@ -223,6 +225,7 @@ final class BlockStage: @unchecked Sendable {
         newChunks = 0
         lineBreaks = 0
         atFileStart = true
+        tail = (nil, nil)
         basis = nil
         shift = 0
         self.countLines = countLines
@@ -281,6 +284,9 @@ final class BlockStage: @unchecked Sendable {
         let writer = SendableBox(self.writer)
         let failure = Mutex<(any Error)?>(nil)
         let next = Mutex(0)   // chunks are handed out one at a time: sizes vary, so static shares would idle a core
+        // Quoted chunks scanned from a guessed start (`QuoteScanner.guess`), by index.
+        let guessed = Mutex<[Int: (entry: QuoteScanner.State, scanned: QuoteScanner, breaks: UInt64)]>([:])
+        let separator = quotes?.separator, prior = self.tail
         // One pass on all cores: hash each chunk and, when it is new, compress it. Skipping
         // compression for stored chunks is what makes re-committing a big file cheap. The
         // writer's set of session ids is only changed below, after this pass, so reading it
@@ -304,6 +310,17 @@ final class BlockStage: @unchecked Sendable {
                         idOut.value[i] = id
                         let q = findQuotes && memchr(chunk.baseAddress!, 0x22, chunk.count) != nil
                         if findQuotes { qOut.value[i] = q }
+                        if q, let sep = separator {
+                            let at = bounds[i]
+                            let last = at >= 1 ? src.value[at - 1] : prior.last
+                            let before = at >= 2 ? src.value[at - 2] : at == 1 ? prior.last : prior.before
+                            if let last {   // not the file's first byte (nor its BOM)
+                                var g = QuoteScanner.guess(separator: sep, before: before, last: last)
+                                let entry = g.state
+                                let n = g.scan(chunk)
+                                guessed.withLock { $0[i] = (entry, g, n) }
+                            }
+                        }
                         if findQuotes && !q {
                             (bOut.value[i], blOut.value[i]) = lineBreaksAndBlanks(in: chunk)   // one pass for both
                         } else if countLines {
@@ -329,6 +346,7 @@ final class BlockStage: @unchecked Sendable {
         if let e = failure.withLock({ $0 }) { throw e }
         if let basis { try encodeAgainst(basis, block: b, ids: ids, chosen: &chosen, slots: out, starts: starts) }
         if var q = quotes {
+            let guesses = guessed.withLock { $0 }
             // In file order: the state at a chunk's start is the previous chunk's end.
             for i in 0..<count {
                 var start = bounds[i]
@@ -340,12 +358,21 @@ final class BlockStage: @unchecked Sendable {
                     if bounds[i + 1] - start >= 3 && c[start] == 0xEF && c[start + 1] == 0xBB && c[start + 2] == 0xBF { start += 3 }
                 }
                 let chunk = UnsafeRawBufferPointer(rebasing: src.value[start..<bounds[i + 1]])
-                lineBreaks += quoted[i] || q.inQuotes ? q.scan(chunk) : q.skip(chunk, lineBreaks: breaks[i], blanks: blanks[i])
+                if !quoted[i] && !q.inQuotes {
+                    lineBreaks += q.skip(chunk, lineBreaks: breaks[i], blanks: blanks[i])
+                } else if start == bounds[i], let g = guesses[i], g.entry == q.state {
+                    q.take(g.scanned)          // the guess was right: its scan is this one
+                    lineBreaks += g.breaks
+                } else {
+                    lineBreaks += q.scan(chunk)
+                }
             }
             quotes = q
         } else {
             lineBreaks += breaks.reduce(0, +)
         }
+        let end = bounds[count]
+        if end >= 2 { tail = (src.value[end - 2], src.value[end - 1]) } else if end == 1 { tail = (tail.last, src.value[0]) }
         for i in 0..<count {
             chunks.append(ManifestChunk(id: ids[i], length: UInt32(bounds[i + 1] - bounds[i])))
         }
@@ -366,125 +393,3 @@ final class BlockStage: @unchecked Sendable {
     }
 }
 
-/// Finds the record ends of a CSV/TSV stream as `TableReader` reads it: a double quote at the
-/// start of a field opens a quoted field, where line breaks are data and a doubled quote is
-/// one quote; the next single quote closes it. A quote inside an unquoted field is data.
-struct QuoteScanner {
-    let separator: UInt8
-    private(set) var inQuotes = false
-    /// Inside quotes, the last byte was a quote: closing, or the first of a doubled pair.
-    private var pendingQuote = false
-    /// The next byte starts a field (start of file, after a separator or a line break).
-    private var atFieldStart = true
-    /// Records with content ended so far (see `finish` for the last one).
-    private(set) var records: UInt64 = 0
-    /// What the current line holds so far: a line of nothing or of a lone CR (the CR of its
-    /// CRLF) is blank, no record; anything else (a quote, a separator, a space) is content.
-    private var line = LineState.empty
-    enum LineState { case empty, cr, content }
-
-    init(separator: UInt8) { self.separator = separator }
-
-    /// A chunk without quotes, its line breaks (and, when known, the blank lines between two
-    /// of them, `countBlankLines`) already counted: only the state moves on.
-    mutating func skip(_ chunk: UnsafeRawBufferPointer, lineBreaks: UInt64, blanks: UInt64? = nil) -> UInt64 {
-        guard let base = chunk.baseAddress, let last = chunk.last else { return lineBreaks }
-        if lineBreaks == 0 {
-            feed(chunk[...])
-        } else {
-            let first = UnsafeRawPointer(memchr(base, 0x0A, chunk.count)!) - base
-            feed(chunk[0..<first])
-            endLine()
-            records += lineBreaks - 1 - (blanks ?? countBlankLines(in: chunk))
-            var lastBreak = chunk.count - 1
-            while chunk[lastBreak] != 0x0A { lastBreak -= 1 }   // there is one: lineBreaks > 0
-            line = .empty
-            feed(chunk[(lastBreak + 1)...])
-        }
-        atFieldStart = last == 0x0A || last == separator
-        return lineBreaks
-    }
-
-    /// Bytes of one line (no line break among them).
-    private mutating func feed(_ bytes: Slice<UnsafeRawBufferPointer>) {
-        for c in bytes {
-            if line == .content { return }
-            line = c == 0x0D && line == .empty ? .cr : .content
-        }
-    }
-
-    private mutating func endLine() {
-        if line == .content { records += 1 }
-        line = .empty
-    }
-
-    /// At the end of the file: a last line with content and no line break is a record.
-    mutating func finish() { endLine() }
-
-    /// Line breaks outside quoted fields in `chunk`, byte by byte.
-    mutating func scan(_ chunk: UnsafeRawBufferPointer) -> UInt64 {
-        var n: UInt64 = 0
-        for c in chunk {
-            if inQuotes {
-                if pendingQuote {
-                    pendingQuote = false
-                    if c == 0x22 { continue }          // a doubled quote: still inside
-                    inQuotes = false                   // it closed: `c` is outside
-                } else {
-                    if c == 0x22 { pendingQuote = true }
-                    continue
-                }
-            }
-            if c == 0x0A {
-                n += 1
-                endLine()
-                atFieldStart = true
-                continue
-            }
-            line = c == 0x0D && line == .empty ? .cr : .content
-            if c == separator {
-                atFieldStart = true
-            } else if c == 0x22 && atFieldStart {
-                inQuotes = true
-                atFieldStart = false
-            } else {
-                atFieldStart = false
-            }
-        }
-        return n
-    }
-
-    /// At the end of the file, a quote just seen closes its field.
-    var endsInsideQuotes: Bool { inQuotes && !pendingQuote }
-}
-
-/// Blank lines (nothing, or a lone CR, before the line break) that start after a line break
-/// of `buf`: those starting before it are the caller's (`QuoteScanner.skip`).
-func countBlankLines(in buf: UnsafeRawBufferPointer) -> UInt64 { lineBreaksAndBlanks(in: buf).blanks }
-
-/// Line breaks of `buf`, and its blank lines as `countBlankLines` counts them, in one pass.
-func lineBreaksAndBlanks(in buf: UnsafeRawBufferPointer) -> (breaks: UInt64, blanks: UInt64) {
-    guard var p = buf.baseAddress else { return (0, 0) }
-    let start = p, end = p + buf.count
-    var n: UInt64 = 0, blanks: UInt64 = 0
-    while p < end, let hit = memchr(p, 0x0A, end - p) {
-        let at = UnsafeRawPointer(hit) - start
-        n += 1
-        if at >= 1 && buf[at - 1] == 0x0A { blanks += 1 }
-        else if at >= 2 && buf[at - 1] == 0x0D && buf[at - 2] == 0x0A { blanks += 1 }
-        p = UnsafeRawPointer(hit) + 1
-    }
-    return (n, blanks)
-}
-
-/// How many times `byte` occurs in `buf` (memchr skips ahead with vector instructions).
-func countByte(_ byte: UInt8, in buf: UnsafeRawBufferPointer) -> UInt64 {
-    guard var p = buf.baseAddress else { return 0 }
-    let end = p + buf.count
-    var n: UInt64 = 0
-    while p < end, let hit = memchr(p, Int32(byte), end - p) {
-        n += 1
-        p = UnsafeRawPointer(hit) + 1
-    }
-    return n
-}
