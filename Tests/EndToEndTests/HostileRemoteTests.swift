@@ -249,20 +249,28 @@ func age(_ path: String, seconds: Int) {
     }
 
     /// Partial downloads of a stalled or killed fetch were never removed from .mlv/store/tmp,
-    /// not even by gc or fsck --repair: stale ones (mlv's names, over an hour old) go now.
+    /// not even by gc or fsck --repair: stale ones (mlv's names, over an hour old or of a
+    /// process that is gone) go now.
     @Test func staleStoreTemporariesAreRemovedByFetchGcAndRepair() throws {
         for command in [["fetch"], ["gc"], ["fsck", "--repair"]] {
             let (s, clone) = try pushedWithClone([("data/a.bin", noise(10_000, seed: 1))])
             let tmp = clone + "/.mlv/store/tmp"
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             let stale = ["fetch-123-\(String(repeating: "a", count: 64)).pack", "remote-77-9-x.idx", "pack-5-42", "push-9.idx"]
-            let kept = ["fetch-124-young.pack", "notes.txt", "fetchy-1-x"]
-            for n in stale + kept { try s.write(n, Array("partial".utf8), in: tmp) }
-            for n in stale + kept where n != "fetch-124-young.pack" { age(tmp + "/" + n, seconds: 7200) }
+            // Young and its process alive (this test's): kept. Young and its process gone: removed.
+            let young = "fetch-\(getpid())-young.pack"
+            let gone = Process()
+            gone.executableURL = URL(fileURLWithPath: "/bin/true")
+            try gone.run()
+            gone.waitUntilExit()
+            let killed = "pack-\(gone.processIdentifier)-3"
+            let kept = [young, "notes.txt", "fetchy-1-x"]
+            for n in stale + kept + [killed] { try s.write(n, Array("partial".utf8), in: tmp) }
+            for n in stale + kept where n != young { age(tmp + "/" + n, seconds: 7200) }
             let r = try s.run(mlvBinary, command, cwd: clone)
             #expect(r.status == 0, "\(command): \(r.stderr)")
             let left = Set(try FileManager.default.contentsOfDirectory(atPath: tmp))
-            #expect(left.isDisjoint(with: stale), "\(command): \(left)")
+            #expect(left.isDisjoint(with: stale + [killed]), "\(command): \(left)")
             #expect(Set(kept).isSubset(of: left), "\(command): \(left)")
         }
     }

@@ -123,8 +123,9 @@ import Testing
     }
 
     /// What a killed command left in tmp/ goes at the next locked command: a diff's spill
-    /// folder once its process is gone (a running diff takes no lock, so its own is kept), and
-    /// an hour-old partial file; names mlv does not give are never touched.
+    /// folder once its process is gone (a running diff takes no lock, so its own is kept), a
+    /// partial file whose process is gone or that is an hour old; names mlv does not give are
+    /// never touched.
     @Test func staleTemporariesAreRemovedAndLiveOnesKept() throws {
         let (store, _) = try Self.store([1])
         let gone = Process()
@@ -139,8 +140,9 @@ import Testing
         }
         let oldPartial = store.scratchPath(.fetch, suffix: ".pack")
         let newPartial = store.scratchPath(.pack)
+        let killedPartial = FS.join(store.tmpDir, "pack-\(gone.processIdentifier)-7")   // young, its process gone
         let foreign = FS.join(store.tmpDir, "notes.txt")
-        for f in [oldPartial, newPartial, foreign] { try FS.atomicWrite([0], to: f) }
+        for f in [oldPartial, newPartial, killedPartial, foreign] { try FS.atomicWrite([0], to: f) }
         var past = [timespec(tv_sec: time(nil) - 7200, tv_nsec: 0), timespec(tv_sec: time(nil) - 7200, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, oldPartial, &past, 0) == 0)
         #expect(utimensat(AT_FDCWD, foreign, &past, 0) == 0)
@@ -148,5 +150,6 @@ import Testing
         store.removeStaleTemporaries()
         #expect(!FS.exists(deadDiff) && FS.exists(liveDiff + "/part/a0"))
         #expect(!FS.exists(oldPartial) && FS.exists(newPartial) && FS.exists(foreign))
+        #expect(!FS.exists(killedPartial))
     }
 }

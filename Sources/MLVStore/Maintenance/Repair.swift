@@ -68,8 +68,8 @@ extension Store {
     }
 
     /// Removes what interrupted commands left in tmp/: files (partial downloads, packs of
-    /// commands that were killed or stalled) over an hour old, and spill folders of diffs
-    /// whose process is gone. Called with the repository lock held (push, fetch, gc, repair),
+    /// commands that were killed or stalled) whose process is gone or that are over an hour
+    /// old, and spill folders of diffs whose process is gone. Called with the repository lock held (push, fetch, gc, repair),
     /// so no running writer of this clone owns those files; the hour covers a clock skewed
     /// against the file system. A running `mlv diff` takes no lock, so its folder is judged by
     /// its owner's pid. Only names mlv gives there (`scratchPath`), never through a symlink.
@@ -80,7 +80,10 @@ extension Store {
             let path = FS.join(tmpDir, n)
             guard let e = FS.lstat(path) else { continue }
             switch e.st_mode & S_IFMT {
-            case S_IFREG where isStale(e): FS.remove(path)
+            // A file of a process that is gone is garbage at once: a killed `gc --aggressive`
+            // leaves partial packs as big as the store (the pid check alone would trust a
+            // reused pid, hence the hour too).
+            case S_IFREG where isStale(e) || FS.processIsGone(owner.pid): FS.remove(path)
             case S_IFDIR where owner.kind == TempKind.diff.rawValue && FS.processIsGone(owner.pid): try? FS.removeTree(path)
             default: break
             }
