@@ -79,4 +79,22 @@ import Testing
         let again = try after.repack(live: live, histories: [versions.map(\.0).reversed()], level: 9)
         #expect(again.bytesAfter <= again.bytesBefore)
     }
+
+    /// A killed fetch can leave packs placed but not indexed, their deltas' bases in each
+    /// other: garbage, not damage. fsck decodes them through every pack file present, and
+    /// a base found nowhere is a problem only in a pack an index lists.
+    @Test func unindexedPacksWithEachOthersBasesAreNoProblem() throws {
+        let (store, _, _, _, p2) = try twoPacks()
+        for n in try store.indexFileNames() { FS.remove(FS.join(store.indexDir, n)) }
+        #expect(try Store(root: store.root).verify().problems.isEmpty)
+        // Without the base's pack, the unindexed delta pack is still garbage, not damage...
+        let lone = try Store(root: tempDir("delta-live"))
+        try FS.makeDirectories(FS.dirname(lone.packPath(p2)))
+        try FS.atomicWrite(try FS.readAll(store.packPath(p2)), to: lone.packPath(p2))
+        #expect(try Store(root: lone.root).verify().problems.isEmpty)
+        // ...and once an index lists it, the missing base is found.
+        try Store(root: lone.root).repairIndex()
+        let problems = try Store(root: lone.root).verify().problems
+        #expect(problems.contains { $0.problem.contains("is stored as a delta against chunk") }, "\(problems)")
+    }
 }

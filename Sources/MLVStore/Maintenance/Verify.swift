@@ -47,8 +47,12 @@ extension Store {
                 check.problems.append(StoreProblem(what: StoreProblem.index, path: path, problem: "\(error)"))
             }
         }
-        // Packs: every object verified; every indexed pack present.
+        // Packs: every object verified; every indexed pack present. Deltas are decoded
+        // through every pack file here, indexed or not: packs a killed fetch placed but did
+        // not index yet hold each other's bases. In a pack no index lists (garbage until an
+        // index names it) a base found nowhere is no problem: nothing reads that pack.
         var present = Set<ObjectID>()
+        var files: [(path: String, id: ObjectID, handle: FileHandleFD)] = []
         for sub in try FS.list(packsDir) {
             for f in try FS.list(FS.join(packsDir, sub)) where Layout.isPackFileName(f) {
                 let path = FS.join(packsDir, "\(sub)/\(f)")
@@ -61,15 +65,23 @@ extension Store {
                         check.problems.append(StoreProblem(what: StoreProblem.pack, path: path, problem: "headers do not match the pack's name"))
                         continue
                     }
-                    let entries = try verifyPack(h, bases: self)
-                    check.objects += entries.count
-                    let at = Set(entries.map { "\($0.id.hex)@\($0.offset)" })
-                    for e in indexed[id] ?? [] where !at.contains("\(e.id.hex)@\(e.offset)") {
-                        check.problems.append(StoreProblem(what: StoreProblem.index, path: path, problem: "indexed object \(e.id.short) is not at offset \(e.offset)"))
-                    }
+                    files.append((path, id, h))
                 } catch {
                     check.problems.append(StoreProblem(what: StoreProblem.pack, path: path, problem: "\(error)"))
                 }
+            }
+        }
+        let overlay = PackOverlay(files.compactMap { f in (try? scanPack(f.handle)).map { (f.handle, $0) } }, fallback: self)
+        for (path, id, h) in files {
+            do {
+                let entries = try verifyPack(h, bases: overlay, unresolved: indexed[id] == nil ? { _, _ in } : nil)
+                check.objects += entries.count
+                let at = Set(entries.map { "\($0.id.hex)@\($0.offset)" })
+                for e in indexed[id] ?? [] where !at.contains("\(e.id.hex)@\(e.offset)") {
+                    check.problems.append(StoreProblem(what: StoreProblem.index, path: path, problem: "indexed object \(e.id.short) is not at offset \(e.offset)"))
+                }
+            } catch {
+                check.problems.append(StoreProblem(what: StoreProblem.pack, path: path, problem: "\(error)"))
             }
         }
         for p in indexed.keys where !present.contains(p) {
