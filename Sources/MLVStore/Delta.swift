@@ -95,22 +95,26 @@ extension DeltaFormatError: CategorizedError {
 public enum ByteTransform {
     /// `src` split into planes of `width` into `dst` (same length).
     public static func planes(_ src: UnsafeRawBufferPointer, width: Int, into dst: UnsafeMutableRawBufferPointer) {
-        let n = src.count / width
-        let s = src.bindMemory(to: UInt8.self), d = dst.bindMemory(to: UInt8.self)
-        for p in 0..<width {
-            var i = p, o = p * n
-            for _ in 0..<n { d[o] = s[i]; i += width; o += 1 }
-        }
-        for k in (n * width)..<src.count { d[k] = s[k] }
+        permute(src, width: width, into: dst, toPlanes: true)
     }
 
     /// The inverse of `planes`.
     public static func unplanes(_ src: UnsafeRawBufferPointer, width: Int, into dst: UnsafeMutableRawBufferPointer) {
+        permute(src, width: width, into: dst, toPlanes: false)
+    }
+
+    /// Byte `i` of element `e` sits at `e * width + i` interleaved and at `i * n + e` in
+    /// planes; the trailing `count % width` bytes stay where they are either way.
+    private static func permute(_ src: UnsafeRawBufferPointer, width: Int, into dst: UnsafeMutableRawBufferPointer, toPlanes: Bool) {
         let n = src.count / width
         let s = src.bindMemory(to: UInt8.self), d = dst.bindMemory(to: UInt8.self)
         for p in 0..<width {
-            var i = p, o = p * n
-            for _ in 0..<n { d[i] = s[o]; i += width; o += 1 }
+            var interleaved = p, planar = p * n
+            for _ in 0..<n {
+                if toPlanes { d[planar] = s[interleaved] } else { d[interleaved] = s[planar] }
+                interleaved += width
+                planar += 1
+            }
         }
         for k in (n * width)..<src.count { d[k] = s[k] }
     }

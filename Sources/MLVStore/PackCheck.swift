@@ -13,9 +13,11 @@ import MLVZstd
 /// Deltas are decoded in full, their bases read from this pack or `bases`. A delta whose
 /// base neither has is an error, unless `unresolved` takes it (a remote's pack checked on
 /// its own: the base is in another of the remote's packs).
-public func verifyPack(_ f: FileHandleFD, bases: (any ObjectSource)?,
+///
+/// `scanned`: the pack's entries when the caller has read them already (`scanPack`).
+public func verifyPack(_ f: FileHandleFD, scanned: [PackedEntry]? = nil, bases: (any ObjectSource)?,
                        unresolved: ((PackedEntry, ObjectID) -> Void)? = nil) throws -> [PackedEntry] {
-    let entries = try scanPack(f)
+    let entries = try scanned ?? scanPack(f)
     var deltas: [PackedEntry] = []
     let d = ZstdStreamDecoder()
     var input = [UInt8](repeating: 0, count: 1 << 20)

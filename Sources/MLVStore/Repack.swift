@@ -64,37 +64,34 @@ extension Store {
             try chunk.withUnsafeMutableBytes { try reader.read(id, at: loc, into: $0) }
             if out.count < zstdCompressBound(chunk.count) { out = [UInt8](repeating: 0, count: zstdCompressBound(chunk.count)) }
             let c = try chunk.withUnsafeBytes { src in try out.withUnsafeMutableBytes { try encoder.encode(src, region: region, into: $0) } }
-            var header = c.encoding == .delta ? encoder.lastHeader : nil
-            var chosen = c
             // The stored form so far, when smaller, stays as it is: a repack never makes an
             // object bigger. A delta keeps its bases, which are written already (older
             // versions come first), at its new depth, if within the limit.
-            if let (was, data) = try storedBytes(id), data.count < (c.encoding == .raw ? chunk.count : c.length) {
-                var keep: (UInt16, DeltaHeader?)? = nil
-                if was.encoding != .delta {
-                    keep = (0, nil)
+            var kept: (depth: UInt16, header: DeltaHeader?)? = nil
+            if Int(loc.storedLength) < (c.encoding == .raw ? chunk.count : c.length) {
+                if loc.encoding != .delta {
+                    kept = (0, nil)
                 } else if let h = try deltaHeader(of: id) {
-                    let ds = h.bases.map { depths.value[$0] }
-                    if !ds.contains(nil) {
-                        let d = (ds.compactMap { $0 }.max() ?? 0) + (h.bases.isEmpty ? 0 : 1)
-                        if d <= DeltaEncoder.chainLimit { keep = (d, h) }
-                    }
-                }
-                if let (d, h) = keep {
-                    try data.withUnsafeBytes { try writer.add(id: id, type: .chunk, encoding: was.encoding, depth: d, rawLength: chunk.count, data: $0) }
-                    chosen = DeltaEncoder.Choice(encoding: was.encoding, length: data.count, depth: d)
-                    header = h
+                    let ds = h.bases.compactMap { depths.value[$0] }
+                    let d = (ds.max() ?? 0) + (h.bases.isEmpty ? 0 : 1)
+                    if ds.count == h.bases.count && d <= DeltaEncoder.chainLimit { kept = (d, h) }
                 }
             }
-            if chosen.length == c.length && chosen.encoding == c.encoding {
-                if c.encoding == .raw {
-                    try chunk.withUnsafeBytes { try writer.add(id: id, type: .chunk, encoding: .raw, rawLength: chunk.count, data: $0) }
-                } else {
-                    try out.withUnsafeBytes {
-                        try writer.add(id: id, type: .chunk, encoding: c.encoding, depth: c.depth, rawLength: chunk.count,
-                                       data: UnsafeRawBufferPointer(rebasing: $0[0..<c.length]))
-                    }
+            let chosen: DeltaEncoder.Choice
+            let header: DeltaHeader?
+            if let kept, let (_, data) = try storedBytes(id) {
+                try data.withUnsafeBytes { try writer.add(id: id, type: .chunk, encoding: loc.encoding, depth: kept.depth, rawLength: chunk.count, data: $0) }
+                chosen = DeltaEncoder.Choice(encoding: loc.encoding, length: data.count, depth: kept.depth)
+                header = kept.header
+            } else if c.encoding == .raw {
+                try chunk.withUnsafeBytes { try writer.add(id: id, type: .chunk, encoding: .raw, rawLength: chunk.count, data: $0) }
+                (chosen, header) = (c, nil)
+            } else {
+                try out.withUnsafeBytes {
+                    try writer.add(id: id, type: .chunk, encoding: c.encoding, depth: c.depth, rawLength: chunk.count,
+                                   data: UnsafeRawBufferPointer(rebasing: $0[0..<c.length]))
                 }
+                (chosen, header) = (c, c.encoding == .delta ? encoder.lastHeader : nil)
             }
             if chosen.encoding == .delta { result.deltas += 1 }
             depths.value[id] = chosen.depth

@@ -139,7 +139,7 @@ public enum Sync {
                     if waits {
                         here.withLock { $0[p] = (tmp, check, entries) }
                     } else {
-                        _ = try named(rel) { try verifyPack(check, bases: store) }
+                        _ = try named(rel) { try verifyPack(check, scanned: entries, bases: store) }
                         try store.adopt([(tmp: tmp, id: p, entries: entries)])
                     }
                     got.add(size)
@@ -174,7 +174,7 @@ public enum Sync {
         let downloads = SendableBox(all)
         try inParallel(all.keys.sorted(), workers: workerCount) { p in
             guard let d = downloads.value[p] else { return }
-            do { _ = try verifyPack(d.file, bases: overlay.value) } catch let e as StoreError { throw t.named(e, Layout.packRel(p)) }
+            do { _ = try verifyPack(d.file, scanned: d.entries, bases: overlay.value) } catch let e as StoreError { throw t.named(e, Layout.packRel(p)) }
         }
         try store.adopt(all.map { (tmp: $0.value.tmp, id: $0.key, entries: $0.value.entries) }.sorted { $0.id < $1.id })
         here.withLock { $0 = [:] }

@@ -2,7 +2,7 @@
 running a step and timing it (wall, CPU, peak RSS through GNU time when present, else
 getrusage of the children), folder sizes, SHA-256 of a file, fresh repositories, and the final
 table of figures with targets and PASS/MISS. Standard library only."""
-import hashlib, os, resource, shutil, subprocess, sys, time
+import argparse, hashlib, os, resource, shutil, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -115,6 +115,17 @@ def fresh_repo(path, mlv):
 def help_lists(mlv, args, word):
     r = subprocess.run([mlv] + args + ["--help"], capture_output=True, text=True)
     return r.returncode == 0 and word in r.stdout
+
+
+def bench_parser(doc, root, mlv=None):
+    """The flags every issue-12 script takes: --mlv, --root (scratch), --keep, and the table's
+    --json/--against. The script adds its own and calls parse_args()."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mlv", default=mlv or default_mlv())
+    ap.add_argument("--root", default=root)
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folders under --root")
+    table_args(ap)
+    return ap
 
 
 def table_args(ap):

@@ -36,20 +36,16 @@ import argparse, hashlib, os, random, shutil, subprocess, sys, time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Table, table_args, best_of, help_lists, timed  # noqa: E402
+from benchlib import bench_parser, Table, best_of, help_lists, timed  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-ap = argparse.ArgumentParser()
-ap.add_argument("--mlv", default=os.path.join(REPO, ".build/release/mlv"))
+ap = bench_parser(__doc__, os.environ.get("MLVBENCH_ROOT", "/tmp/mlvbench"), mlv=os.path.join(REPO, ".build/release/mlv"))
 ap.add_argument("--keys", type=int, default=200)
 ap.add_argument("--versions", type=int, default=60)
 ap.add_argument("--days", type=int, default=400, help="rows per key in the first version (≈ 4 MB per version at 200 keys)")
-ap.add_argument("--root", default=os.environ.get("MLVBENCH_ROOT", "/tmp/mlvbench"))
 ap.add_argument("--only", choices=["inserted", "recomputed"])
 ap.add_argument("--runs", type=int, default=5, help="runs of each read timing (best is kept)")
-ap.add_argument("--keep", action="store_true", help="keep the repositories under --root")
-table_args(ap)
 A = ap.parse_args()
 mlv = os.path.abspath(A.mlv)
 if not os.access(mlv, os.X_OK):

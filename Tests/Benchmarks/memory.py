@@ -33,15 +33,11 @@ import numpy as np
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import GNU_TIME, Table, table_args, check_mlv, default_mlv, du, fresh_repo, sh, sha256, timed  # noqa: E402
+from benchlib import bench_parser, GNU_TIME, Table, check_mlv, du, fresh_repo, sh, sha256, timed  # noqa: E402
 
-ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-ap.add_argument("--mlv", default=default_mlv())
-ap.add_argument("--root", default="/tmp/bench12-memory")
+ap = bench_parser(__doc__, "/tmp/bench12-memory")
 ap.add_argument("--gib", type=float, default=10, help="size in GiB (whole 64 MiB blocks)")
 ap.add_argument("--no-verify", action="store_true", help="skip the SHA-256 checks of what checkout writes")
-ap.add_argument("--keep", action="store_true")
-table_args(ap)
 A = ap.parse_args()
 MLV = check_mlv(A.mlv)
 BLOCK = 64 << 20

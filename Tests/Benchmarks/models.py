@@ -37,19 +37,15 @@ import numpy as np
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Table, table_args, best_of, check_mlv, default_mlv, du, fresh_repo, sha256, timed  # noqa: E402
+from benchlib import bench_parser, Table, best_of, check_mlv, du, fresh_repo, sha256, timed  # noqa: E402
 
-ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-ap.add_argument("--mlv", default=default_mlv())
-ap.add_argument("--root", default="/tmp/bench12-models")
+ap = bench_parser(__doc__, "/tmp/bench12-models")
 ap.add_argument("--mib", type=int, default=256, help="tensor data of the fp32 model and of W2, MiB")
 ap.add_argument("--seed", type=int, default=20261127, help="W2's seed (gen_data.py's default)")
 ap.add_argument("--only", default="fp32,bf16,w2,real")
 ap.add_argument("--real", default=None, help="a real safetensors file (F32/BF16) to fine-tune the same way")
 ap.add_argument("--runs", type=int, default=3, help="checkout runs per version (best is kept)")
 ap.add_argument("--no-zstd19", action="store_true", help="skip zstd -19 of v2 (the slow reference)")
-ap.add_argument("--keep", action="store_true")
-table_args(ap)
 A = ap.parse_args()
 MLV = check_mlv(A.mlv)
 CASES = A.only.split(",")

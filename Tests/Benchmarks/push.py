@@ -27,17 +27,13 @@ import argparse, os, shutil, subprocess, sys, time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Table, table_args, check_mlv, default_mlv, du, fresh_repo, sh, shared_bench, timed  # noqa: E402
+from benchlib import bench_parser, Table, check_mlv, du, fresh_repo, sh, shared_bench, timed  # noqa: E402
 
-ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-ap.add_argument("--mlv", default=default_mlv())
-ap.add_argument("--root", default="/tmp/bench12-push")
+ap = bench_parser(__doc__, "/tmp/bench12-push")
 ap.add_argument("--data", default=None, help="W1's train_v1.csv if you have it (else generated)")
 ap.add_argument("--rows", type=int, default=10_000_000, help="rows of the generated CSV (W1: 10,000,000)")
 ap.add_argument("--seed", type=int, default=20261127)
 ap.add_argument("--runs", type=int, default=3)
-ap.add_argument("--keep", action="store_true")
-table_args(ap)
 A = ap.parse_args()
 MLV = check_mlv(A.mlv)
 os.makedirs(A.root, exist_ok=True)

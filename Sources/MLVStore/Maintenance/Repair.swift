@@ -37,7 +37,7 @@ extension Store {
             // A delta whose base no pack holds does not make its pack damaged: the pack stays
             // indexed (its other objects are good, and a fetch of the base's pack makes the
             // delta readable again); the check after the repair reports the missing base.
-            if let id = s.id, let h = s.handle, s.entries != nil, let entries = try? verifyPack(h, bases: overlay, unresolved: { _, _ in }) {
+            if let id = s.id, let h = s.handle, s.entries != nil, let entries = try? verifyPack(h, scanned: s.entries, bases: overlay, unresolved: { _, _ in }) {
                 good.append((id, entries))
                 continue
             }

@@ -71,10 +71,11 @@ extension Store {
                 }
             }
         }
-        let overlay = PackOverlay(files.compactMap { f in (try? scanPack(f.handle)).map { (f.handle, $0) } }, fallback: self)
-        for (path, id, h) in files {
+        let scanned = files.map { try? scanPack($0.handle) }
+        let overlay = PackOverlay(zip(files, scanned).compactMap { f, e in e.map { (f.handle, $0) } }, fallback: self)
+        for ((path, id, h), entries) in zip(files, scanned) {
             do {
-                let entries = try verifyPack(h, bases: overlay, unresolved: indexed[id] == nil ? { _, _ in } : nil)
+                let entries = try verifyPack(h, scanned: entries, bases: overlay, unresolved: indexed[id] == nil ? { _, _ in } : nil)
                 check.objects += entries.count
                 let at = Set(entries.map { "\($0.id.hex)@\($0.offset)" })
                 for e in indexed[id] ?? [] where !at.contains("\(e.id.hex)@\(e.offset)") {
