@@ -15,7 +15,7 @@ struct DiffGateOptions: ParsableArguments {
 
     func gates() throws -> [Gate] { try failOn.map { try Gate(parsing: $0) } }
 
-    @Flag(help: "Print to stdout even on a terminal (by default a terminal gets the pager: $MLV_PAGER, $PAGER or `less -FRX`).")
+    @Flag(help: ArgumentHelp(Pager.noPagerHelp))
     var noPager = false
 
     /// Prints the report and exits with the documented status.

@@ -29,6 +29,9 @@ final class TerminalProgress {
 /// screen). Never when stdout is not a terminal (a pipe, a file, CI), nor with `--no-pager`,
 /// nor when the pager is set to "" or `cat`.
 enum Pager {
+    /// The help of every command's `--no-pager`.
+    static let noPagerHelp = "Print to stdout even on a terminal (by default a terminal gets the pager: $MLV_PAGER, $PAGER or `less -FRX`)."
+
     /// The command to run, or nil to print directly.
     static func command(environment env: [String: String], stdoutIsTerminal: Bool) -> String? {
         guard stdoutIsTerminal else { return nil }

@@ -21,7 +21,9 @@ public struct CommitResult: Codable, Sendable {
     /// Bytes of target data read from disk (stat-cache hits are not read).
     public var bytesRead: UInt64
     public var filesRead: Int
-    /// New data: uncompressed, and as stored after compression.
+    /// File data stored for the first time (the new chunks, uncompressed; at most
+    /// `bytesRead`), and everything this commit added to the store as stored (chunks after
+    /// compression or as deltas, plus manifests and trees).
     public var newBytes: UInt64
     public var storedBytes: UInt64
     public var chunks: Int
@@ -132,9 +134,10 @@ public struct Commit {
         for (path, p) in newPointers { try ws.writePointer(p, for: path) }   // then pointers
         var cache = snap.cache
         try ws.saveStatCache(&cache)
+        snap.saveRecordCache()
         let stats = snap.archiver.stats
         var result = CommitResult(targets: changes, bytesRead: stats.bytesRead, filesRead: stats.files,
-                                  newBytes: writer.newRawBytes, storedBytes: writer.newStoredBytes,
+                                  newBytes: writer.newChunkBytes, storedBytes: writer.newStoredBytes,
                                   chunks: stats.chunks, newChunks: stats.newChunks, commit: nil, branch: nil)
         if noGit { return result }
         // Every selected target's pointer, not only the ones written now: one written by a

@@ -216,10 +216,19 @@ final class Snapshotter {
         } else {
             archiver.onProgress = nil
         }
+        if tableSeparator != nil && archiver.recordCache == nil { archiver.recordCache = RecordCache.load(path: ws.recordCachePath) }
         let a = try archiver.archiveFile(at: ws.absolute(rel), countLines: tableSeparator != nil, tableSeparator: tableSeparator,
                                          previous: previousManifest(rel))
         cache.record(rel, fs, manifest: a.id)
         return (a.id, a)
+    }
+
+    /// Keeps what this pass learned of tables' chunks for the next one (a cache: a failure
+    /// to write it only costs a scan).
+    func saveRecordCache() {
+        guard let c = archiver.recordCache else { return }
+        try? FS.makeDirectories(FS.dirname(ws.recordCachePath))
+        try? c.save(path: ws.recordCachePath)
     }
 
     /// The manifest `rel` had in its target's previous snapshot, when committing and the

@@ -183,6 +183,7 @@ public struct Status {
         // Remember what was hashed so the next status need not read it again.
         var cache = snap.cache
         if cache.misses > 0 { try? ws.saveStatCache(&cache) }
+        snap.saveRecordCache()
         let journal = try CheckoutJournal.read(ws).flatMap { try $0.isCurrent(ws) ? $0 : nil }
         return StatusResult(targets: out, gitFiles: gitFiles, entriesChecked: cache.hits + cache.misses, filesRead: snap.filesRead,
                             interruptedCheckout: journal.map { $0.branch ?? $0.to.hex })

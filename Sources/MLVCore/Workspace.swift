@@ -23,6 +23,8 @@ public final class Workspace {
     public var mlvDir: String { FS.join(root, ".mlv") }
     public var storeDir: String { storeValue?.root ?? FS.join(mlvDir, "store") }
     public var statCachePath: String { FS.join(mlvDir, "state/stat-cache") }
+    /// Record counts of table chunks already scanned (MLVStore's `RecordCache`).
+    public var recordCachePath: String { FS.join(mlvDir, "state/record-cache") }
     public var lockPath: String { FS.join(mlvDir, "lock") }
     public var configPath: String { FS.join(root, Config.fileName) }
 

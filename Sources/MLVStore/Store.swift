@@ -327,6 +327,9 @@ public final class StoreWriter {
     /// Bytes of objects written in this session: uncompressed, and as stored.
     public private(set) var newRawBytes: UInt64 = 0
     public private(set) var newStoredBytes: UInt64 = 0
+    /// Of `newRawBytes`, the chunks': file data stored for the first time, never more than
+    /// the bytes read (manifests and trees describe data; they are not part of it).
+    public private(set) var newChunkBytes: UInt64 = 0
 
     init(store: Store, level: Int32) {
         self.store = store
@@ -357,6 +360,7 @@ public final class StoreWriter {
         added.insert(id)
         newRawBytes += UInt64(rawLength)
         newStoredBytes += UInt64(data.count)
+        if type == .chunk { newChunkBytes += UInt64(rawLength) }
         if pack!.size >= UInt64(PackFormat.targetPackSize) { try closePack() }
     }
 

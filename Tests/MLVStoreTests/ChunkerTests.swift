@@ -84,4 +84,40 @@ func chunks(_ data: [UInt8]) -> [[UInt8]] {
         #expect(ObjectID(hex: "zz") == nil)
         #expect(ObjectID(hex: String(repeating: "g", count: 64)) == nil)
     }
+
+    /// The cut points are part of the store format: the unrolled scan must cut exactly where
+    /// the textbook gear hash does (one byte at a time, FastCDC's two masks), on random data
+    /// and on text, for several sizes, so that every position of the unrolled loop and its
+    /// tails is where a cut falls somewhere.
+    @Test func cutsAreThoseOfTheOneByteGearHash() {
+        func reference(_ data: [UInt8], _ p: ChunkerParameters) -> [Int] {
+            let bits = p.avgSize.trailingZeroBitCount
+            let hard = ~UInt64(0) << UInt64(64 - (bits + 2)), easy = ~UInt64(0) << UInt64(64 - (bits - 2))
+            var out: [Int] = [], start = 0
+            while start < data.count {
+                let n = data.count - start
+                var len = n
+                if n > p.minSize {
+                    len = min(n, p.maxSize)
+                    var h: UInt64 = 0
+                    for i in p.minSize..<min(n, p.maxSize) {
+                        h = (h &<< 1) &+ gearTable[Int(data[start + i])]
+                        if h & (i < p.avgSize ? hard : easy) == 0 { len = i + 1; break }
+                    }
+                }
+                out.append(len)
+                start += len
+            }
+            return out
+        }
+        let text = Array((0..<120_000).map { "\($0),row \($0 % 97),\($0 * 7919 % 1000)\n" }.joined().utf8)
+        for (k, data) in [randomBytes(3_000_000, seed: 11), text].enumerated() {
+            for p in [ChunkerParameters.standard, ChunkerParameters(minSize: 16, avgSize: 64, maxSize: 256),
+                      ChunkerParameters(minSize: 13, avgSize: 32, maxSize: 77)] {
+                let got = data.withUnsafeBytes { Chunker(p).chunkLengths(of: $0) }
+                #expect(got == reference(data, p), "input \(k), \(p)")
+                #expect(got.count > 10)
+            }
+        }
+    }
 }

@@ -36,7 +36,7 @@ import Testing
     func reference(_ bytes: [UInt8]) -> (records: UInt64, breaks: UInt64)? {
         var q = QuoteScanner(separator: UInt8(ascii: ","))
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
-        let n = body.withUnsafeBytes { q.scan($0) }
+        let n = body.withUnsafeBytes { q.scanBytes($0) }   // the definition
         if q.endsInsideQuotes { return nil }
         q.finish()
         return (q.records, n)
@@ -78,5 +78,60 @@ import Testing
         #expect(reference(bytes) == nil)
         let got = try archived(bytes, chunker: Chunker(ChunkerParameters(minSize: 16, avgSize: 64, maxSize: 256)))
         #expect(got.records == nil && got.breaks == nil)
+    }
+}
+
+/// The 64-byte path must leave exactly the byte scan's state, records and count, or decline:
+/// random texts of the bytes that matter (quotes, LF, CR, separators) and a little else, cut
+/// at random points so that every entry state the byte scan reaches is met, chunk lengths
+/// across the 64-byte block edges.
+@Suite struct ScanWordsTests {
+    @Test(arguments: [1, 2, 3]) func agreesWithTheByteScanOrDeclines(seed: Int) {
+        var r = Mix(UInt64(seed))
+        let alphabet: [UInt8] = [0x22, 0x22, 0x0A, 0x0D, 0x2C, 0x2C, 0x61, 0x62, 0x20]
+        var answered = 0, declined = 0
+        for round in 0..<4000 {
+            let n = Int(r.next() % 300)
+            // Half the texts well formed (quotes only at field starts, closed), so the fast
+            // path answers often; half anything.
+            var bytes: [UInt8] = []
+            if round % 2 == 0 {
+                while bytes.count < n {
+                    switch r.next() % 5 {
+                    case 0: bytes += Array("\"a,\n\"\"b\r\n\"".utf8)
+                    case 1: bytes += [0x0A]
+                    case 2: bytes += [0x0D, 0x0A]
+                    default: bytes += Array("xy,".utf8)
+                    }
+                    bytes.append(r.next() % 2 == 0 ? 0x2C : 0x0A)
+                }
+            } else {
+                bytes = (0..<n).map { _ in alphabet[Int(r.next() % UInt64(alphabet.count))] }
+            }
+            let cut = bytes.isEmpty ? 0 : Int(r.next() % UInt64(bytes.count + 1))
+            var q = QuoteScanner(separator: 0x2C)
+            bytes[0..<cut].withUnsafeBytes { _ = q.scanBytes($0) }
+            var slow = q, fast = q
+            let want = bytes[cut...].withUnsafeBytes { slow.scanBytes($0) }
+            if let got = bytes[cut...].withUnsafeBytes({ fast.scanWords($0) }) {
+                answered += 1
+                #expect(got == want, "round \(round)")
+                #expect(fast.state == slow.state, "round \(round)")
+                #expect(fast.records == slow.records, "round \(round)")
+            } else {
+                declined += 1
+                #expect(fast.state == q.state && fast.records == q.records, "a decline changes nothing")
+            }
+        }
+        // Both paths are exercised, the fast one most.
+        #expect(answered > 2000 && declined > 100, "answered \(answered), declined \(declined)")
+    }
+
+    /// A quote inside an unquoted field is data, not a toggle: the fast path declines.
+    @Test func aStrayQuoteIsLeftToTheByteScan() {
+        var q = QuoteScanner(separator: 0x2C)
+        let text = Array("a,b\"c\nd,e\n".utf8)
+        #expect(text.withUnsafeBytes { q.scanWords($0) } == nil)
+        #expect(text.withUnsafeBytes { q.scan($0) } == 2)
     }
 }

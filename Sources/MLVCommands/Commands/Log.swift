@@ -20,6 +20,8 @@ struct Log: ParsableCommand {
     @OptionGroup var repo: RepoOptions
     @Option(name: .shortAndLong, help: "Show at most this many commits.") var n: Int?
     @Flag(help: "Print the result as JSON.") var json = false
+    @Flag(help: ArgumentHelp(Pager.noPagerHelp))
+    var noPager = false
     @Argument(help: "A tracked target (default: all).") var path: String?
 
     func run() throws {
@@ -28,6 +30,6 @@ struct Log: ParsableCommand {
         for s in skipped { Out.err("warning: skipped \(s)") }
         if json { try Out.json(entries); return }
         if entries.isEmpty { Out.line("no history yet\(path.map { " for \($0)" } ?? "")"); return }
-        LogText.render(entries)
+        Pager.show(LogText.render(entries), allowed: !noPager)
     }
 }

@@ -2,12 +2,15 @@
 import MLVCore
 
 enum LogText {
-    static func render(_ entries: [LogCommit]) {
+    /// The whole text (the caller pages it, as git does).
+    static func render(_ entries: [LogCommit]) -> String {
+        var out = ""
+        func emit(_ s: String = "") { out += s + "\n" }
         for e in entries {
-            Out.line("commit \(e.commit)")
-            Out.line("Author: \(e.author)")
-            Out.line("Date:   \(e.date)")
-            Out.line("    \(e.message)")
+            emit("commit \(e.commit)")
+            emit("Author: \(e.author)")
+            emit("Date:   \(e.date)")
+            emit("    \(e.message)")
             for c in e.changes {
                 var line = "    \(c.change) \(c.path) (\(c.kind.rawValue))"
                 if let s = c.snapshot {
@@ -15,9 +18,10 @@ enum LogText {
                     if c.files != 1 { line += ", \(grouped(c.files)) files" }
                     if let r = c.rows, let col = c.columns { line += ", \(grouped(r)) \(noun(r, "row")) × \(counted(col, "column"))" }
                 }
-                Out.line(line)
+                emit(line)
             }
-            Out.line()
+            emit()
         }
+        return out
     }
 }
