@@ -18,11 +18,11 @@ public let workerCount: Int = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
 /// Turns files into chunks in the store and returns their manifests.
 ///
-/// A file is read in 8 MiB blocks through a two-stage pipeline: the calling thread reads and
-/// cuts chunks (the chunker is sequential by nature) while a second stage hashes the previous
-/// block's chunks on all cores, drops those already stored, compresses the rest on all cores
-/// and appends them to the pack. Memory is two blocks plus their compressed output, whatever
-/// the file size.
+/// A file is read in 8 MiB blocks, each in one parallel step on all cores: the chunks of
+/// block k are hashed, those already stored dropped, the rest compressed, while one worker
+/// reads block k+1 and cuts it into chunks (the chunker is sequential by nature, so it is
+/// one task of the step); then, in file order, records are counted and new chunks appended
+/// to the pack. Memory is two blocks plus their compressed output, whatever the file size.
 public final class Archiver {
     /// Where new objects go; nil to only compute ids (status and diff of working files).
     public let writer: StoreWriter?
@@ -70,68 +70,35 @@ public final class Archiver {
     public func archiveFile(at path: String, countLines: Bool = false, tableSeparator: UInt8? = nil,
                             previous: ObjectID? = nil) throws -> ArchivedFile {
         let f = try FileHandleFD.openRead(path)
-        let slots = self.slots
-        var slot = 0
-        var carry = 0       // bytes left over from the previous block, already at the slot's start
-        var total: UInt64 = 0
-        let queue = DispatchQueue(label: "mlv.archive")
-        let group = DispatchGroup()
-        let inFlight = DispatchSemaphore(value: 1)
         stage.reset(countLines: countLines, separator: tableSeparator)
         if let previous, let w = writer, let m = try? w.store.manifest(previous) { stage.basis = DeltaBasis(m) }
-        var head: [UInt8]? = countLines ? nil : []
-        var lastByte: UInt8? = nil
-        defer { group.wait() }
-
+        var cur = slots[0], next = slots[1]
+        var filled = try Archiver.fill(cur, carry: 0, offset: 0, from: f, chunker: chunker)
+        var total = UInt64(filled.read)
+        var lastByte = filled.lastByte
+        // The first bytes (the header and the rows after it), all in the first block.
+        let head = countLines ? Array(UnsafeRawBufferPointer(rebasing: cur.buf[0..<min(filled.read, Archiver.headLimit)])) : []
+        onProgress?(total)
         while true {
-            let b = slots[slot]
-            // `carry` bytes were copied in already; fill the rest.
-            let want = Archiver.blockSize
-            let n = try f.read(into: UnsafeMutableRawBufferPointer(rebasing: b.buf[carry..<(carry + want)]))
-            let valid = carry + n
-            let eof = n < want
-            if n > 0 { lastByte = b.buf[valid - 1] }
-            b.offset = total - UInt64(carry)
-            if head == nil {
-                // The first bytes (the header and the rows after it), all in the first block.
-                head = Array(UnsafeRawBufferPointer(rebasing: b.buf[0..<min(valid, Archiver.headLimit)]))
+            // The uncut tail starts the next block. `next` is free: its block was processed
+            // before this one was filled.
+            let tail = cur.bounds.last!
+            if !filled.eof && filled.leftover > 0 {
+                next.buf.baseAddress!.copyMemory(from: cur.buf.baseAddress! + tail, byteCount: filled.leftover)
             }
-            total += UInt64(n)
+            let ahead = FillResult.Box()
+            let reading: (@Sendable () -> Void)? = filled.eof ? nil : { @Sendable [next, carry = filled.leftover, offset = total - UInt64(filled.leftover), chunker] in
+                do { ahead.result = try Archiver.fill(next, carry: carry, offset: offset, from: f, chunker: chunker) } catch { ahead.error = error }
+            }
+            if cur.bounds.count > 1 { try stage.process(cur, alongside: reading) } else { reading?() }
+            if let e = ahead.error { throw e }
+            guard let r = ahead.result else { break }
+            filled = r
+            total += UInt64(r.read - r.carry)
+            if let b = r.lastByte { lastByte = b }
             onProgress?(total)
-            b.bounds.removeAll(keepingCapacity: true)
-            var off = 0
-            while off < valid {
-                guard let len = chunker.cut(UnsafeRawBufferPointer(rebasing: b.buf[off..<valid]), atEOF: eof) else { break }
-                b.bounds.append(off)
-                off += len
-            }
-            b.bounds.append(off)
-            let leftover = valid - off
-            if try stage.firstError() { break }
-            if b.bounds.count > 1 {
-                if eof && total == UInt64(valid) {
-                    try stage.process(b)     // the whole file fits one block: no thread hop
-                } else {
-                    inFlight.wait()
-                    let s = stage
-                    queue.async(group: group) {
-                        s.run(b)
-                        inFlight.signal()
-                    }
-                }
-            }
-            if eof { break }
-            // Move the uncut tail to the other slot. That slot is free: its last block finished
-            // before the semaphore let this one go.
-            slot ^= 1
-            let next = slots[slot]
-            if leftover > 0 {
-                next.buf.baseAddress!.copyMemory(from: b.buf.baseAddress! + off, byteCount: leftover)
-            }
-            carry = leftover
+            swap(&cur, &next)
         }
-        group.wait()
-        _ = try stage.firstError()
         let chunks = stage.takeChunks()
         lastChunks = chunks
         stats.files += 1
@@ -141,8 +108,44 @@ public final class Archiver {
         let manifest = FileManifest(size: total, chunks: chunks)
         return ArchivedFile(id: try store(manifest.encoded(), type: .file), size: total,
                             lineBreaks: countLines && !stage.endsInQuotes ? stage.lineBreaks : nil,
-                            records: countLines && !stage.endsInQuotes ? stage.finishRecords() : nil, head: head ?? [],
+                            records: countLines && !stage.endsInQuotes ? stage.finishRecords() : nil, head: head,
                             endsWithLineBreak: lastByte == nil || lastByte == 0x0A)
+    }
+
+    /// What `fill` did to a block.
+    struct FillResult {
+        var read: Int          // bytes in the block: the carried ones and those read
+        var carry: Int
+        var leftover: Int      // uncut bytes at the end (the next block's start)
+        var eof: Bool
+        var lastByte: UInt8?   // the last byte read from the file, if any was
+
+        /// Hands a fill done on a worker thread back to the caller, who reads it after the
+        /// parallel step that ran it has ended.
+        final class Box: @unchecked Sendable {
+            var result: FillResult?
+            var error: (any Error)?
+        }
+    }
+
+    /// Reads the next block of `f` into `b` after the `carry` bytes already at its start and
+    /// cuts it into chunks (`b.bounds`). Runs on a worker, beside the hashing of the block
+    /// before (`BlockStage.process(_:alongside:)`).
+    static func fill(_ b: Block, carry: Int, offset: UInt64, from f: FileHandleFD, chunker: Chunker) throws -> FillResult {
+        let want = Archiver.blockSize
+        let n = try f.read(into: UnsafeMutableRawBufferPointer(rebasing: b.buf[carry..<(carry + want)]))
+        let valid = carry + n
+        let eof = n < want
+        b.offset = offset
+        b.bounds.removeAll(keepingCapacity: true)
+        var off = 0
+        while off < valid {
+            guard let len = chunker.cut(UnsafeRawBufferPointer(rebasing: b.buf[off..<valid]), atEOF: eof) else { break }
+            b.bounds.append(off)
+            off += len
+        }
+        b.bounds.append(off)
+        return FillResult(read: valid, carry: carry, leftover: valid - off, eof: eof, lastByte: n > 0 ? b.buf[valid - 1] : nil)
     }
 
     /// A file's chunks (ids and lengths) without storing anything: for comparisons.
@@ -191,8 +194,9 @@ final class Block: @unchecked Sendable {
     deinit { buf.deallocate() }
 }
 
-/// The second pipeline stage. Runs on one serial queue (or inline), and fans out to all cores
-/// inside `process`. @unchecked Sendable: `process` is never run concurrently with itself.
+/// Hashing, counting and storing a block's chunks: runs on the calling thread and fans out to
+/// all cores inside `process`. @unchecked Sendable: `process` is never run concurrently with
+/// itself.
 final class BlockStage: @unchecked Sendable {
     let writer: StoreWriter?
     let compressors: [ZstdCompressor]
@@ -222,7 +226,6 @@ final class BlockStage: @unchecked Sendable {
         q.finish()
         return q.records
     }
-    private let error = Mutex<(any Error)?>(nil)
     private var out = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
 
     init(writer: StoreWriter?, level: Int32) {
@@ -243,7 +246,6 @@ final class BlockStage: @unchecked Sendable {
         shift = 0
         self.countLines = countLines
         quotes = countLines ? separator.map { QuoteScanner(separator: $0) } : nil
-        error.withLock { $0 = nil }
     }
 
     func takeChunks() -> [ManifestChunk] {
@@ -251,18 +253,11 @@ final class BlockStage: @unchecked Sendable {
         return chunks
     }
 
-    /// Throws the first error a background block hit; returns false when there is none.
-    func firstError() throws -> Bool {
-        if let e = error.withLock({ $0 }) { throw e }
-        return false
-    }
-
-    func run(_ b: Block) {
-        if error.withLock({ $0 != nil }) { return }
-        do { try process(b) } catch let e { error.withLock { $0 = $0 ?? e } }
-    }
-
-    func process(_ b: Block) throws {
+    /// Hashes, counts and stores the chunks of `b` on all cores. `alongside` (reading and
+    /// cutting the next block) runs as one more task of the same parallel step, taken first
+    /// by whichever worker starts first: the step's work is then shared evenly, where a
+    /// separate reading thread competed with the workers for the cores and set the pace.
+    func process(_ b: Block, alongside: (@Sendable () -> Void)? = nil) throws {
         let count = b.bounds.count - 1
         let src = SendableBox(UnsafeRawBufferPointer(b.buf))
         let bounds = b.bounds
@@ -312,7 +307,9 @@ final class BlockStage: @unchecked Sendable {
             chosen.withUnsafeMutableBufferPointer { wp in
                 let idOut = SendableBox(idp), wOut = SendableBox(wp), bOut = SendableBox(bp)
                 let blOut = SendableBox(blp), uOut = SendableBox(up)
-                parallel(workers) { w in
+                let side = Mutex(alongside)
+                parallel(min(compressors.count, max(workers, alongside == nil ? 1 : 2))) { w in
+                    if let task = side.withLock({ t in defer { t = nil }; return t }) { task() }
                     while true {
                         let i = next.withLock { n in
                             defer { n += 1 }

@@ -121,3 +121,27 @@ func chunks(_ data: [UInt8]) -> [[UInt8]] {
         }
     }
 }
+
+/// The archiver reads a file block by block, each next block read and cut by a worker beside
+/// the hashing of the one before: its chunks must be those of the whole file cut at once, and
+/// its ids their hashes, for sizes around the block edges.
+@Suite struct ArchiverBlockTests {
+    @Test(arguments: [0, 1, Archiver.blockSize - 1, Archiver.blockSize, Archiver.blockSize + 1,
+                      2 * Archiver.blockSize + 12_345])
+    func chunksAreThoseOfTheWholeFile(size: Int) throws {
+        let data = randomBytes(size, seed: UInt64(size) &+ 7)
+        let dir = tempDir("archiver-blocks")
+        defer { try? FS.removeTree(dir) }
+        writeFile(dir + "/f", data)
+        let small = Chunker(ChunkerParameters(minSize: 1024, avgSize: 4096, maxSize: 16384))
+        let got = try Archiver(writer: nil, chunker: small).chunkList(at: dir + "/f")
+        let lengths = data.withUnsafeBytes { small.chunkLengths(of: $0) }
+        #expect(got.map { Int($0.length) } == lengths)
+        var off = 0
+        for (c, n) in zip(got, lengths) {
+            #expect(c.id == data[off..<(off + n)].withUnsafeBytes { ObjectID.hash($0) })
+            off += n
+        }
+        #expect(off == size)
+    }
+}
