@@ -93,7 +93,9 @@ final class Snapshotter {
                 } else if let p = previous, p.snapshot == id {
                     s.rows = p.rows
                     s.columns = p.columns
-                } else if needsShape {
+                } else if needsShape && archived == nil {
+                    // Read only when this pass did not (a stat-cache hit): a file just read
+                    // without a count has none to give (it ends inside quotes).
                     let a = try archiver.archiveFile(at: abs, countLines: true, tableSeparator: sep)
                     if a.id == id, let records = a.records {
                         (s.rows, s.columns) = tableShape(records: records, head: a.head, size: a.size, separator: sep)
@@ -334,8 +336,14 @@ func jsonLinesShape(_ abs: String, _ st: stat) -> (UInt64?, UInt64?) {
 /// `mlv diff` reads them, so both show the same figures. Columns are exact or nil: nil when
 /// the first record does not end inside `head`. Rows with more or fewer fields (a ragged
 /// table) do not change them.
-func tableShape(records: UInt64, head: [UInt8], size: UInt64, separator: UInt8) -> (UInt64, UInt64?) {
+///
+/// Nil rows and columns when the first line holds a bare CR (one not before an LF): lines
+/// that end in a lone CR (classic Mac OS, Excel's "CSV (Macintosh)") are one line to mlv's
+/// readers, which end lines at LF and CRLF as RFC 4180 does, so any count would be wrong.
+func tableShape(records: UInt64, head: [UInt8], size: UInt64, separator: UInt8) -> (UInt64?, UInt64?) {
     if records == 0 { return (0, 0) }
+    let firstLine = head.firstIndex(of: 0x0A) ?? head.count
+    if head[..<firstLine].enumerated().contains(where: { $0.element == 0x0D && $0.offset + 1 < firstLine }) { return (nil, nil) }
     let sniffed = sniffTable(head: head, complete: size <= UInt64(Archiver.headLimit), separator: separator)
     return (sniffed.firstIsData ? records : records - 1, sniffed.columns.map { UInt64($0) })
 }

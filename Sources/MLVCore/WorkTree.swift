@@ -143,7 +143,7 @@ extension WorkTree {
                 let r = rel + "/" + name
                 let t = type ?? FS.lstat(dir + "/" + name).map { $0.st_mode & S_IFMT }
                 if t == S_IFLNK {
-                    throw MLVError.foreignMetadata("\(r) is a symlink: mlv does not follow links inside .mlv/ (they could lead its writes and deletions outside the repository); \(fix)")
+                    throw MLVError.foreignMetadata("\(r) is a symlink: mlv does not follow links inside .mlv/ (they could lead its writes and deletions outside the repository); delete it (`rm \(r)`) and run mlv again, and if git put it there, first `git rm -r --cached .mlv`")
                 }
                 // Not listed: `.mlv/work/` holds isolated runs' exported commits, links and all
                 // (mlv only creates and removes folders there, never following a link).

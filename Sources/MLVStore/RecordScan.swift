@@ -357,6 +357,10 @@ public final class RecordCache: @unchecked Sendable {
     /// The cache at `path`; empty when missing, damaged or of another version.
     public static func load(path: String) -> RecordCache {
         let c = RecordCache()
+        // Only a regular file of a size a valid cache can have is read: a damaged one may be
+        // anything, a link to /dev/zero or gigabytes.
+        guard let st = FS.lstat(path), st.st_mode & S_IFMT == S_IFREG,
+              st.st_size <= 16 + limit * entrySize + 32 else { return c }
         guard let bytes = try? FS.readAll(path), bytes.count >= 16 + 32,
               ObjectID.hash(Array(bytes[..<(bytes.count - 32)])).bytes == Array(bytes[(bytes.count - 32)...]) else { return c }
         var r = ByteReader(bytes)

@@ -23,4 +23,31 @@ import Testing
         let j2 = try JSONSerialization.jsonObject(with: Data(r2.stdout.utf8)) as! [String: Any]
         #expect(j2["new_bytes"] as? Int == 6 && j2["bytes_read"] as? Int == 6, "\(j2)")
     }
+
+    /// Lines ending in a lone CR are one line to mlv's readers: no count rather than a wrong
+    /// one (it used to say 0 rows × 9 columns for 3 rows × 3).
+    @Test func bareCRLineEndsGiveNoCount() throws {
+        let s = try Sandbox()
+        try s.write("cr.csv", "id,name,note\r1,a,b\r2,c,d\r3,e,f\r")
+        try s.write("crlf.csv", "id,name,note\r\n1,a,b\r\n2,c,d\r\n")
+        try s.mlvOK("track", "cr.csv", "crlf.csv")
+        try s.mlvOK("commit", "-m", "v1")
+        let cr = try String(contentsOfFile: s.repo + "/cr.csv.mlv", encoding: .utf8)
+        #expect(!cr.contains("rows:") && !cr.contains("columns:"), "\(cr)")
+        let crlf = try String(contentsOfFile: s.repo + "/crlf.csv.mlv", encoding: .utf8)
+        #expect(crlf.contains("rows: 2") && crlf.contains("columns: 3"), "\(crlf)")
+    }
+
+    /// A table ending inside an open quote has no count, and is read once, not twice.
+    @Test func aFileEndingInsideQuotesIsReadOnce() throws {
+        let s = try Sandbox()
+        let text = "a,b\n1,2\n3,\"open\n4,5\n"
+        try s.write("o.csv", text)
+        try s.mlvOK("track", "o.csv")
+        let r = try s.mlvOK("commit", "-m", "v1", "--json")
+        let j = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(j["bytes_read"] as? Int == text.utf8.count && j["files_read"] as? Int == 1, "\(j)")
+        let p = try String(contentsOfFile: s.repo + "/o.csv.mlv", encoding: .utf8)
+        #expect(!p.contains("rows:"))
+    }
 }

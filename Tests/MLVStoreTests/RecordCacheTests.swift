@@ -85,4 +85,20 @@ import Testing
         #expect(RecordCache.load(path: dir + "/rc").count == 0)
         #expect(RecordCache.load(path: dir + "/missing").count == 0)
     }
+
+    /// Only a regular file of a size a cache can have is read: not a link (to a valid cache,
+    /// even), not gigabytes of anything.
+    @Test func aLinkOrAnOversizedFileIsEmpty() throws {
+        let dir = tempDir("recordcache-odd")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cache = RecordCache()
+        _ = try archive(versions(seed: 6)[0], cache: cache)
+        try cache.save(path: dir + "/rc")
+        #expect(RecordCache.load(path: dir + "/rc").count == cache.count)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: dir + "/rc")
+        #expect(RecordCache.load(path: dir + "/link").count == 0)
+        let big = try FileHandleFD.create(dir + "/big")
+        #expect(ftruncate(big.fd, 1 << 30) == 0)
+        #expect(RecordCache.load(path: dir + "/big").count == 0)
+    }
 }
