@@ -40,6 +40,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = try? Gate(parsing: String(decoding: bytes, as: UTF8.self))
     case "delta":
         fuzzPack(bytes)
+    case "records":
+        fuzzRecordScan(bytes)
     default:
         fatalError("MLV_FUZZ_TARGET=\(target) is not a fuzz target")
     }
@@ -90,3 +92,25 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
     var v = argv
     return unsafeBitCast(sym, to: Driver.self)(&c, &v, fuzzOne)
 }
+
+/// "records": the 64-byte record scan (`QuoteScanner.scanWords`) against the byte scan, its
+/// definition, from every state the byte scan can be in at a chunk's start (reached by
+/// scanning a prefix of the input, cut where its first byte says) and with both separators.
+/// Where the fast scan answers it must leave exactly the byte scan's state, count and
+/// records; where it declines it must have changed nothing. A difference traps.
+func fuzzRecordScan(_ bytes: [UInt8]) {
+    let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+    for sep in [UInt8(ascii: ","), UInt8(ascii: "\t")] {
+        var q = QuoteScanner(separator: sep)
+        bytes[..<cut].withUnsafeBytes { _ = q.scanBytes($0) }
+        var slow = q, fast = q
+        let want = bytes[cut...].withUnsafeBytes { slow.scanBytes($0) }
+        if let got = bytes[cut...].withUnsafeBytes({ fast.scanWords($0) }) {
+            precondition(got == want && fast.state == slow.state && fast.records == slow.records,
+                         "scanWords differs from scanBytes")
+        } else {
+            precondition(fast.state == q.state && fast.records == q.records, "a declined scanWords changed the scanner")
+        }
+    }
+}
+
