@@ -16,6 +16,12 @@ public struct TargetChange: Codable, Equatable, Sendable {
     public var columns: UInt64?
 }
 
+/// A CSV/TSV committed with no row count, and why.
+public struct UncountedTable: Codable, Equatable, Sendable {
+    public var path: String
+    public var reason: TableCount.Missing
+}
+
 public struct CommitResult: Codable, Sendable {
     public var targets: [TargetChange]
     /// Bytes of target data read from disk (stat-cache hits are not read).
@@ -34,10 +40,13 @@ public struct CommitResult: Codable, Sendable {
     /// Files over `git config mlv.largeFileWarning` that this commit put in git itself
     /// rather than in mlv's store (a `git add` of a model, say): warned about.
     public var largeFilesInGit: [LargeGitFile] = []
+    /// Tables committed without rows and columns because there is no true count: warned about.
+    public var uncountedTables: [UncountedTable] = []
 
     enum CodingKeys: String, CodingKey {
         case targets, commit, branch, chunks
         case largeFilesInGit = "large_files_in_git"
+        case uncountedTables = "uncounted_tables"
         case bytesRead = "bytes_read"
         case filesRead = "files_read"
         case newBytes = "new_bytes"
@@ -110,6 +119,7 @@ public struct Commit {
         // Data that is not the pointer's while the pointer moved since mlv last wrote it (git
         // pull, git checkout, git merge): recording it would undo that change unseen.
         var stale: [String] = []
+        var uncounted: [UncountedTable] = []
         for (path, old) in selected {
             guard let w = try snap.snapshot(path, kind: old.kind, previous: old) else {
                 changes.append(TargetChange(path: path, kind: old.kind, change: .missing, snapshot: old.snapshot?.hex,
@@ -120,6 +130,7 @@ public struct Commit {
                 stale.append(path)
                 continue
             }
+            if let why = w.uncounted { uncounted.append(UncountedTable(path: path, reason: why)) }
             var p = old
             p.record(w)
             let before: Pointer? = noGit ? old : committed[path]
@@ -139,6 +150,7 @@ public struct Commit {
         var result = CommitResult(targets: changes, bytesRead: stats.bytesRead, filesRead: stats.files,
                                   newBytes: writer.newChunkBytes, storedBytes: writer.newStoredBytes,
                                   chunks: stats.chunks, newChunks: stats.newChunks, commit: nil, branch: nil)
+        result.uncountedTables = uncounted
         if noGit { return result }
         // Every selected target's pointer, not only the ones written now: one written by a
         // commit that was interrupted before `git commit` must not be left out of this one.

@@ -12,6 +12,25 @@ public struct WorkingSnapshot: Sendable {
     public var executable: Bool
     public var rows: UInt64?
     public var columns: UInt64?
+    /// A table read now whose rows and columns are absent, and why (`TableCount`).
+    public var uncounted: TableCount.Missing?
+}
+
+/// Why a CSV/TSV read in full has no count (`tableShape`, `Archiver.archiveFile`): the one
+/// wording commit's warning and its JSON use.
+public enum TableCount {
+    public enum Missing: String, Codable, Sendable {
+        case openQuote = "open_quote"
+        case bareCR = "bare_cr"
+
+        /// What is wrong and the fix, for "warning: PATH: no row count: …".
+        public var explanation: String {
+            switch self {
+            case .openQuote: return "it ends inside a quoted field (a quote is never closed: truncated?); close the quote or export the file again, then commit"
+            case .bareCR: return "its lines end in a lone CR (classic Mac OS); mlv reads LF and CRLF line ends: convert them (`tr '\\r' '\\n'`), then commit"
+            }
+        }
+    }
 }
 
 extension Pointer {
@@ -90,15 +109,21 @@ final class Snapshotter {
             if let sep = separator {
                 if let a = archived, let records = a.records {
                     (s.rows, s.columns) = tableShape(records: records, head: a.head, size: a.size, separator: sep)
+                    if s.rows == nil { s.uncounted = .bareCR }
+                } else if archived != nil {
+                    s.uncounted = .openQuote
                 } else if let p = previous, p.snapshot == id {
                     s.rows = p.rows
                     s.columns = p.columns
-                } else if needsShape && archived == nil {
+                } else if needsShape {
                     // Read only when this pass did not (a stat-cache hit): a file just read
-                    // without a count has none to give (it ends inside quotes).
+                    // without a count has none to give.
                     let a = try archiver.archiveFile(at: abs, countLines: true, tableSeparator: sep)
                     if a.id == id, let records = a.records {
                         (s.rows, s.columns) = tableShape(records: records, head: a.head, size: a.size, separator: sep)
+                        if s.rows == nil { s.uncounted = .bareCR }
+                    } else if a.id == id {
+                        s.uncounted = .openQuote
                     }
                 }
             } else if case .jsonLines? = format {

@@ -31,7 +31,9 @@ import Testing
         try s.write("cr.csv", "id,name,note\r1,a,b\r2,c,d\r3,e,f\r")
         try s.write("crlf.csv", "id,name,note\r\n1,a,b\r\n2,c,d\r\n")
         try s.mlvOK("track", "cr.csv", "crlf.csv")
-        try s.mlvOK("commit", "-m", "v1")
+        let c = try s.mlvOK("commit", "-m", "v1")
+        #expect(c.stderr.contains("warning: cr.csv: no row count: its lines end in a lone CR"), "\(c.stderr)")
+        #expect(!c.stderr.contains("crlf.csv"))
         let cr = try String(contentsOfFile: s.repo + "/cr.csv.mlv", encoding: .utf8)
         #expect(!cr.contains("rows:") && !cr.contains("columns:"), "\(cr)")
         let crlf = try String(contentsOfFile: s.repo + "/crlf.csv.mlv", encoding: .utf8)
@@ -47,6 +49,9 @@ import Testing
         let r = try s.mlvOK("commit", "-m", "v1", "--json")
         let j = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         #expect(j["bytes_read"] as? Int == text.utf8.count && j["files_read"] as? Int == 1, "\(j)")
+        let u = j["uncounted_tables"] as? [[String: Any]]
+        #expect(u?.count == 1 && u?.first?["path"] as? String == "o.csv" && u?.first?["reason"] as? String == "open_quote", "\(j)")
+        #expect(r.stderr.contains("warning: o.csv: no row count: it ends inside a quoted field"), "\(r.stderr)")
         let p = try String(contentsOfFile: s.repo + "/o.csv.mlv", encoding: .utf8)
         #expect(!p.contains("rows:"))
     }

@@ -16,6 +16,10 @@ struct Commit: ParsableCommand {
         a model) draws a one-line warning with the fix; `git config mlv.largeFileWarning 50m` \
         moves the threshold (k, m, g suffixes), 0 turns it off.
 
+        A CSV or TSV dataset's pointer records its rows and columns, exact or not at all: a \
+        file that ends inside an open quote, or whose lines end in a lone CR, is committed \
+        without them, with a warning naming the fix (JSON: `uncounted_tables`).
+
         Examples:
           mlv commit -m "Add March data"
           mlv commit -m "Retrain" models/model.safetensors   # only this target
@@ -41,6 +45,7 @@ struct Commit: ParsableCommand {
         for f in r.largeFilesInGit {
             Out.err("warning: \(f.path) (\(bytes(f.size))) went into git itself, not mlv's store; track it with `git rm --cached \(shellQuote(f.path)) && mlv track \(shellQuote(f.path))` (threshold: git config mlv.largeFileWarning)")
         }
+        for t in r.uncountedTables { Out.err("warning: \(t.path): no row count: \(t.reason.explanation)") }
         if json { try Out.json(r); return }
         CommitText.render(r, message: message ?? "")
     }
