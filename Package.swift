@@ -41,7 +41,10 @@ let package = Package(
         // Remotes: the Transport implementations (MLVStore's protocol) for a folder, an S3
         // bucket, and memory (tests). Knows the layout only through MLVStore's Layout.
         .target(name: "MLVRemote", dependencies: ["MLVStore", "MLVS3", "MLVSystem"]),
-        .target(name: "MLVCore", dependencies: ["MLVSystem", "MLVStore", "MLVRemote", "MLVGit", "MLVS3", "Yams"],
+        // Parquet's footer and Thrift compact encoding: reads bytes handed to it, knows nothing of
+        // mlv (MLVSystem for its error categories only).
+        .target(name: "MLVParquet", dependencies: ["MLVSystem"]),
+        .target(name: "MLVCore", dependencies: ["MLVSystem", "MLVStore", "MLVRemote", "MLVGit", "MLVS3", "MLVParquet", "Yams"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "MLVCommands", dependencies: [
             "MLVCore",
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "MLVStoreTests", dependencies: ["MLVStore", "MLVSystem", "MLVTestSupport"]),
         .testTarget(name: "MLVSystemTests", dependencies: ["MLVSystem"]),
         .testTarget(name: "MLVS3Tests", dependencies: ["MLVS3", "MLVSystem"]),
+        .testTarget(name: "MLVParquetTests", dependencies: ["MLVParquet"], exclude: ["Fixtures"]),
         .testTarget(name: "MLVGitTests", dependencies: ["MLVGit", "MLVSystem"]),
         .testTarget(name: "MLVRemoteTests", dependencies: ["MLVRemote", "MLVStore", "MLVSystem", "MLVTestSupport"]),
         .testTarget(name: "MLVCoreTests", dependencies: ["MLVCore", "MLVSystem", "MLVStore", "MLVGit", "MLVRemote", "MLVTestSupport"]),
@@ -65,5 +69,5 @@ let package = Package(
 // The libFuzzer harness (Tests/Fuzz/run.sh): declared only when MLV_FUZZ is set, because it
 // links libFuzzer's `main` and builds only with -sanitize=fuzzer.
 if Context.environment["MLV_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "mlv-fuzz", dependencies: ["MLVCore", "MLVStore", "MLVSystem"], path: "Tests/Fuzz/Harness"))
+    package.targets.append(.executableTarget(name: "mlv-fuzz", dependencies: ["MLVCore", "MLVStore", "MLVSystem", "MLVParquet"], path: "Tests/Fuzz/Harness"))
 }

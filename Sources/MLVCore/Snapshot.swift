@@ -1,6 +1,7 @@
 import MLVSystem
 import Glibc
 import MLVStore
+import MLVParquet
 import Synchronization
 
 /// A target's content as the working tree holds it.
@@ -125,6 +126,13 @@ final class Snapshotter {
                     } else if a.id == id {
                         s.uncounted = .openQuote
                     }
+                }
+            } else if kind == .dataset && target.lowercased().hasSuffix(".parquet") {
+                if let p = previous, p.snapshot == id, archived == nil {
+                    s.rows = p.rows
+                    s.columns = p.columns
+                } else if archived != nil || needsShape {
+                    (s.rows, s.columns) = parquetShape(abs, st)
                 }
             } else if case .jsonLines? = format {
                 if let p = previous, p.snapshot == id, archived == nil {
@@ -348,6 +356,30 @@ func readLink(_ path: String) throws -> [UInt8] {
 /// the reader `mlv diff` uses, so both show the same figures. Nil when it does not read as a
 /// table (the diff shows bytes then) or the file changed since `st` (a count is exact or
 /// absent). A second read of the file: JSON has to be parsed to know its keys.
+/// Rows and columns of a Parquet file from its footer (`ParquetMetadata`: the row count is
+/// taken only when its row groups add up to it; columns are the schema's top-level fields).
+/// Nil for a file that is not Parquet, has a damaged or encrypted footer, or changed since
+/// `st`. Reads the footer only, from the end of the file.
+func parquetShape(_ abs: String, _ st: stat) -> (UInt64?, UInt64?) {
+    func read(_ f: FileHandleFD, _ range: Range<UInt64>) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(range.count))
+        var done = 0
+        while done < out.count {
+            let n = try out.withUnsafeMutableBytes { try f.pread(into: UnsafeMutableRawBufferPointer(rebasing: $0[done...]), at: range.lowerBound + UInt64(done)) }
+            guard n > 0 else { throw ParquetError.badFooter("the file ends early") }
+            done += n
+        }
+        return out
+    }
+    guard let f = try? FileHandleFD.openRead(abs) else { return (nil, nil) }
+    let size = UInt64(st.st_size)
+    guard size >= 12, let tail = try? read(f, (size - 8)..<size),
+          let range = try? ParquetFooter.metadataRange(fileSize: size, tail: tail),
+          let meta = try? ParquetMetadata(decoding: read(f, range)),
+          let after = FS.lstat(abs), FileStat(after) == FileStat(st) else { return (nil, nil) }
+    return (UInt64(meta.rows), UInt64(meta.columns))
+}
+
 func jsonLinesShape(_ abs: String, _ st: stat) -> (UInt64?, UInt64?) {
     guard let r = try? JSONLinesReader(open: { try WorkingFileStream(path: abs) }, name: abs),
           let after = FS.lstat(abs), FileStat(after) == FileStat(st) else { return (nil, nil) }

@@ -110,7 +110,7 @@ private let packageRoot: String = {
     @Test func lowLayersDoNotKnowMLV() throws {
         let re = try NSRegularExpression(pattern: #"`mlv |"MLV_"#)
         var wrong: [String] = []
-        for (module, path, lines) in Self.sources where ["MLVSystem", "MLVStore", "MLVZstd", "MLVGit", "MLVS3"].contains(module) {
+        for (module, path, lines) in Self.sources where ["MLVSystem", "MLVStore", "MLVZstd", "MLVGit", "MLVS3", "MLVParquet"].contains(module) {
             for (n, l) in Self.code(lines) where re.firstMatch(in: l, range: NSRange(l.startIndex..., in: l)) != nil || l.contains("getenv(\"MLV") {
                 wrong.append("\(path):\(n): \(l.trimmingCharacters(in: .whitespaces))")
             }

@@ -12,7 +12,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pointer config tree manifest index csv metrics features safetensors gate delta records)
+[ ${#targets[@]} -gt 0 ] || targets=(pointer config tree manifest index csv metrics features safetensors gate delta records parquet)
 
 MLV_FUZZ=1 swift build --scratch-path .build-fuzz --product mlv-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xlinker --export-dynamic >&2

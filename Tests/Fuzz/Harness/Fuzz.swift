@@ -6,6 +6,7 @@ import MLVSystem
 import Glibc
 @testable import MLVCore
 @testable import MLVStore
+import MLVParquet
 
 let target: String = getenv("MLV_FUZZ_TARGET").map { String(cString: $0) } ?? "pointer"
 
@@ -42,6 +43,12 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         fuzzPack(bytes)
     case "records":
         fuzzRecordScan(bytes)
+    case "parquet":
+        // A whole file (seeds: pyarrow's, MLVParquetTests/Fixtures): its tail, then its footer.
+        if let range = try? ParquetFooter.metadataRange(fileSize: UInt64(bytes.count), tail: Array(bytes.suffix(8))) {
+            _ = try? ParquetMetadata(decoding: Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)]))
+        }
+        _ = try? ParquetMetadata(decoding: bytes)
     default:
         fatalError("MLV_FUZZ_TARGET=\(target) is not a fuzz target")
     }
