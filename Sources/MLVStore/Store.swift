@@ -155,7 +155,14 @@ public final class Store: @unchecked Sendable, ObjectSource {
         }
         if state.withLock({ $0.raw == nil }) {
             let files = try readNewIndexFiles()
-            state.withLock { $0.raw = files }
+            // Another thread may have set the raw files since: add to them, never replace
+            // them (this read left out what was already there, so replacing them with it
+            // once left none, and every lookup missed until the merge: 62 in 96,000).
+            state.withLock { s in
+                guard let raw = s.raw else { s.raw = files; return }
+                let have = Set(raw.map(\.name))
+                s.raw = raw + files.filter { !have.contains($0.name) }
+            }
         }
         for raw in state.withLock({ $0.raw ?? [] }) {
             guard let (pack, e) = try search(id, in: raw) else { continue }
