@@ -108,11 +108,8 @@ final class Snapshotter {
             var s = WorkingSnapshot(id: id, type: .file, size: archived?.size ?? UInt64(st.st_size), files: 1,
                                     executable: FileStat(st).isExecutable)
             if let sep = separator {
-                if let a = archived, let records = a.records {
-                    (s.rows, s.columns) = tableShape(records: records, head: a.head, size: a.size, separator: sep)
-                    if s.rows == nil { s.uncounted = .bareCR }
-                } else if archived != nil {
-                    s.uncounted = .openQuote
+                if let a = archived {
+                    (s.rows, s.columns, s.uncounted) = counted(a, separator: sep)
                 } else if let p = previous, p.snapshot == id {
                     s.rows = p.rows
                     s.columns = p.columns
@@ -120,26 +117,16 @@ final class Snapshotter {
                     // Read only when this pass did not (a stat-cache hit): a file just read
                     // without a count has none to give.
                     let a = try archiver.archiveFile(at: abs, countLines: true, tableSeparator: sep)
-                    if a.id == id, let records = a.records {
-                        (s.rows, s.columns) = tableShape(records: records, head: a.head, size: a.size, separator: sep)
-                        if s.rows == nil { s.uncounted = .bareCR }
-                    } else if a.id == id {
-                        s.uncounted = .openQuote
-                    }
+                    if a.id == id { (s.rows, s.columns, s.uncounted) = counted(a, separator: sep) }
                 }
-            } else if kind == .dataset && target.lowercased().hasSuffix(".parquet") {
+            } else if let shape = Snapshotter.footerOrSecondRead(kind: kind, target: target, format: format) {
+                // Formats whose shape is not learned while archiving: from the previous pointer
+                // when the content is the same and unread, else from the file (`shape`).
                 if let p = previous, p.snapshot == id, archived == nil {
                     s.rows = p.rows
                     s.columns = p.columns
                 } else if archived != nil || needsShape {
-                    (s.rows, s.columns) = parquetShape(abs, st)
-                }
-            } else if case .jsonLines? = format {
-                if let p = previous, p.snapshot == id, archived == nil {
-                    s.rows = p.rows
-                    s.columns = p.columns
-                } else if archived != nil || needsShape {
-                    (s.rows, s.columns) = jsonLinesShape(abs, st)
+                    (s.rows, s.columns) = shape(abs, st)
                 }
             }
             return s
@@ -258,6 +245,22 @@ final class Snapshotter {
         return (a.id, a)
     }
 
+    /// A CSV/TSV's rows and columns from what archiving it counted, or why there are none.
+    private func counted(_ a: ArchivedFile, separator: UInt8) -> (UInt64?, UInt64?, TableCount.Missing?) {
+        guard let records = a.records else { return (nil, nil, .openQuote) }
+        let (rows, columns) = tableShape(records: records, head: a.head, size: a.size, separator: separator)
+        return (rows, columns, rows == nil ? .bareCR : nil)
+    }
+
+    /// How a dataset that is no CSV/TSV gets its shape: JSON Lines by reading it again,
+    /// Parquet from its footer; nil for other files.
+    static func footerOrSecondRead(kind: TargetKind, target: String, format: TableFormat?) -> ((String, stat) -> (UInt64?, UInt64?))? {
+        guard kind == .dataset else { return nil }
+        if case .jsonLines? = format { return jsonLinesShape }
+        guard target.lowercased().hasSuffix(".parquet") else { return nil }
+        return parquetShape
+    }
+
     /// Keeps what this pass learned of tables' chunks for the next one (a cache: a failure
     /// to write it only costs a scan).
     func saveRecordCache() {
@@ -361,14 +364,11 @@ func readLink(_ path: String) throws -> [UInt8] {
 /// Nil for a file that is not Parquet, has a damaged or encrypted footer, or changed since
 /// `st`. Reads the footer only, from the end of the file.
 func parquetShape(_ abs: String, _ st: stat) -> (UInt64?, UInt64?) {
+    /// Exactly `range` of the file (`pread` retries short reads; fewer bytes is its end).
     func read(_ f: FileHandleFD, _ range: Range<UInt64>) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(range.count))
-        var done = 0
-        while done < out.count {
-            let n = try out.withUnsafeMutableBytes { try f.pread(into: UnsafeMutableRawBufferPointer(rebasing: $0[done...]), at: range.lowerBound + UInt64(done)) }
-            guard n > 0 else { throw ParquetError.badFooter("the file ends early") }
-            done += n
-        }
+        let n = try out.withUnsafeMutableBytes { try f.pread(into: $0, at: range.lowerBound) }
+        guard n == out.count else { throw ParquetError.badFooter("the file ends early") }
         return out
     }
     guard let f = try? FileHandleFD.openRead(abs) else { return (nil, nil) }
